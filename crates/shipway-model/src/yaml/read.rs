@@ -1,0 +1,462 @@
+//! Reading YAML streams into [`Node`] trees with source positions.
+//!
+//! The parser is `saphyr-parser` (pure Rust, event based, with spans); this module turns its
+//! events into resolved values the way Go's yaml.v3 decodes them for kustomize, and enforces
+//! what kustomize users rely on: duplicate keys are errors, aliases are expanded with a
+//! budget (no billion-laughs), merge keys (`<<`) work, and every limit is explicit.
+
+use std::collections::HashMap;
+
+use saphyr_parser::{Event, Parser, ScalarStyle, Span, Tag};
+
+use super::number::resolve_plain_v3;
+use crate::value::{Entry, FileId, Mapping, Node, Pos, Value};
+
+/// Explicit bounds on what one YAML stream may cost to read.
+#[derive(Clone, Copy, Debug)]
+pub struct Limits {
+    /// Largest accepted input, in bytes.
+    pub max_bytes: usize,
+    /// Most documents in one stream.
+    pub max_documents: usize,
+    /// Deepest nesting of collections.
+    pub max_depth: usize,
+    /// Most nodes that alias expansion may add to one stream.
+    pub max_alias_nodes: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Limits {
+        Limits {
+            max_bytes: 256 * 1024 * 1024,
+            max_documents: 1_000_000,
+            max_depth: 256,
+            max_alias_nodes: 1_000_000,
+        }
+    }
+}
+
+/// A YAML stream that could not be read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("line {line} column {col}: {message}")]
+pub struct YamlError {
+    /// 1-based line of the problem.
+    pub line: u32,
+    /// 1-based column of the problem.
+    pub col: u32,
+    /// What is wrong.
+    pub message: String,
+}
+
+impl YamlError {
+    fn at(pos: Pos, message: impl Into<String>) -> YamlError {
+        YamlError {
+            line: pos.line,
+            col: pos.col,
+            message: message.into(),
+        }
+    }
+}
+
+/// Reads every document of a stream. Empty documents come back as [`Value::Null`] nodes.
+pub fn parse_stream(text: &str, file: FileId, limits: &Limits) -> Result<Vec<Node>, YamlError> {
+    if text.len() > limits.max_bytes {
+        return Err(YamlError {
+            line: 0,
+            col: 0,
+            message: format!(
+                "input is {} bytes, more than the limit of {} bytes",
+                text.len(),
+                limits.max_bytes
+            ),
+        });
+    }
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    Builder::new(file, limits).run(text)
+}
+
+/// Reads a stream that must hold exactly one document (tests and small inputs).
+pub fn parse_one(text: &str) -> Result<Node, YamlError> {
+    let mut docs = parse_stream(text, FileId::NONE, &Limits::default())?;
+    match docs.len() {
+        0 => Ok(Node::new(Value::Null)),
+        1 => Ok(docs.remove(0)),
+        n => Err(YamlError {
+            line: 0,
+            col: 0,
+            message: format!("expected one document, found {n}"),
+        }),
+    }
+}
+
+enum Frame {
+    Seq {
+        items: Vec<Node>,
+        pos: Pos,
+        anchor: usize,
+    },
+    Map(Box<MapFrame>),
+}
+
+struct MapFrame {
+    map: Mapping,
+    pos: Pos,
+    anchor: usize,
+    /// The key waiting for its value, with its position and whether it is a `<<` merge key.
+    key: Option<(String, Pos, bool)>,
+    /// Index of each key, once the mapping is large enough for scanning to hurt.
+    index: Option<HashMap<String, usize>>,
+    merges: Vec<Node>,
+}
+
+struct Builder<'l> {
+    file: FileId,
+    limits: &'l Limits,
+    stack: Vec<Frame>,
+    anchors: HashMap<usize, (Node, usize)>,
+    alias_nodes: usize,
+    docs: Vec<Node>,
+    root: Option<Node>,
+}
+
+impl<'l> Builder<'l> {
+    fn new(file: FileId, limits: &'l Limits) -> Builder<'l> {
+        Builder {
+            file,
+            limits,
+            stack: Vec::new(),
+            anchors: HashMap::new(),
+            alias_nodes: 0,
+            docs: Vec::new(),
+            root: None,
+        }
+    }
+
+    fn pos(&self, span: &Span) -> Pos {
+        Pos {
+            file: self.file,
+            line: span.start.line() as u32,
+            col: span.start.col() as u32 + 1,
+        }
+    }
+
+    fn run(mut self, text: &str) -> Result<Vec<Node>, YamlError> {
+        let parser = Parser::new_from_str(text);
+        for event in parser {
+            let (event, span) = event.map_err(|e| YamlError {
+                line: e.marker().line() as u32,
+                col: e.marker().col() as u32 + 1,
+                message: e.info().to_string(),
+            })?;
+            let pos = self.pos(&span);
+            match event {
+                Event::DocumentStart(_) => {
+                    self.anchors.clear();
+                    self.root = None;
+                }
+                Event::DocumentEnd => {
+                    let root = self
+                        .root
+                        .take()
+                        .unwrap_or_else(|| Node::at(Value::Null, pos));
+                    if self.docs.len() >= self.limits.max_documents {
+                        return Err(YamlError::at(
+                            pos,
+                            format!(
+                                "more than {} documents in one stream",
+                                self.limits.max_documents
+                            ),
+                        ));
+                    }
+                    self.docs.push(root);
+                }
+                Event::Scalar(text, style, anchor, tag) => {
+                    if self.awaiting_key() {
+                        self.set_key(text.into_owned(), pos, style == ScalarStyle::Plain)?;
+                        continue;
+                    }
+                    let value = resolve_scalar(&text, style, tag.as_deref())
+                        .map_err(|m| YamlError::at(pos, m))?;
+                    let node = Node::at(value, pos);
+                    if anchor != 0 {
+                        self.anchors.insert(anchor, (node.clone(), 1));
+                    }
+                    self.complete(node)?;
+                }
+                Event::SequenceStart(anchor, _) => {
+                    self.check_depth(pos)?;
+                    if self.awaiting_key() {
+                        return Err(YamlError::at(pos, "a sequence cannot be a mapping key"));
+                    }
+                    self.stack.push(Frame::Seq {
+                        items: Vec::new(),
+                        pos,
+                        anchor,
+                    });
+                }
+                Event::MappingStart(anchor, _) => {
+                    self.check_depth(pos)?;
+                    if self.awaiting_key() {
+                        return Err(YamlError::at(pos, "a mapping cannot be a mapping key"));
+                    }
+                    self.stack.push(Frame::Map(Box::new(MapFrame {
+                        map: Mapping::new(),
+                        pos,
+                        anchor,
+                        key: None,
+                        index: None,
+                        merges: Vec::new(),
+                    })));
+                }
+                Event::SequenceEnd => {
+                    if let Some(Frame::Seq { items, pos, anchor }) = self.stack.pop() {
+                        let node = Node::at(Value::Seq(items), pos);
+                        self.remember(anchor, &node);
+                        self.complete(node)?;
+                    }
+                }
+                Event::MappingEnd => {
+                    if let Some(Frame::Map(frame)) = self.stack.pop() {
+                        let MapFrame {
+                            mut map,
+                            pos,
+                            anchor,
+                            merges,
+                            ..
+                        } = *frame;
+                        apply_merges(&mut map, merges, pos)?;
+                        let node = Node::at(Value::Map(map), pos);
+                        self.remember(anchor, &node);
+                        self.complete(node)?;
+                    }
+                }
+                Event::Alias(id) => {
+                    let Some((node, count)) = self.anchors.get(&id) else {
+                        return Err(YamlError::at(pos, "unknown anchor"));
+                    };
+                    self.alias_nodes += count;
+                    if self.alias_nodes > self.limits.max_alias_nodes {
+                        return Err(YamlError::at(
+                            pos,
+                            format!(
+                                "aliases expand to more than {} nodes; refusing to expand further",
+                                self.limits.max_alias_nodes
+                            ),
+                        ));
+                    }
+                    let node = node.clone();
+                    if self.awaiting_key() {
+                        let Some(text) = node.value.scalar_text() else {
+                            return Err(YamlError::at(
+                                pos,
+                                "an alias to a collection cannot be a mapping key",
+                            ));
+                        };
+                        self.set_key(text, pos, false)?;
+                    } else {
+                        self.complete(node)?;
+                    }
+                }
+                Event::StreamStart | Event::StreamEnd | Event::Nothing => {}
+            }
+        }
+        Ok(self.docs)
+    }
+
+    fn check_depth(&self, pos: Pos) -> Result<(), YamlError> {
+        if self.stack.len() >= self.limits.max_depth {
+            return Err(YamlError::at(
+                pos,
+                format!(
+                    "collections nested deeper than {} levels",
+                    self.limits.max_depth
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    fn remember(&mut self, anchor: usize, node: &Node) {
+        if anchor != 0 {
+            self.anchors
+                .insert(anchor, (node.clone(), node.count_nodes()));
+        }
+    }
+
+    fn awaiting_key(&self) -> bool {
+        matches!(self.stack.last(), Some(Frame::Map(frame)) if frame.key.is_none())
+    }
+
+    fn set_key(&mut self, key: String, pos: Pos, plain: bool) -> Result<(), YamlError> {
+        let Some(Frame::Map(frame)) = self.stack.last_mut() else {
+            return Ok(());
+        };
+        let is_merge = plain && key == "<<";
+        if !is_merge {
+            let existing = match &frame.index {
+                Some(index) => index.get(&key).map(|&i| &frame.map.entries[i]),
+                None => frame.map.entry(&key),
+            };
+            if let Some(existing) = existing {
+                return Err(YamlError::at(
+                    pos,
+                    format!(
+                        "mapping key {key:?} already defined at line {}",
+                        existing.key_pos.line
+                    ),
+                ));
+            }
+        }
+        frame.key = Some((key, pos, is_merge));
+        Ok(())
+    }
+
+    fn complete(&mut self, node: Node) -> Result<(), YamlError> {
+        match self.stack.last_mut() {
+            None => self.root = Some(node),
+            Some(Frame::Seq { items, .. }) => items.push(node),
+            Some(Frame::Map(frame)) => {
+                let Some((key, key_pos, is_merge)) = frame.key.take() else {
+                    return Err(YamlError::at(node.pos, "unexpected mapping key"));
+                };
+                if is_merge {
+                    frame.merges.push(node);
+                    return Ok(());
+                }
+                frame.map.entries.push(Entry {
+                    key,
+                    key_pos,
+                    value: node,
+                });
+                let len = frame.map.entries.len();
+                // Large mappings (generated data, big ConfigMaps) get a key index so the
+                // duplicate check stays linear overall.
+                if len > 32 {
+                    let index = frame.index.get_or_insert_with(|| {
+                        frame.map.entries[..len - 1]
+                            .iter()
+                            .enumerate()
+                            .map(|(i, e)| (e.key.clone(), i))
+                            .collect()
+                    });
+                    index.insert(frame.map.entries[len - 1].key.clone(), len - 1);
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Applies `<<` merge keys: explicit keys win, and among merged mappings the earlier wins.
+fn apply_merges(map: &mut Mapping, merges: Vec<Node>, pos: Pos) -> Result<(), YamlError> {
+    for merge in merges {
+        let sources: Vec<Node> = match merge.value {
+            Value::Map(_) => vec![merge],
+            Value::Seq(items) => items,
+            _ => {
+                return Err(YamlError::at(
+                    pos,
+                    "map merge requires map or sequence of maps as the value",
+                ));
+            }
+        };
+        for source in sources {
+            let Value::Map(source) = source.value else {
+                return Err(YamlError::at(
+                    pos,
+                    "map merge requires map or sequence of maps as the value",
+                ));
+            };
+            for entry in source.entries {
+                if !map.contains_key(&entry.key) {
+                    map.entries.push(entry);
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+fn resolve_scalar(text: &str, style: ScalarStyle, tag: Option<&Tag>) -> Result<Value, String> {
+    if let Some(tag) = tag {
+        let core = tag.is_yaml_core_schema() || tag.handle == "!!";
+        if !core {
+            // yaml.v3 keeps scalars with application tags as strings.
+            return Ok(Value::Str(text.to_string()));
+        }
+        return match tag.suffix.as_str() {
+            "str" | "binary" | "timestamp" => Ok(Value::Str(text.to_string())),
+            "null" => Ok(Value::Null),
+            "bool" | "int" | "float" => {
+                let value = resolve_plain_v3(text);
+                let ok = match (tag.suffix.as_str(), &value) {
+                    ("bool", Value::Bool(_))
+                    | ("int", Value::Int(_) | Value::Uint(_))
+                    | ("float", Value::Float(_)) => true,
+                    ("float", Value::Int(i)) => return Ok(Value::Float(*i as f64)),
+                    _ => false,
+                };
+                if ok {
+                    Ok(value)
+                } else {
+                    Err(format!("cannot decode {text:?} as a !!{}", tag.suffix))
+                }
+            }
+            other => Err(format!("unsupported tag !!{other}")),
+        };
+    }
+    Ok(match style {
+        ScalarStyle::Plain => resolve_plain_v3(text),
+        _ => Value::Str(text.to_string()),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn positions_and_types() {
+        let docs = parse_stream(
+            "a: 1\nb:\n  c: \"x\"\n---\n- 0644\n",
+            FileId(3),
+            &Limits::default(),
+        )
+        .unwrap();
+        assert_eq!(docs.len(), 2);
+        let c = docs[0].get_path(&["b", "c"]).unwrap();
+        assert_eq!(c.pos.line, 3);
+        assert_eq!(c.pos.file, FileId(3));
+        assert_eq!(docs[1].as_seq().unwrap()[0].value, Value::Int(420));
+    }
+
+    #[test]
+    fn duplicate_keys_are_errors() {
+        let err = parse_one("a: 1\nb: 2\na: 3\n").unwrap_err();
+        assert_eq!(err.line, 3);
+        assert!(err.message.contains("already defined at line 1"), "{err}");
+    }
+
+    #[test]
+    fn billion_laughs_is_bounded() {
+        let mut text = String::from("a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
+        for i in 1..10 {
+            text.push_str(&format!("a{i}: &a{i} [*a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}]\n", p = i - 1));
+        }
+        let err = parse_one(&text).unwrap_err();
+        assert!(err.message.contains("aliases expand"), "{err}");
+    }
+
+    #[test]
+    fn merge_keys() {
+        let node = parse_one("base: &b {x: 1, y: 2}\nobj:\n  <<: *b\n  y: 3\n").unwrap();
+        assert_eq!(node.get_path(&["obj", "x"]).unwrap().value, Value::Int(1));
+        assert_eq!(node.get_path(&["obj", "y"]).unwrap().value, Value::Int(3));
+    }
+
+    #[test]
+    fn depth_is_bounded() {
+        let text = "[".repeat(300) + &"]".repeat(300);
+        assert!(parse_one(&text).is_err());
+    }
+}

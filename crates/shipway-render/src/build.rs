@@ -1,0 +1,1209 @@
+//! The build: accumulate resources through kustomizations and components, run generators
+//! and transformers in kustomize's order, then add hash suffixes, fix name references and
+//! sort. Everything here is pure apart from reading files through the [`Loader`].
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use shipway_model::yaml::{Limits, parse_stream};
+use shipway_model::{FileId, Gvk, Node, Pos, SourceMap, Value};
+
+use crate::Options;
+use crate::error::{RenderError, location};
+use crate::fieldspec::{FieldSpec, builtin, visit_fields};
+use crate::generate::{generate, name_hash};
+use crate::kustomization::{KUSTOMIZATION_FILE_NAMES, Kustomization, PatchSpec};
+use crate::loader::{Loader, canonical};
+use crate::patch::{Target, deletes_target, json6902, strategic_merge};
+use crate::resource::{Behavior, ResMap, Resource};
+
+/// State of one build.
+pub struct Builder<'o> {
+    options: &'o Options,
+    loader: Loader,
+    /// Files read, for positions.
+    pub sources: SourceMap,
+    /// Deprecation warnings, printed once each.
+    pub warnings: Vec<String>,
+    stack: Vec<PathBuf>,
+}
+
+impl<'o> Builder<'o> {
+    /// A builder for one render.
+    pub fn new(options: &'o Options) -> Builder<'o> {
+        Builder {
+            options,
+            loader: Loader {
+                restrictor: options.load_restrictor,
+            },
+            sources: SourceMap::new(),
+            warnings: Vec::new(),
+            stack: Vec::new(),
+        }
+    }
+
+    /// Renders the kustomization in `dir` to its final, ordered resources.
+    pub fn build(&mut self, dir: &Path) -> Result<Vec<Resource>, RenderError> {
+        let k = self.load_kustomization(dir, None)?;
+        let mut ra = ResMap::default();
+        self.accumulate(&k, dir, &mut ra)?;
+        add_hashes(&mut ra);
+        fix_name_references(&mut ra)?;
+        let mut resources = ra.into_resources();
+        sort(&k, &mut resources)?;
+        Ok(resources)
+    }
+
+    fn load_kustomization(
+        &mut self,
+        dir: &Path,
+        from: Option<(&Path, Pos)>,
+    ) -> Result<Kustomization, RenderError> {
+        let found: Vec<PathBuf> = KUSTOMIZATION_FILE_NAMES
+            .iter()
+            .map(|n| dir.join(n))
+            .filter(|p| p.is_file())
+            .collect();
+        let path = match found.as_slice() {
+            [] => {
+                if !dir.exists() {
+                    let message = format!("'{}' does not exist", dir.display());
+                    return Err(match from {
+                        Some((file, pos)) => RenderError::Invalid {
+                            location: location(file, pos),
+                            message,
+                        },
+                        None => RenderError::Io {
+                            path: dir.to_path_buf(),
+                            source: std::io::Error::new(
+                                std::io::ErrorKind::NotFound,
+                                "no such directory",
+                            ),
+                        },
+                    });
+                }
+                return Err(RenderError::NoKustomization {
+                    dir: dir.to_path_buf(),
+                });
+            }
+            [one] => one.clone(),
+            many => {
+                return Err(RenderError::Invalid {
+                    location: location(dir, Pos::NONE),
+                    message: format!(
+                        "found multiple kustomization files: {}",
+                        many.iter()
+                            .filter_map(|p| p.file_name())
+                            .map(|n| n.to_string_lossy().to_string())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                });
+            }
+        };
+        let docs = self.read_yaml(&path)?;
+        let node = match docs.len() {
+            0 => Node::new(Value::Null),
+            1 => docs
+                .into_iter()
+                .next()
+                .unwrap_or_else(|| Node::new(Value::Null)),
+            _ => {
+                return Err(RenderError::invalid(
+                    &path,
+                    Pos::NONE,
+                    "a kustomization file must hold one YAML document",
+                ));
+            }
+        };
+        let k = Kustomization::decode(&node, &path)?;
+        for warning in &k.warnings {
+            if !self.warnings.contains(warning) {
+                self.warnings.push(warning.clone());
+            }
+        }
+        if let Some((name, pos)) = k.unsupported.first() {
+            return Err(RenderError::unsupported(
+                &path,
+                *pos,
+                format!(
+                    "`{name}` is not supported by shipway yet; render this kustomization with `kubectl kustomize`"
+                ),
+            ));
+        }
+        Ok(k)
+    }
+
+    fn read_yaml(&mut self, path: &Path) -> Result<Vec<Node>, RenderError> {
+        let text = fs_err::read_to_string(path).map_err(|e| RenderError::io(path, e))?;
+        let file = self.sources.add(path);
+        parse_stream(&text, file, &Limits::default()).map_err(|source| RenderError::Yaml {
+            path: path.to_path_buf(),
+            source,
+        })
+    }
+
+    fn accumulate(
+        &mut self,
+        k: &Kustomization,
+        dir: &Path,
+        ra: &mut ResMap,
+    ) -> Result<(), RenderError> {
+        let real = canonical(dir);
+        if self.stack.contains(&real) {
+            return Err(RenderError::Cycle {
+                location: location(&k.path, Pos::NONE),
+                dir: real,
+            });
+        }
+        self.stack.push(real);
+        let result = self.accumulate_inner(k, dir, ra);
+        self.stack.pop();
+        result
+    }
+
+    fn accumulate_inner(
+        &mut self,
+        k: &Kustomization,
+        dir: &Path,
+        ra: &mut ResMap,
+    ) -> Result<(), RenderError> {
+        for entry in &k.resources {
+            self.accumulate_resource(k, dir, &entry.value, entry.pos, ra)?;
+        }
+        for spec in &k.config_map_generator {
+            let resource = generate(&self.loader, k, dir, spec, false)?;
+            absorb(ra, resource, &k.path, spec.pos)?;
+        }
+        for spec in &k.secret_generator {
+            let resource = generate(&self.loader, k, dir, spec, true)?;
+            absorb(ra, resource, &k.path, spec.pos)?;
+        }
+        for entry in &k.components {
+            let component_dir = dir.join(&entry.value);
+            if is_remote(&entry.value) {
+                return Err(remote_refused(&k.path, entry.pos, &entry.value));
+            }
+            let component = self.load_kustomization(&component_dir, Some((&k.path, entry.pos)))?;
+            if component.kind != "Component" {
+                return Err(RenderError::invalid(
+                    &k.path,
+                    entry.pos,
+                    format!(
+                        "'{}' is not a Component: components must have `kind: Component`",
+                        entry.value
+                    ),
+                ));
+            }
+            self.accumulate(&component, &component_dir, ra)?;
+        }
+        self.transform(k, dir, ra)
+    }
+
+    fn accumulate_resource(
+        &mut self,
+        k: &Kustomization,
+        dir: &Path,
+        entry: &str,
+        pos: Pos,
+        ra: &mut ResMap,
+    ) -> Result<(), RenderError> {
+        if is_remote(entry) {
+            return Err(remote_refused(&k.path, pos, entry));
+        }
+        let path = dir.join(entry);
+        if path.is_dir() {
+            let sub = self.load_kustomization(&path, Some((&k.path, pos)))?;
+            if sub.kind == "Component" {
+                return Err(RenderError::invalid(
+                    &k.path,
+                    pos,
+                    format!(
+                        "'{entry}' is a Component; list it under `components:`, not `resources:`"
+                    ),
+                ));
+            }
+            let mut sub_ra = ResMap::default();
+            self.accumulate(&sub, &path, &mut sub_ra)?;
+            return ra.append_all(sub_ra);
+        }
+        if !path.exists() {
+            return Err(RenderError::Invalid {
+                location: location(&k.path, pos),
+                message: format!(
+                    "accumulating resources: '{}' does not exist",
+                    path.display()
+                ),
+            });
+        }
+        self.loader.check(&path, dir, &k.path, pos)?;
+        for resource in self.load_resources(&path)? {
+            ra.append(resource)?;
+        }
+        Ok(())
+    }
+
+    fn load_resources(&mut self, path: &Path) -> Result<Vec<Resource>, RenderError> {
+        let source: Arc<Path> = Arc::from(path);
+        let mut out = Vec::new();
+        for doc in self.read_yaml(path)? {
+            match &doc.value {
+                Value::Null => {}
+                Value::Map(map) => {
+                    let is_list = map
+                        .get("kind")
+                        .and_then(Node::as_str)
+                        .is_some_and(|k| k.ends_with("List"))
+                        && map
+                            .get("items")
+                            .is_some_and(|i| matches!(i.value, Value::Seq(_)));
+                    if is_list {
+                        for item in doc
+                            .get("items")
+                            .and_then(Node::as_seq)
+                            .into_iter()
+                            .flatten()
+                        {
+                            out.push(check_resource(item.clone(), path)?);
+                        }
+                    } else {
+                        out.push(check_resource(doc, path)?);
+                    }
+                }
+                other => {
+                    return Err(RenderError::invalid(
+                        path,
+                        doc.pos,
+                        format!(
+                            "expected a Kubernetes object (a mapping), found a {}",
+                            other.type_name()
+                        ),
+                    ));
+                }
+            }
+        }
+        Ok(out
+            .into_iter()
+            .map(|n| Resource::new(n, source.clone()))
+            .collect())
+    }
+
+    fn transform(
+        &mut self,
+        k: &Kustomization,
+        dir: &Path,
+        ra: &mut ResMap,
+    ) -> Result<(), RenderError> {
+        let tables = builtin();
+        if let Some(namespace) = &k.namespace {
+            set_namespace(ra, namespace, &tables.namespace);
+        }
+        for spec in &k.patches_json6902 {
+            self.apply_patch(k, dir, spec, ra, true)?;
+        }
+        for entry in &k.patches_strategic_merge {
+            let spec = PatchSpec {
+                pos: entry.pos,
+                ..PatchSpec::default()
+            };
+            let inline = entry.value.contains('\n') || entry.value.trim_start().starts_with('{');
+            let spec = if inline {
+                PatchSpec {
+                    patch: Some(entry.value.clone()),
+                    ..spec
+                }
+            } else {
+                PatchSpec {
+                    path: Some(entry.value.clone()),
+                    ..spec
+                }
+            };
+            self.apply_patch(k, dir, &spec, ra, false)?;
+        }
+        for spec in &k.patches {
+            self.apply_patch(k, dir, spec, ra, false)?;
+        }
+        if !k.common_labels.is_empty() {
+            add_pairs(ra, &k.common_labels, &tables.common_labels);
+        }
+        for label in &k.labels {
+            let mut specs = vec![FieldSpec {
+                path: vec!["metadata".into(), "labels".into()],
+                create: true,
+                ..FieldSpec::default()
+            }];
+            if label.include_selectors {
+                specs = tables.common_labels.clone();
+            } else if label.include_templates {
+                specs.extend(
+                    tables
+                        .template_labels
+                        .iter()
+                        .filter(|s| s.path != ["metadata", "labels"])
+                        .cloned(),
+                );
+            }
+            specs.extend(label.fields.iter().filter_map(FieldSpec::from_node));
+            add_pairs(ra, &label.pairs, &specs);
+        }
+        if !k.common_annotations.is_empty() {
+            add_pairs(ra, &k.common_annotations, &tables.common_annotations);
+        }
+        if let Some(prefix) = &k.name_prefix {
+            rename(ra, prefix, true);
+        }
+        if let Some(suffix) = &k.name_suffix {
+            rename(ra, suffix, false);
+        }
+        for image in &k.images {
+            set_images(ra, image, &tables.images);
+        }
+        for (name, count) in &k.replicas {
+            set_replicas(ra, name, count, &tables.replicas);
+        }
+        Ok(())
+    }
+
+    fn apply_patch(
+        &mut self,
+        k: &Kustomization,
+        dir: &Path,
+        spec: &PatchSpec,
+        ra: &mut ResMap,
+        json_only: bool,
+    ) -> Result<(), RenderError> {
+        let (text, file, patch_path) = match (&spec.path, &spec.patch) {
+            (Some(_), Some(_)) => {
+                return Err(RenderError::invalid(
+                    &k.path,
+                    spec.pos,
+                    "a patch must have either `path` or `patch`, not both",
+                ));
+            }
+            (None, None) => {
+                return Err(RenderError::invalid(
+                    &k.path,
+                    spec.pos,
+                    "a patch must have `path` or `patch`",
+                ));
+            }
+            (Some(rel), None) => {
+                let path = dir.join(rel);
+                let bytes = self.loader.read_file(&path, &k.path, spec.pos)?;
+                let text = String::from_utf8(bytes).map_err(|_| {
+                    RenderError::invalid(&path, Pos::NONE, "patch file is not UTF-8")
+                })?;
+                let id = self.sources.add(&path);
+                (text, id, path)
+            }
+            (None, Some(inline)) => (inline.clone(), self.sources.add(&k.path), k.path.clone()),
+        };
+        let docs =
+            parse_stream(&text, file, &Limits::default()).map_err(|source| RenderError::Yaml {
+                path: patch_path.clone(),
+                source,
+            })?;
+        let docs: Vec<Node> = docs.into_iter().filter(|d| !d.value.is_null()).collect();
+        let is_json = json_only || (docs.len() == 1 && matches!(docs[0].value, Value::Seq(_)));
+        if json_only && spec.target.is_none() {
+            return Err(RenderError::invalid(
+                &k.path,
+                spec.pos,
+                "patchesJson6902 entries need a `target`",
+            ));
+        }
+        let target = spec
+            .target
+            .as_ref()
+            .map(Target::compile)
+            .transpose()
+            .map_err(|e| RenderError::invalid(&k.path, spec.pos, e))?;
+        let schema = shipway_schema::kustomize_schema();
+        if is_json {
+            let Some(target) = target else {
+                return Err(RenderError::invalid(
+                    &k.path,
+                    spec.pos,
+                    "a JSON 6902 patch needs a `target`",
+                ));
+            };
+            let ops = docs.first().cloned().unwrap_or_else(Node::seq);
+            for resource in ra.resources_mut().iter_mut().filter(|r| target.matches(r)) {
+                let before = (resource.gvk(), resource.name().to_string());
+                json6902(&mut resource.node, &ops).map_err(|e| {
+                    RenderError::invalid(
+                        &patch_path,
+                        ops.pos,
+                        format!("{e} (patching {})", resource.id()),
+                    )
+                })?;
+                check_identity_change(resource, &before, spec, &patch_path)?;
+            }
+            return Ok(());
+        }
+        for patch in &docs {
+            let mut matched = 0;
+            let mut delete = Vec::new();
+            let patch_gvk = Gvk::of(patch);
+            let patch_name = patch
+                .str_at(&["metadata", "name"])
+                .unwrap_or("")
+                .to_string();
+            let patch_ns = patch.str_at(&["metadata", "namespace"]).map(str::to_string);
+            for (index, resource) in ra.resources_mut().iter_mut().enumerate() {
+                let selected = match &target {
+                    Some(t) => t.matches(resource),
+                    None => {
+                        let gvk = resource.gvk();
+                        gvk.kind == patch_gvk.kind
+                            && gvk.group == patch_gvk.group
+                            && (patch_gvk.version.is_empty() || gvk.version == patch_gvk.version)
+                            && (resource.name() == patch_name || resource.was_named(&patch_name))
+                            && patch_ns.as_ref().is_none_or(|ns| {
+                                resource.namespace() == ns || resource.original_namespace == *ns
+                            })
+                    }
+                };
+                if !selected {
+                    continue;
+                }
+                matched += 1;
+                if deletes_target(patch) {
+                    delete.push(index);
+                    continue;
+                }
+                let gvk = resource.gvk();
+                let before = (gvk.clone(), resource.name().to_string());
+                let mut patch = patch.clone();
+                if target.is_some() {
+                    // With an explicit target the patch's own identity is ignored.
+                    if let Some(meta) = patch.get_mut("metadata").and_then(Node::as_map_mut) {
+                        meta.remove("name");
+                        meta.remove("namespace");
+                    }
+                    if let Some(map) = patch.as_map_mut() {
+                        map.remove("kind");
+                        map.remove("apiVersion");
+                    }
+                }
+                strategic_merge(schema, &gvk, &mut resource.node, &patch)
+                    .map_err(|e| RenderError::invalid(&patch_path, patch.pos, e))?;
+                check_identity_change(resource, &before, spec, &patch_path)?;
+            }
+            if matched == 0 && target.is_none() {
+                return Err(RenderError::invalid(
+                    &patch_path,
+                    patch.pos,
+                    format!(
+                        "no resource matches strategic merge patch for {} {:?}: failed to find unique target for patch",
+                        patch_gvk.kind, patch_name
+                    ),
+                ));
+            }
+            for index in delete.into_iter().rev() {
+                ra.resources_mut().remove(index);
+            }
+        }
+        Ok(())
+    }
+}
+
+fn check_identity_change(
+    resource: &mut Resource,
+    before: &(Gvk, String),
+    spec: &PatchSpec,
+    patch_path: &Path,
+) -> Result<(), RenderError> {
+    let after_gvk = resource.gvk();
+    let after_name = resource.name().to_string();
+    if after_name != before.1 {
+        if !spec.allow_name_change {
+            return Err(RenderError::invalid(
+                patch_path,
+                spec.pos,
+                format!(
+                    "the patch changes the name of {} {:?} to {after_name:?}; set `options.allowNameChange: true` to allow it",
+                    before.0.kind, before.1
+                ),
+            ));
+        }
+        resource
+            .previous
+            .push((before.1.clone(), resource.namespace().to_string()));
+    }
+    if after_gvk.kind != before.0.kind && !spec.allow_kind_change {
+        return Err(RenderError::invalid(
+            patch_path,
+            spec.pos,
+            format!(
+                "the patch changes the kind of {:?} from {} to {}; set `options.allowKindChange: true` to allow it",
+                before.1, before.0.kind, after_gvk.kind
+            ),
+        ));
+    }
+    Ok(())
+}
+
+fn check_resource(node: Node, path: &Path) -> Result<Node, RenderError> {
+    if node.str_at(&["kind"]).is_none_or(str::is_empty) {
+        return Err(RenderError::invalid(
+            path,
+            node.pos,
+            "missing `kind` in object",
+        ));
+    }
+    if node.str_at(&["apiVersion"]).is_none_or(str::is_empty) {
+        return Err(RenderError::invalid(
+            path,
+            node.pos,
+            "missing `apiVersion` in object",
+        ));
+    }
+    Ok(node)
+}
+
+fn is_remote(entry: &str) -> bool {
+    entry.contains("://")
+        || entry.starts_with("git@")
+        || entry.starts_with("github.com/")
+        || entry.contains("?ref=")
+}
+
+fn remote_refused(file: &Path, pos: Pos, entry: &str) -> RenderError {
+    RenderError::unsupported(
+        file,
+        pos,
+        format!(
+            "remote resource '{entry}' refused: shipway renders only local files; vendor the base into the repository"
+        ),
+    )
+}
+
+/// Adds a generated resource, honouring its behaviour against an existing one.
+fn absorb(
+    ra: &mut ResMap,
+    mut resource: Resource,
+    file: &Path,
+    pos: Pos,
+) -> Result<(), RenderError> {
+    let behavior = resource.behavior.unwrap_or_default();
+    let id = resource.id();
+    if behavior == Behavior::Create {
+        return ra.append(resource);
+    }
+    let existing = ra.resources_mut().iter_mut().find(|r| {
+        let rid = r.id();
+        rid.gvk == id.gvk
+            && (r.name() == id.name || r.original_name == id.name)
+            && (id.namespace.is_empty() || rid.namespace == id.namespace)
+    });
+    let Some(existing) = existing else {
+        return Err(RenderError::invalid(
+            file,
+            pos,
+            format!(
+                "cannot {} {} {:?}: no existing resource with that name to {0}",
+                if behavior == Behavior::Merge {
+                    "merge"
+                } else {
+                    "replace"
+                },
+                id.gvk.kind,
+                id.name
+            ),
+        ));
+    };
+    if behavior == Behavior::Merge {
+        for field in ["data", "binaryData"] {
+            if let Some(new) = resource.node.get(field).and_then(Node::as_map).cloned() {
+                let target = existing
+                    .node
+                    .ensure_path(&[field])
+                    .and_then(Node::as_map_mut);
+                if let Some(target) = target {
+                    for entry in new.entries {
+                        target.insert(entry.key, entry.value);
+                    }
+                }
+            }
+        }
+        for field in ["labels", "annotations"] {
+            if let Some(new) = resource
+                .node
+                .get_path(&["metadata", field])
+                .and_then(Node::as_map)
+                .cloned()
+            {
+                if let Some(target) = existing
+                    .node
+                    .ensure_path(&["metadata", field])
+                    .and_then(Node::as_map_mut)
+                {
+                    for entry in new.entries {
+                        target.insert(entry.key, entry.value);
+                    }
+                }
+            }
+        }
+        if let Some(immutable) = resource.node.get("immutable").cloned() {
+            if let Some(map) = existing.node.as_map_mut() {
+                map.insert("immutable".into(), immutable);
+            }
+        }
+        existing.needs_hash = existing.needs_hash && resource.needs_hash;
+    } else {
+        let name = existing.name().to_string();
+        let namespace = existing.namespace().to_string();
+        resource.set_name(&name);
+        if !namespace.is_empty() {
+            resource.set_namespace(&namespace);
+        }
+        // Labels and annotations of the replaced object stay, the new ones winning.
+        for field in ["labels", "annotations"] {
+            if let Some(old) = existing
+                .node
+                .get_path(&["metadata", field])
+                .and_then(Node::as_map)
+                .cloned()
+            {
+                if let Some(target) = resource
+                    .node
+                    .ensure_path(&["metadata", field])
+                    .and_then(Node::as_map_mut)
+                {
+                    for entry in old.entries {
+                        if !target.contains_key(&entry.key) {
+                            target.insert(entry.key, entry.value);
+                        }
+                    }
+                }
+            }
+        }
+        resource.original_name = existing.original_name.clone();
+        resource.previous = existing.previous.clone();
+        resource.prefixes = existing.prefixes.clone();
+        resource.suffixes = existing.suffixes.clone();
+        *existing = resource;
+    }
+    Ok(())
+}
+
+/// Kinds that have no namespace in Kubernetes 1.21 (the schema kustomize v5.5.0 consults);
+/// kustomize treats every other kind, custom resources included, as namespaced.
+pub fn is_cluster_scoped(gvk: &Gvk) -> bool {
+    matches!(
+        (gvk.group.as_str(), gvk.kind.as_str()),
+        (
+            "",
+            "Namespace" | "Node" | "PersistentVolume" | "ComponentStatus"
+        ) | (
+            "rbac.authorization.k8s.io",
+            "ClusterRole" | "ClusterRoleBinding"
+        ) | ("apiextensions.k8s.io", "CustomResourceDefinition")
+            | (
+                "storage.k8s.io",
+                "StorageClass" | "VolumeAttachment" | "CSIDriver" | "CSINode"
+            )
+            | ("scheduling.k8s.io", "PriorityClass")
+            | (
+                "admissionregistration.k8s.io",
+                "MutatingWebhookConfiguration" | "ValidatingWebhookConfiguration"
+            )
+            | ("apiregistration.k8s.io", "APIService")
+            | ("policy" | "extensions", "PodSecurityPolicy")
+            | ("certificates.k8s.io", "CertificateSigningRequest")
+            | ("networking.k8s.io", "IngressClass")
+            | ("node.k8s.io", "RuntimeClass")
+            | (
+                "flowcontrol.apiserver.k8s.io",
+                "FlowSchema" | "PriorityLevelConfiguration"
+            )
+            | ("authentication.k8s.io", "TokenReview")
+            | (
+                "authorization.k8s.io",
+                "SubjectAccessReview" | "SelfSubjectAccessReview" | "SelfSubjectRulesReview"
+            )
+    )
+}
+
+fn set_namespace(ra: &mut ResMap, namespace: &str, specs: &[FieldSpec]) {
+    for resource in ra.resources_mut() {
+        let gvk = resource.gvk();
+        if !is_cluster_scoped(&gvk) && resource.namespace() != namespace {
+            resource.remember_id();
+            resource.set_namespace(namespace);
+        }
+        for spec in specs.iter().filter(|s| s.applies_to(&gvk)) {
+            let renames = spec.path == ["metadata", "name"];
+            if renames && resource.name() != namespace {
+                resource.remember_id();
+            }
+            visit_fields(
+                &mut resource.node,
+                &spec.path,
+                spec.create,
+                &mut |map, key| {
+                    map.insert(key.to_string(), Node::string(namespace));
+                },
+            );
+        }
+        if gvk.group == "rbac.authorization.k8s.io"
+            && (gvk.kind == "RoleBinding" || gvk.kind == "ClusterRoleBinding")
+        {
+            if let Some(subjects) = resource.node.get_mut("subjects").and_then(Node::as_seq_mut) {
+                for subject in subjects {
+                    let is_sa = subject.str_at(&["kind"]) == Some("ServiceAccount");
+                    let ns = subject.str_at(&["namespace"]).unwrap_or("");
+                    if is_sa && (ns.is_empty() || ns == "default") {
+                        if let Some(map) = subject.as_map_mut() {
+                            map.insert("namespace".into(), Node::string(namespace));
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn add_pairs(ra: &mut ResMap, pairs: &[(String, String)], specs: &[FieldSpec]) {
+    for resource in ra.resources_mut() {
+        let gvk = resource.gvk();
+        for spec in specs.iter().filter(|s| s.applies_to(&gvk)) {
+            visit_fields(
+                &mut resource.node,
+                &spec.path,
+                spec.create,
+                &mut |map, key| {
+                    let slot = match map.get_mut(key) {
+                        Some(node) if matches!(node.value, Value::Map(_)) => node,
+                        Some(node) if node.value.is_null() => {
+                            *node = Node::map();
+                            node
+                        }
+                        Some(_) => return,
+                        None => {
+                            map.insert(key.to_string(), Node::map());
+                            match map.get_mut(key) {
+                                Some(node) => node,
+                                None => return,
+                            }
+                        }
+                    };
+                    if let Some(m) = slot.as_map_mut() {
+                        for (k, v) in pairs {
+                            m.insert(k.clone(), Node::string(v.clone()));
+                        }
+                    }
+                },
+            );
+        }
+    }
+}
+
+fn rename(ra: &mut ResMap, affix: &str, prefix: bool) {
+    for resource in ra.resources_mut() {
+        let gvk = resource.gvk();
+        // kustomize leaves CRDs (whose names must stay `<plural>.<group>`) and Namespaces
+        // alone (observed with `kubectl kustomize`).
+        if (gvk.kind == "CustomResourceDefinition" && gvk.group == "apiextensions.k8s.io")
+            || (gvk.kind == "Namespace" && gvk.group.is_empty())
+        {
+            continue;
+        }
+        let name = resource.name().to_string();
+        resource.remember_id();
+        let new_name = if prefix {
+            format!("{affix}{name}")
+        } else {
+            format!("{name}{affix}")
+        };
+        resource.set_name(&new_name);
+        if prefix {
+            resource.prefixes.push(affix.to_string());
+        } else {
+            resource.suffixes.push(affix.to_string());
+        }
+    }
+}
+
+/// Splits an image reference into name, tag and digest.
+fn split_image(image: &str) -> (&str, Option<&str>, Option<&str>) {
+    let (rest, digest) = match image.split_once('@') {
+        Some((rest, digest)) => (rest, Some(digest)),
+        None => (image, None),
+    };
+    let slash = rest.rfind('/').map_or(0, |i| i + 1);
+    match rest[slash..].rfind(':') {
+        Some(colon) => (
+            &rest[..slash + colon],
+            Some(&rest[slash + colon + 1..]),
+            digest,
+        ),
+        None => (rest, None, digest),
+    }
+}
+
+fn set_images(ra: &mut ResMap, spec: &crate::kustomization::ImageSpec, specs: &[FieldSpec]) {
+    let update = |value: &str| -> Option<String> {
+        let (name, tag, digest) = split_image(value);
+        if name != spec.name {
+            return None;
+        }
+        let mut name = spec.new_name.clone().unwrap_or_else(|| name.to_string());
+        let (tag, digest) = match (&spec.new_tag, &spec.digest) {
+            (Some(t), Some(d)) if !t.is_empty() && !d.is_empty() => {
+                (Some(t.as_str()), Some(d.as_str()))
+            }
+            (Some(t), _) if !t.is_empty() => (Some(t.as_str()), None),
+            (_, Some(d)) if !d.is_empty() => (None, Some(d.as_str())),
+            _ => (tag, digest),
+        };
+        if let Some(tag) = tag {
+            name.push(':');
+            name.push_str(tag);
+        }
+        if let Some(digest) = digest {
+            name.push('@');
+            name.push_str(digest);
+        }
+        Some(name)
+    };
+    for resource in ra.resources_mut() {
+        let gvk = resource.gvk();
+        // Every `containers`/`initContainers` list anywhere in the object, as kustomize's
+        // legacy image filter walks them, plus the configured field specs.
+        walk_containers(&mut resource.node, &update);
+        for fs in specs.iter().filter(|s| s.applies_to(&gvk)) {
+            visit_fields(&mut resource.node, &fs.path, false, &mut |map, key| {
+                if let Some(new) = map.get(key).and_then(Node::as_str).and_then(update) {
+                    map.insert(key.to_string(), Node::string(new));
+                }
+            });
+        }
+    }
+}
+
+fn walk_containers(node: &mut Node, update: &dyn Fn(&str) -> Option<String>) {
+    match &mut node.value {
+        Value::Map(map) => {
+            for entry in &mut map.entries {
+                if entry.key == "containers" || entry.key == "initContainers" {
+                    if let Some(items) = entry.value.as_seq_mut() {
+                        for item in items {
+                            if let Some(new) = item.str_at(&["image"]).and_then(update) {
+                                if let Some(m) = item.as_map_mut() {
+                                    let pos = m.get("image").map_or(Pos::NONE, |n| n.pos);
+                                    m.insert("image".into(), Node::at(Value::Str(new), pos));
+                                }
+                            }
+                        }
+                    }
+                }
+                walk_containers(&mut entry.value, update);
+            }
+        }
+        Value::Seq(items) => items.iter_mut().for_each(|i| walk_containers(i, update)),
+        _ => {}
+    }
+}
+
+fn set_replicas(ra: &mut ResMap, name: &str, count: &Node, specs: &[FieldSpec]) {
+    for resource in ra.resources_mut() {
+        if resource.name() != name && !resource.was_named(name) {
+            continue;
+        }
+        let gvk = resource.gvk();
+        for spec in specs.iter().filter(|s| s.applies_to(&gvk)) {
+            visit_fields(
+                &mut resource.node,
+                &spec.path,
+                spec.create,
+                &mut |map, key| {
+                    map.insert(key.to_string(), Node::new(count.value.clone()));
+                },
+            );
+        }
+    }
+}
+
+fn add_hashes(ra: &mut ResMap) {
+    for resource in ra.resources_mut() {
+        if resource.needs_hash {
+            let hash = name_hash(&resource.node);
+            let name = format!("{}-{hash}", resource.name());
+            resource.remember_id();
+            resource.set_name(&name);
+        }
+    }
+}
+
+/// Rewrites references by name (ConfigMaps in volumes, ServiceAccounts in pods, Roles in
+/// bindings…) to the final names of the objects they refer to.
+fn fix_name_references(ra: &mut ResMap) -> Result<(), RenderError> {
+    let tables = builtin();
+    let snapshot: Vec<Resource> = ra.resources().to_vec();
+    let renamed: Vec<&Resource> = snapshot.iter().filter(|r| !r.previous.is_empty()).collect();
+    if renamed.is_empty() {
+        return Ok(());
+    }
+    let renamed_kinds: HashSet<String> = renamed.iter().map(|r| r.kind().to_string()).collect();
+    for (index, referrer) in ra.resources_mut().iter_mut().enumerate() {
+        let referrer_gvk = referrer.gvk();
+        let referrer_ns = snapshot[index].namespace().to_string();
+        let referrer_cluster = is_cluster_scoped(&referrer_gvk);
+        for reference in &tables.name_reference {
+            let Some(kind) = &reference.target.kind else {
+                continue;
+            };
+            if !renamed_kinds.contains(kind) {
+                continue;
+            }
+            for spec in reference
+                .field_specs
+                .iter()
+                .filter(|s| s.applies_to(&referrer_gvk))
+            {
+                let candidates: Vec<&Resource> = renamed
+                    .iter()
+                    .copied()
+                    .filter(|r| reference.target.applies_to(&r.gvk()))
+                    .collect();
+                if candidates.is_empty() {
+                    continue;
+                }
+                let pick = |old: &str, ns_hint: Option<&str>| -> Option<(String, String)> {
+                    let matching: Vec<&&Resource> = candidates
+                        .iter()
+                        .filter(|r| r.was_named(old))
+                        .filter(|r| {
+                            if referrer_cluster || is_cluster_scoped(&r.gvk()) {
+                                return ns_hint.is_none_or(|ns| {
+                                    ns_equal(ns, r.namespace())
+                                        || r.previous.iter().any(|(_, p)| ns_equal(p, ns))
+                                });
+                            }
+                            ns_equal(r.namespace(), ns_hint.unwrap_or(&referrer_ns))
+                        })
+                        .collect();
+                    let chosen = match matching.as_slice() {
+                        [] => return None,
+                        [one] => one,
+                        many => {
+                            let same = many
+                                .iter()
+                                .filter(|r| {
+                                    r.prefixes == snapshot[index].prefixes
+                                        && r.suffixes == snapshot[index].suffixes
+                                })
+                                .collect::<Vec<_>>();
+                            match same.as_slice() {
+                                [one] => *one,
+                                _ => many[0],
+                            }
+                        }
+                    };
+                    Some((chosen.name().to_string(), chosen.namespace().to_string()))
+                };
+                let is_subjects = spec.path.last().is_some_and(|p| p == "subjects");
+                if is_subjects {
+                    if let Some(subjects) =
+                        referrer.node.get_mut("subjects").and_then(Node::as_seq_mut)
+                    {
+                        for subject in subjects {
+                            if subject.str_at(&["kind"]) != Some(kind.as_str()) {
+                                continue;
+                            }
+                            let Some(old) = subject.str_at(&["name"]).map(str::to_string) else {
+                                continue;
+                            };
+                            let ns = subject.str_at(&["namespace"]).map(str::to_string);
+                            if let Some((name, namespace)) = pick(&old, ns.as_deref()) {
+                                if let Some(map) = subject.as_map_mut() {
+                                    map.insert("name".into(), Node::string(name));
+                                    if ns.is_some() && !namespace.is_empty() {
+                                        map.insert("namespace".into(), Node::string(namespace));
+                                    }
+                                }
+                            }
+                        }
+                    }
+                    continue;
+                }
+                visit_fields(&mut referrer.node, &spec.path, false, &mut |map, key| {
+                    let Some(old) = map.get(key).and_then(Node::as_str).map(str::to_string) else {
+                        // Some referrers hold a list of names (e.g. RBAC resourceNames).
+                        if let Some(items) = map.get_mut(key).and_then(Node::as_seq_mut) {
+                            for item in items {
+                                if let Some(old) = item.as_str().map(str::to_string) {
+                                    if let Some((name, _)) = pick(&old, None) {
+                                        item.value = Value::Str(name);
+                                    }
+                                }
+                            }
+                        }
+                        return;
+                    };
+                    if let Some((name, _)) = pick(&old, None) {
+                        let pos = map.get(key).map_or(Pos::NONE, |n| n.pos);
+                        map.insert(key.to_string(), Node::at(Value::Str(name), pos));
+                    }
+                });
+            }
+        }
+    }
+    Ok(())
+}
+
+fn ns_equal(a: &str, b: &str) -> bool {
+    let norm = |s: &str| {
+        if s.is_empty() {
+            "default".to_string()
+        } else {
+            s.to_string()
+        }
+    };
+    norm(a) == norm(b)
+}
+
+const ORDER_FIRST: [&str; 22] = [
+    "Namespace",
+    "ResourceQuota",
+    "StorageClass",
+    "CustomResourceDefinition",
+    "ServiceAccount",
+    "PodSecurityPolicy",
+    "Role",
+    "ClusterRole",
+    "RoleBinding",
+    "ClusterRoleBinding",
+    "ConfigMap",
+    "Secret",
+    "Endpoints",
+    "Service",
+    "LimitRange",
+    "PriorityClass",
+    "PersistentVolume",
+    "PersistentVolumeClaim",
+    "Deployment",
+    "StatefulSet",
+    "CronJob",
+    "PodDisruptionBudget",
+];
+const ORDER_LAST: [&str; 2] = [
+    "MutatingWebhookConfiguration",
+    "ValidatingWebhookConfiguration",
+];
+
+/// Orders the output: kustomize's legacy order unless the top kustomization asks for
+/// `fifo`, or the caller asked for `--reorder none`.
+fn sort(k: &Kustomization, resources: &mut [Resource]) -> Result<(), RenderError> {
+    let mut first: Vec<String> = ORDER_FIRST.iter().map(|s| (*s).to_string()).collect();
+    let mut last: Vec<String> = ORDER_LAST.iter().map(|s| (*s).to_string()).collect();
+    if let Some(options) = &k.sort_options {
+        let order = options.str_at(&["order"]).unwrap_or("");
+        let legacy = options.get("legacySortOptions");
+        match order {
+            "fifo" => {
+                if legacy.is_some() {
+                    return Err(RenderError::invalid(
+                        &k.path,
+                        options.pos,
+                        "the field 'sortOptions.legacySortOptions' is set but the selected sort order is 'fifo', not 'legacy'",
+                    ));
+                }
+                return Ok(());
+            }
+            "legacy" => {
+                if let Some(legacy) = legacy {
+                    let list = |key: &str| -> Vec<String> {
+                        legacy
+                            .get(key)
+                            .and_then(Node::as_seq)
+                            .map(|l| {
+                                l.iter()
+                                    .filter_map(|n| n.as_str().map(str::to_string))
+                                    .collect()
+                            })
+                            .unwrap_or_default()
+                    };
+                    first = list("orderFirst");
+                    last = list("orderLast");
+                }
+            }
+            _ => {
+                return Err(RenderError::invalid(
+                    &k.path,
+                    options.pos,
+                    "the field 'sortOptions.order' must be one of [fifo, legacy]",
+                ));
+            }
+        }
+    }
+    let rank = |kind: &str| -> i64 {
+        if let Some(i) = first.iter().position(|k| k == kind) {
+            return i as i64 - first.len() as i64;
+        }
+        if let Some(i) = last.iter().position(|k| k == kind) {
+            return 1 + i as i64;
+        }
+        0
+    };
+    let gvk_string = |g: &Gvk| {
+        let or = |s: &str, d: &str| {
+            if s.is_empty() {
+                d.to_string()
+            } else {
+                s.to_string()
+            }
+        };
+        format!(
+            "{}_{}_{}",
+            or(&g.group, "~G"),
+            or(&g.version, "~V"),
+            or(&g.kind, "~K")
+        )
+    };
+    let mut keyed: Vec<(i64, String, String, usize)> = resources
+        .iter()
+        .enumerate()
+        .map(|(i, r)| {
+            let id = r.id();
+            let gs = gvk_string(&id.gvk);
+            let ns = if id.namespace.is_empty() {
+                "~X".to_string()
+            } else {
+                id.namespace.clone()
+            };
+            let name = if id.name.is_empty() {
+                "~N".to_string()
+            } else {
+                id.name.clone()
+            };
+            (
+                rank(&id.gvk.kind),
+                gs.clone(),
+                format!("{gs}|{ns}|{name}"),
+                i,
+            )
+        })
+        .collect();
+    keyed.sort_by(|a, b| {
+        if a.1 != b.1 {
+            if a.0 != b.0 {
+                return a.0.cmp(&b.0);
+            }
+            return a.1.cmp(&b.1);
+        }
+        a.2.cmp(&b.2)
+    });
+    let order: Vec<usize> = keyed.into_iter().map(|k| k.3).collect();
+    let original: Vec<Resource> = resources.to_vec();
+    for (slot, index) in order.into_iter().enumerate() {
+        resources[slot] = original[index].clone();
+    }
+    Ok(())
+}
+
+/// Unused positions default to no file.
+pub const NO_FILE: FileId = FileId::NONE;

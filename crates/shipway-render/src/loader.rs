@@ -1,0 +1,92 @@
+//! File access for the renderer: the load restrictor, symlink checks, and reading files
+//! with errors that name them.
+
+use std::path::{Component, Path, PathBuf};
+
+use shipway_model::Pos;
+
+use crate::error::{RenderError, location};
+
+/// Which files a kustomization may read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum LoadRestrictor {
+    /// Files must be in or below the kustomization's directory (kustomize's default).
+    #[default]
+    RootOnly,
+    /// Any file may be read.
+    None,
+}
+
+/// Reads files on behalf of kustomizations.
+#[derive(Debug, Clone, Default)]
+pub struct Loader {
+    /// The restriction in force.
+    pub restrictor: LoadRestrictor,
+}
+
+impl Loader {
+    /// Reads a file named in `from` (a kustomization file) for a kustomization rooted at the
+    /// directory of `from`.
+    pub fn read_file(&self, path: &Path, from: &Path, pos: Pos) -> Result<Vec<u8>, RenderError> {
+        let root = from.parent().unwrap_or(Path::new("."));
+        self.check(path, root, from, pos)?;
+        fs_err::read(path).map_err(|e| {
+            if e.kind() == std::io::ErrorKind::NotFound {
+                RenderError::Invalid {
+                    location: location(from, pos),
+                    message: format!("file '{}' does not exist", path.display()),
+                }
+            } else {
+                RenderError::io(path, e)
+            }
+        })
+    }
+
+    /// Checks the restrictor for `path`, resolving symlinks so that a link cannot lead out
+    /// of the root.
+    pub fn check(
+        &self,
+        path: &Path,
+        root: &Path,
+        from: &Path,
+        pos: Pos,
+    ) -> Result<(), RenderError> {
+        if self.restrictor == LoadRestrictor::None {
+            return Ok(());
+        }
+        let real_root = canonical(root);
+        let real = canonical(path);
+        if !real.starts_with(&real_root) {
+            return Err(RenderError::OutsideRoot {
+                location: location(from, pos),
+                target: real,
+                root: real_root,
+            });
+        }
+        Ok(())
+    }
+}
+
+/// The canonical form of a path: symlinks resolved where the path exists, `..` folded
+/// lexically where it does not.
+pub fn canonical(path: &Path) -> PathBuf {
+    if let Ok(real) = std::fs::canonicalize(path) {
+        return real;
+    }
+    let absolute = if path.is_absolute() {
+        path.to_path_buf()
+    } else {
+        std::env::current_dir().unwrap_or_default().join(path)
+    };
+    let mut out = PathBuf::new();
+    for component in absolute.components() {
+        match component {
+            Component::ParentDir => {
+                out.pop();
+            }
+            Component::CurDir => {}
+            other => out.push(other.as_os_str()),
+        }
+    }
+    out
+}

@@ -1,0 +1,211 @@
+//! Kubernetes API facts generated from the upstream OpenAPI definitions: which type each
+//! field has, and how lists merge (patch strategy, merge key, list type and map keys).
+//!
+//! The data in `data/` is written by `scripts/gen-openapi-data.py` from the PyPI package
+//! `kubernetes-validate` (Apache-2.0) and never edited by hand. The renderer's strategic
+//! merge uses the Kubernetes 1.21 facts because kustomize v5.5.0 embeds the v1.21.2 schema;
+//! validation and the simulator will use the newer versions.
+//!
+//! ```
+//! let schema = shipway_schema::kustomize_schema();
+//! let pod = schema.definition_for("", "v1", "Pod").unwrap();
+//! let spec = schema.field(pod, "spec").unwrap();
+//! let containers = schema.field(spec.ty.definition().unwrap(), "containers").unwrap();
+//! assert_eq!(containers.merge_key.as_deref(), Some("name"));
+//! ```
+
+use std::collections::HashMap;
+use std::sync::OnceLock;
+
+use serde_json::Value as Json;
+
+/// The type of a field.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Type {
+    /// A scalar: `string`, `integer`, `number`, `boolean`, `int-or-string`, ….
+    Scalar(String),
+    /// A free-form value (`object` or untyped).
+    Any,
+    /// A named definition.
+    Ref(String),
+    /// A list of the inner type.
+    Array(Box<Type>),
+    /// A map from strings to the inner type.
+    Map(Box<Type>),
+}
+
+impl Type {
+    /// The definition name when this is a reference.
+    pub fn definition(&self) -> Option<&str> {
+        match self {
+            Type::Ref(name) => Some(name),
+            _ => None,
+        }
+    }
+}
+
+/// One property of a definition.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Field {
+    /// Its type.
+    pub ty: Type,
+    /// `x-kubernetes-patch-strategy`, e.g. `merge` or `merge,retainKeys`.
+    pub patch_strategy: Option<String>,
+    /// `x-kubernetes-patch-merge-key`.
+    pub merge_key: Option<String>,
+    /// `x-kubernetes-list-type`.
+    pub list_type: Option<String>,
+    /// `x-kubernetes-list-map-keys`.
+    pub list_map_keys: Vec<String>,
+}
+
+impl Field {
+    /// Whether the patch strategy includes `merge`.
+    pub fn merges(&self) -> bool {
+        self.patch_strategy
+            .as_deref()
+            .is_some_and(|s| s.split(',').any(|p| p == "merge"))
+    }
+}
+
+/// The facts of one Kubernetes version.
+#[derive(Debug, Default)]
+pub struct Schema {
+    gvks: HashMap<String, String>,
+    definitions: HashMap<String, HashMap<String, Field>>,
+}
+
+/// Why schema data could not be loaded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SchemaError(pub String);
+
+impl std::fmt::Display for SchemaError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "invalid schema data: {}", self.0)
+    }
+}
+
+impl std::error::Error for SchemaError {}
+
+impl Schema {
+    /// Parses the generated JSON format (see `data/README.md`).
+    pub fn from_json(text: &str) -> Result<Schema, SchemaError> {
+        let json: Json = serde_json::from_str(text).map_err(|e| SchemaError(e.to_string()))?;
+        let mut schema = Schema::default();
+        if let Some(gvks) = json.get("gvks").and_then(Json::as_object) {
+            for (gvk, def) in gvks {
+                if let Some(def) = def.as_str() {
+                    schema.gvks.insert(gvk.clone(), def.to_string());
+                }
+            }
+        }
+        let defs = json
+            .get("defs")
+            .and_then(Json::as_object)
+            .ok_or_else(|| SchemaError("missing defs".into()))?;
+        for (name, def) in defs {
+            let mut fields = HashMap::new();
+            if let Some(props) = def.get("p").and_then(Json::as_object) {
+                for (prop, value) in props {
+                    let ty = value.get("t").map_or(Type::Any, parse_type);
+                    let text =
+                        |key: &str| value.get(key).and_then(Json::as_str).map(str::to_string);
+                    fields.insert(
+                        prop.clone(),
+                        Field {
+                            ty,
+                            patch_strategy: text("ps"),
+                            merge_key: text("pk"),
+                            list_type: text("lt"),
+                            list_map_keys: value
+                                .get("lk")
+                                .and_then(Json::as_array)
+                                .map(|keys| {
+                                    keys.iter()
+                                        .filter_map(Json::as_str)
+                                        .map(str::to_string)
+                                        .collect()
+                                })
+                                .unwrap_or_default(),
+                        },
+                    );
+                }
+            }
+            schema.definitions.insert(name.clone(), fields);
+        }
+        Ok(schema)
+    }
+
+    /// The definition name of a kind.
+    pub fn definition_for(&self, group: &str, version: &str, kind: &str) -> Option<&str> {
+        self.gvks
+            .get(&format!("{group}/{version}/{kind}"))
+            .map(String::as_str)
+    }
+
+    /// A property of a definition.
+    pub fn field(&self, definition: &str, name: &str) -> Option<&Field> {
+        self.definitions.get(definition)?.get(name)
+    }
+
+    /// Whether a definition exists.
+    pub fn has_definition(&self, definition: &str) -> bool {
+        self.definitions.contains_key(definition)
+    }
+}
+
+fn parse_type(json: &Json) -> Type {
+    match json {
+        Json::String(s) if s == "object" || s == "any" => Type::Any,
+        Json::String(s) => Type::Scalar(s.clone()),
+        Json::Object(map) => {
+            if let Some(r) = map.get("r").and_then(Json::as_str) {
+                Type::Ref(r.to_string())
+            } else if let Some(inner) = map.get("a") {
+                Type::Array(Box::new(parse_type(inner)))
+            } else if let Some(inner) = map.get("m") {
+                Type::Map(Box::new(parse_type(inner)))
+            } else {
+                Type::Any
+            }
+        }
+        _ => Type::Any,
+    }
+}
+
+/// The Kubernetes 1.21 facts kustomize v5.5.0 merges with, parsed once.
+pub fn kustomize_schema() -> &'static Schema {
+    static SCHEMA: OnceLock<Schema> = OnceLock::new();
+    // The data is generated, compiled in and checked by the tests below; an unreadable
+    // copy can only come from a broken build, and an empty schema degrades to kustomize's
+    // behaviour for unknown kinds rather than failing every render.
+    SCHEMA.get_or_init(|| {
+        Schema::from_json(include_str!("../data/k8s-1.21.json")).unwrap_or_default()
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn data_parses_and_has_merge_keys() {
+        let schema = Schema::from_json(include_str!("../data/k8s-1.21.json")).unwrap();
+        let container = "io.k8s.api.core.v1.Container";
+        assert_eq!(
+            schema
+                .field(container, "ports")
+                .unwrap()
+                .merge_key
+                .as_deref(),
+            Some("containerPort")
+        );
+        assert!(schema.field(container, "env").unwrap().merges());
+        assert_eq!(
+            schema.definition_for("apps", "v1", "Deployment"),
+            Some("io.k8s.api.apps.v1.Deployment")
+        );
+        let newer = Schema::from_json(include_str!("../data/k8s-1.33.json")).unwrap();
+        assert!(newer.has_definition("io.k8s.api.core.v1.Pod"));
+    }
+}

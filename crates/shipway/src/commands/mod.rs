@@ -1,0 +1,26 @@
+//! One function per command, and the exit statuses they return.
+
+mod render;
+
+pub(crate) use render::render;
+
+/// How the process ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExitStatus {
+    /// The command did what was asked.
+    Success,
+    /// The command failed: bad input or an error along the way (exit 1).
+    Failure,
+    /// The command line itself was wrong (exit 2).
+    Usage,
+}
+
+impl From<ExitStatus> for std::process::ExitCode {
+    fn from(status: ExitStatus) -> Self {
+        match status {
+            ExitStatus::Success => std::process::ExitCode::SUCCESS,
+            ExitStatus::Failure => std::process::ExitCode::from(1),
+            ExitStatus::Usage => std::process::ExitCode::from(2),
+        }
+    }
+}

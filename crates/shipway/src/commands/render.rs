@@ -1,0 +1,39 @@
+//! `shipway render`: build a kustomization and print exactly what `kubectl kustomize` prints.
+
+use std::io::Write;
+
+use anyhow::{Context, bail};
+use shipway_cli::{LoadRestrictor, RenderArgs, Reorder};
+
+use super::ExitStatus;
+
+/// Renders the kustomization in `args.dir` to stdout or `-o FILE`.
+pub(crate) fn render(args: &RenderArgs) -> anyhow::Result<ExitStatus> {
+    if args.enable_helm {
+        bail!(
+            "`--enable-helm`: rendering `helmCharts` is not supported by shipway yet; use `kubectl kustomize --enable-helm`"
+        );
+    }
+    let options = shipway_render::Options {
+        load_restrictor: match args.load_restrictor {
+            LoadRestrictor::LoadRestrictionsRootOnly => shipway_render::LoadRestrictor::RootOnly,
+            LoadRestrictor::LoadRestrictionsNone => shipway_render::LoadRestrictor::None,
+        },
+        reorder_none: args.reorder == Reorder::None,
+        managed_by_label: args.enable_managedby_label,
+    };
+    let output = shipway_render::render(&args.dir, &options)?;
+    for warning in &output.warnings {
+        eprintln!("{warning}");
+    }
+    match &args.output {
+        Some(path) => fs_err::write(path, output.yaml.as_bytes())
+            .with_context(|| format!("writing `{}`", path.display()))?,
+        None => {
+            let mut stdout = std::io::stdout().lock();
+            stdout.write_all(output.yaml.as_bytes())?;
+            stdout.flush()?;
+        }
+    }
+    Ok(ExitStatus::Success)
+}
