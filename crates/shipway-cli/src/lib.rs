@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
-/// A GitOps delivery engine for Kubernetes: render, check, release and sync in one binary.
+/// A `GitOps` delivery engine for Kubernetes: render, check, release and sync in one binary.
 #[derive(Debug, Parser)]
 #[command(name = "shipway", version, about, long_about = None)]
 pub struct Cli {

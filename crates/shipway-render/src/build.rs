@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use shipway_model::yaml::{Limits, parse_stream};
-use shipway_model::{FileId, Gvk, Node, Pos, SourceMap, Value};
+use shipway_model::{Gvk, Node, Pos, SourceMap, Value};
 
 use crate::Options;
 use crate::error::{RenderError, location};
@@ -19,19 +19,19 @@ use crate::patch::{Target, deletes_target, json6902, strategic_merge};
 use crate::resource::{Behavior, ResMap, Resource};
 
 /// State of one build.
-pub struct Builder<'o> {
+pub(crate) struct Builder<'o> {
     options: &'o Options,
     loader: Loader,
     /// Files read, for positions.
-    pub sources: SourceMap,
+    pub(crate) sources: SourceMap,
     /// Deprecation warnings, printed once each.
-    pub warnings: Vec<String>,
+    pub(crate) warnings: Vec<String>,
     stack: Vec<PathBuf>,
 }
 
 impl<'o> Builder<'o> {
     /// A builder for one render.
-    pub fn new(options: &'o Options) -> Builder<'o> {
+    pub(crate) fn new(options: &'o Options) -> Builder<'o> {
         Builder {
             options,
             loader: Loader {
@@ -44,14 +44,16 @@ impl<'o> Builder<'o> {
     }
 
     /// Renders the kustomization in `dir` to its final, ordered resources.
-    pub fn build(&mut self, dir: &Path) -> Result<Vec<Resource>, RenderError> {
+    pub(crate) fn build(&mut self, dir: &Path) -> Result<Vec<Resource>, RenderError> {
         let k = self.load_kustomization(dir, None)?;
         let mut ra = ResMap::default();
         self.accumulate(&k, dir, &mut ra)?;
         add_hashes(&mut ra);
-        fix_name_references(&mut ra)?;
+        fix_name_references(&mut ra);
         let mut resources = ra.into_resources();
-        sort(&k, &mut resources)?;
+        if !self.options.reorder_none {
+            sort(&k, &mut resources)?;
+        }
         Ok(resources)
     }
 
@@ -102,6 +104,14 @@ impl<'o> Builder<'o> {
                 });
             }
         };
+        let text = fs_err::read_to_string(&path).map_err(|e| RenderError::io(&path, e))?;
+        if text.trim().is_empty() {
+            return Err(RenderError::invalid(
+                &path,
+                Pos::NONE,
+                "kustomization.yaml is empty",
+            ));
+        }
         let docs = self.read_yaml(&path)?;
         let node = match docs.len() {
             0 => Node::new(Value::Null),
@@ -334,7 +344,7 @@ impl<'o> Builder<'o> {
                 ..FieldSpec::default()
             }];
             if label.include_selectors {
-                specs = tables.common_labels.clone();
+                specs.clone_from(&tables.common_labels);
             } else if label.include_templates {
                 specs.extend(
                     tables
@@ -452,18 +462,17 @@ impl<'o> Builder<'o> {
                 .to_string();
             let patch_ns = patch.str_at(&["metadata", "namespace"]).map(str::to_string);
             for (index, resource) in ra.resources_mut().iter_mut().enumerate() {
-                let selected = match &target {
-                    Some(t) => t.matches(resource),
-                    None => {
-                        let gvk = resource.gvk();
-                        gvk.kind == patch_gvk.kind
-                            && gvk.group == patch_gvk.group
-                            && (patch_gvk.version.is_empty() || gvk.version == patch_gvk.version)
-                            && (resource.name() == patch_name || resource.was_named(&patch_name))
-                            && patch_ns.as_ref().is_none_or(|ns| {
-                                resource.namespace() == ns || resource.original_namespace == *ns
-                            })
-                    }
+                let selected = if let Some(t) = &target {
+                    t.matches(resource)
+                } else {
+                    let gvk = resource.gvk();
+                    gvk.kind == patch_gvk.kind
+                        && gvk.group == patch_gvk.group
+                        && (patch_gvk.version.is_empty() || gvk.version == patch_gvk.version)
+                        && (resource.name() == patch_name || resource.was_named(&patch_name))
+                        && patch_ns.as_ref().is_none_or(|ns| {
+                            resource.namespace() == ns || resource.original_namespace == *ns
+                        })
                 };
                 if !selected {
                     continue;
@@ -634,22 +643,20 @@ fn absorb(
                 .get_path(&["metadata", field])
                 .and_then(Node::as_map)
                 .cloned()
-            {
-                if let Some(target) = existing
+                && let Some(target) = existing
                     .node
                     .ensure_path(&["metadata", field])
                     .and_then(Node::as_map_mut)
-                {
-                    for entry in new.entries {
-                        target.insert(entry.key, entry.value);
-                    }
+            {
+                for entry in new.entries {
+                    target.insert(entry.key, entry.value);
                 }
             }
         }
-        if let Some(immutable) = resource.node.get("immutable").cloned() {
-            if let Some(map) = existing.node.as_map_mut() {
-                map.insert("immutable".into(), immutable);
-            }
+        if let Some(immutable) = resource.node.get("immutable").cloned()
+            && let Some(map) = existing.node.as_map_mut()
+        {
+            map.insert("immutable".into(), immutable);
         }
         existing.needs_hash = existing.needs_hash && resource.needs_hash;
     } else {
@@ -666,24 +673,22 @@ fn absorb(
                 .get_path(&["metadata", field])
                 .and_then(Node::as_map)
                 .cloned()
-            {
-                if let Some(target) = resource
+                && let Some(target) = resource
                     .node
                     .ensure_path(&["metadata", field])
                     .and_then(Node::as_map_mut)
-                {
-                    for entry in old.entries {
-                        if !target.contains_key(&entry.key) {
-                            target.insert(entry.key, entry.value);
-                        }
+            {
+                for entry in old.entries {
+                    if !target.contains_key(&entry.key) {
+                        target.insert(entry.key, entry.value);
                     }
                 }
             }
         }
-        resource.original_name = existing.original_name.clone();
-        resource.previous = existing.previous.clone();
-        resource.prefixes = existing.prefixes.clone();
-        resource.suffixes = existing.suffixes.clone();
+        resource.original_name.clone_from(&existing.original_name);
+        resource.previous.clone_from(&existing.previous);
+        resource.prefixes.clone_from(&existing.prefixes);
+        resource.suffixes.clone_from(&existing.suffixes);
         *existing = resource;
     }
     Ok(())
@@ -691,7 +696,7 @@ fn absorb(
 
 /// Kinds that have no namespace in Kubernetes 1.21 (the schema kustomize v5.5.0 consults);
 /// kustomize treats every other kind, custom resources included, as namespaced.
-pub fn is_cluster_scoped(gvk: &Gvk) -> bool {
+pub(crate) fn is_cluster_scoped(gvk: &Gvk) -> bool {
     matches!(
         (gvk.group.as_str(), gvk.kind.as_str()),
         (
@@ -750,16 +755,16 @@ fn set_namespace(ra: &mut ResMap, namespace: &str, specs: &[FieldSpec]) {
         }
         if gvk.group == "rbac.authorization.k8s.io"
             && (gvk.kind == "RoleBinding" || gvk.kind == "ClusterRoleBinding")
+            && let Some(subjects) = resource.node.get_mut("subjects").and_then(Node::as_seq_mut)
         {
-            if let Some(subjects) = resource.node.get_mut("subjects").and_then(Node::as_seq_mut) {
-                for subject in subjects {
-                    let is_sa = subject.str_at(&["kind"]) == Some("ServiceAccount");
-                    let ns = subject.str_at(&["namespace"]).unwrap_or("");
-                    if is_sa && (ns.is_empty() || ns == "default") {
-                        if let Some(map) = subject.as_map_mut() {
-                            map.insert("namespace".into(), Node::string(namespace));
-                        }
-                    }
+            for subject in subjects {
+                let is_sa = subject.str_at(&["kind"]) == Some("ServiceAccount");
+                let ns = subject.str_at(&["namespace"]).unwrap_or("");
+                if is_sa
+                    && (ns.is_empty() || ns == "default")
+                    && let Some(map) = subject.as_map_mut()
+                {
+                    map.insert("namespace".into(), Node::string(namespace));
                 }
             }
         }
@@ -888,15 +893,15 @@ fn walk_containers(node: &mut Node, update: &dyn Fn(&str) -> Option<String>) {
     match &mut node.value {
         Value::Map(map) => {
             for entry in &mut map.entries {
-                if entry.key == "containers" || entry.key == "initContainers" {
-                    if let Some(items) = entry.value.as_seq_mut() {
-                        for item in items {
-                            if let Some(new) = item.str_at(&["image"]).and_then(update) {
-                                if let Some(m) = item.as_map_mut() {
-                                    let pos = m.get("image").map_or(Pos::NONE, |n| n.pos);
-                                    m.insert("image".into(), Node::at(Value::Str(new), pos));
-                                }
-                            }
+                if (entry.key == "containers" || entry.key == "initContainers")
+                    && let Some(items) = entry.value.as_seq_mut()
+                {
+                    for item in items {
+                        if let Some(new) = item.str_at(&["image"]).and_then(update)
+                            && let Some(m) = item.as_map_mut()
+                        {
+                            let pos = m.get("image").map_or(Pos::NONE, |n| n.pos);
+                            m.insert("image".into(), Node::at(Value::Str(new), pos));
                         }
                     }
                 }
@@ -938,14 +943,14 @@ fn add_hashes(ra: &mut ResMap) {
     }
 }
 
-/// Rewrites references by name (ConfigMaps in volumes, ServiceAccounts in pods, Roles in
+/// Rewrites references by name (`ConfigMaps` in volumes, `ServiceAccounts` in pods, Roles in
 /// bindings…) to the final names of the objects they refer to.
-fn fix_name_references(ra: &mut ResMap) -> Result<(), RenderError> {
+fn fix_name_references(ra: &mut ResMap) {
     let tables = builtin();
     let snapshot: Vec<Resource> = ra.resources().to_vec();
     let renamed: Vec<&Resource> = snapshot.iter().filter(|r| !r.previous.is_empty()).collect();
     if renamed.is_empty() {
-        return Ok(());
+        return;
     }
     let renamed_kinds: HashSet<String> = renamed.iter().map(|r| r.kind().to_string()).collect();
     for (index, referrer) in ra.resources_mut().iter_mut().enumerate() {
@@ -1018,12 +1023,12 @@ fn fix_name_references(ra: &mut ResMap) -> Result<(), RenderError> {
                                 continue;
                             };
                             let ns = subject.str_at(&["namespace"]).map(str::to_string);
-                            if let Some((name, namespace)) = pick(&old, ns.as_deref()) {
-                                if let Some(map) = subject.as_map_mut() {
-                                    map.insert("name".into(), Node::string(name));
-                                    if ns.is_some() && !namespace.is_empty() {
-                                        map.insert("namespace".into(), Node::string(namespace));
-                                    }
+                            if let Some((name, namespace)) = pick(&old, ns.as_deref())
+                                && let Some(map) = subject.as_map_mut()
+                            {
+                                map.insert("name".into(), Node::string(name));
+                                if ns.is_some() && !namespace.is_empty() {
+                                    map.insert("namespace".into(), Node::string(namespace));
                                 }
                             }
                         }
@@ -1035,10 +1040,10 @@ fn fix_name_references(ra: &mut ResMap) -> Result<(), RenderError> {
                         // Some referrers hold a list of names (e.g. RBAC resourceNames).
                         if let Some(items) = map.get_mut(key).and_then(Node::as_seq_mut) {
                             for item in items {
-                                if let Some(old) = item.as_str().map(str::to_string) {
-                                    if let Some((name, _)) = pick(&old, None) {
-                                        item.value = Value::Str(name);
-                                    }
+                                if let Some(old) = item.as_str().map(str::to_string)
+                                    && let Some((name, _)) = pick(&old, None)
+                                {
+                                    item.value = Value::Str(name);
                                 }
                             }
                         }
@@ -1052,7 +1057,6 @@ fn fix_name_references(ra: &mut ResMap) -> Result<(), RenderError> {
             }
         }
     }
-    Ok(())
 }
 
 fn ns_equal(a: &str, b: &str) -> bool {
@@ -1204,6 +1208,3 @@ fn sort(k: &Kustomization, resources: &mut [Resource]) -> Result<(), RenderError
     }
     Ok(())
 }
-
-/// Unused positions default to no file.
-pub const NO_FILE: FileId = FileId::NONE;

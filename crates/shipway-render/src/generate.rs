@@ -46,9 +46,9 @@ pub fn generate(
         ));
     }
     let mut pairs: Vec<(String, Vec<u8>)> = Vec::new();
-    let mut add = |key: String,
-                   value: Vec<u8>,
-                   pairs: &mut Vec<(String, Vec<u8>)>|
+    let add = |key: String,
+               value: Vec<u8>,
+               pairs: &mut Vec<(String, Vec<u8>)>|
      -> Result<(), RenderError> {
         if !valid_key(&key) {
             return Err(RenderError::invalid(
@@ -92,7 +92,7 @@ pub fn generate(
                             line: number as u32 + 1,
                             ..Default::default()
                         },
-                        format!("line {:?} is not of the form KEY=VALUE", trimmed),
+                        format!("line {trimmed:?} is not of the form KEY=VALUE"),
                     ));
                 }
             };
@@ -127,15 +127,14 @@ pub fn generate(
         )?;
     }
     for file in &spec.files {
-        let (key, rel) = match file.split_once('=') {
-            Some((key, rel)) => (key.to_string(), rel),
-            None => {
-                let name = Path::new(file)
-                    .file_name()
-                    .map(|n| n.to_string_lossy().to_string())
-                    .unwrap_or_default();
-                (name, file.as_str())
-            }
+        let (key, rel) = if let Some((key, rel)) = file.split_once('=') {
+            (key.to_string(), rel)
+        } else {
+            let name = Path::new(file)
+                .file_name()
+                .map(|n| n.to_string_lossy().to_string())
+                .unwrap_or_default();
+            (name, file.as_str())
         };
         let path = dir.join(rel);
         let bytes = loader.read_file(&path, &k.path, spec.pos)?;
@@ -248,7 +247,7 @@ fn strip_quotes(value: &str) -> &str {
     }
 }
 
-/// ConfigMap and Secret keys: `[-._a-zA-Z0-9]+`.
+/// `ConfigMap` and Secret keys: `[-._a-zA-Z0-9]+`.
 fn valid_key(key: &str) -> bool {
     !key.is_empty()
         && key.len() <= 253
@@ -284,7 +283,7 @@ pub fn base64(bytes: &[u8]) -> String {
     out
 }
 
-/// kustomize's name suffix for a generated ConfigMap or Secret: the SHA-256 of a JSON
+/// kustomize's name suffix for a generated `ConfigMap` or Secret: the SHA-256 of a JSON
 /// encoding of kind, name, data (and type, binaryData), its first ten hex digits with
 /// `0 1 3 a e` replaced so the suffix never reads as a number or a word.
 pub fn name_hash(node: &Node) -> String {

@@ -500,6 +500,13 @@ impl Kustomization {
             .collect();
         k.crds = f.string_list(&["crds"])?;
         k.configurations = f.string_list(&["configurations"])?;
+        // Not applied yet: refuse rather than render something kustomize would not.
+        if let Some(first) = k.crds.first() {
+            k.unsupported.push(("crds".into(), first.pos));
+        }
+        if let Some(first) = k.configurations.first() {
+            k.unsupported.push(("configurations".into(), first.pos));
+        }
         for name in [
             "vars",
             "replacements",

@@ -50,8 +50,8 @@ pub struct Output {
     pub sources: SourceMap,
 }
 
-/// The version string kustomize v5.5.0 writes into the managed-by label.
-pub const MANAGED_BY: &str = "kustomize-v5.5.0";
+/// The value `kubectl kustomize --enable-managedby-label` (kubectl 1.32) writes.
+pub const MANAGED_BY: &str = "kustomize-(devel)";
 
 /// Renders the kustomization in `dir`.
 pub fn render(dir: &Path, options: &Options) -> Result<Output, RenderError> {

@@ -97,16 +97,15 @@ fn merge_map(schema: &Schema, definition: Option<&str>, dest: &mut Mapping, src:
             continue;
         }
         let field = definition.and_then(|d| schema.field(d, key));
-        match dest.get_mut(key) {
-            Some(existing) => merge_value(schema, field, existing, patch_value),
-            None => {
-                if let Value::Map(m) = &patch_value.value {
-                    if directive(m) == Some("delete") {
-                        continue;
-                    }
-                }
-                dest.insert(key.to_string(), strip_node(patch_value));
+        if let Some(existing) = dest.get_mut(key) {
+            merge_value(schema, field, existing, patch_value);
+        } else {
+            if let Value::Map(m) = &patch_value.value
+                && directive(m) == Some("delete")
+            {
+                continue;
             }
+            dest.insert(key.to_string(), strip_node(patch_value));
         }
     }
     if let Some(retain) = retain {

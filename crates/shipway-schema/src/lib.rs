@@ -1,7 +1,7 @@
-//! Kubernetes API facts generated from the upstream OpenAPI definitions: which type each
+//! Kubernetes API facts generated from the upstream `OpenAPI` definitions: which type each
 //! field has, and how lists merge (patch strategy, merge key, list type and map keys).
 //!
-//! The data in `data/` is written by `scripts/gen-openapi-data.py` from the PyPI package
+//! The data in `data/` is written by `scripts/gen-openapi-data.py` from the `PyPI` package
 //! `kubernetes-validate` (Apache-2.0) and never edited by hand. The renderer's strategic
 //! merge uses the Kubernetes 1.21 facts because kustomize v5.5.0 embeds the v1.21.2 schema;
 //! validation and the simulator will use the newer versions.

@@ -31,10 +31,10 @@ pub fn go_format_g(f: f64) -> String {
     let sign = if negative { "-" } else { "" };
     // Go: "%e is used if the exponent is less than -4 or greater than or equal to the
     // precision; if precision was the shortest possible, use precision 6 for this decision".
-    if !(-4..6).contains(&exp) {
-        format_e(sign, &digits, exp)
-    } else {
+    if (-4..6).contains(&exp) {
         format_f(sign, &digits, exp)
+    } else {
+        format_e(sign, &digits, exp)
     }
 }
 
@@ -174,10 +174,8 @@ fn go_parse_int(s: &str) -> Result<i64, bool> {
         } else {
             Err(true)
         }
-    } else if magnitude <= i64::MAX as u64 {
-        Ok(magnitude as i64)
     } else {
-        Err(true)
+        i64::try_from(magnitude).map_err(|_| true)
     }
 }
 
@@ -237,11 +235,9 @@ pub fn resolve_plain_v3(s: &str) -> Value {
     }
     let first = s.as_bytes()[0];
     match first {
-        b'.' => {
-            if is_yaml_style_float(s) {
-                if let Ok(f) = s.parse::<f64>() {
-                    return Value::Float(f);
-                }
+        b'.' if is_yaml_style_float(s) => {
+            if let Ok(f) = s.parse::<f64>() {
+                return Value::Float(f);
             }
         }
         b'0'..=b'9' | b'+' | b'-' => {
@@ -252,10 +248,10 @@ pub fn resolve_plain_v3(s: &str) -> Value {
             if let Ok(u) = go_parse_uint(&plain) {
                 return Value::Uint(u);
             }
-            if is_yaml_style_float(&plain) {
-                if let Ok(f) = plain.parse::<f64>() {
-                    return Value::Float(f);
-                }
+            if is_yaml_style_float(&plain)
+                && let Ok(f) = plain.parse::<f64>()
+            {
+                return Value::Float(f);
             }
         }
         _ => {}
@@ -293,10 +289,10 @@ pub fn v2_needs_quotes(s: &str) -> bool {
                     if let Some(bits) = plain
                         .strip_prefix("0b")
                         .or_else(|| plain.strip_prefix("-0b"))
+                        && !bits.is_empty()
+                        && bits.bytes().all(|c| c == b'0' || c == b'1')
                     {
-                        if !bits.is_empty() && bits.bytes().all(|c| c == b'0' || c == b'1') {
-                            return true;
-                        }
+                        return true;
                     }
                     // yaml.v2 accepts out-of-range integers as big integers.
                     if range {
@@ -464,7 +460,9 @@ fn take_num(b: &[u8], i: &mut usize, max: usize) -> Option<u32> {
 
 fn days_in_month(year: u32, month: u32) -> u32 {
     match month {
-        2 if (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 => 29,
+        2 if (year.is_multiple_of(4) && !year.is_multiple_of(100)) || year.is_multiple_of(400) => {
+            29
+        }
         2 => 28,
         4 | 6 | 9 | 11 => 30,
         _ => 31,

@@ -26,14 +26,13 @@ pub(crate) fn render(args: &RenderArgs) -> anyhow::Result<ExitStatus> {
     for warning in &output.warnings {
         eprintln!("{warning}");
     }
-    match &args.output {
-        Some(path) => fs_err::write(path, output.yaml.as_bytes())
-            .with_context(|| format!("writing `{}`", path.display()))?,
-        None => {
-            let mut stdout = std::io::stdout().lock();
-            stdout.write_all(output.yaml.as_bytes())?;
-            stdout.flush()?;
-        }
+    if let Some(path) = &args.output {
+        fs_err::write(path, output.yaml.as_bytes())
+            .with_context(|| format!("writing `{}`", path.display()))?;
+    } else {
+        let mut stdout = std::io::stdout().lock();
+        stdout.write_all(output.yaml.as_bytes())?;
+        stdout.flush()?;
     }
     Ok(ExitStatus::Success)
 }

@@ -1,0 +1,152 @@
+//! Differential tests of `shipway render` against the real `kubectl kustomize`
+//! (kustomize v5.5.0), and snapshot tests of the example platform.
+//!
+//! Every kustomization under `tests/render/corpus/` and every overlay of
+//! `examples/platform/` is rendered by both; the outputs must be byte-identical, and when
+//! kubectl fails shipway must fail too. Without kubectl on PATH the differential test fails
+//! loudly; set `SHIPWAY_SKIP_KUBECTL=1` to skip it explicitly (it then prints why).
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .unwrap()
+}
+
+fn corpus_cases() -> Vec<PathBuf> {
+    fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
+        let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
+        entries.sort();
+        for path in entries {
+            if path.is_dir() {
+                let k = path.join("kustomization.yaml");
+                if k.is_file()
+                    && !std::fs::read_to_string(&k)
+                        .unwrap()
+                        .contains("kind: Component")
+                {
+                    out.push(path.clone());
+                }
+                walk(&path, out);
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(
+        &repo_root().join("crates/shipway/tests/render/corpus"),
+        &mut out,
+    );
+    for env in ["dev", "staging", "prod"] {
+        out.push(repo_root().join("examples/platform/overlays").join(env));
+    }
+    out.push(repo_root().join("examples/platform/base"));
+    out
+}
+
+fn kubectl_available() -> bool {
+    Command::new("kubectl")
+        .arg("version")
+        .arg("--client")
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+fn shipway(dir: &Path) -> Result<String, String> {
+    shipway_render::render(dir, &shipway_render::Options::default())
+        .map(|o| o.yaml)
+        .map_err(|e| e.to_string())
+}
+
+fn kubectl(dir: &Path) -> Result<String, String> {
+    let output = Command::new("kubectl")
+        .arg("kustomize")
+        .arg(dir)
+        .output()
+        .map_err(|e| e.to_string())?;
+    if output.status.success() {
+        Ok(String::from_utf8(output.stdout).unwrap())
+    } else {
+        Err(String::from_utf8_lossy(&output.stderr).to_string())
+    }
+}
+
+#[test]
+fn example_platform_matches_committed_snapshots() {
+    let root = repo_root().join("examples/platform");
+    for env in ["dev", "staging", "prod"] {
+        let expected =
+            std::fs::read_to_string(root.join("expected").join(format!("{env}.yaml"))).unwrap();
+        let actual = shipway(&root.join("overlays").join(env)).unwrap();
+        assert!(
+            actual == expected,
+            "examples/platform/overlays/{env} differs from expected/{env}.yaml"
+        );
+    }
+}
+
+#[test]
+fn differential_against_kubectl_kustomize() {
+    if !kubectl_available() {
+        if std::env::var_os("SHIPWAY_SKIP_KUBECTL").is_some() {
+            eprintln!(
+                "WARNING: kubectl not found; the differential corpus was NOT run (SHIPWAY_SKIP_KUBECTL is set)"
+            );
+            return;
+        }
+        panic!(
+            "kubectl is not on PATH: the differential tests against `kubectl kustomize` cannot run. Install kubectl or set SHIPWAY_SKIP_KUBECTL=1 to skip them explicitly."
+        );
+    }
+    let root = repo_root();
+    let mut failures = Vec::new();
+    let cases = corpus_cases();
+    for case in &cases {
+        let name = case
+            .strip_prefix(&root)
+            .unwrap_or(case)
+            .display()
+            .to_string();
+        match (kubectl(case), shipway(case)) {
+            (Ok(expected), Ok(actual)) => {
+                if expected != actual {
+                    let line = expected
+                        .lines()
+                        .zip(actual.lines())
+                        .position(|(a, b)| a != b)
+                        .unwrap_or(0);
+                    failures.push(format!(
+                        "{name}: output differs from kubectl kustomize at line {}:\n  kubectl: {:?}\n  shipway: {:?}",
+                        line + 1,
+                        expected.lines().nth(line).unwrap_or(""),
+                        actual.lines().nth(line).unwrap_or("")
+                    ));
+                }
+            }
+            (Err(_), Err(_)) => {}
+            (Ok(_), Err(e)) => {
+                failures.push(format!("{name}: kubectl succeeds but shipway fails: {e}"));
+            }
+            (Err(e), Ok(_)) => failures.push(format!(
+                "{name}: kubectl fails but shipway succeeds; kubectl said: {e}"
+            )),
+        }
+    }
+    eprintln!(
+        "differential corpus: {} cases, {} passed",
+        cases.len(),
+        cases.len() - failures.len()
+    );
+    assert!(
+        failures.is_empty(),
+        "{} of {} cases differ:\n{}",
+        failures.len(),
+        cases.len(),
+        failures.join("\n")
+    );
+}
