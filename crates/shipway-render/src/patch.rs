@@ -377,9 +377,9 @@ fn remove(target: &mut Node, pointer: &[String]) -> Result<Node, String> {
 pub struct Target {
     group: Option<String>,
     version: Option<String>,
-    kind: Option<Regex>,
-    name: Option<Regex>,
-    namespace: Option<Regex>,
+    kind: Option<Pattern>,
+    name: Option<Pattern>,
+    namespace: Option<Pattern>,
     labels: Option<LabelSelector>,
     annotations: Option<LabelSelector>,
 }
@@ -387,13 +387,10 @@ pub struct Target {
 impl Target {
     /// Compiles a selector; names, namespaces and kinds are anchored regular expressions.
     pub fn compile(selector: &Selector) -> Result<Target, String> {
-        let regex = |s: &Option<String>| -> Result<Option<Regex>, String> {
+        let regex = |s: &Option<String>| -> Result<Option<Pattern>, String> {
             s.as_ref()
                 .filter(|s| !s.is_empty())
-                .map(|s| {
-                    Regex::new(&format!("^(?:{s})$"))
-                        .map_err(|e| format!("invalid regular expression {s:?}: {e}"))
-                })
+                .map(|s| Pattern::new(s))
                 .transpose()
         };
         Ok(Target {
@@ -442,9 +439,43 @@ impl Target {
     }
 }
 
+/// A kind, name or namespace pattern of a selector: an anchored regular expression, kept
+/// as a plain string when it has no metacharacters. Most targets name one object, and
+/// compiling a regex per patch was a measurable share of rendering large repositories.
+#[derive(Debug, Clone)]
+pub enum Pattern {
+    /// Matches exactly this string.
+    Literal(String),
+    /// Matches the whole string against this expression.
+    Regex(Regex),
+}
+
+impl Pattern {
+    /// Compiles `pattern` as kustomize does: anchored at both ends.
+    pub fn new(pattern: &str) -> Result<Pattern, String> {
+        if pattern
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '/' || c == ':')
+        {
+            return Ok(Pattern::Literal(pattern.to_string()));
+        }
+        Regex::new(&format!("^(?:{pattern})$"))
+            .map(Pattern::Regex)
+            .map_err(|e| format!("invalid regular expression {pattern:?}: {e}"))
+    }
+
+    /// Whether `text` matches.
+    pub fn is_match(&self, text: &str) -> bool {
+        match self {
+            Pattern::Literal(literal) => literal == text,
+            Pattern::Regex(regex) => regex.is_match(text),
+        }
+    }
+}
+
 impl Resource {
     /// Whether the original or a previous name matches `regex`.
-    pub fn was_named_matching(&self, regex: &Regex) -> bool {
+    pub fn was_named_matching(&self, regex: &Pattern) -> bool {
         regex.is_match(&self.original_name) || self.previous.iter().any(|(n, _)| regex.is_match(n))
     }
 }

@@ -34,5 +34,8 @@ pub(crate) fn render(args: &RenderArgs) -> anyhow::Result<ExitStatus> {
         stdout.write_all(output.yaml.as_bytes())?;
         stdout.flush()?;
     }
+    // Freeing tens of thousands of small nodes one by one took a tenth of a large render;
+    // the process is about to exit and the OS reclaims the memory at once.
+    std::mem::forget(output);
     Ok(ExitStatus::Success)
 }
