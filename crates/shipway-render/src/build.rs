@@ -11,12 +11,40 @@ use shipway_model::{Gvk, Node, Pos, SourceMap, Value};
 
 use crate::Options;
 use crate::error::{RenderError, location};
-use crate::fieldspec::{FieldSpec, NameReference, builtin, visit_fields};
+use crate::fieldspec::{Builtin, FieldSpec, NameReference, builtin, visit_fields};
 use crate::generate::{generate, name_hash};
 use crate::kustomization::{KUSTOMIZATION_FILE_NAMES, Kustomization, PatchSpec};
 use crate::loader::Loader;
 use crate::patch::{Target, deletes_target, json6902, strategic_merge};
+use crate::replace::{self, Replacement};
 use crate::resource::{Behavior, ResMap, Resource};
+use crate::vars::{self, Var};
+
+/// The field-spec tables in force for one accumulation: kustomize's built-in ones unless a
+/// `configurations:` file there or below added to them. The common case shares the
+/// built-in tables instead of copying them for each of thousands of kustomizations.
+#[derive(Debug, Clone, Default)]
+struct Tables(Option<Arc<Builtin>>);
+
+impl Tables {
+    fn get(&self) -> &Builtin {
+        self.0.as_deref().unwrap_or_else(|| builtin())
+    }
+
+    fn merge(&mut self, other: &Builtin) -> Result<(), String> {
+        let mut merged = self.get().clone();
+        merged.merge(other)?;
+        self.0 = Some(Arc::new(merged));
+        Ok(())
+    }
+
+    fn absorb(&mut self, other: &Tables) -> Result<(), String> {
+        match &other.0 {
+            Some(extra) => self.merge(extra),
+            None => Ok(()),
+        }
+    }
+}
 
 /// State of one build.
 pub(crate) struct Builder<'o> {
@@ -27,6 +55,8 @@ pub(crate) struct Builder<'o> {
     /// Deprecation warnings, printed once each.
     pub(crate) warnings: Vec<String>,
     stack: Vec<PathBuf>,
+    /// Every var declared so far, in declaration order.
+    vars: Vec<Var>,
 }
 
 impl<'o> Builder<'o> {
@@ -38,6 +68,7 @@ impl<'o> Builder<'o> {
             sources: SourceMap::new(),
             warnings: Vec::new(),
             stack: Vec::new(),
+            vars: Vec::new(),
         }
     }
 
@@ -45,9 +76,17 @@ impl<'o> Builder<'o> {
     pub(crate) fn build(&mut self, dir: &Path) -> Result<Vec<Resource>, RenderError> {
         let k = self.load_kustomization(dir, None)?;
         let mut ra = ResMap::default();
-        self.accumulate(&k, dir, &mut ra)?;
+        let mut tables = Tables::default();
+        self.accumulate(&k, dir, &mut ra, &mut tables)?;
         add_hashes(&mut ra);
-        fix_name_references(&mut ra, &builtin().name_reference);
+        fix_name_references(&mut ra, &tables.get().name_reference);
+        let unused = vars::resolve(&self.vars, ra.resources_mut(), &tables.get().var_reference)?;
+        if !unused.is_empty() {
+            self.warnings.push(format!(
+                "well-defined vars that were never replaced: {}",
+                unused.join(",")
+            ));
+        }
         let mut resources = ra.into_resources();
         if !self.options.reorder_none {
             sort(&k, &mut resources)?;
@@ -157,6 +196,7 @@ impl<'o> Builder<'o> {
         k: &Kustomization,
         dir: &Path,
         ra: &mut ResMap,
+        tables: &mut Tables,
     ) -> Result<(), RenderError> {
         let real = self.loader.canonical_dir(dir);
         if self.stack.contains(&real) {
@@ -166,7 +206,7 @@ impl<'o> Builder<'o> {
             });
         }
         self.stack.push(real);
-        let result = self.accumulate_inner(k, dir, ra);
+        let result = self.accumulate_inner(k, dir, ra, tables);
         self.stack.pop();
         result
     }
@@ -176,9 +216,29 @@ impl<'o> Builder<'o> {
         k: &Kustomization,
         dir: &Path,
         ra: &mut ResMap,
+        tables: &mut Tables,
     ) -> Result<(), RenderError> {
         for entry in &k.resources {
-            self.accumulate_resource(k, dir, &entry.value, entry.pos, ra)?;
+            self.accumulate_resource(k, dir, &entry.value, entry.pos, ra, tables)?;
+        }
+        for entry in &k.configurations {
+            let path = dir.join(&entry.value);
+            let bytes = self.loader.read_file(&path, &k.path, entry.pos)?;
+            let text = String::from_utf8(bytes).map_err(|_| {
+                RenderError::invalid(&path, Pos::NONE, "configuration file is not UTF-8")
+            })?;
+            let file = self.sources.add(&path);
+            let docs = parse_stream(&text, file, &Limits::default()).map_err(|source| {
+                RenderError::Yaml {
+                    path: path.clone(),
+                    source,
+                }
+            })?;
+            for doc in docs.iter().filter(|d| !d.value.is_null()) {
+                tables
+                    .merge(&Builtin::from_config(doc))
+                    .map_err(|e| RenderError::invalid(&path, doc.pos, e))?;
+            }
         }
         for spec in &k.config_map_generator {
             let resource = generate(&self.loader, k, dir, spec, false)?;
@@ -204,9 +264,21 @@ impl<'o> Builder<'o> {
                     ),
                 ));
             }
-            self.accumulate(&component, &component_dir, ra)?;
+            self.accumulate(&component, &component_dir, ra, tables)?;
         }
-        self.transform(k, dir, ra)
+        self.transform(k, dir, ra, tables.get())?;
+        for var in &k.vars {
+            if self.vars.iter().any(|v| v.name == var.name) {
+                return Err(RenderError::invalid(
+                    &k.path,
+                    var.pos,
+                    format!("var '{}' already encountered", var.name),
+                ));
+            }
+        }
+        vars::bind(&k.vars, ra.resources_mut())?;
+        self.vars.extend(k.vars.iter().cloned());
+        Ok(())
     }
 
     fn accumulate_resource(
@@ -216,6 +288,7 @@ impl<'o> Builder<'o> {
         entry: &str,
         pos: Pos,
         ra: &mut ResMap,
+        tables: &mut Tables,
     ) -> Result<(), RenderError> {
         if is_remote(entry) {
             return Err(remote_refused(&k.path, pos, entry));
@@ -233,7 +306,11 @@ impl<'o> Builder<'o> {
                 ));
             }
             let mut sub_ra = ResMap::default();
-            self.accumulate(&sub, &path, &mut sub_ra)?;
+            let mut sub_tables = Tables::default();
+            self.accumulate(&sub, &path, &mut sub_ra, &mut sub_tables)?;
+            tables
+                .absorb(&sub_tables)
+                .map_err(|e| RenderError::invalid(&k.path, pos, e))?;
             return ra.append_all(sub_ra);
         }
         if !path.exists() {
@@ -297,19 +374,16 @@ impl<'o> Builder<'o> {
             .collect())
     }
 
+    /// Runs the kustomization's transformers in kustomize v5.5.0's order: strategic merge
+    /// patches, patches, namespace, prefix, suffix, labels, annotations, JSON 6902
+    /// patches, replicas, images, replacements.
     fn transform(
         &mut self,
         k: &Kustomization,
         dir: &Path,
         ra: &mut ResMap,
+        tables: &Builtin,
     ) -> Result<(), RenderError> {
-        let tables = builtin();
-        if let Some(namespace) = &k.namespace {
-            set_namespace(ra, namespace, &tables.namespace);
-        }
-        for spec in &k.patches_json6902 {
-            self.apply_patch(k, dir, spec, ra, true)?;
-        }
         for entry in &k.patches_strategic_merge {
             let spec = PatchSpec {
                 pos: entry.pos,
@@ -332,8 +406,14 @@ impl<'o> Builder<'o> {
         for spec in &k.patches {
             self.apply_patch(k, dir, spec, ra, false)?;
         }
-        if !k.common_labels.is_empty() {
-            add_pairs(ra, &k.common_labels, &tables.common_labels);
+        if let Some(namespace) = &k.namespace {
+            set_namespace(ra, namespace, &tables.namespace);
+        }
+        if let Some(prefix) = &k.name_prefix {
+            rename(ra, prefix, true);
+        }
+        if let Some(suffix) = &k.name_suffix {
+            rename(ra, suffix, false);
         }
         for label in &k.labels {
             let mut specs = vec![FieldSpec {
@@ -355,22 +435,81 @@ impl<'o> Builder<'o> {
             specs.extend(label.fields.iter().filter_map(FieldSpec::from_node));
             add_pairs(ra, &label.pairs, &specs);
         }
+        if !k.common_labels.is_empty() {
+            add_pairs(ra, &k.common_labels, &tables.common_labels);
+        }
         if !k.common_annotations.is_empty() {
             add_pairs(ra, &k.common_annotations, &tables.common_annotations);
         }
-        if let Some(prefix) = &k.name_prefix {
-            rename(ra, prefix, true);
-        }
-        if let Some(suffix) = &k.name_suffix {
-            rename(ra, suffix, false);
-        }
-        for image in &k.images {
-            set_images(ra, image, &tables.images);
+        for spec in &k.patches_json6902 {
+            self.apply_patch(k, dir, spec, ra, true)?;
         }
         for (name, count) in &k.replicas {
             set_replicas(ra, name, count, &tables.replicas);
         }
+        for image in &k.images {
+            set_images(ra, image, &tables.images);
+        }
+        if !k.replacements.is_empty() {
+            let replacements = self.load_replacements(k, dir)?;
+            replace::apply(&replacements, ra.resources_mut())?;
+        }
         Ok(())
+    }
+
+    /// Inline replacements, and those of the files `path:` entries name (a list or one).
+    fn load_replacements(
+        &mut self,
+        k: &Kustomization,
+        dir: &Path,
+    ) -> Result<Vec<(Replacement, PathBuf)>, RenderError> {
+        let mut out = Vec::new();
+        for r in &k.replacements {
+            let Some(rel) = &r.path else {
+                out.push((r.clone(), k.path.clone()));
+                continue;
+            };
+            if r.source.is_some() || !r.targets.is_empty() {
+                return Err(RenderError::invalid(
+                    &k.path,
+                    r.pos,
+                    "cannot specify both path and inline replacement",
+                ));
+            }
+            let path = dir.join(rel);
+            let bytes = self.loader.read_file(&path, &k.path, r.pos)?;
+            let text = String::from_utf8(bytes).map_err(|_| {
+                RenderError::invalid(&path, Pos::NONE, "replacement file is not UTF-8")
+            })?;
+            let file = self.sources.add(&path);
+            let docs = parse_stream(&text, file, &Limits::default()).map_err(|source| {
+                RenderError::Yaml {
+                    path: path.clone(),
+                    source,
+                }
+            })?;
+            for doc in docs.iter().filter(|d| !d.value.is_null()) {
+                match &doc.value {
+                    Value::Seq(items) => {
+                        for item in items {
+                            out.push((Replacement::decode(item, &path)?, path.clone()));
+                        }
+                    }
+                    Value::Map(_) => out.push((Replacement::decode(doc, &path)?, path.clone())),
+                    other => {
+                        return Err(RenderError::invalid(
+                            &path,
+                            doc.pos,
+                            format!(
+                                "unsupported replacement type encountered within replacement path: {}",
+                                other.type_name()
+                            ),
+                        ));
+                    }
+                }
+            }
+        }
+        Ok(out)
     }
 
     fn apply_patch(

@@ -113,7 +113,8 @@ pub fn visit_fields(
     }
 }
 
-/// Kustomize's built-in field spec tables.
+/// Field spec tables: kustomize's built-in ones, extended by `configurations:` files.
+#[derive(Debug, Clone, Default)]
 pub struct Builtin {
     /// `commonLabels` (with selectors).
     pub common_labels: Vec<FieldSpec>,
@@ -133,6 +134,82 @@ pub struct Builtin {
     pub name_suffix: Vec<FieldSpec>,
     /// `nameReference`.
     pub name_reference: Vec<NameReference>,
+    /// `varReference`: where `$(VAR)` is expanded.
+    pub var_reference: Vec<FieldSpec>,
+}
+
+impl Builtin {
+    /// Reads a `configurations:` file: any of the tables above under their kustomize
+    /// names. Unknown keys are ignored, as kustomize's non-strict decoding does.
+    pub fn from_config(node: &Node) -> Builtin {
+        let table = |key: &str| -> Vec<FieldSpec> {
+            node.get(key)
+                .and_then(Node::as_seq)
+                .map(|items| items.iter().filter_map(FieldSpec::from_node).collect())
+                .unwrap_or_default()
+        };
+        Builtin {
+            common_labels: table("commonLabels"),
+            template_labels: table("templateLabels"),
+            common_annotations: table("commonAnnotations"),
+            images: table("images"),
+            replicas: table("replicas"),
+            namespace: table("namespace"),
+            name_prefix: table("namePrefix"),
+            name_suffix: table("nameSuffix"),
+            name_reference: parse_name_references(node),
+            var_reference: table("varReference"),
+        }
+    }
+
+    /// Adds `other`'s specs to these tables (kustomize's `TransformerConfig.Merge`): a
+    /// spec already present is skipped, one that differs only in `create` is an error.
+    pub fn merge(&mut self, other: &Builtin) -> Result<(), String> {
+        merge_specs(&mut self.common_labels, &other.common_labels)?;
+        merge_specs(&mut self.template_labels, &other.template_labels)?;
+        merge_specs(&mut self.common_annotations, &other.common_annotations)?;
+        merge_specs(&mut self.images, &other.images)?;
+        merge_specs(&mut self.replicas, &other.replicas)?;
+        merge_specs(&mut self.namespace, &other.namespace)?;
+        merge_specs(&mut self.name_prefix, &other.name_prefix)?;
+        merge_specs(&mut self.name_suffix, &other.name_suffix)?;
+        merge_specs(&mut self.var_reference, &other.var_reference)?;
+        for incoming in &other.name_reference {
+            let same = |r: &&mut NameReference| {
+                r.target.group == incoming.target.group
+                    && r.target.version == incoming.target.version
+                    && r.target.kind == incoming.target.kind
+            };
+            match self.name_reference.iter_mut().find(same) {
+                Some(existing) => merge_specs(&mut existing.field_specs, &incoming.field_specs)?,
+                None => self.name_reference.push(incoming.clone()),
+            }
+        }
+        Ok(())
+    }
+}
+
+fn merge_specs(into: &mut Vec<FieldSpec>, from: &[FieldSpec]) -> Result<(), String> {
+    for spec in from {
+        let existing = into.iter().find(|e| {
+            e.group == spec.group
+                && e.version == spec.version
+                && e.kind == spec.kind
+                && e.path == spec.path
+        });
+        match existing {
+            Some(e) if e.create != spec.create => {
+                return Err(format!(
+                    "conflicting fieldspecs for path `{}` of kind `{}`: one creates the field, the other does not",
+                    spec.path.join("/"),
+                    spec.kind.as_deref().unwrap_or("")
+                ));
+            }
+            Some(_) => {}
+            None => into.push(spec.clone()),
+        }
+    }
+    Ok(())
 }
 
 /// One `nameReference` entry: a referred kind and the fields that refer to it by name.
@@ -216,6 +293,10 @@ pub fn builtin() -> &'static Builtin {
             name_reference: parse_one(include_str!("../data/fieldspecs/namereference.yaml"))
                 .map(|n| parse_name_references(&n))
                 .unwrap_or_default(),
+            var_reference: table(
+                include_str!("../data/fieldspecs/varreference.yaml"),
+                "varReference",
+            ),
         }
     })
 }
@@ -230,5 +311,6 @@ mod tests {
         assert!(b.common_labels.len() > 20);
         assert!(b.name_reference.len() > 10);
         assert_eq!(b.images[0].path, vec!["spec", "containers", "image"]);
+        assert!(b.var_reference.len() > 10);
     }
 }

@@ -11,6 +11,8 @@ use std::path::{Path, PathBuf};
 use shipway_model::{Mapping, Node, Pos, Value};
 
 use crate::error::RenderError;
+use crate::replace::Replacement;
+use crate::vars::Var;
 
 /// File names kustomize recognises, in the order it looks for them.
 pub const KUSTOMIZATION_FILE_NAMES: [&str; 3] =
@@ -63,6 +65,10 @@ pub struct Kustomization {
     pub crds: Vec<Located<String>>,
     /// `configurations`.
     pub configurations: Vec<Located<String>>,
+    /// `replacements`.
+    pub replacements: Vec<Replacement>,
+    /// `vars`.
+    pub vars: Vec<Var>,
     /// Fields that are recognised but not supported by this renderer, with their position.
     pub unsupported: Vec<(String, Pos)>,
     /// Deprecation warnings for legacy fields.
@@ -180,7 +186,7 @@ pub struct GeneratorOptions {
 
 /// Case-insensitive field access on a mapping, tracking which fields were consumed so
 /// unknown ones can be reported as kustomize does.
-struct Fields<'a> {
+pub(crate) struct Fields<'a> {
     map: &'a Mapping,
     used: Vec<bool>,
     file: &'a Path,
@@ -188,7 +194,7 @@ struct Fields<'a> {
 }
 
 impl<'a> Fields<'a> {
-    fn new(
+    pub(crate) fn new(
         node: &'a Node,
         file: &'a Path,
         context: &'static str,
@@ -212,7 +218,7 @@ impl<'a> Fields<'a> {
     }
 
     /// Takes every field whose name equals one of `names` ignoring ASCII case.
-    fn take(&mut self, names: &[&str]) -> Option<&'a Node> {
+    pub(crate) fn take(&mut self, names: &[&str]) -> Option<&'a Node> {
         let mut found = None;
         for (i, entry) in self.map.entries.iter().enumerate() {
             if names.iter().any(|n| n.eq_ignore_ascii_case(&entry.key)) {
@@ -224,14 +230,14 @@ impl<'a> Fields<'a> {
         found.filter(|n| !n.value.is_null())
     }
 
-    fn string(&mut self, names: &[&str]) -> Result<Option<String>, RenderError> {
+    pub(crate) fn string(&mut self, names: &[&str]) -> Result<Option<String>, RenderError> {
         match self.take(names) {
             None => Ok(None),
             Some(node) => Ok(Some(self.expect_string(node, names[0])?)),
         }
     }
 
-    fn expect_string(&self, node: &Node, field: &str) -> Result<String, RenderError> {
+    pub(crate) fn expect_string(&self, node: &Node, field: &str) -> Result<String, RenderError> {
         match &node.value {
             Value::Str(s) => Ok(s.clone()),
             other => Err(RenderError::invalid(
@@ -246,7 +252,7 @@ impl<'a> Fields<'a> {
         }
     }
 
-    fn bool(&mut self, names: &[&str]) -> Result<Option<bool>, RenderError> {
+    pub(crate) fn bool(&mut self, names: &[&str]) -> Result<Option<bool>, RenderError> {
         match self.take(names) {
             None => Ok(None),
             Some(Node {
@@ -266,7 +272,10 @@ impl<'a> Fields<'a> {
         }
     }
 
-    fn string_list(&mut self, names: &[&str]) -> Result<Vec<Located<String>>, RenderError> {
+    pub(crate) fn string_list(
+        &mut self,
+        names: &[&str],
+    ) -> Result<Vec<Located<String>>, RenderError> {
         let Some(node) = self.take(names) else {
             return Ok(Vec::new());
         };
@@ -293,7 +302,10 @@ impl<'a> Fields<'a> {
             .collect()
     }
 
-    fn string_map(&mut self, names: &[&str]) -> Result<Vec<(String, String)>, RenderError> {
+    pub(crate) fn string_map(
+        &mut self,
+        names: &[&str],
+    ) -> Result<Vec<(String, String)>, RenderError> {
         let Some(node) = self.take(names) else {
             return Ok(Vec::new());
         };
@@ -334,7 +346,7 @@ impl<'a> Fields<'a> {
             .collect()
     }
 
-    fn seq(&mut self, names: &[&str]) -> Result<&'a [Node], RenderError> {
+    pub(crate) fn seq(&mut self, names: &[&str]) -> Result<&'a [Node], RenderError> {
         match self.take(names) {
             None => Ok(&[]),
             Some(Node {
@@ -356,7 +368,7 @@ impl<'a> Fields<'a> {
 
     /// Fails on the first field nobody took, like `encoding/json` with unknown fields
     /// disallowed.
-    fn finish(self) -> Result<(), RenderError> {
+    pub(crate) fn finish(self) -> Result<(), RenderError> {
         for (entry, used) in self.map.entries.iter().zip(&self.used) {
             if !used {
                 return Err(RenderError::invalid(
@@ -504,12 +516,16 @@ impl Kustomization {
         if let Some(first) = k.crds.first() {
             k.unsupported.push(("crds".into(), first.pos));
         }
-        if let Some(first) = k.configurations.first() {
-            k.unsupported.push(("configurations".into(), first.pos));
+        for item in f.seq(&["replacements"])? {
+            k.replacements.push(Replacement::decode(item, path)?);
+        }
+        for item in f.seq(&["vars"])? {
+            k.vars.push(Var::decode(item, path)?);
+        }
+        if !k.vars.is_empty() {
+            k.warnings.push("# Warning: 'vars' is deprecated. Please use 'replacements' instead. [EXPERIMENTAL] Run 'kustomize edit fix' to update your Kustomization automatically.".into());
         }
         for name in [
-            "vars",
-            "replacements",
             "openapi",
             "helmCharts",
             "helmGlobals",

@@ -17,7 +17,9 @@ pub mod generate;
 pub mod kustomization;
 pub mod loader;
 pub mod patch;
+pub mod replace;
 pub mod resource;
+pub mod vars;
 
 use std::path::Path;
 

@@ -43,6 +43,8 @@ pub struct Resource {
     pub needs_hash: bool,
     /// The generator behaviour, for generated objects.
     pub behavior: Option<Behavior>,
+    /// Names of the `vars` bound to this object.
+    pub var_names: Vec<String>,
 }
 
 impl Resource {
@@ -63,6 +65,7 @@ impl Resource {
             suffixes: Vec::new(),
             needs_hash: false,
             behavior: None,
+            var_names: Vec::new(),
         }
     }
 
