@@ -20,6 +20,10 @@ use crate::replace::{self, Replacement};
 use crate::resource::{Behavior, ResMap, Resource};
 use crate::vars::{self, Var};
 
+mod plugins;
+
+use plugins::Stage;
+
 /// The field-spec tables in force for one accumulation: kustomize's built-in ones unless a
 /// `configurations:` file there or below added to them. The common case shares the
 /// built-in tables instead of copying them for each of thousands of kustomizations.
@@ -248,6 +252,7 @@ impl<'o> Builder<'o> {
             let resource = generate(&self.loader, k, dir, spec, true)?;
             absorb(ra, resource, &k.path, spec.pos)?;
         }
+        self.run_plugins(k, dir, &k.generators, Stage::Generators, ra)?;
         for entry in &k.components {
             let component_dir = dir.join(&entry.value);
             if is_remote(&entry.value) {
@@ -407,13 +412,18 @@ impl<'o> Builder<'o> {
             self.apply_patch(k, dir, spec, ra, false)?;
         }
         if let Some(namespace) = &k.namespace {
-            set_namespace(ra, namespace, &tables.namespace);
+            set_namespace(
+                ra,
+                namespace,
+                &tables.namespace,
+                &NamespaceOptions::default(),
+            );
         }
         if let Some(prefix) = &k.name_prefix {
-            rename(ra, prefix, true);
+            rename(ra, prefix, true, None);
         }
         if let Some(suffix) = &k.name_suffix {
-            rename(ra, suffix, false);
+            rename(ra, suffix, false, None);
         }
         for label in &k.labels {
             let mut specs = vec![FieldSpec {
@@ -454,6 +464,7 @@ impl<'o> Builder<'o> {
             let replacements = self.load_replacements(k, dir)?;
             replace::apply(&replacements, ra.resources_mut())?;
         }
+        self.run_plugins(k, dir, &k.transformers, Stage::Transformers, ra)?;
         Ok(())
     }
 
@@ -869,9 +880,28 @@ pub(crate) fn is_cluster_scoped(gvk: &Gvk) -> bool {
     )
 }
 
-fn set_namespace(ra: &mut ResMap, namespace: &str, specs: &[FieldSpec]) {
+/// Options of a hand-written `NamespaceTransformer` (the `namespace:` field uses the
+/// defaults).
+#[derive(Debug, Clone, Default)]
+struct NamespaceOptions {
+    /// Only set the namespace of objects that have none.
+    unset_only: bool,
+    /// `setRoleBindingSubjects`: `defaultOnly` (also when empty), `allServiceAccounts` or
+    /// `none`.
+    subjects: String,
+}
+
+fn set_namespace(
+    ra: &mut ResMap,
+    namespace: &str,
+    specs: &[FieldSpec],
+    options: &NamespaceOptions,
+) {
     for resource in ra.resources_mut() {
         let gvk = resource.gvk();
+        if options.unset_only && !resource.namespace().is_empty() {
+            continue;
+        }
         if !is_cluster_scoped(&gvk) && resource.namespace() != namespace {
             resource.remember_id();
             resource.set_namespace(namespace);
@@ -897,8 +927,13 @@ fn set_namespace(ra: &mut ResMap, namespace: &str, specs: &[FieldSpec]) {
             for subject in subjects {
                 let is_sa = subject.str_at(&["kind"]) == Some("ServiceAccount");
                 let ns = subject.str_at(&["namespace"]).unwrap_or("");
+                let wanted = match options.subjects.as_str() {
+                    "none" => false,
+                    "allServiceAccounts" => true,
+                    _ => ns.is_empty() || ns == "default",
+                };
                 if is_sa
-                    && (ns.is_empty() || ns == "default")
+                    && wanted
                     && let Some(map) = subject.as_map_mut()
                 {
                     map.insert("namespace".into(), Node::string(namespace));
@@ -943,9 +978,18 @@ fn add_pairs(ra: &mut ResMap, pairs: &[(String, String)], specs: &[FieldSpec]) {
     }
 }
 
-fn rename(ra: &mut ResMap, affix: &str, prefix: bool) {
+/// Adds a name prefix or suffix. `only` limits it to the kinds of the `metadata/name`
+/// field specs a hand-written `PrefixTransformer`/`SuffixTransformer` gives.
+fn rename(ra: &mut ResMap, affix: &str, prefix: bool, only: Option<&[FieldSpec]>) {
     for resource in ra.resources_mut() {
         let gvk = resource.gvk();
+        if let Some(specs) = only
+            && !specs
+                .iter()
+                .any(|s| s.path == ["metadata", "name"] && s.applies_to(&gvk))
+        {
+            continue;
+        }
         // kustomize leaves CRDs (whose names must stay `<plural>.<group>`) and Namespaces
         // alone (observed with `kubectl kustomize`).
         if (gvk.kind == "CustomResourceDefinition" && gvk.group == "apiextensions.k8s.io")

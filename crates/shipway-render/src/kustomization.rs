@@ -69,6 +69,10 @@ pub struct Kustomization {
     pub replacements: Vec<Replacement>,
     /// `vars`.
     pub vars: Vec<Var>,
+    /// `generators`: built-in generator configurations (files, directories or inline).
+    pub generators: Vec<Located<String>>,
+    /// `transformers`: built-in transformer configurations (files, directories or inline).
+    pub transformers: Vec<Located<String>>,
     /// Fields that are recognised but not supported by this renderer, with their position.
     pub unsupported: Vec<(String, Pos)>,
     /// Deprecation warnings for legacy fields.
@@ -525,13 +529,13 @@ impl Kustomization {
         if !k.vars.is_empty() {
             k.warnings.push("# Warning: 'vars' is deprecated. Please use 'replacements' instead. [EXPERIMENTAL] Run 'kustomize edit fix' to update your Kustomization automatically.".into());
         }
+        k.generators = f.string_list(&["generators"])?;
+        k.transformers = f.string_list(&["transformers"])?;
         for name in [
             "openapi",
             "helmCharts",
             "helmGlobals",
             "helmChartInflationGenerator",
-            "generators",
-            "transformers",
             "validators",
         ] {
             if let Some(node) = f.take(&[name]) {
@@ -663,7 +667,7 @@ fn decode_generator(
     Ok(spec)
 }
 
-fn decode_options(node: &Node, path: &Path) -> Result<GeneratorOptions, RenderError> {
+pub(crate) fn decode_options(node: &Node, path: &Path) -> Result<GeneratorOptions, RenderError> {
     let mut f = Fields::new(node, path, "generatorOptions")?;
     let options = GeneratorOptions {
         labels: f.string_map(&["labels"])?,

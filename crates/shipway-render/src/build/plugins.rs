@@ -1,0 +1,371 @@
+//! `generators:` and `transformers:` — kustomize's built-in plugins configured by hand.
+//!
+//! Each entry is a file of plugin configurations, an inline configuration, or a directory
+//! whose kustomization renders to configurations. Configurations with `apiVersion:
+//! builtin` run the same code the kustomization fields do (`kind: PrefixTransformer`,
+//! `LabelTransformer`, `PatchTransformer`, `ConfigMapGenerator`, …), with exactly the field
+//! specs the configuration gives. Anything else is an exec, container or Go plugin, which
+//! shipway never runs: it is refused with an error naming the file, with or without
+//! `--enable-alpha-plugins`.
+//!
+//! As in kustomize, hand-configured generators run after the kustomization's own
+//! generators, and hand-configured transformers after its own transformers.
+
+use std::path::{Path, PathBuf};
+
+use shipway_model::yaml::{Limits, parse_stream};
+use shipway_model::{Node, Pos, Value};
+
+use super::{Builder, Tables, absorb, add_pairs, rename, set_images, set_namespace, set_replicas};
+use crate::error::RenderError;
+use crate::fieldspec::FieldSpec;
+use crate::generate::generate;
+use crate::kustomization::{
+    Fields, GeneratorOptions, GeneratorSpec, ImageSpec, Kustomization, Located, PatchSpec,
+    decode_options, decode_selector,
+};
+use crate::replace::{self, Replacement};
+use crate::resource::ResMap;
+
+/// One plugin configuration and the file it came from.
+struct Config {
+    node: Node,
+    file: PathBuf,
+}
+
+/// Which list an entry came from.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(super) enum Stage {
+    Generators,
+    Transformers,
+}
+
+impl Stage {
+    fn field(self) -> &'static str {
+        match self {
+            Stage::Generators => "generators",
+            Stage::Transformers => "transformers",
+        }
+    }
+}
+
+impl Builder<'_> {
+    /// Runs every configuration named by `entries` (the kustomization's `generators:` or
+    /// `transformers:`) against `ra`.
+    pub(super) fn run_plugins(
+        &mut self,
+        k: &Kustomization,
+        dir: &Path,
+        entries: &[Located<String>],
+        stage: Stage,
+        ra: &mut ResMap,
+    ) -> Result<(), RenderError> {
+        for entry in entries {
+            for config in self.load_configs(k, dir, entry, stage)? {
+                self.run_plugin(k, dir, &config, stage, ra)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn load_configs(
+        &mut self,
+        k: &Kustomization,
+        dir: &Path,
+        entry: &Located<String>,
+        stage: Stage,
+    ) -> Result<Vec<Config>, RenderError> {
+        let value = &entry.value;
+        if value.contains('\n') {
+            // An inline configuration, as kustomize v5 accepts.
+            let file = self.sources.add(&k.path);
+            let docs = parse_stream(value, file, &Limits::default()).map_err(|source| {
+                RenderError::Yaml {
+                    path: k.path.clone(),
+                    source,
+                }
+            })?;
+            return Ok(docs
+                .into_iter()
+                .filter(|d| !d.value.is_null())
+                .map(|node| Config {
+                    node,
+                    file: k.path.clone(),
+                })
+                .collect());
+        }
+        if super::is_remote(value) {
+            return Err(super::remote_refused(&k.path, entry.pos, value));
+        }
+        let path = dir.join(value);
+        if path.is_dir() {
+            let sub = self.load_kustomization(&path, Some((&k.path, entry.pos)))?;
+            let mut sub_ra = ResMap::default();
+            let mut tables = Tables::default();
+            self.accumulate(&sub, &path, &mut sub_ra, &mut tables)?;
+            return Ok(sub_ra
+                .into_resources()
+                .into_iter()
+                .map(|r| Config {
+                    node: r.node,
+                    file: r.source.to_path_buf(),
+                })
+                .collect());
+        }
+        if !path.exists() {
+            return Err(RenderError::invalid(
+                &k.path,
+                entry.pos,
+                format!("{}: '{}' does not exist", stage.field(), path.display()),
+            ));
+        }
+        self.loader.check(&path, dir, &k.path, entry.pos)?;
+        Ok(self
+            .read_yaml(&path)?
+            .into_iter()
+            .filter(|d| !d.value.is_null())
+            .map(|node| Config {
+                node,
+                file: path.clone(),
+            })
+            .collect())
+    }
+
+    fn run_plugin(
+        &mut self,
+        k: &Kustomization,
+        dir: &Path,
+        config: &Config,
+        stage: Stage,
+        ra: &mut ResMap,
+    ) -> Result<(), RenderError> {
+        let node = &config.node;
+        let file = config.file.as_path();
+        let api_version = node.str_at(&["apiVersion"]).unwrap_or("");
+        let kind = node.str_at(&["kind"]).unwrap_or("");
+        if api_version != "builtin" {
+            return Err(RenderError::unsupported(
+                file,
+                node.pos,
+                format!(
+                    "plugin `{api_version}/{kind}` is not a built-in plugin: shipway never runs exec, container or Go plugins (with or without `--enable-alpha-plugins`); use `apiVersion: builtin` configurations or render with kustomize"
+                ),
+            ));
+        }
+        let mut f = Fields::new(node, file, "plugin")?;
+        let specs = |f: &mut Fields<'_>| -> Result<Vec<FieldSpec>, RenderError> {
+            Ok(f.seq(&["fieldSpecs"])?
+                .iter()
+                .filter_map(FieldSpec::from_node)
+                .collect())
+        };
+        let generator = matches!(kind, "ConfigMapGenerator" | "SecretGenerator");
+        if generator != (stage == Stage::Generators) {
+            return Err(RenderError::invalid(
+                file,
+                node.pos,
+                format!("`{kind}` cannot be listed under `{}:`", stage.field()),
+            ));
+        }
+        match kind {
+            "ConfigMapGenerator" | "SecretGenerator" => {
+                let secret = kind == "SecretGenerator";
+                let spec = generator_spec(&mut f, file, node.pos)?;
+                // Plugin configurations do not inherit the kustomization's
+                // `generatorOptions`; files resolve against the kustomization's directory.
+                let plain = Kustomization {
+                    path: k.path.clone(),
+                    ..Kustomization::default()
+                };
+                let resource = generate(&self.loader, &plain, dir, &spec, secret)?;
+                absorb(ra, resource, file, node.pos)?;
+            }
+            "PrefixTransformer" | "SuffixTransformer" => {
+                let prefix = kind == "PrefixTransformer";
+                let affix = f
+                    .string(&[if prefix { "prefix" } else { "suffix" }])?
+                    .unwrap_or_default();
+                let specs = specs(&mut f)?;
+                if !affix.is_empty() {
+                    rename(ra, &affix, prefix, Some(&specs));
+                }
+            }
+            "LabelTransformer" | "AnnotationsTransformer" => {
+                let key = if kind == "LabelTransformer" {
+                    "labels"
+                } else {
+                    "annotations"
+                };
+                let pairs = f.string_map(&[key])?;
+                let specs = specs(&mut f)?;
+                add_pairs(ra, &pairs, &specs);
+            }
+            "NamespaceTransformer" => {
+                let namespace = node
+                    .str_at(&["metadata", "namespace"])
+                    .unwrap_or("")
+                    .to_string();
+                let specs = specs(&mut f)?;
+                let unset_only = f.bool(&["unsetOnly"])?.unwrap_or(false);
+                let subjects = f.string(&["setRoleBindingSubjects"])?;
+                if !matches!(
+                    subjects.as_deref(),
+                    None | Some("" | "defaultOnly" | "allServiceAccounts" | "none")
+                ) {
+                    return Err(RenderError::invalid(
+                        file,
+                        node.pos,
+                        "setRoleBindingSubjects must be one of defaultOnly, allServiceAccounts or none",
+                    ));
+                }
+                if !namespace.is_empty() {
+                    set_namespace(
+                        ra,
+                        &namespace,
+                        &specs,
+                        &super::NamespaceOptions {
+                            unset_only,
+                            subjects: subjects.unwrap_or_default(),
+                        },
+                    );
+                }
+            }
+            "ImageTagTransformer" => {
+                let mut image = ImageSpec {
+                    pos: node.pos,
+                    ..ImageSpec::default()
+                };
+                if let Some(tag) = f.take(&["imageTag"]) {
+                    let mut t = Fields::new(tag, file, "imageTag")?;
+                    image.name = t.string(&["name"])?.unwrap_or_default();
+                    image.new_name = t.string(&["newName"])?;
+                    image.new_tag = t.take(&["newTag"]).and_then(|n| n.value.scalar_text());
+                    image.digest = t.string(&["digest"])?;
+                }
+                let specs = specs(&mut f)?;
+                set_images(ra, &image, &specs);
+            }
+            "ReplicaCountTransformer" => {
+                let (name, count) = match f.take(&["replica"]) {
+                    Some(replica) => {
+                        let mut r = Fields::new(replica, file, "replica")?;
+                        (
+                            r.string(&["name"])?.unwrap_or_default(),
+                            r.take(&["count"])
+                                .cloned()
+                                .unwrap_or_else(|| Node::new(Value::Int(0))),
+                        )
+                    }
+                    None => (String::new(), Node::new(Value::Int(0))),
+                };
+                let specs = specs(&mut f)?;
+                set_replicas(ra, &name, &count, &specs);
+            }
+            "PatchTransformer" | "PatchJson6902Transformer" => {
+                let json = kind == "PatchJson6902Transformer";
+                let mut spec = PatchSpec {
+                    pos: node.pos,
+                    ..PatchSpec::default()
+                };
+                spec.path = f.string(&["path"])?;
+                spec.patch = f.string(&[if json { "jsonOp" } else { "patch" }])?;
+                if let Some(target) = f.take(&["target"]) {
+                    spec.target = Some(decode_selector(target, file)?);
+                }
+                if let Some(options) = f.take(&["options"]) {
+                    let mut o = Fields::new(options, file, "options")?;
+                    spec.allow_name_change = o.bool(&["allowNameChange"])?.unwrap_or(false);
+                    spec.allow_kind_change = o.bool(&["allowKindChange"])?.unwrap_or(false);
+                }
+                let plain = Kustomization {
+                    path: k.path.clone(),
+                    ..Kustomization::default()
+                };
+                self.apply_patch(&plain, dir, &spec, ra, json)?;
+            }
+            "PatchStrategicMergeTransformer" => {
+                let mut patches = Vec::new();
+                for path in f.string_list(&["paths"])? {
+                    patches.push(PatchSpec {
+                        path: Some(path.value),
+                        pos: path.pos,
+                        ..PatchSpec::default()
+                    });
+                }
+                if let Some(inline) = f.string(&["patches"])? {
+                    patches.push(PatchSpec {
+                        patch: Some(inline),
+                        pos: node.pos,
+                        ..PatchSpec::default()
+                    });
+                }
+                let plain = Kustomization {
+                    path: k.path.clone(),
+                    ..Kustomization::default()
+                };
+                for spec in &patches {
+                    self.apply_patch(&plain, dir, spec, ra, false)?;
+                }
+            }
+            "ReplacementTransformer" => {
+                let mut list = Kustomization {
+                    path: file.to_path_buf(),
+                    ..Kustomization::default()
+                };
+                for item in f.seq(&["replacements"])? {
+                    list.replacements.push(Replacement::decode(item, file)?);
+                }
+                let replacements = self.load_replacements(&list, dir)?;
+                replace::apply(&replacements, ra.resources_mut())?;
+            }
+            other => {
+                return Err(RenderError::unsupported(
+                    file,
+                    node.pos,
+                    format!(
+                        "built-in plugin `{other}` is not supported by shipway; supported: ConfigMapGenerator, SecretGenerator, PrefixTransformer, SuffixTransformer, LabelTransformer, AnnotationsTransformer, NamespaceTransformer, ImageTagTransformer, ReplicaCountTransformer, PatchTransformer, PatchJson6902Transformer, PatchStrategicMergeTransformer, ReplacementTransformer"
+                    ),
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A `ConfigMapGenerator`/`SecretGenerator` configuration as a generator entry: the name
+/// and namespace come from its `metadata`.
+fn generator_spec(f: &mut Fields<'_>, file: &Path, pos: Pos) -> Result<GeneratorSpec, RenderError> {
+    let mut spec = GeneratorSpec {
+        pos,
+        ..GeneratorSpec::default()
+    };
+    if let Some(meta) = f.take(&["metadata"]) {
+        spec.name = meta.str_at(&["name"]).unwrap_or("").to_string();
+        spec.namespace = meta.str_at(&["namespace"]).map(str::to_string);
+    }
+    spec.behavior = f.string(&["behavior"])?;
+    spec.literals = f
+        .string_list(&["literals"])?
+        .into_iter()
+        .map(|l| l.value)
+        .collect();
+    spec.files = f
+        .string_list(&["files"])?
+        .into_iter()
+        .map(|l| l.value)
+        .collect();
+    spec.envs = f
+        .string_list(&["envs"])?
+        .into_iter()
+        .map(|l| l.value)
+        .collect();
+    if let Some(env) = f.string(&["env"])? {
+        spec.envs.insert(0, env);
+    }
+    spec.secret_type = f.string(&["type"])?;
+    if let Some(options) = f.take(&["options"]) {
+        let options: GeneratorOptions = decode_options(options, file)?;
+        spec.options = Some(options);
+    }
+    Ok(spec)
+}
