@@ -36,14 +36,20 @@ pub struct RenderArgs {
     #[arg(long, value_enum, default_value_t = LoadRestrictor::LoadRestrictionsRootOnly)]
     pub load_restrictor: LoadRestrictor,
 
-    /// Allow built-in transformer and generator configs under `transformers:`/`generators:`.
-    /// Exec, container and Go plugins are always refused.
+    /// Accepted for kustomize compatibility. Built-in transformer and generator configs
+    /// under `transformers:`/`generators:` run without it, as in kustomize; exec, container
+    /// and Go plugins are refused with or without it.
     #[arg(long)]
     pub enable_alpha_plugins: bool,
 
-    /// Render `helmCharts` with `helm template` from PATH.
+    /// Render `helmCharts` with `helm template` (charts must be vendored under the chart
+    /// home; nothing is downloaded).
     #[arg(long)]
     pub enable_helm: bool,
+
+    /// The helm program `--enable-helm` runs.
+    #[arg(long, default_value = "helm")]
+    pub helm_command: String,
 
     /// Add the `app.kubernetes.io/managed-by` label to every object.
     #[arg(long)]

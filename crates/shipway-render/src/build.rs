@@ -252,6 +252,21 @@ impl<'o> Builder<'o> {
             let resource = generate(&self.loader, k, dir, spec, true)?;
             absorb(ra, resource, &k.path, spec.pos)?;
         }
+        for chart in &k.helm_charts {
+            let Some(helm) = &self.options.helm_command else {
+                return Err(RenderError::invalid(
+                    &k.path,
+                    chart.pos,
+                    "`helmCharts` needs `--enable-helm` (shipway then runs `helm template` from PATH)",
+                ));
+            };
+            let file = self.sources.add(&k.path);
+            let source: Arc<Path> = Arc::from(k.path.as_path());
+            for node in crate::helm::inflate(helm, chart, &k.helm_globals, dir, &k.path, file)? {
+                let node = check_resource(node, &k.path)?;
+                ra.append(Resource::new(node, source.clone()))?;
+            }
+        }
         self.run_plugins(k, dir, &k.generators, Stage::Generators, ra)?;
         for entry in &k.components {
             let component_dir = dir.join(&entry.value);

@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 use shipway_model::{Mapping, Node, Pos, Value};
 
 use crate::error::RenderError;
+use crate::helm::{HelmChart, HelmGlobals};
 use crate::replace::Replacement;
 use crate::vars::Var;
 
@@ -73,6 +74,10 @@ pub struct Kustomization {
     pub generators: Vec<Located<String>>,
     /// `transformers`: built-in transformer configurations (files, directories or inline).
     pub transformers: Vec<Located<String>>,
+    /// `helmCharts`.
+    pub helm_charts: Vec<HelmChart>,
+    /// `helmGlobals`.
+    pub helm_globals: HelmGlobals,
     /// Fields that are recognised but not supported by this renderer, with their position.
     pub unsupported: Vec<(String, Pos)>,
     /// Deprecation warnings for legacy fields.
@@ -531,13 +536,13 @@ impl Kustomization {
         }
         k.generators = f.string_list(&["generators"])?;
         k.transformers = f.string_list(&["transformers"])?;
-        for name in [
-            "openapi",
-            "helmCharts",
-            "helmGlobals",
-            "helmChartInflationGenerator",
-            "validators",
-        ] {
+        for item in f.seq(&["helmCharts"])? {
+            k.helm_charts.push(HelmChart::decode(item, path)?);
+        }
+        if let Some(globals) = f.take(&["helmGlobals"]) {
+            k.helm_globals = HelmGlobals::decode(globals, path)?;
+        }
+        for name in ["openapi", "helmChartInflationGenerator", "validators"] {
             if let Some(node) = f.take(&[name]) {
                 let empty = match &node.value {
                     Value::Seq(s) => s.is_empty(),

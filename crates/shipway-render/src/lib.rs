@@ -14,6 +14,7 @@ mod build;
 pub mod error;
 pub mod fieldspec;
 pub mod generate;
+pub mod helm;
 pub mod kustomization;
 pub mod loader;
 pub mod patch;
@@ -37,6 +38,9 @@ pub struct Options {
     pub reorder_none: bool,
     /// Add `app.kubernetes.io/managed-by: kustomize-<version>` to every object.
     pub managed_by_label: bool,
+    /// The `helm` program for `helmCharts` (`--enable-helm`); charts are refused when
+    /// `None`.
+    pub helm_command: Option<String>,
 }
 
 /// A rendered kustomization.

@@ -2,18 +2,13 @@
 
 use std::io::Write;
 
-use anyhow::{Context, bail};
+use anyhow::Context;
 use shipway_cli::{LoadRestrictor, RenderArgs, Reorder};
 
 use super::ExitStatus;
 
 /// Renders the kustomization in `args.dir` to stdout or `-o FILE`.
 pub(crate) fn render(args: &RenderArgs) -> anyhow::Result<ExitStatus> {
-    if args.enable_helm {
-        bail!(
-            "`--enable-helm`: rendering `helmCharts` is not supported by shipway yet; use `kubectl kustomize --enable-helm`"
-        );
-    }
     let options = shipway_render::Options {
         load_restrictor: match args.load_restrictor {
             LoadRestrictor::LoadRestrictionsRootOnly => shipway_render::LoadRestrictor::RootOnly,
@@ -21,6 +16,7 @@ pub(crate) fn render(args: &RenderArgs) -> anyhow::Result<ExitStatus> {
         },
         reorder_none: args.reorder == Reorder::None,
         managed_by_label: args.enable_managedby_label,
+        helm_command: args.enable_helm.then(|| args.helm_command.clone()),
     };
     let output = shipway_render::render(&args.dir, &options)?;
     for warning in &output.warnings {

@@ -150,3 +150,113 @@ fn differential_against_kubectl_kustomize() {
         failures.join("\n")
     );
 }
+
+/// Writes a stand-in for `helm` that records its arguments and the values file it was
+/// given, and prints what `helm template` prints (notes first, then documents). No real
+/// helm is on CI machines; this checks shipway's side of the contract: the command line
+/// kustomize builds, the merged values, and parsing of the output.
+fn fake_helm(dir: &Path) -> PathBuf {
+    use std::os::unix::fs::PermissionsExt;
+    let script = dir.join("helm");
+    std::fs::write(
+        &script,
+        r##"#!/bin/sh
+if [ "$1" = version ]; then echo "v3.15.0+gfake"; exit 0; fi
+echo "$@" > "$(dirname "$0")/args.txt"
+while [ $# -gt 0 ]; do
+  if [ "$1" = -f ]; then cat "$2" > "$(dirname "$0")/values.txt"; fi
+  shift
+done
+echo "NOTES: ignored"
+echo "---"
+echo "# Source: demo/templates/cm.yaml"
+echo "apiVersion: v1"
+echo "kind: ConfigMap"
+echo "metadata:"
+echo "  name: demo-config"
+echo "data:"
+echo "  replicas: \"2\""
+"##,
+    )
+    .unwrap();
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    script
+}
+
+#[test]
+fn helm_charts_run_helm_template_with_kustomize_arguments() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    std::fs::create_dir_all(root.join("charts/demo")).unwrap();
+    std::fs::write(root.join("charts/demo/Chart.yaml"), "name: demo\n").unwrap();
+    std::fs::write(
+        root.join("charts/demo/values.yaml"),
+        "replicas: 1\nimage: {tag: old, pull: Always}\n",
+    )
+    .unwrap();
+    std::fs::write(
+        root.join("kustomization.yaml"),
+        "namePrefix: p-\nhelmCharts:\n- name: demo\n  releaseName: rel\n  namespace: apps\n  includeCRDs: true\n  valuesInline:\n    image: {tag: new}\n",
+    )
+    .unwrap();
+    let helm = fake_helm(root);
+    let options = shipway_render::Options {
+        helm_command: Some(helm.to_string_lossy().into_owned()),
+        ..shipway_render::Options::default()
+    };
+    let output = shipway_render::render(root, &options).unwrap();
+    assert_eq!(
+        output.yaml,
+        "apiVersion: v1\ndata:\n  replicas: \"2\"\nkind: ConfigMap\nmetadata:\n  name: p-demo-config\n"
+    );
+    let args = std::fs::read_to_string(root.join("args.txt")).unwrap();
+    let chart = root.join("charts/demo");
+    assert!(
+        args.starts_with(&format!(
+            "template rel {} --namespace apps -f ",
+            chart.display()
+        )),
+        "{args}"
+    );
+    assert!(args.trim_end().ends_with("--include-crds"), "{args}");
+    // Inline values override the chart's values key by key.
+    let values = std::fs::read_to_string(root.join("values.txt")).unwrap();
+    assert_eq!(values, "image:\n  pull: Always\n  tag: new\nreplicas: 1\n");
+}
+
+#[test]
+fn helm_charts_fail_clearly_without_helm_or_chart() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    std::fs::create_dir_all(root.join("charts/demo")).unwrap();
+    std::fs::write(
+        root.join("kustomization.yaml"),
+        "helmCharts:\n- name: demo\n- name: missing\n  repo: https://charts.example.com\n  version: 1.0.0\n",
+    )
+    .unwrap();
+    let missing_helm = shipway_render::Options {
+        helm_command: Some(root.join("no-such-helm").to_string_lossy().into_owned()),
+        ..shipway_render::Options::default()
+    };
+    let err = shipway_render::render(root, &missing_helm)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("kustomization.yaml:2"), "{err}");
+    assert!(err.contains("was not found on PATH"), "{err}");
+
+    std::fs::remove_dir_all(root.join("charts/demo")).unwrap();
+    let helm = fake_helm(root);
+    let options = shipway_render::Options {
+        helm_command: Some(helm.to_string_lossy().into_owned()),
+        ..shipway_render::Options::default()
+    };
+    let err = shipway_render::render(root, &options)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("does not download charts"), "{err}");
+
+    let disabled = shipway_render::render(root, &shipway_render::Options::default())
+        .unwrap_err()
+        .to_string();
+    assert!(disabled.contains("--enable-helm"), "{disabled}");
+}
