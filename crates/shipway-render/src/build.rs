@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use shipway_model::yaml::{Limits, parse_stream};
 use shipway_model::{Gvk, Node, Pos, SourceMap, Value};
+use shipway_schema::Schema;
 
 use crate::Options;
 use crate::error::{RenderError, location};
@@ -50,6 +51,17 @@ impl Tables {
     }
 }
 
+/// Which schema strategic merge uses.
+#[derive(Debug, Clone)]
+enum SchemaChoice {
+    /// No kustomization has said: the built-in one, and a later `openapi:` may still choose.
+    Unset,
+    /// Chosen: the built-in Kubernetes 1.21 schema kustomize embeds.
+    Builtin,
+    /// Chosen: a custom swagger document, which replaces the built-in one entirely.
+    Custom(Arc<Schema>),
+}
+
 /// State of one build.
 pub(crate) struct Builder<'o> {
     options: &'o Options,
@@ -61,6 +73,15 @@ pub(crate) struct Builder<'o> {
     stack: Vec<PathBuf>,
     /// Every var declared so far, in declaration order.
     vars: Vec<Var>,
+    /// The schema strategic merge patches use, once a kustomization chose one: kustomize
+    /// keeps the first `openapi:` setting it loads (the top kustomization's first) for
+    /// the rest of the build.
+    schema: SchemaChoice,
+    /// The top kustomization's directory when its `buildMetadata` asks for
+    /// `originAnnotations`.
+    origin_root: Option<PathBuf>,
+    /// The top kustomization's `buildMetadata` asks for `managedByLabel`.
+    pub(crate) managed_by_label: bool,
 }
 
 impl<'o> Builder<'o> {
@@ -73,12 +94,31 @@ impl<'o> Builder<'o> {
             warnings: Vec::new(),
             stack: Vec::new(),
             vars: Vec::new(),
+            schema: SchemaChoice::Unset,
+            origin_root: None,
+            managed_by_label: false,
         }
     }
 
     /// Renders the kustomization in `dir` to its final, ordered resources.
     pub(crate) fn build(&mut self, dir: &Path) -> Result<Vec<Resource>, RenderError> {
         let k = self.load_kustomization(dir, None)?;
+        // Only the top kustomization's `buildMetadata` counts, and unknown values are
+        // ignored, as in kustomize.
+        for item in &k.build_metadata {
+            match item.as_str() {
+                "originAnnotations" => self.origin_root = Some(dir.to_path_buf()),
+                "managedByLabel" => self.managed_by_label = true,
+                "transformerAnnotations" => {
+                    return Err(RenderError::unsupported(
+                        &k.path,
+                        Pos::NONE,
+                        "`buildMetadata: [transformerAnnotations]` is not supported by shipway; `originAnnotations` and `managedByLabel` are",
+                    ));
+                }
+                _ => {}
+            }
+        }
         let mut ra = ResMap::default();
         let mut tables = Tables::default();
         self.accumulate(&k, dir, &mut ra, &mut tables)?;
@@ -169,6 +209,14 @@ impl<'o> Builder<'o> {
             }
         };
         let k = Kustomization::decode(&node, &path)?;
+        if let Some(openapi) = &k.openapi
+            && matches!(self.schema, SchemaChoice::Unset)
+        {
+            self.schema = match self.load_openapi(&k, dir, openapi)? {
+                Some(custom) => SchemaChoice::Custom(custom),
+                None => SchemaChoice::Builtin,
+            };
+        }
         for warning in &k.warnings {
             if !self.warnings.contains(warning) {
                 self.warnings.push(warning.clone());
@@ -184,6 +232,49 @@ impl<'o> Builder<'o> {
             ));
         }
         Ok(k)
+    }
+
+    /// Reads `openapi:`: the built-in schema for `version: v1.21.2`, a custom swagger
+    /// document for `path`.
+    fn load_openapi(
+        &mut self,
+        k: &Kustomization,
+        dir: &Path,
+        openapi: &crate::kustomization::OpenApi,
+    ) -> Result<Option<Arc<Schema>>, RenderError> {
+        match (&openapi.path, &openapi.version) {
+            (Some(_), Some(_)) => Err(RenderError::invalid(
+                &k.path,
+                openapi.pos,
+                "openapi: builtin version and custom schema provided, cannot use both",
+            )),
+            (None, Some(version)) if version != "v1.21.2" => Err(RenderError::invalid(
+                &k.path,
+                openapi.pos,
+                format!(
+                    "openapi: the specified OpenAPI version {version:?} is not built in (kustomize v5.5.0 has only v1.21.2)"
+                ),
+            )),
+            (None, _) => Ok(None),
+            (Some(rel), None) => {
+                let path = dir.join(rel);
+                let docs = {
+                    self.loader.check(&path, dir, &k.path, openapi.pos)?;
+                    self.read_yaml(&path)?
+                };
+                let Some(doc) = docs.into_iter().next() else {
+                    return Err(RenderError::invalid(
+                        &path,
+                        Pos::NONE,
+                        "the schema file is empty",
+                    ));
+                };
+                let schema = Schema::from_swagger(&to_json(&doc)).map_err(|e| {
+                    RenderError::invalid(&path, doc.pos, format!("openapi schema: {e}"))
+                })?;
+                Ok(Some(Arc::new(schema)))
+            }
+        }
     }
 
     fn read_yaml(&mut self, path: &Path) -> Result<Vec<Node>, RenderError> {
@@ -225,6 +316,34 @@ impl<'o> Builder<'o> {
         for entry in &k.resources {
             self.accumulate_resource(k, dir, &entry.value, entry.pos, ra, tables)?;
         }
+        for entry in &k.crds {
+            let path = dir.join(&entry.value);
+            self.loader.check(&path, dir, &k.path, entry.pos)?;
+            if !path.is_file() {
+                return Err(RenderError::invalid(
+                    &k.path,
+                    entry.pos,
+                    format!("crds: '{}' does not exist", path.display()),
+                ));
+            }
+            for doc in self.read_yaml(&path)? {
+                let mut extra = Builtin::from_crd_definitions(&doc);
+                // Same-target references from several definitions become one entry.
+                let references = std::mem::take(&mut extra.name_reference);
+                tables
+                    .merge(&extra)
+                    .map_err(|e| RenderError::invalid(&path, doc.pos, e))?;
+                for reference in references {
+                    let one = Builtin {
+                        name_reference: vec![reference],
+                        ..Builtin::default()
+                    };
+                    tables
+                        .merge(&one)
+                        .map_err(|e| RenderError::invalid(&path, doc.pos, e))?;
+                }
+            }
+        }
         for entry in &k.configurations {
             let path = dir.join(&entry.value);
             let bytes = self.loader.read_file(&path, &k.path, entry.pos)?;
@@ -244,13 +363,26 @@ impl<'o> Builder<'o> {
                     .map_err(|e| RenderError::invalid(&path, doc.pos, e))?;
             }
         }
-        for spec in &k.config_map_generator {
-            let resource = generate(&self.loader, k, dir, spec, false)?;
-            absorb(ra, resource, &k.path, spec.pos)?;
-        }
-        for spec in &k.secret_generator {
-            let resource = generate(&self.loader, k, dir, spec, true)?;
-            absorb(ra, resource, &k.path, spec.pos)?;
+        for (specs, secret) in [
+            (&k.config_map_generator, false),
+            (&k.secret_generator, true),
+        ] {
+            for spec in specs {
+                let mut resource = generate(&self.loader, k, dir, spec, secret)?;
+                if let Some(root) = &self.origin_root {
+                    let origin = format!(
+                        "configuredIn: {}\nconfiguredBy:\n  apiVersion: builtin\n  kind: {}\n",
+                        relative_path(root, &k.path),
+                        if secret {
+                            "SecretGenerator"
+                        } else {
+                            "ConfigMapGenerator"
+                        }
+                    );
+                    set_annotation(&mut resource.node, ORIGIN_ANNOTATION, origin);
+                }
+                absorb(ra, resource, &k.path, spec.pos)?;
+            }
         }
         for chart in &k.helm_charts {
             let Some(helm) = &self.options.helm_command else {
@@ -390,7 +522,13 @@ impl<'o> Builder<'o> {
         }
         Ok(out
             .into_iter()
-            .map(|n| Resource::new(n, source.clone()))
+            .map(|mut n| {
+                if let Some(root) = &self.origin_root {
+                    let origin = format!("path: {}\n", relative_path(root, path));
+                    set_annotation(&mut n, ORIGIN_ANNOTATION, origin);
+                }
+                Resource::new(n, source.clone())
+            })
             .collect())
     }
 
@@ -436,9 +574,11 @@ impl<'o> Builder<'o> {
         }
         if let Some(prefix) = &k.name_prefix {
             rename(ra, prefix, true, None);
+            affix_fields(ra, prefix, true, &tables.name_prefix);
         }
         if let Some(suffix) = &k.name_suffix {
             rename(ra, suffix, false, None);
+            affix_fields(ra, suffix, false, &tables.name_suffix);
         }
         for label in &k.labels {
             let mut specs = vec![FieldSpec {
@@ -592,7 +732,13 @@ impl<'o> Builder<'o> {
             .map(Target::compile)
             .transpose()
             .map_err(|e| RenderError::invalid(&k.path, spec.pos, e))?;
-        let schema = shipway_schema::kustomize_schema();
+        let custom = match &self.schema {
+            SchemaChoice::Custom(schema) => Some(schema.clone()),
+            SchemaChoice::Unset | SchemaChoice::Builtin => None,
+        };
+        let schema = custom
+            .as_deref()
+            .unwrap_or_else(|| shipway_schema::kustomize_schema());
         if is_json {
             let Some(target) = target else {
                 return Err(RenderError::invalid(
@@ -678,6 +824,60 @@ impl<'o> Builder<'o> {
             }
         }
         Ok(())
+    }
+}
+
+/// Where an object came from, under `buildMetadata: [originAnnotations]`.
+const ORIGIN_ANNOTATION: &str = "config.kubernetes.io/origin";
+
+fn set_annotation(node: &mut Node, key: &str, value: String) {
+    if let Some(annotations) = node
+        .ensure_path(&["metadata", "annotations"])
+        .and_then(Node::as_map_mut)
+    {
+        annotations.insert(key.to_string(), Node::string(value));
+    }
+}
+
+/// `path` relative to `root`, spelled as kustomize spells origins: both were built by
+/// joining entries onto the top directory, so this is lexical (`../base/cm.yaml`).
+fn relative_path(root: &Path, path: &Path) -> String {
+    use std::path::Component;
+    let rest = path.strip_prefix(root).unwrap_or(path);
+    let mut parts: Vec<String> = Vec::new();
+    for component in rest.components() {
+        match component {
+            Component::ParentDir => {
+                if parts.last().is_some_and(|p| p != "..") {
+                    parts.pop();
+                } else {
+                    parts.push("..".into());
+                }
+            }
+            Component::Normal(part) => parts.push(part.to_string_lossy().into_owned()),
+            _ => {}
+        }
+    }
+    parts.join("/")
+}
+
+/// A YAML value as JSON (schema files may be either).
+fn to_json(node: &Node) -> serde_json::Value {
+    use serde_json::Value as Json;
+    match &node.value {
+        Value::Null => Json::Null,
+        Value::Bool(b) => Json::Bool(*b),
+        Value::Int(i) => Json::from(*i),
+        Value::Uint(u) => Json::from(*u),
+        Value::Float(f) => serde_json::Number::from_f64(*f).map_or(Json::Null, Json::Number),
+        Value::Str(s) => Json::String(s.clone()),
+        Value::Seq(items) => Json::Array(items.iter().map(to_json).collect()),
+        Value::Map(map) => Json::Object(
+            map.entries
+                .iter()
+                .map(|e| (e.key.clone(), to_json(&e.value)))
+                .collect(),
+        ),
     }
 }
 
@@ -1024,6 +1224,35 @@ fn rename(ra: &mut ResMap, affix: &str, prefix: bool, only: Option<&[FieldSpec]>
             resource.prefixes.push(affix.to_string());
         } else {
             resource.suffixes.push(affix.to_string());
+        }
+    }
+}
+
+/// Adds the prefix or suffix to the string fields of the prefix/suffix table other than
+/// `metadata/name` (which [`rename`] handles, tracking the old name): fields that
+/// `configurations:` or `crds:` marked as part of an object's identity.
+fn affix_fields(ra: &mut ResMap, affix: &str, prefix: bool, specs: &[FieldSpec]) {
+    let extra: Vec<&FieldSpec> = specs
+        .iter()
+        .filter(|s| s.path != ["metadata", "name"])
+        .collect();
+    if extra.is_empty() {
+        return;
+    }
+    for resource in ra.resources_mut() {
+        let gvk = resource.gvk();
+        for spec in extra.iter().filter(|s| s.applies_to(&gvk)) {
+            visit_fields(&mut resource.node, &spec.path, false, &mut |map, key| {
+                if let Some(node) = map.get_mut(key)
+                    && let Value::Str(s) = &node.value
+                {
+                    node.value = Value::Str(if prefix {
+                        format!("{affix}{s}")
+                    } else {
+                        format!("{s}{affix}")
+                    });
+                }
+            });
         }
     }
 }

@@ -162,6 +162,33 @@ impl Builtin {
         }
     }
 
+    /// Reads a legacy `crds:` file: Go `OpenAPIDefinition`s keyed by type name
+    /// (`github.com/example/apis/v1.MyKind`). For every type that looks like a Kubernetes
+    /// object (it has `kind`, `apiVersion` and `metadata`), properties marked
+    /// `x-kubernetes-label-selector` become label field specs, `x-kubernetes-identity` name
+    /// prefix field specs, and `x-kubernetes-object-ref-kind`/`-api-version` (with
+    /// `-name-key`, default `name`) name references, following `$ref`s into nested types.
+    pub fn from_crd_definitions(node: &Node) -> Builtin {
+        let mut out = Builtin::default();
+        let Some(map) = node.as_map() else {
+            return out;
+        };
+        for (name, _) in map.iter() {
+            let looks_like_object = properties(map, name).is_some_and(|p| {
+                ["kind", "apiVersion", "metadata"]
+                    .iter()
+                    .all(|k| p.contains_key(k))
+            });
+            if !looks_like_object {
+                continue;
+            }
+            let kind = name.rsplit('.').next().unwrap_or(name).to_string();
+            let mut seen = Vec::new();
+            crd_fields(&mut out, &kind, map, name, &[], &mut seen);
+        }
+        out
+    }
+
     /// Adds `other`'s specs to these tables (kustomize's `TransformerConfig.Merge`): a
     /// spec already present is skipped, one that differs only in `create` is an error.
     pub fn merge(&mut self, other: &Builtin) -> Result<(), String> {
@@ -187,6 +214,74 @@ impl Builtin {
         }
         Ok(())
     }
+}
+
+/// The `properties` of definition `name` (under its `Schema`, spelled in any case).
+fn properties<'a>(map: &'a Mapping, name: &str) -> Option<&'a Mapping> {
+    let definition = map.get(name)?.as_map()?;
+    let schema = definition
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case("schema"))?
+        .1;
+    schema.get("properties")?.as_map()
+}
+
+fn crd_fields(
+    out: &mut Builtin,
+    kind: &str,
+    map: &Mapping,
+    type_name: &str,
+    path: &[String],
+    seen: &mut Vec<String>,
+) {
+    // Recursive types would otherwise never end.
+    if seen.iter().any(|t| t == type_name) {
+        return;
+    }
+    let Some(props) = properties(map, type_name) else {
+        return;
+    };
+    seen.push(type_name.to_string());
+    for (prop, schema) in props.iter() {
+        let ext = |key: &str| schema.get(key).and_then(Node::as_str);
+        let spec = |path: Vec<String>| FieldSpec {
+            kind: Some(kind.to_string()),
+            path,
+            ..FieldSpec::default()
+        };
+        let mut here = path.to_vec();
+        here.push(prop.to_string());
+        if ext("x-kubernetes-label-selector").is_some() {
+            out.common_labels.push(spec(here.clone()));
+        }
+        if ext("x-kubernetes-identity").is_some() {
+            out.name_prefix.push(spec(here.clone()));
+        }
+        if let (Some(version), Some(target)) = (
+            ext("x-kubernetes-object-ref-api-version"),
+            ext("x-kubernetes-object-ref-kind"),
+        ) {
+            let mut name_path = here.clone();
+            name_path.push(
+                ext("x-kubernetes-object-ref-name-key")
+                    .unwrap_or("name")
+                    .to_string(),
+            );
+            out.name_reference.push(NameReference {
+                target: FieldSpec {
+                    version: Some(version.to_string()),
+                    kind: Some(target.to_string()),
+                    ..FieldSpec::default()
+                },
+                field_specs: vec![spec(name_path)],
+            });
+        }
+        if let Some(reference) = ext("$ref") {
+            let reference = reference.trim_start_matches("#/definitions/");
+            crd_fields(out, kind, map, reference, &here, seen);
+        }
+    }
+    seen.pop();
 }
 
 fn merge_specs(into: &mut Vec<FieldSpec>, from: &[FieldSpec]) -> Result<(), String> {

@@ -78,10 +78,23 @@ pub struct Kustomization {
     pub helm_charts: Vec<HelmChart>,
     /// `helmGlobals`.
     pub helm_globals: HelmGlobals,
+    /// `openapi`: `path` of a custom schema or a built-in `version`.
+    pub openapi: Option<OpenApi>,
     /// Fields that are recognised but not supported by this renderer, with their position.
     pub unsupported: Vec<(String, Pos)>,
     /// Deprecation warnings for legacy fields.
     pub warnings: Vec<String>,
+}
+
+/// The `openapi:` field.
+#[derive(Debug, Clone, Default)]
+pub struct OpenApi {
+    /// A swagger v2 schema file (JSON or YAML) that replaces the built-in one.
+    pub path: Option<String>,
+    /// A built-in schema version (kustomize v5.5.0 has only `v1.21.2`).
+    pub version: Option<String>,
+    /// Where it was written.
+    pub pos: Pos,
 }
 
 /// A value and where it was written.
@@ -522,9 +535,6 @@ impl Kustomization {
         k.crds = f.string_list(&["crds"])?;
         k.configurations = f.string_list(&["configurations"])?;
         // Not applied yet: refuse rather than render something kustomize would not.
-        if let Some(first) = k.crds.first() {
-            k.unsupported.push(("crds".into(), first.pos));
-        }
         for item in f.seq(&["replacements"])? {
             k.replacements.push(Replacement::decode(item, path)?);
         }
@@ -542,7 +552,17 @@ impl Kustomization {
         if let Some(globals) = f.take(&["helmGlobals"]) {
             k.helm_globals = HelmGlobals::decode(globals, path)?;
         }
-        for name in ["openapi", "helmChartInflationGenerator", "validators"] {
+        if let Some(node) = f.take(&["openapi"]) {
+            let mut o = Fields::new(node, path, "openapi")?;
+            let openapi = OpenApi {
+                path: o.string(&["path"])?,
+                version: o.string(&["version"])?,
+                pos: node.pos,
+            };
+            o.finish()?;
+            k.openapi = Some(openapi);
+        }
+        for name in ["helmChartInflationGenerator", "validators"] {
             if let Some(node) = f.take(&[name]) {
                 let empty = match &node.value {
                     Value::Seq(s) => s.is_empty(),

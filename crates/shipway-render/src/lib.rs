@@ -63,7 +63,7 @@ pub const MANAGED_BY: &str = "kustomize-(devel)";
 pub fn render(dir: &Path, options: &Options) -> Result<Output, RenderError> {
     let mut builder = build::Builder::new(options);
     let mut resources = builder.build(dir)?;
-    if options.managed_by_label {
+    if options.managed_by_label || builder.managed_by_label {
         for resource in &mut resources {
             if let Some(labels) = resource
                 .node

@@ -136,6 +136,61 @@ impl Schema {
         Ok(schema)
     }
 
+    /// Reads a swagger v2 document (`{"definitions": {...}}`), as users give kustomize in
+    /// `openapi: {path: ...}`: kinds come from `x-kubernetes-group-version-kind`, merge
+    /// facts from the `x-kubernetes-patch-*` and `x-kubernetes-list-*` extensions.
+    pub fn from_swagger(json: &Json) -> Result<Schema, SchemaError> {
+        let defs = json
+            .get("definitions")
+            .and_then(Json::as_object)
+            .ok_or_else(|| SchemaError("no `definitions` object".into()))?;
+        let mut schema = Schema::default();
+        for (name, def) in defs {
+            for gvk in def
+                .get("x-kubernetes-group-version-kind")
+                .and_then(Json::as_array)
+                .into_iter()
+                .flatten()
+            {
+                let part = |key: &str| gvk.get(key).and_then(Json::as_str).unwrap_or("");
+                schema.gvks.insert(
+                    format!("{}/{}/{}", part("group"), part("version"), part("kind")),
+                    name.clone(),
+                );
+            }
+            let mut fields = HashMap::new();
+            for (prop, value) in def
+                .get("properties")
+                .and_then(Json::as_object)
+                .into_iter()
+                .flatten()
+            {
+                let text = |key: &str| value.get(key).and_then(Json::as_str).map(str::to_string);
+                fields.insert(
+                    prop.clone(),
+                    Field {
+                        ty: swagger_type(value),
+                        patch_strategy: text("x-kubernetes-patch-strategy"),
+                        merge_key: text("x-kubernetes-patch-merge-key"),
+                        list_type: text("x-kubernetes-list-type"),
+                        list_map_keys: value
+                            .get("x-kubernetes-list-map-keys")
+                            .and_then(Json::as_array)
+                            .map(|keys| {
+                                keys.iter()
+                                    .filter_map(Json::as_str)
+                                    .map(str::to_string)
+                                    .collect()
+                            })
+                            .unwrap_or_default(),
+                    },
+                );
+            }
+            schema.definitions.insert(name.clone(), fields);
+        }
+        Ok(schema)
+    }
+
     /// The definition name of a kind.
     pub fn definition_for(&self, group: &str, version: &str, kind: &str) -> Option<&str> {
         self.gvks
@@ -151,6 +206,23 @@ impl Schema {
     /// Whether a definition exists.
     pub fn has_definition(&self, definition: &str) -> bool {
         self.definitions.contains_key(definition)
+    }
+}
+
+/// The type of a swagger property: a `$ref`, an array, a map (`additionalProperties`) or
+/// a scalar.
+fn swagger_type(json: &Json) -> Type {
+    if let Some(r) = json.get("$ref").and_then(Json::as_str) {
+        return Type::Ref(r.trim_start_matches("#/definitions/").to_string());
+    }
+    match json.get("type").and_then(Json::as_str) {
+        Some("array") => Type::Array(Box::new(json.get("items").map_or(Type::Any, swagger_type))),
+        Some("object") => match json.get("additionalProperties") {
+            Some(inner) if inner.is_object() => Type::Map(Box::new(swagger_type(inner))),
+            _ => Type::Any,
+        },
+        Some(scalar) => Type::Scalar(scalar.to_string()),
+        None => Type::Any,
     }
 }
 
@@ -205,6 +277,27 @@ mod tests {
             schema.definition_for("apps", "v1", "Deployment"),
             Some("io.k8s.api.apps.v1.Deployment")
         );
+        let swagger = serde_json::json!({"definitions": {
+            "v1.Widget": {
+                "x-kubernetes-group-version-kind": [{"group": "example.com", "version": "v1", "kind": "Widget"}],
+                "properties": {"spec": {"$ref": "#/definitions/v1.Spec"}}
+            },
+            "v1.Spec": {"properties": {"items": {
+                "type": "array", "items": {"type": "object"},
+                "x-kubernetes-patch-merge-key": "id", "x-kubernetes-patch-strategy": "merge"
+            }}}
+        }});
+        let custom = Schema::from_swagger(&swagger).unwrap();
+        let widget = custom
+            .definition_for("example.com", "v1", "Widget")
+            .unwrap();
+        let spec = custom
+            .field(widget, "spec")
+            .unwrap()
+            .ty
+            .definition()
+            .unwrap();
+        assert!(custom.field(spec, "items").unwrap().merges());
         let newer = Schema::from_json(include_str!("../data/k8s-1.33.json")).unwrap();
         assert!(newer.has_definition("io.k8s.api.core.v1.Pod"));
     }
