@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use shipway_model::yaml::{Limits, parse_stream};
 use shipway_model::{Gvk, Node, Pos, SourceMap, Value};
@@ -14,7 +14,7 @@ use crate::Options;
 use crate::error::{RenderError, location};
 use crate::fieldspec::{Builtin, FieldSpec, NameReference, builtin, visit_fields};
 use crate::generate::{generate, name_hash};
-use crate::kustomization::{KUSTOMIZATION_FILE_NAMES, Kustomization, PatchSpec};
+use crate::kustomization::{KUSTOMIZATION_FILE_NAMES, Kustomization, Located, PatchSpec};
 use crate::loader::Loader;
 use crate::patch::{Target, deletes_target, json6902, strategic_merge};
 use crate::replace::{self, Replacement};
@@ -51,6 +51,24 @@ impl Tables {
     }
 }
 
+/// A sub-kustomization built on a worker thread, and the vars it declared.
+struct SubResult {
+    result: Result<(ResMap, Tables), RenderError>,
+    vars: Vec<Var>,
+}
+
+impl SchemaChoice {
+    /// Whether two choices are the same (custom schemas by identity).
+    fn same_as(&self, other: &SchemaChoice) -> bool {
+        match (self, other) {
+            (SchemaChoice::Unset, SchemaChoice::Unset)
+            | (SchemaChoice::Builtin, SchemaChoice::Builtin) => true,
+            (SchemaChoice::Custom(a), SchemaChoice::Custom(b)) => Arc::ptr_eq(a, b),
+            _ => false,
+        }
+    }
+}
+
 /// Which schema strategic merge uses.
 #[derive(Debug, Clone)]
 enum SchemaChoice {
@@ -67,7 +85,9 @@ pub(crate) struct Builder<'o> {
     options: &'o Options,
     loader: Loader,
     /// Files read, for positions.
-    pub(crate) sources: SourceMap,
+    /// Shared with the builders of sub-kustomizations rendered on other threads, so file
+    /// ids stay unique across the whole render.
+    pub(crate) sources: Arc<Mutex<SourceMap>>,
     /// Deprecation warnings, printed once each.
     pub(crate) warnings: Vec<String>,
     stack: Vec<PathBuf>,
@@ -82,6 +102,9 @@ pub(crate) struct Builder<'o> {
     origin_root: Option<PathBuf>,
     /// The top kustomization's `buildMetadata` asks for `managedByLabel`.
     pub(crate) managed_by_label: bool,
+    /// Whether sibling sub-kustomizations may be built on several threads (only the top
+    /// builder's are: nested levels stay sequential so threads are not oversubscribed).
+    parallel: bool,
 }
 
 impl<'o> Builder<'o> {
@@ -90,13 +113,41 @@ impl<'o> Builder<'o> {
         Builder {
             options,
             loader: Loader::new(options.load_restrictor),
-            sources: SourceMap::new(),
+            sources: Arc::default(),
             warnings: Vec::new(),
             stack: Vec::new(),
             vars: Vec::new(),
             schema: SchemaChoice::Unset,
             origin_root: None,
             managed_by_label: false,
+            parallel: std::thread::available_parallelism().is_ok_and(|n| n.get() > 1),
+        }
+    }
+
+    /// The id of `path` in the shared source map.
+    fn add_source(&self, path: &Path) -> shipway_model::FileId {
+        self.sources
+            .lock()
+            // A poisoned lock means another thread panicked mid-insert; the map itself is
+            // still a valid list of paths.
+            .unwrap_or_else(PoisonError::into_inner)
+            .add(path)
+    }
+
+    /// A builder for sub-kustomizations on another thread: the same options, sources,
+    /// schema choice, cycle stack and vars so far; its own loader cache and warnings.
+    fn sub_builder(&self) -> Builder<'o> {
+        Builder {
+            options: self.options,
+            loader: Loader::new(self.options.load_restrictor),
+            sources: self.sources.clone(),
+            warnings: Vec::new(),
+            stack: self.stack.clone(),
+            vars: self.vars.clone(),
+            schema: self.schema.clone(),
+            origin_root: self.origin_root.clone(),
+            managed_by_label: false,
+            parallel: false,
         }
     }
 
@@ -279,7 +330,7 @@ impl<'o> Builder<'o> {
 
     fn read_yaml(&mut self, path: &Path) -> Result<Vec<Node>, RenderError> {
         let text = fs_err::read_to_string(path).map_err(|e| RenderError::io(path, e))?;
-        let file = self.sources.add(path);
+        let file = self.add_source(path);
         parse_stream(&text, file, &Limits::default()).map_err(|source| RenderError::Yaml {
             path: path.to_path_buf(),
             source,
@@ -313,8 +364,31 @@ impl<'o> Builder<'o> {
         ra: &mut ResMap,
         tables: &mut Tables,
     ) -> Result<(), RenderError> {
-        for entry in &k.resources {
-            self.accumulate_resource(k, dir, &entry.value, entry.pos, ra, tables)?;
+        let mut prebuilt = self.build_subs_in_parallel(k, dir);
+        for (index, entry) in k.resources.iter().enumerate() {
+            let done = prebuilt
+                .as_mut()
+                .and_then(|slots| slots.get_mut(index))
+                .and_then(Option::take);
+            let Some(SubResult { result, vars }) = done else {
+                self.accumulate_resource(k, dir, &entry.value, entry.pos, ra, tables)?;
+                continue;
+            };
+            let (sub_ra, sub_tables) = result?;
+            for var in vars {
+                if self.vars.iter().any(|v| v.name == var.name) {
+                    return Err(RenderError::invalid(
+                        &var.file,
+                        var.pos,
+                        format!("var '{}' already encountered", var.name),
+                    ));
+                }
+                self.vars.push(var);
+            }
+            tables
+                .absorb(&sub_tables)
+                .map_err(|e| RenderError::invalid(&k.path, entry.pos, e))?;
+            ra.append_all(sub_ra)?;
         }
         for entry in &k.crds {
             let path = dir.join(&entry.value);
@@ -350,7 +424,7 @@ impl<'o> Builder<'o> {
             let text = String::from_utf8(bytes).map_err(|_| {
                 RenderError::invalid(&path, Pos::NONE, "configuration file is not UTF-8")
             })?;
-            let file = self.sources.add(&path);
+            let file = self.add_source(&path);
             let docs = parse_stream(&text, file, &Limits::default()).map_err(|source| {
                 RenderError::Yaml {
                     path: path.clone(),
@@ -392,7 +466,7 @@ impl<'o> Builder<'o> {
                     "`helmCharts` needs `--enable-helm` (shipway then runs `helm template` from PATH)",
                 ));
             };
-            let file = self.sources.add(&k.path);
+            let file = self.add_source(&k.path);
             let source: Arc<Path> = Arc::from(k.path.as_path());
             for node in crate::helm::inflate(helm, chart, &k.helm_globals, dir, &k.path, file)? {
                 let node = check_resource(node, &k.path)?;
@@ -447,19 +521,7 @@ impl<'o> Builder<'o> {
         }
         let path = dir.join(entry);
         if path.is_dir() {
-            let sub = self.load_kustomization(&path, Some((&k.path, pos)))?;
-            if sub.kind == "Component" {
-                return Err(RenderError::invalid(
-                    &k.path,
-                    pos,
-                    format!(
-                        "'{entry}' is a Component; list it under `components:`, not `resources:`"
-                    ),
-                ));
-            }
-            let mut sub_ra = ResMap::default();
-            let mut sub_tables = Tables::default();
-            self.accumulate(&sub, &path, &mut sub_ra, &mut sub_tables)?;
+            let (sub_ra, sub_tables) = self.build_sub(k, entry, &path, pos)?;
             tables
                 .absorb(&sub_tables)
                 .map_err(|e| RenderError::invalid(&k.path, pos, e))?;
@@ -479,6 +541,94 @@ impl<'o> Builder<'o> {
             ra.append(resource)?;
         }
         Ok(())
+    }
+
+    /// Accumulates the sub-kustomization `entry` (the directory `path`) on its own.
+    fn build_sub(
+        &mut self,
+        k: &Kustomization,
+        entry: &str,
+        path: &Path,
+        pos: Pos,
+    ) -> Result<(ResMap, Tables), RenderError> {
+        let sub = self.load_kustomization(path, Some((&k.path, pos)))?;
+        if sub.kind == "Component" {
+            return Err(RenderError::invalid(
+                &k.path,
+                pos,
+                format!("'{entry}' is a Component; list it under `components:`, not `resources:`"),
+            ));
+        }
+        let mut sub_ra = ResMap::default();
+        let mut sub_tables = Tables::default();
+        self.accumulate(&sub, path, &mut sub_ra, &mut sub_tables)?;
+        Ok((sub_ra, sub_tables))
+    }
+
+    /// Builds the directory entries of `k.resources` on worker threads, when there are
+    /// several. Sub-kustomizations are independent: each reads only its own files, and
+    /// its result is merged in entry order exactly as the sequential loop would, so the
+    /// output (and the first error) is the same. The one global setting a sub-kustomization
+    /// can change, the `openapi` schema, would affect its later siblings: when a worker
+    /// sees it change, the results are dropped and the caller builds sequentially.
+    fn build_subs_in_parallel(
+        &mut self,
+        k: &Kustomization,
+        dir: &Path,
+    ) -> Option<Vec<Option<SubResult>>> {
+        let entries: Vec<(usize, &Located<String>)> = k
+            .resources
+            .iter()
+            .enumerate()
+            .filter(|(_, e)| !is_remote(&e.value) && dir.join(&e.value).is_dir())
+            .collect();
+        let threads = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
+        if !self.parallel || entries.len() < 2 || threads < 2 {
+            return None;
+        }
+        let chunk = entries.len().div_ceil(threads);
+        let start_schema = self.schema.clone();
+        let outcomes: Vec<(Builder<'o>, Vec<(usize, SubResult)>)> = std::thread::scope(|scope| {
+            let handles: Vec<_> = entries
+                .chunks(chunk)
+                .map(|part| {
+                    let mut builder = self.sub_builder();
+                    scope.spawn(move || {
+                        let mut results = Vec::with_capacity(part.len());
+                        for (index, entry) in part {
+                            let vars_before = builder.vars.len();
+                            let path = dir.join(&entry.value);
+                            let result = builder.build_sub(k, &entry.value, &path, entry.pos);
+                            let failed = result.is_err();
+                            let vars = builder.vars[vars_before..].to_vec();
+                            results.push((*index, SubResult { result, vars }));
+                            if failed {
+                                break;
+                            }
+                        }
+                        (builder, results)
+                    })
+                })
+                .collect();
+            // A worker that panicked leaves its slots empty; those entries are then built
+            // by the sequential loop, which reports the problem in order.
+            handles.into_iter().filter_map(|h| h.join().ok()).collect()
+        });
+        let mut slots: Vec<Option<SubResult>> = (0..k.resources.len()).map(|_| None).collect();
+        for (builder, results) in outcomes {
+            if !builder.schema.same_as(&start_schema) {
+                return None;
+            }
+            for warning in builder.warnings {
+                if !self.warnings.contains(&warning) {
+                    self.warnings.push(warning);
+                }
+            }
+            for (index, result) in results {
+                slots[index] = Some(result);
+            }
+        }
+        Some(slots)
     }
 
     fn load_resources(&mut self, path: &Path) -> Result<Vec<Resource>, RenderError> {
@@ -647,7 +797,7 @@ impl<'o> Builder<'o> {
             let text = String::from_utf8(bytes).map_err(|_| {
                 RenderError::invalid(&path, Pos::NONE, "replacement file is not UTF-8")
             })?;
-            let file = self.sources.add(&path);
+            let file = self.add_source(&path);
             let docs = parse_stream(&text, file, &Limits::default()).map_err(|source| {
                 RenderError::Yaml {
                     path: path.clone(),
@@ -707,10 +857,10 @@ impl<'o> Builder<'o> {
                 let text = String::from_utf8(bytes).map_err(|_| {
                     RenderError::invalid(&path, Pos::NONE, "patch file is not UTF-8")
                 })?;
-                let id = self.sources.add(&path);
+                let id = self.add_source(&path);
                 (text, id, path)
             }
-            (None, Some(inline)) => (inline.clone(), self.sources.add(&k.path), k.path.clone()),
+            (None, Some(inline)) => (inline.clone(), self.add_source(&k.path), k.path.clone()),
         };
         let docs =
             parse_stream(&text, file, &Limits::default()).map_err(|source| RenderError::Yaml {

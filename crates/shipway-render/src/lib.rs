@@ -59,6 +59,55 @@ pub struct Output {
 /// The value `kubectl kustomize --enable-managedby-label` (kubectl 1.32) writes.
 pub const MANAGED_BY: &str = "kustomize-(devel)";
 
+/// Prints `resources` as one YAML stream. Each object prints on its own, so large
+/// outputs are split across the available cores and the pieces joined in order.
+fn emit_all(resources: &[resource::Resource]) -> Result<String, RenderError> {
+    fn emit(chunk: &[resource::Resource]) -> Result<String, RenderError> {
+        let mut yaml = String::with_capacity(chunk.len() * 512);
+        for (i, resource) in chunk.iter().enumerate() {
+            if i > 0 {
+                yaml.push_str("---\n");
+            }
+            write_kustomize_yaml(&resource.node, &mut yaml).map_err(|source| {
+                RenderError::Emit {
+                    location: error::location(&resource.source, resource.node.pos),
+                    source,
+                }
+            })?;
+        }
+        Ok(yaml)
+    }
+    let threads = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
+    // Below a few hundred objects a thread costs more than it saves.
+    if threads < 2 || resources.len() < 512 {
+        return emit(resources);
+    }
+    let chunk = resources.len().div_ceil(threads);
+    let pieces: Vec<Result<String, RenderError>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = resources
+            .chunks(chunk)
+            .map(|part| scope.spawn(move || emit(part)))
+            .collect();
+        handles
+            .into_iter()
+            // A panic in a worker is a bug; re-raise it rather than lose its objects.
+            .map(|h| {
+                h.join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+            })
+            .collect()
+    });
+    let mut yaml = String::new();
+    for (i, piece) in pieces.into_iter().enumerate() {
+        let piece = piece?;
+        if i > 0 && !piece.is_empty() {
+            yaml.push_str("---\n");
+        }
+        yaml.push_str(&piece);
+    }
+    Ok(yaml)
+}
+
 /// Renders the kustomization in `dir`.
 pub fn render(dir: &Path, options: &Options) -> Result<Output, RenderError> {
     let mut builder = build::Builder::new(options);
@@ -77,20 +126,16 @@ pub fn render(dir: &Path, options: &Options) -> Result<Output, RenderError> {
             }
         }
     }
-    let mut yaml = String::with_capacity(resources.len() * 512);
-    for (i, resource) in resources.iter().enumerate() {
-        if i > 0 {
-            yaml.push_str("---\n");
-        }
-        write_kustomize_yaml(&resource.node, &mut yaml).map_err(|source| RenderError::Emit {
-            location: error::location(&resource.source, resource.node.pos),
-            source,
-        })?;
-    }
+    let yaml = emit_all(&resources)?;
     Ok(Output {
         objects: resources.into_iter().map(|r| r.node).collect(),
         yaml,
         warnings: builder.warnings,
-        sources: builder.sources,
+        sources: std::mem::take(
+            &mut *builder
+                .sources
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
+        ),
     })
 }

@@ -78,7 +78,7 @@ impl Builder<'_> {
         let value = &entry.value;
         if value.contains('\n') {
             // An inline configuration, as kustomize v5 accepts.
-            let file = self.sources.add(&k.path);
+            let file = self.add_source(&k.path);
             let docs = parse_stream(value, file, &Limits::default()).map_err(|source| {
                 RenderError::Yaml {
                     path: k.path.clone(),
