@@ -278,7 +278,7 @@ impl<'o> Builder<'o> {
                 &path,
                 *pos,
                 format!(
-                    "`{name}` is not supported by shipway yet; render this kustomization with `kubectl kustomize`"
+                    "`{name}` runs exec, container or Go plugins, which shipway never runs (with or without `--enable-alpha-plugins`)"
                 ),
             ));
         }

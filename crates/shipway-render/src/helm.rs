@@ -55,6 +55,10 @@ pub struct HelmChart {
     pub skip_tests: bool,
     /// `--no-hooks`.
     pub skip_hooks: bool,
+    /// The chart home of a legacy `helmChartInflationGenerator` entry (over `helmGlobals`).
+    pub chart_home: Option<String>,
+    /// The helm home of a legacy entry (over `helmGlobals.configHome`).
+    pub config_home: Option<String>,
     /// Where the entry was written.
     pub pos: Pos,
 }
@@ -94,6 +98,8 @@ impl HelmChart {
             include_crds: f.bool(&["includeCRDs"])?.unwrap_or(false),
             skip_tests: f.bool(&["skipTests"])?.unwrap_or(false),
             skip_hooks: f.bool(&["skipHooks"])?.unwrap_or(false),
+            chart_home: None,
+            config_home: None,
             pos: node.pos,
         };
         f.finish()?;
@@ -111,6 +117,41 @@ impl HelmChart {
                 file,
                 node.pos,
                 "helmCharts: valuesMerge must be one of [override replace merge]",
+            ));
+        }
+        Ok(chart)
+    }
+}
+
+impl HelmChart {
+    /// Decodes a legacy `helmChartInflationGenerator:` entry (`chartName`, `chartVersion`,
+    /// `chartRepoUrl`, `chartHome`, `releaseName`, `releaseNamespace`, `values`,
+    /// `valuesLocal`, `valuesMerge`, `helmHome`), which kustomize maps onto `helmCharts`.
+    pub fn decode_legacy(node: &Node, file: &Path) -> Result<HelmChart, RenderError> {
+        let mut f = Fields::new(node, file, "helmChartInflationGenerator")?;
+        let chart = HelmChart {
+            name: f.string(&["chartName"])?.unwrap_or_default(),
+            version: f.string(&["chartVersion"])?,
+            repo: f.string(&["chartRepoUrl"])?,
+            chart_home: f.string(&["chartHome"])?,
+            config_home: f.string(&["helmHome"])?,
+            release_name: f.string(&["releaseName"])?,
+            namespace: f.string(&["releaseNamespace"])?,
+            values_file: f.string(&["values"])?,
+            values_inline: f.take(&["valuesLocal"]).cloned(),
+            values_merge: f.string(&["valuesMerge"])?,
+            pos: node.pos,
+            ..HelmChart::default()
+        };
+        // `helmBin` and `extraArgs` are accepted by kustomize's decoder; the helm program
+        // is chosen by `--helm-command` here.
+        f.take(&["helmBin", "extraArgs"]);
+        f.finish()?;
+        if chart.name.is_empty() {
+            return Err(RenderError::invalid(
+                file,
+                node.pos,
+                "helmChartInflationGenerator: a chart needs a `chartName`",
             ));
         }
         Ok(chart)
@@ -157,9 +198,10 @@ pub fn inflate(
         )));
     }
     let work = TempDir::new().map_err(|e| err(format!("creating a temporary directory: {e}")))?;
-    let config_home = globals
+    let config_home = chart
         .config_home
         .as_ref()
+        .or(globals.config_home.as_ref())
         .map_or_else(|| work.path.join("helm"), |c| dir.join(c));
 
     let version = run(helm, &["version", "-c", "--short"], &config_home)

@@ -562,17 +562,14 @@ impl Kustomization {
             o.finish()?;
             k.openapi = Some(openapi);
         }
-        for name in ["helmChartInflationGenerator", "validators"] {
-            if let Some(node) = f.take(&[name]) {
-                let empty = match &node.value {
-                    Value::Seq(s) => s.is_empty(),
-                    Value::Map(m) => m.is_empty(),
-                    _ => false,
-                };
-                if !empty {
-                    k.unsupported.push((name.to_string(), node.pos));
-                }
-            }
+        for item in f.seq(&["helmChartInflationGenerator"])? {
+            k.helm_charts.push(HelmChart::decode_legacy(item, path)?);
+        }
+        // kustomize has no built-in validators: every entry names an exec, container or Go
+        // plugin, which shipway never runs.
+        let validators = f.string_list(&["validators"])?;
+        if let Some(first) = validators.first() {
+            k.unsupported.push(("validators".into(), first.pos));
         }
         f.finish()?;
         Ok(k)
