@@ -104,14 +104,6 @@ impl<'o> Builder<'o> {
                 });
             }
         };
-        let text = fs_err::read_to_string(&path).map_err(|e| RenderError::io(&path, e))?;
-        if text.trim().is_empty() {
-            return Err(RenderError::invalid(
-                &path,
-                Pos::NONE,
-                "kustomization.yaml is empty",
-            ));
-        }
         let docs = self.read_yaml(&path)?;
         let node = match docs.len() {
             0 => Node::new(Value::Null),
@@ -127,6 +119,13 @@ impl<'o> Builder<'o> {
                 ));
             }
         };
+        if is_empty_kustomization(&node) {
+            return Err(RenderError::invalid(
+                &path,
+                node.pos,
+                "kustomization.yaml is empty",
+            ));
+        }
         let k = Kustomization::decode(&node, &path)?;
         for warning in &k.warnings {
             if !self.warnings.contains(warning) {
@@ -409,12 +408,25 @@ impl<'o> Builder<'o> {
             }
             (None, Some(inline)) => (inline.clone(), self.sources.add(&k.path), k.path.clone()),
         };
-        let docs =
-            parse_stream(&text, file, &Limits::default()).map_err(|source| RenderError::Yaml {
+        // Lines inside an inline patch count from the start of the patch text, not of the
+        // kustomization file; errors about it name the patch entry's line instead.
+        let inline = spec.patch.is_some();
+        let docs = parse_stream(&text, file, &Limits::default()).map_err(|mut source| {
+            if inline {
+                source.line = spec.pos.line;
+                source.col = spec.pos.col;
+            }
+            RenderError::Yaml {
                 path: patch_path.clone(),
                 source,
-            })?;
-        let docs: Vec<Node> = docs.into_iter().filter(|d| !d.value.is_null()).collect();
+            }
+        })?;
+        let mut docs: Vec<Node> = docs.into_iter().filter(|d| !d.value.is_null()).collect();
+        if inline {
+            for doc in &mut docs {
+                doc.set_pos_recursive(Pos { file, ..spec.pos });
+            }
+        }
         let is_json = json_only || (docs.len() == 1 && matches!(docs[0].value, Value::Seq(_)));
         if json_only && spec.target.is_none() {
             return Err(RenderError::invalid(
@@ -516,6 +528,28 @@ impl<'o> Builder<'o> {
         }
         Ok(())
     }
+}
+
+/// Whether a kustomization document decodes to kustomize's zero `Kustomization`, which
+/// kustomize refuses as empty: no document, or only fields holding their zero value
+/// (`null`, `""`, `false`, `0`) besides the default `apiVersion` and `kind`. An explicit
+/// `[]` or `{}` is not zero, as with Go's `reflect.DeepEqual` on the decoded struct.
+fn is_empty_kustomization(node: &Node) -> bool {
+    let Some(map) = node.as_map() else {
+        return node.value.is_null();
+    };
+    map.iter().all(|(key, value)| {
+        let zero = match &value.value {
+            Value::Null => true,
+            Value::Str(s) => s.is_empty(),
+            Value::Bool(b) => !b,
+            Value::Int(i) => *i == 0,
+            _ => false,
+        };
+        zero || (key.eq_ignore_ascii_case("kind") && value.as_str() == Some("Kustomization"))
+            || (key.eq_ignore_ascii_case("apiVersion")
+                && value.as_str() == Some("kustomize.config.k8s.io/v1beta1"))
+    })
 }
 
 fn check_identity_change(
@@ -733,6 +767,12 @@ pub(crate) fn is_cluster_scoped(gvk: &Gvk) -> bool {
 }
 
 fn set_namespace(ra: &mut ResMap, namespace: &str, specs: &[FieldSpec]) {
+    let service_accounts: HashSet<String> = ra
+        .resources()
+        .iter()
+        .filter(|r| r.kind() == "ServiceAccount" && r.gvk().group.is_empty())
+        .map(|r| r.name().to_string())
+        .collect();
     for resource in ra.resources_mut() {
         let gvk = resource.gvk();
         if !is_cluster_scoped(&gvk) && resource.namespace() != namespace {
@@ -757,11 +797,21 @@ fn set_namespace(ra: &mut ResMap, namespace: &str, specs: &[FieldSpec]) {
             && (gvk.kind == "RoleBinding" || gvk.kind == "ClusterRoleBinding")
             && let Some(subjects) = resource.node.get_mut("subjects").and_then(Node::as_seq_mut)
         {
+            // kustomize's `defaultOnly` subject mode: every subject *named* `default`, of
+            // any kind and whatever its namespace, moves to the new namespace (observed with
+            // `kubectl kustomize`). kustomize's name-reference pass then also moves
+            // ServiceAccount subjects without a namespace (or `default`) that name a
+            // ServiceAccount of this build; `fix_name_references` does not do that yet, so
+            // it is done here.
             for subject in subjects {
-                let is_sa = subject.str_at(&["kind"]) == Some("ServiceAccount");
+                let named_default = subject.str_at(&["name"]) == Some("default");
                 let ns = subject.str_at(&["namespace"]).unwrap_or("");
-                if is_sa
+                let known_sa = subject.str_at(&["kind"]) == Some("ServiceAccount")
                     && (ns.is_empty() || ns == "default")
+                    && subject
+                        .str_at(&["name"])
+                        .is_some_and(|n| service_accounts.contains(n));
+                if (named_default || known_sa)
                     && let Some(map) = subject.as_map_mut()
                 {
                     map.insert("namespace".into(), Node::string(namespace));

@@ -5,8 +5,10 @@
 //! lists with a merge key in the Kubernetes 1.21 schema merge element by element, with the
 //! patch's elements first in patch order and the untouched original elements after them;
 //! lists without schema information (custom resources) are replaced; `null` deletes a field
-//! but a mapping that only held nulls is still created; `$patch: delete|replace` and
-//! `$retainKeys` work on mappings and list elements.
+//! but a mapping that only held nulls is still created; `$patch: delete|replace` works on
+//! mappings and list elements. kyaml knows no other directive: `$retainKeys`,
+//! `$setElementOrder/…` and `$deleteFromPrimitiveList/…` are merged as ordinary fields, and
+//! a list without a merge key is copied verbatim, `$patch` entries and nulls included.
 
 use regex::Regex;
 use shipway_model::{Gvk, Mapping, Node, Value};
@@ -47,20 +49,11 @@ fn directive(map: &Mapping) -> Option<&str> {
     map.get("$patch").and_then(Node::as_str)
 }
 
-/// A copy of a patch value without directives and null fields, as kustomize adds it.
+/// A copy of a patch value without `$patch` and null fields in its mappings, as kustomize
+/// adds it; lists are copied as they are.
 fn strip_node(node: &Node) -> Node {
     match &node.value {
         Value::Map(map) => Node::at(Value::Map(strip(map)), node.pos),
-        Value::Seq(items) => Node::at(
-            Value::Seq(
-                items
-                    .iter()
-                    .filter(|item| item.as_map().and_then(directive).is_none())
-                    .map(strip_node)
-                    .collect(),
-            ),
-            node.pos,
-        ),
         _ => node.clone(),
     }
 }
@@ -68,7 +61,7 @@ fn strip_node(node: &Node) -> Node {
 fn strip(map: &Mapping) -> Mapping {
     let mut out = Mapping::new();
     for entry in &map.entries {
-        if entry.key.starts_with('$') || entry.value.value.is_null() {
+        if entry.key == "$patch" || entry.value.value.is_null() {
             continue;
         }
         out.entries.push(shipway_model::Entry {
@@ -81,18 +74,14 @@ fn strip(map: &Mapping) -> Mapping {
 }
 
 fn merge_map(schema: &Schema, definition: Option<&str>, dest: &mut Mapping, src: &Mapping) {
-    let retain: Option<Vec<String>> = src.get("$retainKeys").and_then(Node::as_seq).map(|keys| {
-        keys.iter()
-            .filter_map(|k| k.as_str().map(str::to_string))
-            .collect()
-    });
     for entry in &src.entries {
         let key = entry.key.as_str();
-        if key.starts_with('$') {
+        if key == "$patch" {
             continue;
         }
         let patch_value = &entry.value;
-        if patch_value.value.is_null() {
+        let deletes = patch_value.as_map().and_then(directive) == Some("delete");
+        if patch_value.value.is_null() || deletes {
             dest.remove(key);
             continue;
         }
@@ -100,16 +89,8 @@ fn merge_map(schema: &Schema, definition: Option<&str>, dest: &mut Mapping, src:
         if let Some(existing) = dest.get_mut(key) {
             merge_value(schema, field, existing, patch_value);
         } else {
-            if let Value::Map(m) = &patch_value.value
-                && directive(m) == Some("delete")
-            {
-                continue;
-            }
             dest.insert(key.to_string(), strip_node(patch_value));
         }
-    }
-    if let Some(retain) = retain {
-        dest.entries.retain(|e| retain.contains(&e.key));
     }
 }
 
@@ -163,7 +144,7 @@ fn merge_value(schema: &Schema, field: Option<&Field>, dest: &mut Node, src: &No
                 }
                 *d = out;
             } else {
-                *d = s.iter().map(strip_node).collect();
+                d.clone_from(s);
             }
         }
         _ => *dest = strip_node(src),
@@ -244,6 +225,7 @@ pub fn json6902(target: &mut Node, operations: &Node) -> Result<(), String> {
                     .get("value")
                     .cloned()
                     .ok_or("add operation without `value`")?;
+                ensure_path_exists(target, &pointer);
                 add(target, &pointer, value)
                     .map_err(|e| format!("add operation does not apply: {e}: {path}"))?;
             }
@@ -326,6 +308,52 @@ fn get_mut<'a>(node: &'a mut Node, pointer: &[String]) -> Option<&'a mut Node> {
         };
     }
     Some(node)
+}
+
+/// Creates the missing parents of an `add` path, as kustomize's JSON patch library does
+/// with `EnsurePathExistsOnAdd`: a mapping, or a list when the next segment is an index or
+/// `-` (padded with nulls up to that index).
+fn ensure_path_exists(target: &mut Node, pointer: &[String]) {
+    let Some((_, parents)) = pointer.split_last() else {
+        return;
+    };
+    let mut node = target;
+    for (i, segment) in parents.iter().enumerate() {
+        let next = &pointer[i + 1];
+        let next_index = if next == "-" {
+            Some(0)
+        } else {
+            next.parse::<usize>().ok()
+        };
+        let fresh = || match next_index {
+            Some(len) => Node::new(Value::Seq(vec![Node::new(Value::Null); len])),
+            None => Node::map(),
+        };
+        node = match &mut node.value {
+            Value::Map(map) => {
+                if map.get(segment).is_none_or(|n| n.value.is_null()) {
+                    map.insert(segment.clone(), fresh());
+                }
+                match map.get_mut(segment) {
+                    Some(child) => child,
+                    None => return,
+                }
+            }
+            Value::Seq(items) => {
+                let Ok(index) = segment.parse::<usize>() else {
+                    return;
+                };
+                while items.len() <= index {
+                    items.push(Node::new(Value::Null));
+                }
+                if items[index].value.is_null() {
+                    items[index] = fresh();
+                }
+                &mut items[index]
+            }
+            _ => return,
+        };
+    }
 }
 
 fn add(target: &mut Node, pointer: &[String], value: Node) -> Result<(), String> {
