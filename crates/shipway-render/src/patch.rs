@@ -209,10 +209,36 @@ fn merge_keyed_list(
 }
 
 /// Applies JSON 6902 operations (already parsed from YAML or JSON) to `target`.
+///
+/// kustomize patches objects that carry its internal annotations, so `/metadata/annotations`
+/// always exists during the patch (an `add` below it works on an object without
+/// annotations, while one below a missing `/metadata/labels` fails); an annotations mapping
+/// that is still empty afterwards disappears again, as kustomize's internal ones do.
 pub fn json6902(target: &mut Node, operations: &Node) -> Result<(), String> {
     let Some(ops) = operations.as_seq() else {
         return Err("a JSON 6902 patch must be a list of operations".into());
     };
+    let added_annotations = match target.get_mut("metadata").and_then(Node::as_map_mut) {
+        Some(meta) if meta.get("annotations").is_none() => {
+            meta.insert("annotations".into(), Node::map());
+            true
+        }
+        _ => false,
+    };
+    let result = apply_operations(target, ops);
+    if added_annotations
+        && let Some(meta) = target.get_mut("metadata").and_then(Node::as_map_mut)
+        && meta
+            .get("annotations")
+            .and_then(Node::as_map)
+            .is_some_and(shipway_model::Mapping::is_empty)
+    {
+        meta.remove("annotations");
+    }
+    result
+}
+
+fn apply_operations(target: &mut Node, ops: &[Node]) -> Result<(), String> {
     for op in ops {
         let name = op.str_at(&["op"]).ok_or("operation without `op`")?;
         let path = op
@@ -225,7 +251,6 @@ pub fn json6902(target: &mut Node, operations: &Node) -> Result<(), String> {
                     .get("value")
                     .cloned()
                     .ok_or("add operation without `value`")?;
-                ensure_path_exists(target, &pointer);
                 add(target, &pointer, value)
                     .map_err(|e| format!("add operation does not apply: {e}: {path}"))?;
             }
@@ -308,52 +333,6 @@ fn get_mut<'a>(node: &'a mut Node, pointer: &[String]) -> Option<&'a mut Node> {
         };
     }
     Some(node)
-}
-
-/// Creates the missing parents of an `add` path, as kustomize's JSON patch library does
-/// with `EnsurePathExistsOnAdd`: a mapping, or a list when the next segment is an index or
-/// `-` (padded with nulls up to that index).
-fn ensure_path_exists(target: &mut Node, pointer: &[String]) {
-    let Some((_, parents)) = pointer.split_last() else {
-        return;
-    };
-    let mut node = target;
-    for (i, segment) in parents.iter().enumerate() {
-        let next = &pointer[i + 1];
-        let next_index = if next == "-" {
-            Some(0)
-        } else {
-            next.parse::<usize>().ok()
-        };
-        let fresh = || match next_index {
-            Some(len) => Node::new(Value::Seq(vec![Node::new(Value::Null); len])),
-            None => Node::map(),
-        };
-        node = match &mut node.value {
-            Value::Map(map) => {
-                if map.get(segment).is_none_or(|n| n.value.is_null()) {
-                    map.insert(segment.clone(), fresh());
-                }
-                match map.get_mut(segment) {
-                    Some(child) => child,
-                    None => return,
-                }
-            }
-            Value::Seq(items) => {
-                let Ok(index) = segment.parse::<usize>() else {
-                    return;
-                };
-                while items.len() <= index {
-                    items.push(Node::new(Value::Null));
-                }
-                if items[index].value.is_null() {
-                    items[index] = fresh();
-                }
-                &mut items[index]
-            }
-            _ => return,
-        };
-    }
 }
 
 fn add(target: &mut Node, pointer: &[String], value: Node) -> Result<(), String> {
