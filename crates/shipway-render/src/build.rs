@@ -369,7 +369,7 @@ impl<'o> Builder<'o> {
             set_images(ra, image, &tables.images);
         }
         for (name, count) in &k.replicas {
-            set_replicas(ra, name, count, &tables.replicas);
+            set_replicas(ra, name, count, &tables.replicas, &k.path)?;
         }
         Ok(())
     }
@@ -963,13 +963,24 @@ fn walk_containers(node: &mut Node, update: &dyn Fn(&str) -> Option<String>) {
     }
 }
 
-fn set_replicas(ra: &mut ResMap, name: &str, count: &Node, specs: &[FieldSpec]) {
+/// Sets the replica count of the objects named `name`. As in kustomize, it is an error when
+/// no object of a kind with a replicas field has that name (observed: a custom resource of
+/// that name does not count).
+fn set_replicas(
+    ra: &mut ResMap,
+    name: &str,
+    count: &Node,
+    specs: &[FieldSpec],
+    file: &Path,
+) -> Result<(), RenderError> {
+    let mut found = false;
     for resource in ra.resources_mut() {
         if resource.name() != name && !resource.was_named(name) {
             continue;
         }
         let gvk = resource.gvk();
         for spec in specs.iter().filter(|s| s.applies_to(&gvk)) {
+            found = true;
             visit_fields(
                 &mut resource.node,
                 &spec.path,
@@ -980,6 +991,17 @@ fn set_replicas(ra: &mut ResMap, name: &str, count: &Node, specs: &[FieldSpec]) 
             );
         }
     }
+    if !found {
+        let kinds: Vec<&str> = specs.iter().filter_map(|s| s.kind.as_deref()).collect();
+        return Err(RenderError::invalid(
+            file,
+            count.pos,
+            format!(
+                "replicas: resource with name {name} does not match a config with the following kinds {kinds:?}"
+            ),
+        ));
+    }
+    Ok(())
 }
 
 fn add_hashes(ra: &mut ResMap) {
