@@ -452,7 +452,11 @@ impl<'o> Builder<'o> {
             };
             let ops = docs.first().cloned().unwrap_or_else(Node::seq);
             for resource in ra.resources_mut().iter_mut().filter(|r| target.matches(r)) {
-                let before = (resource.gvk(), resource.name().to_string());
+                let before = (
+                    resource.gvk(),
+                    resource.name().to_string(),
+                    resource.namespace().to_string(),
+                );
                 json6902(&mut resource.node, &ops).map_err(|e| {
                     RenderError::invalid(
                         &patch_path,
@@ -460,7 +464,7 @@ impl<'o> Builder<'o> {
                         format!("{e} (patching {})", resource.id()),
                     )
                 })?;
-                check_identity_change(resource, &before, spec, &patch_path)?;
+                settle_identity(resource, &before, spec, true);
             }
             return Ok(());
         }
@@ -481,10 +485,7 @@ impl<'o> Builder<'o> {
                     gvk.kind == patch_gvk.kind
                         && gvk.group == patch_gvk.group
                         && (patch_gvk.version.is_empty() || gvk.version == patch_gvk.version)
-                        && (resource.name() == patch_name || resource.was_named(&patch_name))
-                        && patch_ns.as_ref().is_none_or(|ns| {
-                            resource.namespace() == ns || resource.original_namespace == *ns
-                        })
+                        && resource.had_id(&patch_name, patch_ns.as_deref().unwrap_or(""))
                 };
                 if !selected {
                     continue;
@@ -495,7 +496,11 @@ impl<'o> Builder<'o> {
                     continue;
                 }
                 let gvk = resource.gvk();
-                let before = (gvk.clone(), resource.name().to_string());
+                let before = (
+                    gvk.clone(),
+                    resource.name().to_string(),
+                    resource.namespace().to_string(),
+                );
                 let mut patch = patch.clone();
                 if target.is_some() {
                     // With an explicit target the patch's own identity is ignored.
@@ -510,7 +515,7 @@ impl<'o> Builder<'o> {
                 }
                 strategic_merge(schema, &gvk, &mut resource.node, &patch)
                     .map_err(|e| RenderError::invalid(&patch_path, patch.pos, e))?;
-                check_identity_change(resource, &before, spec, &patch_path)?;
+                settle_identity(resource, &before, spec, false);
             }
             if matched == 0 && target.is_none() {
                 return Err(RenderError::invalid(
@@ -518,6 +523,16 @@ impl<'o> Builder<'o> {
                     patch.pos,
                     format!(
                         "no resource matches strategic merge patch for {} {:?}: failed to find unique target for patch",
+                        patch_gvk.kind, patch_name
+                    ),
+                ));
+            }
+            if matched > 1 && target.is_none() {
+                return Err(RenderError::invalid(
+                    &patch_path,
+                    patch.pos,
+                    format!(
+                        "{matched} resources match strategic merge patch for {} {:?}: failed to find unique target for patch",
                         patch_gvk.kind, patch_name
                     ),
                 ));
@@ -552,40 +567,42 @@ fn is_empty_kustomization(node: &Node) -> bool {
     })
 }
 
-fn check_identity_change(
+/// Settles a patched object's identity as kustomize does. A JSON 6902 patch may rename an
+/// object or change its kind freely; a strategic merge patch cannot: its name and kind are
+/// put back unless `allowNameChange`/`allowKindChange` is set, and its namespace always is
+/// (observed with `kubectl kustomize`; no error either way).
+fn settle_identity(
     resource: &mut Resource,
-    before: &(Gvk, String),
+    before: &(Gvk, String, String),
     spec: &PatchSpec,
-    patch_path: &Path,
-) -> Result<(), RenderError> {
-    let after_gvk = resource.gvk();
-    let after_name = resource.name().to_string();
-    if after_name != before.1 {
-        if !spec.allow_name_change {
-            return Err(RenderError::invalid(
-                patch_path,
-                spec.pos,
-                format!(
-                    "the patch changes the name of {} {:?} to {after_name:?}; set `options.allowNameChange: true` to allow it",
-                    before.0.kind, before.1
-                ),
-            ));
+    json: bool,
+) {
+    let (before_gvk, before_name, before_ns) = before;
+    if !json {
+        if resource.kind() != before_gvk.kind
+            && !spec.allow_kind_change
+            && let Some(map) = resource.node.as_map_mut()
+        {
+            map.insert("kind".into(), Node::string(before_gvk.kind.clone()));
         }
+        if resource.name() != before_name && !spec.allow_name_change {
+            resource.set_name(before_name);
+        }
+        if resource.namespace() != before_ns {
+            if before_ns.is_empty() {
+                if let Some(meta) = resource.node.get_mut("metadata").and_then(Node::as_map_mut) {
+                    meta.remove("namespace");
+                }
+            } else {
+                resource.set_namespace(before_ns);
+            }
+        }
+    }
+    if resource.name() != before_name {
         resource
             .previous
-            .push((before.1.clone(), resource.namespace().to_string()));
+            .push((before_name.clone(), resource.namespace().to_string()));
     }
-    if after_gvk.kind != before.0.kind && !spec.allow_kind_change {
-        return Err(RenderError::invalid(
-            patch_path,
-            spec.pos,
-            format!(
-                "the patch changes the kind of {:?} from {} to {}; set `options.allowKindChange: true` to allow it",
-                before.1, before.0.kind, after_gvk.kind
-            ),
-        ));
-    }
-    Ok(())
 }
 
 fn check_resource(node: Node, path: &Path) -> Result<Node, RenderError> {
@@ -767,11 +784,11 @@ pub(crate) fn is_cluster_scoped(gvk: &Gvk) -> bool {
 }
 
 fn set_namespace(ra: &mut ResMap, namespace: &str, specs: &[FieldSpec]) {
-    let service_accounts: HashSet<String> = ra
+    let service_accounts: Vec<Resource> = ra
         .resources()
         .iter()
         .filter(|r| r.kind() == "ServiceAccount" && r.gvk().group.is_empty())
-        .map(|r| r.name().to_string())
+        .cloned()
         .collect();
     for resource in ra.resources_mut() {
         let gvk = resource.gvk();
@@ -799,18 +816,16 @@ fn set_namespace(ra: &mut ResMap, namespace: &str, specs: &[FieldSpec]) {
         {
             // kustomize's `defaultOnly` subject mode: every subject *named* `default`, of
             // any kind and whatever its namespace, moves to the new namespace (observed with
-            // `kubectl kustomize`). kustomize's name-reference pass then also moves
-            // ServiceAccount subjects without a namespace (or `default`) that name a
-            // ServiceAccount of this build; `fix_name_references` does not do that yet, so
-            // it is done here.
+            // `kubectl kustomize`). kustomize's name-reference pass, which runs after every
+            // kustomization level, then also moves a ServiceAccount subject that names (by
+            // any of its ids) a ServiceAccount of this build; `fix_name_references` runs
+            // once at the end and does not do that yet, so it is done here.
             for subject in subjects {
-                let named_default = subject.str_at(&["name"]) == Some("default");
+                let name = subject.str_at(&["name"]).unwrap_or("");
+                let named_default = name == "default";
                 let ns = subject.str_at(&["namespace"]).unwrap_or("");
                 let known_sa = subject.str_at(&["kind"]) == Some("ServiceAccount")
-                    && (ns.is_empty() || ns == "default")
-                    && subject
-                        .str_at(&["name"])
-                        .is_some_and(|n| service_accounts.contains(n));
+                    && service_accounts.iter().any(|sa| sa.had_id(name, ns));
                 if (named_default || known_sa)
                     && let Some(map) = subject.as_map_mut()
                 {

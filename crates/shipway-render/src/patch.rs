@@ -119,9 +119,13 @@ fn merge_value(schema: &Schema, field: Option<&Field>, dest: &mut Node, src: &No
             let merge_key = field
                 .filter(|f| f.merges())
                 .and_then(|f| f.merge_key.clone());
-            let replace = s
-                .iter()
-                .any(|item| item.as_map().and_then(directive) == Some("replace"));
+            // Only an element that is nothing but `$patch: replace` replaces the list; one
+            // with other fields is an element-level directive (kyaml's
+            // `determineSequenceNodePatchStrategy`).
+            let replace = s.iter().any(|item| {
+                item.as_map()
+                    .is_some_and(|m| m.len() == 1 && directive(m) == Some("replace"))
+            });
             if replace {
                 *d = s
                     .iter()
@@ -181,6 +185,13 @@ fn merge_keyed_list(
             .find(|(i, d)| !used[*i] && key_of(d, key).is_some_and(|k| k.same_value(item_key)));
         let delete = item.as_map().and_then(directive) == Some("delete");
         match matched {
+            // kubectl kustomize ignores the content of an element carrying `$patch:
+            // replace` that matches one in the list: the original is kept unchanged, but
+            // moves to the patch's position like any merged element (observed).
+            Some((index, existing)) if item.as_map().and_then(directive) == Some("replace") => {
+                used[index] = true;
+                out.push(existing.clone());
+            }
             Some((index, existing)) => {
                 used[index] = true;
                 if delete {
