@@ -223,6 +223,14 @@ impl<'o> Builder<'o> {
         }
         let path = dir.join(entry);
         if path.is_dir() {
+            // Name the entry that closes a cycle, not just the directory it leads back to.
+            let real = canonical(&path);
+            if self.stack.contains(&real) {
+                return Err(RenderError::Cycle {
+                    location: location(&k.path, pos),
+                    dir: real,
+                });
+            }
             let sub = self.load_kustomization(&path, Some((&k.path, pos)))?;
             if sub.kind == "Component" {
                 return Err(RenderError::invalid(

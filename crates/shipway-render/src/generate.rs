@@ -6,6 +6,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use sha2::{Digest, Sha256};
+use shipway_model::yaml::number::resolve_plain_v3;
 use shipway_model::{Mapping, Node, Value};
 
 use crate::error::RenderError;
@@ -55,6 +56,21 @@ pub fn generate(
                 &k.path,
                 spec.pos,
                 format!("{context} {:?}: a key must not be empty", spec.name),
+            ));
+        }
+        // kustomize builds the object with plain, untagged key nodes and decodes it again,
+        // so a key that YAML reads as null, a boolean or a number breaks the build
+        // (`json: unsupported type: map[interface {}]interface {}`).
+        if !matches!(resolve_plain_v3(&key), Value::Str(_)) {
+            return Err(RenderError::invalid(
+                &k.path,
+                spec.pos,
+                format!(
+                    "{context} {:?}: key {key:?} reads as a YAML {} and kustomize cannot build a {} with it",
+                    spec.name,
+                    resolve_plain_v3(&key).type_name(),
+                    if secret { "Secret" } else { "ConfigMap" }
+                ),
             ));
         }
         if pairs.iter().any(|(existing, _)| *existing == key) {
