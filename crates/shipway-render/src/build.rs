@@ -236,14 +236,6 @@ impl<'o> Builder<'o> {
                 });
             }
         };
-        let text = fs_err::read_to_string(&path).map_err(|e| RenderError::io(&path, e))?;
-        if text.trim().is_empty() {
-            return Err(RenderError::invalid(
-                &path,
-                Pos::NONE,
-                "kustomization.yaml is empty",
-            ));
-        }
         let docs = self.read_yaml(&path)?;
         let node = match docs.len() {
             0 => Node::new(Value::Null),
@@ -259,6 +251,13 @@ impl<'o> Builder<'o> {
                 ));
             }
         };
+        if is_empty_kustomization(&node) {
+            return Err(RenderError::invalid(
+                &path,
+                node.pos,
+                "kustomization.yaml is empty",
+            ));
+        }
         let k = Kustomization::decode(&node, &path)?;
         if let Some(openapi) = &k.openapi
             && matches!(self.schema, SchemaChoice::Unset)
@@ -551,6 +550,14 @@ impl<'o> Builder<'o> {
         path: &Path,
         pos: Pos,
     ) -> Result<(ResMap, Tables), RenderError> {
+        // Name the entry that closes a cycle, not just the directory it leads back to.
+        let real = self.loader.canonical_dir(path);
+        if self.stack.contains(&real) {
+            return Err(RenderError::Cycle {
+                location: location(&k.path, pos),
+                dir: real,
+            });
+        }
         let sub = self.load_kustomization(path, Some((&k.path, pos)))?;
         if sub.kind == "Component" {
             return Err(RenderError::invalid(
@@ -760,7 +767,7 @@ impl<'o> Builder<'o> {
             self.apply_patch(k, dir, spec, ra, true)?;
         }
         for (name, count) in &k.replicas {
-            set_replicas(ra, name, count, &tables.replicas);
+            set_replicas(ra, name, count, &tables.replicas, &k.path)?;
         }
         for image in &k.images {
             set_images(ra, image, &tables.images);
@@ -862,12 +869,25 @@ impl<'o> Builder<'o> {
             }
             (None, Some(inline)) => (inline.clone(), self.add_source(&k.path), k.path.clone()),
         };
-        let docs =
-            parse_stream(&text, file, &Limits::default()).map_err(|source| RenderError::Yaml {
+        // Lines inside an inline patch count from the start of the patch text, not of the
+        // kustomization file; errors about it name the patch entry's line instead.
+        let inline = spec.patch.is_some();
+        let docs = parse_stream(&text, file, &Limits::default()).map_err(|mut source| {
+            if inline {
+                source.line = spec.pos.line;
+                source.col = spec.pos.col;
+            }
+            RenderError::Yaml {
                 path: patch_path.clone(),
                 source,
-            })?;
-        let docs: Vec<Node> = docs.into_iter().filter(|d| !d.value.is_null()).collect();
+            }
+        })?;
+        let mut docs: Vec<Node> = docs.into_iter().filter(|d| !d.value.is_null()).collect();
+        if inline {
+            for doc in &mut docs {
+                doc.set_pos_recursive(Pos { file, ..spec.pos });
+            }
+        }
         let is_json = json_only || (docs.len() == 1 && matches!(docs[0].value, Value::Seq(_)));
         if json_only && spec.target.is_none() {
             return Err(RenderError::invalid(
@@ -899,7 +919,11 @@ impl<'o> Builder<'o> {
             };
             let ops = docs.first().cloned().unwrap_or_else(Node::seq);
             for resource in ra.resources_mut().iter_mut().filter(|r| target.matches(r)) {
-                let before = (resource.gvk(), resource.name().to_string());
+                let before = (
+                    resource.gvk(),
+                    resource.name().to_string(),
+                    resource.namespace().to_string(),
+                );
                 json6902(&mut resource.node, &ops).map_err(|e| {
                     RenderError::invalid(
                         &patch_path,
@@ -907,7 +931,7 @@ impl<'o> Builder<'o> {
                         format!("{e} (patching {})", resource.id()),
                     )
                 })?;
-                check_identity_change(resource, &before, spec, &patch_path)?;
+                settle_identity(resource, &before, spec, true);
             }
             return Ok(());
         }
@@ -928,10 +952,7 @@ impl<'o> Builder<'o> {
                     gvk.kind == patch_gvk.kind
                         && gvk.group == patch_gvk.group
                         && (patch_gvk.version.is_empty() || gvk.version == patch_gvk.version)
-                        && (resource.name() == patch_name || resource.was_named(&patch_name))
-                        && patch_ns.as_ref().is_none_or(|ns| {
-                            resource.namespace() == ns || resource.original_namespace == *ns
-                        })
+                        && resource.had_id(&patch_name, patch_ns.as_deref().unwrap_or(""))
                 };
                 if !selected {
                     continue;
@@ -942,7 +963,11 @@ impl<'o> Builder<'o> {
                     continue;
                 }
                 let gvk = resource.gvk();
-                let before = (gvk.clone(), resource.name().to_string());
+                let before = (
+                    gvk.clone(),
+                    resource.name().to_string(),
+                    resource.namespace().to_string(),
+                );
                 let mut patch = patch.clone();
                 if target.is_some() {
                     // With an explicit target the patch's own identity is ignored.
@@ -957,7 +982,7 @@ impl<'o> Builder<'o> {
                 }
                 strategic_merge(schema, &gvk, &mut resource.node, &patch)
                     .map_err(|e| RenderError::invalid(&patch_path, patch.pos, e))?;
-                check_identity_change(resource, &before, spec, &patch_path)?;
+                settle_identity(resource, &before, spec, false);
             }
             if matched == 0 && target.is_none() {
                 return Err(RenderError::invalid(
@@ -965,6 +990,16 @@ impl<'o> Builder<'o> {
                     patch.pos,
                     format!(
                         "no resource matches strategic merge patch for {} {:?}: failed to find unique target for patch",
+                        patch_gvk.kind, patch_name
+                    ),
+                ));
+            }
+            if matched > 1 && target.is_none() {
+                return Err(RenderError::invalid(
+                    &patch_path,
+                    patch.pos,
+                    format!(
+                        "{matched} resources match strategic merge patch for {} {:?}: failed to find unique target for patch",
                         patch_gvk.kind, patch_name
                     ),
                 ));
@@ -1031,40 +1066,64 @@ fn to_json(node: &Node) -> serde_json::Value {
     }
 }
 
-fn check_identity_change(
+/// Whether a kustomization document decodes to kustomize's zero `Kustomization`, which
+/// kustomize refuses as empty: no document, or only fields holding their zero value
+/// (`null`, `""`, `false`, `0`) besides the default `apiVersion` and `kind`. An explicit
+/// `[]` or `{}` is not zero, as with Go's `reflect.DeepEqual` on the decoded struct.
+fn is_empty_kustomization(node: &Node) -> bool {
+    let Some(map) = node.as_map() else {
+        return node.value.is_null();
+    };
+    map.iter().all(|(key, value)| {
+        let zero = match &value.value {
+            Value::Null => true,
+            Value::Str(s) => s.is_empty(),
+            Value::Bool(b) => !b,
+            Value::Int(i) => *i == 0,
+            _ => false,
+        };
+        zero || (key.eq_ignore_ascii_case("kind") && value.as_str() == Some("Kustomization"))
+            || (key.eq_ignore_ascii_case("apiVersion")
+                && value.as_str() == Some("kustomize.config.k8s.io/v1beta1"))
+    })
+}
+
+/// Settles a patched object's identity as kustomize does. A JSON 6902 patch may rename an
+/// object or change its kind freely; a strategic merge patch cannot: its name and kind are
+/// put back unless `allowNameChange`/`allowKindChange` is set, and its namespace always is
+/// (observed with `kubectl kustomize`; no error either way).
+fn settle_identity(
     resource: &mut Resource,
-    before: &(Gvk, String),
+    before: &(Gvk, String, String),
     spec: &PatchSpec,
-    patch_path: &Path,
-) -> Result<(), RenderError> {
-    let after_gvk = resource.gvk();
-    let after_name = resource.name().to_string();
-    if after_name != before.1 {
-        if !spec.allow_name_change {
-            return Err(RenderError::invalid(
-                patch_path,
-                spec.pos,
-                format!(
-                    "the patch changes the name of {} {:?} to {after_name:?}; set `options.allowNameChange: true` to allow it",
-                    before.0.kind, before.1
-                ),
-            ));
+    json: bool,
+) {
+    let (before_gvk, before_name, before_ns) = before;
+    if !json {
+        if resource.kind() != before_gvk.kind
+            && !spec.allow_kind_change
+            && let Some(map) = resource.node.as_map_mut()
+        {
+            map.insert("kind".into(), Node::string(before_gvk.kind.clone()));
         }
+        if resource.name() != before_name && !spec.allow_name_change {
+            resource.set_name(before_name);
+        }
+        if resource.namespace() != before_ns {
+            if before_ns.is_empty() {
+                if let Some(meta) = resource.node.get_mut("metadata").and_then(Node::as_map_mut) {
+                    meta.remove("namespace");
+                }
+            } else {
+                resource.set_namespace(before_ns);
+            }
+        }
+    }
+    if resource.name() != before_name {
         resource
             .previous
-            .push((before.1.clone(), resource.namespace().to_string()));
+            .push((before_name.clone(), resource.namespace().to_string()));
     }
-    if after_gvk.kind != before.0.kind && !spec.allow_kind_change {
-        return Err(RenderError::invalid(
-            patch_path,
-            spec.pos,
-            format!(
-                "the patch changes the kind of {:?} from {} to {}; set `options.allowKindChange: true` to allow it",
-                before.1, before.0.kind, after_gvk.kind
-            ),
-        ));
-    }
-    Ok(())
 }
 
 fn check_resource(node: Node, path: &Path) -> Result<Node, RenderError> {
@@ -1262,6 +1321,12 @@ fn set_namespace(
     specs: &[FieldSpec],
     options: &NamespaceOptions,
 ) {
+    let service_accounts: Vec<Resource> = ra
+        .resources()
+        .iter()
+        .filter(|r| r.kind() == "ServiceAccount" && r.gvk().group.is_empty())
+        .cloned()
+        .collect();
     for resource in ra.resources_mut() {
         let gvk = resource.gvk();
         if options.unset_only && !resource.namespace().is_empty() {
@@ -1289,16 +1354,24 @@ fn set_namespace(
             && (gvk.kind == "RoleBinding" || gvk.kind == "ClusterRoleBinding")
             && let Some(subjects) = resource.node.get_mut("subjects").and_then(Node::as_seq_mut)
         {
+            // kustomize's `defaultOnly` subject mode: every subject *named* `default`, of
+            // any kind and whatever its namespace, moves to the new namespace (observed with
+            // `kubectl kustomize`). kustomize's name-reference pass, which runs after every
+            // kustomization level, then also moves a ServiceAccount subject that names (by
+            // any of its ids) a ServiceAccount of this build; `fix_name_references` runs
+            // once at the end and does not do that yet, so it is done here.
             for subject in subjects {
-                let is_sa = subject.str_at(&["kind"]) == Some("ServiceAccount");
+                let name = subject.str_at(&["name"]).unwrap_or("");
+                let named_default = name == "default";
                 let ns = subject.str_at(&["namespace"]).unwrap_or("");
-                let wanted = match options.subjects.as_str() {
+                let is_sa = subject.str_at(&["kind"]) == Some("ServiceAccount");
+                let known_sa = is_sa && service_accounts.iter().any(|sa| sa.had_id(name, ns));
+                let by_mode = match options.subjects.as_str() {
                     "none" => false,
-                    "allServiceAccounts" => true,
-                    _ => ns.is_empty() || ns == "default",
+                    "allServiceAccounts" => is_sa,
+                    _ => named_default,
                 };
-                if is_sa
-                    && wanted
+                if (by_mode || known_sa)
                     && let Some(map) = subject.as_map_mut()
                 {
                     map.insert("namespace".into(), Node::string(namespace));
@@ -1488,13 +1561,24 @@ fn walk_containers(node: &mut Node, update: &dyn Fn(&str) -> Option<String>) {
     }
 }
 
-fn set_replicas(ra: &mut ResMap, name: &str, count: &Node, specs: &[FieldSpec]) {
+/// Sets the replica count of the objects named `name`. As in kustomize, it is an error when
+/// no object of a kind with a replicas field has that name (observed: a custom resource of
+/// that name does not count).
+fn set_replicas(
+    ra: &mut ResMap,
+    name: &str,
+    count: &Node,
+    specs: &[FieldSpec],
+    file: &Path,
+) -> Result<(), RenderError> {
+    let mut found = false;
     for resource in ra.resources_mut() {
         if resource.name() != name && !resource.was_named(name) {
             continue;
         }
         let gvk = resource.gvk();
         for spec in specs.iter().filter(|s| s.applies_to(&gvk)) {
+            found = true;
             visit_fields(
                 &mut resource.node,
                 &spec.path,
@@ -1505,6 +1589,17 @@ fn set_replicas(ra: &mut ResMap, name: &str, count: &Node, specs: &[FieldSpec]) 
             );
         }
     }
+    if !found {
+        let kinds: Vec<&str> = specs.iter().filter_map(|s| s.kind.as_deref()).collect();
+        return Err(RenderError::invalid(
+            file,
+            count.pos,
+            format!(
+                "replicas: resource with name {name} does not match a config with the following kinds {kinds:?}"
+            ),
+        ));
+    }
+    Ok(())
 }
 
 fn add_hashes(ra: &mut ResMap) {

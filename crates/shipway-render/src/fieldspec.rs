@@ -3,7 +3,8 @@
 //! The built-in tables are kustomize's own (`data/fieldspecs/`, kept in the format users
 //! write in `configurations:` files, with their provenance). A spec names a path such as
 //! `spec/template/spec/containers[]/image`; sequences on the way are walked element by
-//! element, and `create: true` adds missing mappings and the final field.
+//! element, and `create: true` adds missing mappings and the final field, but never a
+//! missing sequence (a segment marked `[]`), as kustomize's field spec filter.
 
 use std::sync::OnceLock;
 
@@ -49,8 +50,9 @@ impl FieldSpec {
     }
 }
 
-/// Splits a field path on `/`, honouring `\/` escapes and dropping `[]` suffixes (sequences
-/// are walked implicitly anyway).
+/// Splits a field path on `/`, honouring `\/` escapes. A `[]` suffix is kept on its
+/// segment: sequences are walked implicitly anyway, but [`visit_fields`] must not create a
+/// missing one.
 pub fn split_path(path: &str) -> Vec<String> {
     let mut segments = Vec::new();
     let mut current = String::new();
@@ -66,11 +68,7 @@ pub fn split_path(path: &str) -> Vec<String> {
         }
     }
     segments.push(current);
-    segments
-        .into_iter()
-        .filter(|s| !s.is_empty())
-        .map(|s| s.strip_suffix("[]").map(str::to_string).unwrap_or(s))
-        .collect()
+    segments.into_iter().filter(|s| !s.is_empty()).collect()
 }
 
 /// Calls `f` on every field the path reaches in `node`, creating missing fields first when
@@ -84,6 +82,10 @@ pub fn visit_fields(
 ) {
     let Some((first, rest)) = path.split_first() else {
         return;
+    };
+    let (first, sequence) = match first.strip_suffix("[]") {
+        Some(name) => (name, true),
+        None => (first.as_str(), false),
     };
     match &mut node.value {
         Value::Seq(items) => {
@@ -100,10 +102,10 @@ pub fn visit_fields(
             }
             let missing = map.get(first).is_none_or(|n| n.value.is_null());
             if missing {
-                if !create {
+                if !create || sequence {
                     return;
                 }
-                map.insert(first.clone(), Node::map());
+                map.insert(first.to_string(), Node::map());
             }
             if let Some(child) = map.get_mut(first) {
                 visit_fields(child, rest, create, f);
@@ -405,7 +407,8 @@ mod tests {
         let b = builtin();
         assert!(b.common_labels.len() > 20);
         assert!(b.name_reference.len() > 10);
-        assert_eq!(b.images[0].path, vec!["spec", "containers", "image"]);
+        // `[]` stays on its segment so that `visit_fields` never creates a sequence.
+        assert_eq!(b.images[0].path, vec!["spec", "containers[]", "image"]);
         assert!(b.var_reference.len() > 10);
     }
 }

@@ -6,6 +6,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use sha2::{Digest, Sha256};
+use shipway_model::yaml::number::resolve_plain_v3;
 use shipway_model::{Mapping, Node, Value};
 
 use crate::error::RenderError;
@@ -54,9 +55,21 @@ pub fn generate(
             return Err(RenderError::invalid(
                 &k.path,
                 spec.pos,
+                format!("{context} {:?}: a key must not be empty", spec.name),
+            ));
+        }
+        // kustomize builds the object with plain, untagged key nodes and decodes it again,
+        // so a key that YAML reads as null, a boolean or a number breaks the build
+        // (`json: unsupported type: map[interface {}]interface {}`).
+        if !matches!(resolve_plain_v3(&key), Value::Str(_)) {
+            return Err(RenderError::invalid(
+                &k.path,
+                spec.pos,
                 format!(
-                    "{context} {:?}: {key:?} is not a valid key name: a valid config key must consist of alphanumeric characters, '-', '_' or '.'",
-                    spec.name
+                    "{context} {:?}: key {key:?} reads as a YAML {} and kustomize cannot build a {} with it",
+                    spec.name,
+                    resolve_plain_v3(&key).type_name(),
+                    if secret { "Secret" } else { "ConfigMap" }
                 ),
             ));
         }
@@ -77,35 +90,21 @@ pub fn generate(
         let path = dir.join(env);
         let bytes = loader.read_file(&path, &k.path, spec.pos)?;
         let text = String::from_utf8_lossy(&bytes);
-        for (number, line) in text.lines().enumerate() {
+        for line in text.lines() {
             let line = line.trim_start_matches('\u{feff}');
             let trimmed = line.trim_start();
             if trimmed.is_empty() || trimmed.starts_with('#') {
                 continue;
             }
+            // kustomize keeps whitespace around `=` (`B = x` gives key "B " and value " x")
+            // and takes the value of a bare `KEY` from its own environment.
             let (key, value) = match trimmed.split_once('=') {
                 Some((key, value)) => (key.to_string(), value.to_string()),
-                None => {
-                    return Err(RenderError::invalid(
-                        &path,
-                        shipway_model::Pos {
-                            line: number as u32 + 1,
-                            ..Default::default()
-                        },
-                        format!("line {trimmed:?} is not of the form KEY=VALUE"),
-                    ));
-                }
+                None => (
+                    trimmed.to_string(),
+                    std::env::var(trimmed).unwrap_or_default(),
+                ),
             };
-            if key.chars().any(char::is_whitespace) {
-                return Err(RenderError::invalid(
-                    &path,
-                    shipway_model::Pos {
-                        line: number as u32 + 1,
-                        ..Default::default()
-                    },
-                    format!("key {key:?} contains whitespace"),
-                ));
-            }
             add(key, value.into_bytes(), &mut pairs)?;
         }
     }
@@ -172,7 +171,8 @@ pub fn generate(
             }
         }
     }
-    if !data.is_empty() || (binary.is_empty() && !secret) {
+    // An empty Secret keeps `data: {}`; an empty ConfigMap has no `data` (observed).
+    if !data.is_empty() || (binary.is_empty() && secret) {
         object.insert("data".into(), Node::new(Value::Map(data)));
     }
     if !binary.is_empty() {
@@ -197,8 +197,8 @@ pub fn generate(
     Ok(resource)
 }
 
-/// Per-generator options override the kustomization's `generatorOptions`; labels and
-/// annotations merge key by key.
+/// Per-generator options combine with the kustomization's `generatorOptions`: labels and
+/// annotations merge key by key, and a `true` on either level wins for the booleans.
 fn merged_options(
     global: Option<&GeneratorOptions>,
     local: Option<&GeneratorOptions>,
@@ -211,11 +211,13 @@ fn merged_options(
         for (k, v) in &local.annotations {
             set_pair(&mut out.annotations, k, v);
         }
-        if local.disable_name_suffix_hash.is_some() {
-            out.disable_name_suffix_hash = local.disable_name_suffix_hash;
+        // A `true` on either level wins: kustomize ORs the two booleans, so a local
+        // `false` cannot undo a global `true` (observed with `kubectl kustomize`).
+        if local.disable_name_suffix_hash == Some(true) {
+            out.disable_name_suffix_hash = Some(true);
         }
-        if local.immutable.is_some() {
-            out.immutable = local.immutable;
+        if local.immutable == Some(true) {
+            out.immutable = Some(true);
         }
     }
     out
@@ -247,13 +249,10 @@ fn strip_quotes(value: &str) -> &str {
     }
 }
 
-/// `ConfigMap` and Secret keys: `[-._a-zA-Z0-9]+`.
+/// kustomize v5.5.0 accepts any non-empty key (`bad key`, `a/b` and `export E` all pass
+/// through `kubectl kustomize`); only an empty one is refused.
 fn valid_key(key: &str) -> bool {
     !key.is_empty()
-        && key.len() <= 253
-        && key
-            .bytes()
-            .all(|c| c.is_ascii_alphanumeric() || c == b'-' || c == b'_' || c == b'.')
 }
 
 /// Standard base64 with padding.

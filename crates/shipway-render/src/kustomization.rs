@@ -206,6 +206,27 @@ pub struct GeneratorOptions {
     pub immutable: Option<bool>,
 }
 
+/// Whether a string value was written as a plain scalar that YAML 1.1 reads as a boolean
+/// (`yes`, `on`, `y`, `off`…). kustomize decodes kustomization files with go-yaml v2, a YAML
+/// 1.1 parser, so where a string is expected such a value is an error; the YAML 1.2 reader
+/// here sees a string, so the file is consulted for the quoting (only for these words).
+fn is_yaml11_bool(value: &str, file: &Path, node: &Node) -> bool {
+    const WORDS: [&str; 16] = [
+        "y", "Y", "yes", "Yes", "YES", "on", "On", "ON", "n", "N", "no", "No", "NO", "off", "Off",
+        "OFF",
+    ];
+    if !WORDS.contains(&value) || node.pos.line == 0 || node.pos.col == 0 {
+        return false;
+    }
+    let Ok(text) = std::fs::read_to_string(file) else {
+        return false;
+    };
+    text.lines()
+        .nth(node.pos.line as usize - 1)
+        .and_then(|line| line.chars().nth(node.pos.col as usize - 1))
+        .is_some_and(|c| c != '"' && c != '\'')
+}
+
 /// Case-insensitive field access on a mapping, tracking which fields were consumed so
 /// unknown ones can be reported as kustomize does.
 pub(crate) struct Fields<'a> {
@@ -261,6 +282,14 @@ impl<'a> Fields<'a> {
 
     pub(crate) fn expect_string(&self, node: &Node, field: &str) -> Result<String, RenderError> {
         match &node.value {
+            Value::Str(s) if is_yaml11_bool(s, self.file, node) => Err(RenderError::invalid(
+                self.file,
+                node.pos,
+                format!(
+                    "{}.{field}: expected a string, found a boolean (kustomize reads an unquoted {s:?} as a YAML 1.1 boolean; quote it)",
+                    self.context
+                ),
+            )),
             Value::Str(s) => Ok(s.clone()),
             other => Err(RenderError::invalid(
                 self.file,
@@ -347,6 +376,16 @@ impl<'a> Fields<'a> {
             .iter()
             .map(|e| {
                 let value = match &e.value.value {
+                    Value::Str(s) if is_yaml11_bool(s, self.file, &e.value) => {
+                        return Err(RenderError::invalid(
+                            self.file,
+                            e.value.pos,
+                            format!(
+                                "{}.{}.{}: expected a string, found a boolean (kustomize reads an unquoted {s:?} as a YAML 1.1 boolean; quote the value)",
+                                self.context, names[0], e.key
+                            ),
+                        ));
+                    }
                     Value::Str(s) => s.clone(),
                     Value::Null => String::new(),
                     other => {

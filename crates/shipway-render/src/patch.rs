@@ -5,8 +5,10 @@
 //! lists with a merge key in the Kubernetes 1.21 schema merge element by element, with the
 //! patch's elements first in patch order and the untouched original elements after them;
 //! lists without schema information (custom resources) are replaced; `null` deletes a field
-//! but a mapping that only held nulls is still created; `$patch: delete|replace` and
-//! `$retainKeys` work on mappings and list elements.
+//! but a mapping that only held nulls is still created; `$patch: delete|replace` works on
+//! mappings and list elements. kyaml knows no other directive: `$retainKeys`,
+//! `$setElementOrder/…` and `$deleteFromPrimitiveList/…` are merged as ordinary fields, and
+//! a list without a merge key is copied verbatim, `$patch` entries and nulls included.
 
 use regex::Regex;
 use shipway_model::{Gvk, Mapping, Node, Value};
@@ -47,20 +49,11 @@ fn directive(map: &Mapping) -> Option<&str> {
     map.get("$patch").and_then(Node::as_str)
 }
 
-/// A copy of a patch value without directives and null fields, as kustomize adds it.
+/// A copy of a patch value without `$patch` and null fields in its mappings, as kustomize
+/// adds it; lists are copied as they are.
 fn strip_node(node: &Node) -> Node {
     match &node.value {
         Value::Map(map) => Node::at(Value::Map(strip(map)), node.pos),
-        Value::Seq(items) => Node::at(
-            Value::Seq(
-                items
-                    .iter()
-                    .filter(|item| item.as_map().and_then(directive).is_none())
-                    .map(strip_node)
-                    .collect(),
-            ),
-            node.pos,
-        ),
         _ => node.clone(),
     }
 }
@@ -68,7 +61,7 @@ fn strip_node(node: &Node) -> Node {
 fn strip(map: &Mapping) -> Mapping {
     let mut out = Mapping::new();
     for entry in &map.entries {
-        if entry.key.starts_with('$') || entry.value.value.is_null() {
+        if entry.key == "$patch" || entry.value.value.is_null() {
             continue;
         }
         out.entries.push(shipway_model::Entry {
@@ -81,18 +74,14 @@ fn strip(map: &Mapping) -> Mapping {
 }
 
 fn merge_map(schema: &Schema, definition: Option<&str>, dest: &mut Mapping, src: &Mapping) {
-    let retain: Option<Vec<String>> = src.get("$retainKeys").and_then(Node::as_seq).map(|keys| {
-        keys.iter()
-            .filter_map(|k| k.as_str().map(str::to_string))
-            .collect()
-    });
     for entry in &src.entries {
         let key = entry.key.as_str();
-        if key.starts_with('$') {
+        if key == "$patch" {
             continue;
         }
         let patch_value = &entry.value;
-        if patch_value.value.is_null() {
+        let deletes = patch_value.as_map().and_then(directive) == Some("delete");
+        if patch_value.value.is_null() || deletes {
             dest.remove(key);
             continue;
         }
@@ -100,16 +89,8 @@ fn merge_map(schema: &Schema, definition: Option<&str>, dest: &mut Mapping, src:
         if let Some(existing) = dest.get_mut(key) {
             merge_value(schema, field, existing, patch_value);
         } else {
-            if let Value::Map(m) = &patch_value.value
-                && directive(m) == Some("delete")
-            {
-                continue;
-            }
             dest.insert(key.to_string(), strip_node(patch_value));
         }
-    }
-    if let Some(retain) = retain {
-        dest.entries.retain(|e| retain.contains(&e.key));
     }
 }
 
@@ -138,9 +119,13 @@ fn merge_value(schema: &Schema, field: Option<&Field>, dest: &mut Node, src: &No
             let merge_key = field
                 .filter(|f| f.merges())
                 .and_then(|f| f.merge_key.clone());
-            let replace = s
-                .iter()
-                .any(|item| item.as_map().and_then(directive) == Some("replace"));
+            // Only an element that is nothing but `$patch: replace` replaces the list; one
+            // with other fields is an element-level directive (kyaml's
+            // `determineSequenceNodePatchStrategy`).
+            let replace = s.iter().any(|item| {
+                item.as_map()
+                    .is_some_and(|m| m.len() == 1 && directive(m) == Some("replace"))
+            });
             if replace {
                 *d = s
                     .iter()
@@ -163,7 +148,7 @@ fn merge_value(schema: &Schema, field: Option<&Field>, dest: &mut Node, src: &No
                 }
                 *d = out;
             } else {
-                *d = s.iter().map(strip_node).collect();
+                d.clone_from(s);
             }
         }
         _ => *dest = strip_node(src),
@@ -200,6 +185,13 @@ fn merge_keyed_list(
             .find(|(i, d)| !used[*i] && key_of(d, key).is_some_and(|k| k.same_value(item_key)));
         let delete = item.as_map().and_then(directive) == Some("delete");
         match matched {
+            // kubectl kustomize ignores the content of an element carrying `$patch:
+            // replace` that matches one in the list: the original is kept unchanged, but
+            // moves to the patch's position like any merged element (observed).
+            Some((index, existing)) if item.as_map().and_then(directive) == Some("replace") => {
+                used[index] = true;
+                out.push(existing.clone());
+            }
             Some((index, existing)) => {
                 used[index] = true;
                 if delete {
@@ -228,10 +220,36 @@ fn merge_keyed_list(
 }
 
 /// Applies JSON 6902 operations (already parsed from YAML or JSON) to `target`.
+///
+/// kustomize patches objects that carry its internal annotations, so `/metadata/annotations`
+/// always exists during the patch (an `add` below it works on an object without
+/// annotations, while one below a missing `/metadata/labels` fails); an annotations mapping
+/// that is still empty afterwards disappears again, as kustomize's internal ones do.
 pub fn json6902(target: &mut Node, operations: &Node) -> Result<(), String> {
     let Some(ops) = operations.as_seq() else {
         return Err("a JSON 6902 patch must be a list of operations".into());
     };
+    let added_annotations = match target.get_mut("metadata").and_then(Node::as_map_mut) {
+        Some(meta) if meta.get("annotations").is_none() => {
+            meta.insert("annotations".into(), Node::map());
+            true
+        }
+        _ => false,
+    };
+    let result = apply_operations(target, ops);
+    if added_annotations
+        && let Some(meta) = target.get_mut("metadata").and_then(Node::as_map_mut)
+        && meta
+            .get("annotations")
+            .and_then(Node::as_map)
+            .is_some_and(shipway_model::Mapping::is_empty)
+    {
+        meta.remove("annotations");
+    }
+    result
+}
+
+fn apply_operations(target: &mut Node, ops: &[Node]) -> Result<(), String> {
     for op in ops {
         let name = op.str_at(&["op"]).ok_or("operation without `op`")?;
         let path = op

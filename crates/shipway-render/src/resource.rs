@@ -127,6 +127,29 @@ impl Resource {
         self.original_name == name || self.previous.iter().any(|(n, _)| n == name)
     }
 
+    /// Whether the resource has or had the identity `name` in `namespace`, as kustomize's
+    /// `GetMatchingResourcesByAnyId` with `ResId.Equals` sees it: the original, every
+    /// previous and the current (name, namespace) pair count, and an empty namespace equals
+    /// `default`.
+    pub fn had_id(&self, name: &str, namespace: &str) -> bool {
+        let ns_equal = |a: &str| {
+            a == namespace
+                || (a.is_empty() && namespace == "default")
+                || (a == "default" && namespace.is_empty())
+        };
+        std::iter::once((
+            self.original_name.as_str(),
+            self.original_namespace.as_str(),
+        ))
+        .chain(
+            self.previous
+                .iter()
+                .map(|(n, ns)| (n.as_str(), ns.as_str())),
+        )
+        .chain(std::iter::once((self.name(), self.namespace())))
+        .any(|(n, ns)| n == name && ns_equal(ns))
+    }
+
     /// Labels as a mapping, when present.
     pub fn labels(&self) -> Vec<(String, String)> {
         string_pairs(self.node.get_path(&["metadata", "labels"]))

@@ -259,7 +259,7 @@ impl Builder<'_> {
                     None => (String::new(), Node::new(Value::Int(0))),
                 };
                 let specs = specs(&mut f)?;
-                set_replicas(ra, &name, &count, &specs);
+                set_replicas(ra, &name, &count, &specs, file)?;
             }
             "PatchTransformer" | "PatchJson6902Transformer" => {
                 let json = kind == "PatchJson6902Transformer";
