@@ -1688,9 +1688,9 @@ fn fix_name_references(ra: &mut ResMap, references: &[NameReference]) {
             let Some(names) = names else {
                 continue;
             };
-            let Some(kind) = &reference.target.kind else {
+            if reference.target.kind.is_none() {
                 continue;
-            };
+            }
             for spec in reference
                 .field_specs
                 .iter()
@@ -1735,10 +1735,9 @@ fn fix_name_references(ra: &mut ResMap, references: &[NameReference]) {
                     if let Some(subjects) =
                         referrer.node.get_mut("subjects").and_then(Node::as_seq_mut)
                     {
+                        // kustomize does not look at a subject's kind here: a User named
+                        // like a renamed ServiceAccount follows it (observed with kubectl).
                         for subject in subjects {
-                            if subject.str_at(&["kind"]) != Some(kind.as_str()) {
-                                continue;
-                            }
                             let Some(old) = subject.str_at(&["name"]).map(str::to_string) else {
                                 continue;
                             };
@@ -1747,7 +1746,9 @@ fn fix_name_references(ra: &mut ResMap, references: &[NameReference]) {
                                 && let Some(map) = subject.as_map_mut()
                             {
                                 map.insert("name".into(), Node::string(name));
-                                if ns.is_some() && !namespace.is_empty() {
+                                // The subject takes the referred object's namespace, even
+                                // when it had none (observed with kubectl).
+                                if !namespace.is_empty() {
                                     map.insert("namespace".into(), Node::string(namespace));
                                 }
                             }
@@ -1756,6 +1757,24 @@ fn fix_name_references(ra: &mut ResMap, references: &[NameReference]) {
                     continue;
                 }
                 visit_fields(&mut referrer.node, &spec.path, false, &mut |map, key| {
+                    // A reference held as a `{name, namespace}` mapping (webhook
+                    // `clientConfig.service`, APIService `spec.service`): both follow.
+                    if let Some(reference) = map.get_mut(key).and_then(Node::as_map_mut)
+                        && let Some(old) = reference.get("name").and_then(Node::as_str)
+                    {
+                        let old = old.to_string();
+                        let ns = reference
+                            .get("namespace")
+                            .and_then(Node::as_str)
+                            .map(str::to_string);
+                        if let Some((name, namespace)) = pick(&old, ns.as_deref()) {
+                            reference.insert("name".into(), Node::string(name));
+                            if ns.is_some() && !namespace.is_empty() {
+                                reference.insert("namespace".into(), Node::string(namespace));
+                            }
+                        }
+                        return;
+                    }
                     let Some(old) = map.get(key).and_then(Node::as_str).map(str::to_string) else {
                         // Some referrers hold a list of names (e.g. RBAC resourceNames).
                         if let Some(items) = map.get_mut(key).and_then(Node::as_seq_mut) {
