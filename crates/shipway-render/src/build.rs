@@ -120,7 +120,7 @@ impl<'o> Builder<'o> {
             schema: SchemaChoice::Unset,
             origin_root: None,
             managed_by_label: false,
-            parallel: std::thread::available_parallelism().is_ok_and(|n| n.get() > 1),
+            parallel: crate::threads() > 1,
         }
     }
 
@@ -583,14 +583,17 @@ impl<'o> Builder<'o> {
         k: &Kustomization,
         dir: &Path,
     ) -> Option<Vec<Option<SubResult>>> {
+        if !self.parallel || k.resources.len() < 2 {
+            return None;
+        }
         let entries: Vec<(usize, &Located<String>)> = k
             .resources
             .iter()
             .enumerate()
             .filter(|(_, e)| !is_remote(&e.value) && dir.join(&e.value).is_dir())
             .collect();
-        let threads = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
-        if !self.parallel || entries.len() < 2 || threads < 2 {
+        let threads = crate::threads();
+        if entries.len() < 2 || threads < 2 {
             return None;
         }
         let chunk = entries.len().div_ceil(threads);

@@ -83,12 +83,33 @@ impl Loader {
         }
     }
 
-    /// [`canonical`] of a directory, remembered.
+    /// [`canonical`] of a directory, remembered. A directory is resolved from its parent's
+    /// remembered form plus one `lstat` of its own name, instead of `realpath` reading
+    /// every component again (the overlays of a large repository spell the same
+    /// directories through many `../..` paths).
     pub fn canonical_dir(&self, dir: &Path) -> PathBuf {
         if let Some(real) = self.directories.borrow().get(dir) {
             return real.clone();
         }
-        let real = canonical(dir);
+        let real = match (dir.parent(), dir.components().next_back()) {
+            (Some(parent), Some(last)) if !parent.as_os_str().is_empty() => match last {
+                Component::ParentDir => {
+                    let mut up = self.canonical_dir(parent);
+                    up.pop();
+                    up
+                }
+                Component::CurDir => self.canonical_dir(parent),
+                Component::Normal(name) => {
+                    let joined = self.canonical_dir(parent).join(name);
+                    match std::fs::symlink_metadata(&joined) {
+                        Ok(meta) if !meta.file_type().is_symlink() => joined,
+                        _ => canonical(&joined),
+                    }
+                }
+                _ => canonical(dir),
+            },
+            _ => canonical(dir),
+        };
         self.directories
             .borrow_mut()
             .insert(dir.to_path_buf(), real.clone());
