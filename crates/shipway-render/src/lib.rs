@@ -18,6 +18,8 @@ pub mod helm;
 pub mod kustomization;
 pub mod loader;
 pub mod patch;
+#[cfg(test)]
+mod proptests;
 pub mod replace;
 pub mod resource;
 pub mod vars;

@@ -5,5 +5,8 @@ pub mod emit;
 pub mod number;
 pub mod read;
 
+#[cfg(test)]
+mod proptests;
+
 pub use emit::{EmitError, to_kustomize_yaml, write_kustomize_yaml};
 pub use read::{Limits, YamlError, parse_one, parse_stream};

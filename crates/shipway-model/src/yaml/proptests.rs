@@ -1,0 +1,166 @@
+//! Property tests for the YAML reader and emitter: no input makes the reader panic, and
+//! whatever the emitter prints reads back as the value it was given.
+//!
+//! The round trip is the contract the renderer relies on: kustomize prints a resource, a
+//! later stage (or `kubectl apply`) reads it again, and the two must agree. The generators
+//! lean towards the scalars where YAML's type resolution is subtle (`yes`, `0644`, `1e3`,
+//! `~`, leading indicators, line breaks) because uniform random text rarely hits them.
+
+use proptest::prelude::*;
+
+use super::{Limits, parse_one, parse_stream, to_kustomize_yaml};
+use crate::value::{FileId, Mapping, Node, Value};
+
+/// Scalars that YAML resolves to something other than a plain string, or that need quoting
+/// or a block style to survive.
+const TRICKY: &[&str] = &[
+    "",
+    " ",
+    "~",
+    "null",
+    "Null",
+    "true",
+    "False",
+    "yes",
+    "no",
+    "on",
+    "off",
+    "y",
+    "n",
+    "0",
+    "-0",
+    "+1",
+    "0644",
+    "0x1F",
+    "0b101",
+    "1e3",
+    "1.5",
+    ".5",
+    ".inf",
+    "-.inf",
+    ".nan",
+    "<<",
+    "1_000",
+    "2001-12-14",
+    "2001-12-14t21:59:43.10-05:00",
+    "- x",
+    "? x",
+    ": x",
+    "x: y",
+    "#x",
+    "x #y",
+    "&a",
+    "*a",
+    "!tag",
+    "%x",
+    "@x",
+    "`x",
+    "|",
+    ">",
+    "'",
+    "\"",
+    "[x]",
+    "{x}",
+    "x,y",
+    "a\nb",
+    "a\n",
+    "\n",
+    "a\n\nb\n",
+    " a",
+    "a ",
+    "a\tb",
+    "\ta",
+    "a\r\nb",
+    "é",
+    "\u{85}",
+    "\u{2028}",
+    "\u{feff}x",
+    "\u{7f}",
+    "\u{1}",
+];
+
+/// Strings for keys and values: YAML-sensitive words, printable text and arbitrary text.
+fn string() -> impl Strategy<Value = String> {
+    prop_oneof![
+        3 => proptest::sample::select(TRICKY).prop_map(str::to_string),
+        3 => "[a-zA-Z0-9 _.:/#'\"-]{0,16}",
+        2 => "[ -~\t\n]{0,24}",
+        1 => any::<String>(),
+    ]
+}
+
+/// Finite floats. Integral values are excluded on purpose: kustomize's output goes through
+/// Go's `encoding/json`, which prints `2.0` as `2`, so such a float reads back as an integer
+/// exactly as it does after `kubectl kustomize`.
+fn float() -> impl Strategy<Value = f64> {
+    prop_oneof![
+        any::<f64>(),
+        (-1.0e6..1.0e6f64),
+        Just(1.0e-7),
+        Just(-2.5e300),
+    ]
+    .prop_filter("finite and not integral", |f| {
+        f.is_finite() && f.fract() != 0.0
+    })
+}
+
+fn scalar() -> impl Strategy<Value = Value> {
+    prop_oneof![
+        1 => Just(Value::Null),
+        1 => any::<bool>().prop_map(Value::Bool),
+        2 => any::<i64>().prop_map(Value::Int),
+        1 => ((i64::MAX as u64 + 1)..=u64::MAX).prop_map(Value::Uint),
+        1 => float().prop_map(Value::Float),
+        6 => string().prop_map(Value::Str),
+    ]
+}
+
+/// Values up to four levels deep with at most eight children per collection.
+fn value() -> impl Strategy<Value = Value> {
+    scalar().prop_recursive(4, 64, 8, |inner| {
+        prop_oneof![
+            proptest::collection::vec(inner.clone().prop_map(Node::new), 0..8).prop_map(Value::Seq),
+            proptest::collection::vec((string(), inner.prop_map(Node::new)), 0..8).prop_map(
+                |entries| {
+                    let mut map = Mapping::new();
+                    for (key, node) in entries {
+                        map.insert(key, node);
+                    }
+                    Value::Map(map)
+                }
+            ),
+        ]
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    /// Arbitrary text is either read or rejected with an error.
+    #[test]
+    fn parse_stream_never_panics(text in any::<String>()) {
+        let _ = parse_stream(&text, FileId(0), &Limits::default());
+    }
+
+    /// Text made of YAML's indicator characters, which reaches far more parser states than
+    /// uniform random text.
+    #[test]
+    fn parse_stream_never_panics_on_yaml_like_text(
+        text in "([-?:,\\[\\]{}#&*!|>'\"%@` \t\n]|[a-z0-9]|\n  |---\n|\\.\\.\\.\n){0,64}"
+    ) {
+        if let Ok(docs) = parse_stream(&text, FileId(0), &Limits::default()) {
+            for doc in &docs {
+                let _ = to_kustomize_yaml(doc);
+            }
+        }
+    }
+
+    /// What the emitter prints reads back as the same value.
+    #[test]
+    fn emitted_yaml_round_trips(value in value()) {
+        let node = Node::new(value);
+        let text = to_kustomize_yaml(&node).expect("finite floats always print");
+        let back = parse_one(&text).map_err(|e| TestCaseError::fail(format!("{e}\n{text}")))?;
+        prop_assert!(back.same_value(&node), "printed:\n{text}\nread back: {back:?}");
+    }
+}
