@@ -19,6 +19,76 @@ pub struct Cli {
 pub enum Command {
     /// Build a kustomization directory and print its objects, exactly as `kubectl kustomize`.
     Render(RenderArgs),
+    /// Check manifests: schema, Pod Security, reliability, references and capacity.
+    Check(CheckArgs),
+    /// Print the documentation of a check rule.
+    Explain(ExplainArgs),
+}
+
+/// Arguments of `shipway check`.
+#[derive(Debug, clap::Args)]
+pub struct CheckArgs {
+    /// YAML files, directories of YAML (recursively), kustomization directories (rendered
+    /// first), or `-` for standard input.
+    #[arg(required = true)]
+    pub paths: Vec<PathBuf>,
+
+    /// Output format.
+    #[arg(short = 'o', long, value_enum, default_value_t = CheckFormat::Text)]
+    pub output: CheckFormat,
+
+    /// Kubernetes version to validate against, e.g. `1.31` (default: the newest bundled).
+    #[arg(long, value_name = "X.Y")]
+    pub kubernetes_version: Option<String>,
+
+    /// Pod Security level and version, e.g. `restricted` or `baseline:v1.30` (default: the
+    /// namespace's `pod-security.kubernetes.io/enforce` labels, else `baseline:latest`).
+    #[arg(long, value_name = "LEVEL[:VERSION]")]
+    pub pod_security: Option<String>,
+
+    /// Exit 1 when a finding at or above this severity is found.
+    #[arg(long, value_enum, default_value_t = FailOn::Error)]
+    pub fail_on: FailOn,
+
+    /// Repository configuration: disabled rules, per-object suppressions, objects managed
+    /// elsewhere.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    /// Directory of custom resource definitions whose kinds the input uses.
+    #[arg(long, value_name = "DIR")]
+    pub crd_dir: Option<PathBuf>,
+}
+
+/// `shipway check -o` values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CheckFormat {
+    /// Grouped by file, for people.
+    Text,
+    /// JSON, for scripts.
+    Json,
+    /// SARIF 2.1.0, for code scanning.
+    Sarif,
+    /// `JUnit` XML, for CI test reports.
+    Junit,
+    /// GitHub Actions workflow annotations.
+    Github,
+}
+
+/// `--fail-on` values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FailOn {
+    /// Errors only.
+    Error,
+    /// Warnings and errors.
+    Warning,
+}
+
+/// Arguments of `shipway explain`.
+#[derive(Debug, clap::Args)]
+pub struct ExplainArgs {
+    /// The rule id, e.g. `reliability/latest-image-tag` (none: list every rule).
+    pub rule: Option<String>,
 }
 
 /// Arguments of `shipway render`.

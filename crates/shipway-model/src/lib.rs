@@ -14,8 +14,10 @@ pub mod value;
 pub mod yaml;
 
 pub use value::{Entry, FileId, Mapping, Node, Pos, Value};
+pub mod finding;
 pub mod identity;
 pub mod object;
 
+pub use finding::{Finding, ObjectRef, Severity};
 pub use identity::{Gvk, ObjectId};
 pub use object::{ObjectSet, SourceMap};

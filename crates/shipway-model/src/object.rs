@@ -31,6 +31,12 @@ impl SourceMap {
         id
     }
 
+    /// Adds every file of `other`; the result maps each of `other`'s ids to its id here
+    /// (see [`Node::remap_files`]).
+    pub fn absorb(&mut self, other: &SourceMap) -> Vec<FileId> {
+        other.files.iter().map(|path| self.add(path)).collect()
+    }
+
     /// The path of a file id, `None` for [`FileId::NONE`].
     pub fn path(&self, id: FileId) -> Option<&Path> {
         self.files.get(id.0 as usize).map(PathBuf::as_path)

@@ -267,6 +267,25 @@ impl Node {
         }
     }
 
+    /// Rewrites the file ids of this tree through `table` (index: old id), after the
+    /// [`crate::SourceMap`] they referred to was absorbed into another one.
+    pub fn remap_files(&mut self, table: &[FileId]) {
+        let remap = |pos: &mut Pos| {
+            if let Some(new) = table.get(pos.file.0 as usize) {
+                pos.file = *new;
+            }
+        };
+        remap(&mut self.pos);
+        match &mut self.value {
+            Value::Seq(items) => items.iter_mut().for_each(|n| n.remap_files(table)),
+            Value::Map(map) => map.entries.iter_mut().for_each(|e| {
+                remap(&mut e.key_pos);
+                e.value.remap_files(table);
+            }),
+            _ => {}
+        }
+    }
+
     /// Compares two trees by value only, ignoring source positions.
     pub fn same_value(&self, other: &Node) -> bool {
         match (&self.value, &other.value) {

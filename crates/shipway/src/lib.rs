@@ -10,6 +10,8 @@ pub use commands::ExitStatus;
 pub fn run(cli: shipway_cli::Cli) -> ExitStatus {
     let result = match cli.command {
         shipway_cli::Command::Render(args) => commands::render(&args),
+        shipway_cli::Command::Check(args) => Ok(commands::check(&args)),
+        shipway_cli::Command::Explain(args) => commands::explain(&args),
     };
     match result {
         Ok(status) => status,

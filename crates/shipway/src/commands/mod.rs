@@ -1,7 +1,11 @@
 //! One function per command, and the exit statuses they return.
 
+mod check;
+mod explain;
 mod render;
 
+pub(crate) use check::check;
+pub(crate) use explain::explain;
 pub(crate) use render::render;
 
 /// How the process ends.

@@ -1,0 +1,221 @@
+//! The state of one check run: the objects, indexes over them, and the findings so far.
+//!
+//! Rules receive a [`Ctx`] and report through it; suppression (the
+//! `shipway.dev/ignore` annotation and the configuration file) is applied here, once, so
+//! no rule has to think about it.
+
+use std::collections::HashMap;
+
+use shipway_model::{Finding, Node, ObjectRef, Pos, Severity, Value};
+
+use crate::Settings;
+use crate::rules::{Check, Rule};
+
+/// The annotation that silences rules for one object: `shipway.dev/ignore: RULE,RULE`.
+pub const IGNORE_ANNOTATION: &str = "shipway.dev/ignore";
+
+/// One check run.
+pub struct Ctx<'a> {
+    /// Every object checked, in input order.
+    pub objects: &'a [Node],
+    /// How to check.
+    pub settings: &'a Settings,
+    by_kind: HashMap<&'a str, Vec<usize>>,
+    findings: Vec<Finding>,
+}
+
+impl<'a> Ctx<'a> {
+    /// A run over `objects`.
+    pub fn new(objects: &'a [Node], settings: &'a Settings) -> Ctx<'a> {
+        let mut by_kind: HashMap<&'a str, Vec<usize>> = HashMap::new();
+        for (i, object) in objects.iter().enumerate() {
+            by_kind
+                .entry(object.str_at(&["kind"]).unwrap_or(""))
+                .or_default()
+                .push(i);
+        }
+        Ctx {
+            objects,
+            settings,
+            by_kind,
+            findings: Vec::new(),
+        }
+    }
+
+    /// Objects of one kind, in input order.
+    pub fn of_kind(&self, kind: &str) -> impl Iterator<Item = &'a Node> + use<'a, '_> {
+        let objects = self.objects;
+        self.by_kind
+            .get(kind)
+            .into_iter()
+            .flatten()
+            .map(move |&i| &objects[i])
+    }
+
+    /// Objects of one kind in one namespace (`""` and `default` are the same).
+    pub fn of_kind_in(
+        &self,
+        kind: &str,
+        namespace: &str,
+    ) -> impl Iterator<Item = &'a Node> + use<'a, '_> {
+        let namespace = effective_namespace(namespace).to_string();
+        self.of_kind(kind)
+            .filter(move |o| effective_namespace(namespace_of(o)) == namespace)
+    }
+
+    /// Runs one rule.
+    pub fn run(&mut self, rule: &'static Rule) {
+        match rule.check {
+            Check::PerObject(f) => {
+                for object in self.objects {
+                    f(self, rule, object);
+                }
+            }
+            Check::Global(f) => f(self, rule),
+        }
+    }
+
+    /// Reports `message` about the field at `path` of `object` (empty path: the object),
+    /// with the rule's severity.
+    pub fn report(&mut self, rule: &Rule, object: &Node, path: &str, message: impl Into<String>) {
+        self.report_as(rule, rule.severity, object, path, message);
+    }
+
+    /// Reports with an explicit severity (rules whose severity depends on the case).
+    pub fn report_as(
+        &mut self,
+        rule: &Rule,
+        severity: Severity,
+        object: &Node,
+        path: &str,
+        message: impl Into<String>,
+    ) {
+        if is_ignored(object, rule.code) || self.settings.config.ignores(rule.code, object) {
+            return;
+        }
+        let pos = node_at(object, path).map_or(object.pos, |n| n.pos);
+        self.findings.push(Finding {
+            rule: rule.code.to_string(),
+            severity,
+            object: Some(ObjectRef::of(object)),
+            pos,
+            path: path.to_string(),
+            message: message.into(),
+        });
+    }
+
+    /// Reports a finding about the input as a whole (no object).
+    pub fn report_input(&mut self, rule: &Rule, pos: Pos, message: impl Into<String>) {
+        self.findings.push(Finding {
+            rule: rule.code.to_string(),
+            severity: rule.severity,
+            object: None,
+            pos,
+            path: String::new(),
+            message: message.into(),
+        });
+    }
+
+    /// The findings, unsorted.
+    pub fn into_findings(self) -> Vec<Finding> {
+        self.findings
+    }
+}
+
+/// `metadata.namespace` of an object (`""` when unset).
+pub fn namespace_of(object: &Node) -> &str {
+    object.str_at(&["metadata", "namespace"]).unwrap_or("")
+}
+
+/// `metadata.name` of an object.
+pub fn name_of(object: &Node) -> &str {
+    object.str_at(&["metadata", "name"]).unwrap_or("")
+}
+
+/// The namespace an object without one lands in.
+pub fn effective_namespace(namespace: &str) -> &str {
+    if namespace.is_empty() {
+        "default"
+    } else {
+        namespace
+    }
+}
+
+fn is_ignored(object: &Node, code: &str) -> bool {
+    object
+        .get_path(&["metadata", "annotations"])
+        .and_then(|a| a.get(IGNORE_ANNOTATION))
+        .and_then(Node::as_str)
+        .is_some_and(|list| list.split(',').any(|r| matches_code(r.trim(), code)))
+}
+
+/// Whether a suppression entry names `code`: the exact id, its family (`reliability` or
+/// `reliability/*`), or `*`.
+pub fn matches_code(entry: &str, code: &str) -> bool {
+    if entry == "*" || entry == code {
+        return true;
+    }
+    let family = entry.trim_end_matches("/*");
+    code.split_once('/').is_some_and(|(f, _)| f == family)
+}
+
+/// The node at a report path (`spec.containers[0].image`, `metadata.labels["app"]`).
+pub fn node_at<'n>(object: &'n Node, path: &str) -> Option<&'n Node> {
+    let mut node = object;
+    let mut rest = path;
+    while !rest.is_empty() {
+        if let Some(after) = rest.strip_prefix('[') {
+            let close = after.find(']')?;
+            let inner = &after[..close];
+            node = if let Some(key) = inner.strip_prefix('"').and_then(|k| k.strip_suffix('"')) {
+                node.get(key)?
+            } else {
+                let index: usize = inner.parse().ok()?;
+                match &node.value {
+                    Value::Seq(items) => items.get(index)?,
+                    _ => return None,
+                }
+            };
+            rest = after[close + 1..].trim_start_matches('.');
+            continue;
+        }
+        let end = rest.find(['.', '[']).unwrap_or(rest.len());
+        node = node.get(&rest[..end])?;
+        rest = rest[end..].trim_start_matches('.');
+    }
+    Some(node)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use shipway_model::yaml::parse_one;
+
+    #[test]
+    fn paths_reach_fields_by_key_index_and_quoted_key() {
+        let node = parse_one(
+            "spec:\n  containers:\n  - name: a\n    image: x\nmetadata:\n  labels:\n    app.kubernetes.io/name: y\n",
+        )
+        .unwrap();
+        assert_eq!(
+            node_at(&node, "spec.containers[0].image").and_then(Node::as_str),
+            Some("x")
+        );
+        assert_eq!(
+            node_at(&node, "metadata.labels[\"app.kubernetes.io/name\"]").and_then(Node::as_str),
+            Some("y")
+        );
+        assert!(node_at(&node, "spec.containers[1]").is_none());
+    }
+
+    #[test]
+    fn suppression_entries_match_rules_and_families() {
+        assert!(matches_code("reliability", "reliability/latest-image-tag"));
+        assert!(matches_code(
+            "reliability/*",
+            "reliability/latest-image-tag"
+        ));
+        assert!(matches_code("*", "schema/unknown-field"));
+        assert!(!matches_code("schema", "reliability/latest-image-tag"));
+    }
+}

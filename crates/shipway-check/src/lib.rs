@@ -1,0 +1,109 @@
+//! `shipway check`: everything that can be said about a set of Kubernetes objects without a
+//! cluster — schema, Pod Security Standards, reliability and high availability, references
+//! between objects, and namespace capacity — as findings with the file and line of the
+//! offending field.
+//!
+//! The checker is pure: objects in, findings out. Reading files, rendering kustomizations
+//! and printing reports are the caller's business (see [`report`] for the formats).
+//!
+//! ```
+//! use shipway_model::yaml::parse_stream;
+//! use shipway_model::FileId;
+//! let objects = parse_stream(
+//!     "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers:\n  - {name: c, image: nginx}\n",
+//!     FileId(0),
+//!     &Default::default(),
+//! )
+//! .unwrap();
+//! let sources = shipway_model::SourceMap::new();
+//! let findings = shipway_check::check(&objects, &sources, &shipway_check::Settings::default());
+//! assert!(findings.iter().any(|f| f.rule == "reliability/latest-image-tag"));
+//! ```
+
+pub mod config;
+pub mod context;
+pub mod report;
+pub mod rules;
+#[cfg(test)]
+pub(crate) mod testing;
+pub mod workload;
+
+use shipway_model::{Finding, Node, SourceMap};
+
+pub use config::Config;
+pub use context::Ctx;
+pub use rules::{RULES, Rule};
+
+/// How to check.
+#[derive(Debug, Clone, Default)]
+pub struct Settings {
+    /// The Kubernetes version to validate against (`1.33`); the newest bundled when `None`.
+    pub kubernetes_version: Option<String>,
+    /// `--pod-security LEVEL[:VERSION]`; else the namespace labels, else `baseline:latest`.
+    pub pod_security: Option<String>,
+    /// The repository configuration (suppressions, objects managed elsewhere).
+    pub config: Config,
+    /// Run only these rules (fixture tests); every rule when `None`.
+    pub only: Option<Vec<String>>,
+    /// Extra objects whose custom resource definitions define kinds (`--crd-dir`).
+    pub crds: Vec<Node>,
+}
+
+/// Why settings cannot be used.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SettingsError {
+    /// `--pod-security` is not `LEVEL[:VERSION]`.
+    #[error(
+        "--pod-security {0:?}: expected LEVEL[:VERSION], LEVEL one of privileged, baseline, restricted and VERSION `latest` or `v1.N`"
+    )]
+    PodSecurity(String),
+}
+
+/// Checks the settings before a run, so that a typo is a usage error and not a silent
+/// default.
+pub fn validate_settings(settings: &Settings) -> Result<(), SettingsError> {
+    if let Some(text) = &settings.pod_security {
+        let (level, version) = text.split_once(':').unwrap_or((text, "latest"));
+        let level_ok = matches!(level, "privileged" | "baseline" | "restricted");
+        let version_ok = version == "latest"
+            || version.strip_prefix("v1.").is_some_and(|minor| {
+                !minor.is_empty() && minor.bytes().all(|b| b.is_ascii_digit())
+            });
+        if !level_ok || !version_ok {
+            return Err(SettingsError::PodSecurity(text.clone()));
+        }
+    }
+    Ok(())
+}
+
+/// Checks `objects` (whose positions refer to `sources`) and returns the findings in a
+/// stable order: file, line, rule.
+pub fn check(objects: &[Node], sources: &SourceMap, settings: &Settings) -> Vec<Finding> {
+    let mut ctx = Ctx::new(objects, settings);
+    for rule in RULES {
+        if let Some(only) = &settings.only
+            && !only.iter().any(|code| code == rule.code)
+        {
+            continue;
+        }
+        if settings.config.is_disabled(rule.code) {
+            continue;
+        }
+        ctx.run(rule);
+    }
+    let mut findings = ctx.into_findings();
+    let file = |f: &Finding| sources.path(f.pos.file).map(std::path::Path::to_path_buf);
+    findings.sort_by(|a, b| {
+        (file(a), a.pos.line, &a.rule, a.pos.col, &a.path, &a.message).cmp(&(
+            file(b),
+            b.pos.line,
+            &b.rule,
+            b.pos.col,
+            &b.path,
+            &b.message,
+        ))
+    });
+    findings.dedup();
+    findings
+}

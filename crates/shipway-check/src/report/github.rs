@@ -1,0 +1,51 @@
+//! `-o github`: one workflow command per finding (`::error file=…,line=…,title=…::…`),
+//! which GitHub Actions turns into annotations on the pull request.
+
+use std::fmt::Write as _;
+
+use shipway_model::Severity;
+
+use super::Report;
+
+/// Escapes a workflow command's data or property, as the runner expects.
+fn escape(text: &str, property: bool) -> String {
+    let mut out = text
+        .replace('%', "%25")
+        .replace('\r', "%0D")
+        .replace('\n', "%0A");
+    if property {
+        out = out.replace(':', "%3A").replace(',', "%2C");
+    }
+    out
+}
+
+pub(super) fn render(report: &Report<'_>) -> String {
+    let mut out = String::new();
+    for f in report.findings {
+        let command = match f.severity {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+            Severity::Info => "notice",
+        };
+        let mut props = Vec::new();
+        if let Some(file) = report.file(f) {
+            props.push(format!("file={}", escape(&file, true)));
+            if f.pos.line > 0 {
+                props.push(format!("line={}", f.pos.line));
+            }
+        }
+        props.push(format!("title={}", escape(&f.rule, true)));
+        let subject = f
+            .object
+            .as_ref()
+            .map(|o| format!("{o}: "))
+            .unwrap_or_default();
+        let _ = writeln!(
+            out,
+            "::{command} {}::{}",
+            props.join(","),
+            escape(&format!("{subject}{}", f.message), false)
+        );
+    }
+    out
+}

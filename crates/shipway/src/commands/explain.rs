@@ -1,0 +1,25 @@
+//! `shipway explain RULE`: print a rule's documentation (the same text as its doc comment).
+
+use anyhow::bail;
+use shipway_cli::ExplainArgs;
+
+use super::ExitStatus;
+
+/// Prints the documentation of `args.rule`, or the list of rules.
+pub(crate) fn explain(args: &ExplainArgs) -> anyhow::Result<ExitStatus> {
+    let Some(code) = &args.rule else {
+        for rule in shipway_check::RULES {
+            println!("{:<45} {:<8} {}", rule.code, rule.severity, rule.summary);
+        }
+        return Ok(ExitStatus::Success);
+    };
+    let Some(rule) = shipway_check::rules::find(code) else {
+        bail!("no rule `{code}`\n\nhint: `shipway explain` lists every rule");
+    };
+    println!(
+        "# {}\n\n{} (default severity: {})\n",
+        rule.code, rule.summary, rule.severity
+    );
+    print!("{}", rule.doc);
+    Ok(ExitStatus::Success)
+}
