@@ -10,7 +10,7 @@ swagger v2 `definitions`, by openapi2jsonschema).  The package ships only the
 
 Usage
 -----
-    python3 scripts/gen-openapi-data.py                 # generate the default versions (1.21 1.33), then check
+    python3 scripts/gen-openapi-data.py                 # generate the default versions (1.21, 1.27-1.33), then check
     python3 scripts/gen-openapi-data.py 1.27 1.28 1.33  # generate these versions, then check
     python3 scripts/gen-openapi-data.py --check         # only check the existing files for the default versions
     python3 scripts/gen-openapi-data.py --check 1.21    # only check data/k8s-1.21.json
@@ -124,7 +124,7 @@ PINS: dict[str, tuple[str, tuple[int, int]]] = {
     "1.28.3": ("916b8539c570958ca4742a09d42c9a29b7b89bfb3a04972a40abfa63f797b850", (20, 28)),
 }
 
-DEFAULT_VERSIONS = ["1.21", "1.33"]
+DEFAULT_VERSIONS = ["1.21", "1.27", "1.28", "1.29", "1.30", "1.31", "1.32", "1.33"]
 
 REPO = Path(__file__).resolve().parent.parent
 OUT_DIR = REPO / "crates" / "shipway-schema" / "data"

@@ -22,6 +22,9 @@ pub struct Ctx<'a> {
     pub settings: &'a Settings,
     by_kind: HashMap<&'a str, Vec<usize>>,
     findings: Vec<Finding>,
+    /// Every object's schema violations, computed once for all schema rules.
+    pub(crate) schema_cache:
+        std::cell::OnceCell<Vec<Vec<crate::rules::schema::validate::Violation>>>,
 }
 
 impl<'a> Ctx<'a> {
@@ -39,6 +42,7 @@ impl<'a> Ctx<'a> {
             settings,
             by_kind,
             findings: Vec::new(),
+            schema_cache: std::cell::OnceCell::new(),
         }
     }
 

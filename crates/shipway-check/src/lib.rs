@@ -23,6 +23,10 @@
 pub mod config;
 pub mod context;
 pub mod report;
+#[expect(
+    clippy::doc_markdown,
+    reason = "rule documentation is user-facing Markdown that names Kubernetes kinds (PodDisruptionBudget, CustomResourceDefinition) as prose"
+)]
 pub mod rules;
 #[cfg(test)]
 pub(crate) mod testing;
@@ -58,11 +62,22 @@ pub enum SettingsError {
         "--pod-security {0:?}: expected LEVEL[:VERSION], LEVEL one of privileged, baseline, restricted and VERSION `latest` or `v1.N`"
     )]
     PodSecurity(String),
+    /// `--kubernetes-version` names a version whose schema is not bundled.
+    #[error("--kubernetes-version {0:?}: bundled versions are {versions}", versions = shipway_schema::BUNDLED_VERSIONS[1..].join(", "))]
+    KubernetesVersion(String),
 }
 
 /// Checks the settings before a run, so that a typo is a usage error and not a silent
 /// default.
 pub fn validate_settings(settings: &Settings) -> Result<(), SettingsError> {
+    if let Some(version) = &settings.kubernetes_version {
+        // 1.21 is bundled for the renderer's strategic merge, not offered for validation.
+        let offered = &shipway_schema::BUNDLED_VERSIONS[1..];
+        let version = version.trim_start_matches('v');
+        if !offered.contains(&version) {
+            return Err(SettingsError::KubernetesVersion(version.to_string()));
+        }
+    }
     if let Some(text) = &settings.pod_security {
         let (level, version) = text.split_once(':').unwrap_or((text, "latest"));
         let level_ok = matches!(level, "privileged" | "baseline" | "restricted");

@@ -57,6 +57,10 @@ pub struct Field {
     pub list_type: Option<String>,
     /// `x-kubernetes-list-map-keys`.
     pub list_map_keys: Vec<String>,
+    /// Allowed values, when the API lists them.
+    pub enum_values: Vec<String>,
+    /// The format of the innermost scalar (`int32`, `byte`, `date-time`, …).
+    pub format: Option<String>,
 }
 
 impl Field {
@@ -68,11 +72,56 @@ impl Field {
     }
 }
 
+/// One definition: a struct with properties, or a named scalar type (`Quantity`, `Time`,
+/// `IntOrString`).
+#[derive(Debug, Clone, Default)]
+pub struct Definition {
+    /// Properties, for structs.
+    pub properties: HashMap<String, Field>,
+    /// Whether the definition has properties at all (an empty struct still rejects fields).
+    pub is_struct: bool,
+    /// Required property names.
+    pub required: Vec<String>,
+    /// The type of a non-struct definition.
+    pub ty: Option<Type>,
+    /// The format of a non-struct definition (`date-time`, …).
+    pub format: Option<String>,
+}
+
 /// The facts of one Kubernetes version.
 #[derive(Debug, Default)]
 pub struct Schema {
     gvks: HashMap<String, String>,
     definitions: HashMap<String, HashMap<String, Field>>,
+    full: HashMap<String, Definition>,
+}
+
+/// The Kubernetes minors whose schemas are bundled, oldest first (1.21 is kustomize's).
+pub const BUNDLED_VERSIONS: [&str; 8] = [
+    "1.21", "1.27", "1.28", "1.29", "1.30", "1.31", "1.32", "1.33",
+];
+
+/// The newest bundled minor, the default for validation.
+pub const NEWEST_VERSION: &str = "1.33";
+
+/// The bundled schema of a Kubernetes minor (`"1.31"`), parsed on first use.
+pub fn bundled(version: &str) -> Option<&'static Schema> {
+    static SCHEMAS: [OnceLock<Schema>; 8] = [const { OnceLock::new() }; 8];
+    let index = BUNDLED_VERSIONS.iter().position(|v| *v == version)?;
+    let text = match index {
+        0 => include_str!("../data/k8s-1.21.json"),
+        1 => include_str!("../data/k8s-1.27.json"),
+        2 => include_str!("../data/k8s-1.28.json"),
+        3 => include_str!("../data/k8s-1.29.json"),
+        4 => include_str!("../data/k8s-1.30.json"),
+        5 => include_str!("../data/k8s-1.31.json"),
+        6 => include_str!("../data/k8s-1.32.json"),
+        _ => include_str!("../data/k8s-1.33.json"),
+    };
+    // The data is generated, compiled in and parsed by the tests below; an unreadable
+    // copy can only come from a broken build, and an empty schema then reports every
+    // kind as unknown rather than crashing.
+    Some(SCHEMAS[index].get_or_init(|| Schema::from_json(text).unwrap_or_default()))
 }
 
 /// Why schema data could not be loaded.
@@ -103,9 +152,25 @@ impl Schema {
             .get("defs")
             .and_then(Json::as_object)
             .ok_or_else(|| SchemaError("missing defs".into()))?;
+        let strings = |value: Option<&Json>| -> Vec<String> {
+            value
+                .and_then(Json::as_array)
+                .map(|items| {
+                    items
+                        .iter()
+                        .filter_map(|v| match v {
+                            Json::String(s) => Some(s.clone()),
+                            Json::Null => None,
+                            other => Some(other.to_string()),
+                        })
+                        .collect()
+                })
+                .unwrap_or_default()
+        };
         for (name, def) in defs {
             let mut fields = HashMap::new();
-            if let Some(props) = def.get("p").and_then(Json::as_object) {
+            let props = def.get("p").and_then(Json::as_object);
+            if let Some(props) = props {
                 for (prop, value) in props {
                     let ty = value.get("t").map_or(Type::Any, parse_type);
                     let text =
@@ -117,20 +182,23 @@ impl Schema {
                             patch_strategy: text("ps"),
                             merge_key: text("pk"),
                             list_type: text("lt"),
-                            list_map_keys: value
-                                .get("lk")
-                                .and_then(Json::as_array)
-                                .map(|keys| {
-                                    keys.iter()
-                                        .filter_map(Json::as_str)
-                                        .map(str::to_string)
-                                        .collect()
-                                })
-                                .unwrap_or_default(),
+                            list_map_keys: strings(value.get("lk")),
+                            enum_values: strings(value.get("enum")),
+                            format: text("fmt"),
                         },
                     );
                 }
             }
+            schema.full.insert(
+                name.clone(),
+                Definition {
+                    properties: fields.clone(),
+                    is_struct: props.is_some(),
+                    required: strings(def.get("req")),
+                    ty: def.get("t").map(parse_type),
+                    format: def.get("fmt").and_then(Json::as_str).map(str::to_string),
+                },
+            );
             schema.definitions.insert(name.clone(), fields);
         }
         Ok(schema)
@@ -183,6 +251,8 @@ impl Schema {
                                     .collect()
                             })
                             .unwrap_or_default(),
+                        enum_values: Vec::new(),
+                        format: text("format"),
                     },
                 );
             }
@@ -201,6 +271,16 @@ impl Schema {
     /// A property of a definition.
     pub fn field(&self, definition: &str, name: &str) -> Option<&Field> {
         self.definitions.get(definition)?.get(name)
+    }
+
+    /// A whole definition (properties, required fields, scalar type).
+    pub fn definition(&self, definition: &str) -> Option<&Definition> {
+        self.full.get(definition)
+    }
+
+    /// Every `group/version/Kind` the schema knows.
+    pub fn kinds(&self) -> impl Iterator<Item = &str> {
+        self.gvks.keys().map(String::as_str)
     }
 
     /// Whether a definition exists.
@@ -300,5 +380,16 @@ mod tests {
         assert!(custom.field(spec, "items").unwrap().merges());
         let newer = Schema::from_json(include_str!("../data/k8s-1.33.json")).unwrap();
         assert!(newer.has_definition("io.k8s.api.core.v1.Pod"));
+        for version in BUNDLED_VERSIONS {
+            let schema = bundled(version).unwrap();
+            let pod = schema.definition_for("", "v1", "Pod").unwrap();
+            assert!(schema.definition(pod).unwrap().is_struct, "{version}");
+        }
+        let container = newer.definition("io.k8s.api.core.v1.Container").unwrap();
+        assert_eq!(container.required, vec!["name".to_string()]);
+        let quantity = newer
+            .definition("io.k8s.apimachinery.pkg.api.resource.Quantity")
+            .unwrap();
+        assert_eq!(quantity.ty, Some(Type::Scalar("number-or-string".into())));
     }
 }

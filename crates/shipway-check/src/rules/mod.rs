@@ -81,7 +81,21 @@ macro_rules! rule {
 pub(crate) use rule;
 
 /// Every rule, in the order they run.
-pub static RULES: &[&Rule] = &[&schema::DUPLICATE_OBJECT, &reliability::LATEST_IMAGE_TAG];
+pub static RULES: &[&Rule] = &[
+    &schema::DUPLICATE_OBJECT,
+    &schema::UNKNOWN_KIND,
+    &schema::REMOVED_API_VERSION,
+    &schema::DEPRECATED_API_VERSION,
+    &schema::UNKNOWN_FIELD,
+    &schema::WRONG_TYPE,
+    &schema::MISSING_REQUIRED_FIELD,
+    &schema::INVALID_ENUM_VALUE,
+    &schema::INVALID_QUANTITY,
+    &schema::INVALID_NAME,
+    &schema::INVALID_LABEL,
+    &schema::SELECTOR_MISMATCH,
+    &reliability::LATEST_IMAGE_TAG,
+];
 
 /// The rule with this id.
 pub fn find(code: &str) -> Option<&'static Rule> {
