@@ -20,6 +20,7 @@
 //! assert!(findings.iter().any(|f| f.rule == "reliability/latest-image-tag"));
 //! ```
 
+pub mod capacity;
 pub mod config;
 pub mod context;
 pub mod report;

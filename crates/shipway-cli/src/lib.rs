@@ -58,6 +58,12 @@ pub struct CheckArgs {
     /// Directory of custom resource definitions whose kinds the input uses.
     #[arg(long, value_name = "DIR")]
     pub crd_dir: Option<PathBuf>,
+
+    /// Also print the per-namespace capacity table: requests, limits and pods at
+    /// `spec.replicas`, at autoscaler maximum and during a surge, against quotas (on
+    /// stdout with `-o text`, on stderr otherwise).
+    #[arg(long)]
+    pub capacity: bool,
 }
 
 /// `shipway check -o` values.

@@ -3,6 +3,7 @@
 //! rule's doc comment, captured by [`rule!`] so that `shipway explain`, the reference docs
 //! and the source read the same text.
 
+pub mod capacity;
 pub mod reliability;
 pub mod schema;
 
@@ -95,6 +96,8 @@ pub static RULES: &[&Rule] = &[
     &schema::INVALID_LABEL,
     &schema::SELECTOR_MISMATCH,
     &reliability::LATEST_IMAGE_TAG,
+    &capacity::OVER_QUOTA,
+    &capacity::OVER_QUOTA_AT_SCALE,
 ];
 
 /// The rule with this id.

@@ -179,6 +179,14 @@ fn run(args: &CheckArgs) -> anyhow::Result<ExitStatus> {
         CheckFormat::Github => Format::Github,
     };
     print!("{}", report.render(format));
+    if args.capacity {
+        let table = shipway_check::capacity::table(&loaded.objects);
+        if format == Format::Text {
+            print!("\n{table}");
+        } else {
+            eprint!("{table}");
+        }
+    }
     let threshold = match args.fail_on {
         FailOn::Error => Severity::Error,
         FailOn::Warning => Severity::Warning,

@@ -46,3 +46,49 @@ mod tests {
         }
     }
 }
+
+/// The value of a quantity as a number of base units (cores, bytes, objects): `250m` is
+/// 0.25, `1Ki` 1024. `None` when `text` is not a quantity.
+pub fn parse_quantity(text: &str) -> Option<f64> {
+    if !is_quantity(text) {
+        return None;
+    }
+    let split = text
+        .find(|c: char| !(c.is_ascii_digit() || c == '.' || c == '+' || c == '-'))
+        .unwrap_or(text.len());
+    let (number, suffix) = text.split_at(split);
+    let value: f64 = number.parse().ok()?;
+    let factor = match suffix {
+        "" => 1.0,
+        "n" => 1e-9,
+        "u" => 1e-6,
+        "m" => 1e-3,
+        "k" => 1e3,
+        "M" => 1e6,
+        "G" => 1e9,
+        "T" => 1e12,
+        "P" => 1e15,
+        "E" => 1e18,
+        "Ki" => 1024.0,
+        "Mi" => 1024.0_f64.powi(2),
+        "Gi" => 1024.0_f64.powi(3),
+        "Ti" => 1024.0_f64.powi(4),
+        "Pi" => 1024.0_f64.powi(5),
+        "Ei" => 1024.0_f64.powi(6),
+        exp => 10f64.powi(exp[1..].parse::<i32>().ok()?),
+    };
+    Some(value * factor)
+}
+
+#[cfg(test)]
+mod parse_tests {
+    use super::parse_quantity;
+
+    #[test]
+    fn values_in_base_units() {
+        assert_eq!(parse_quantity("250m"), Some(0.25));
+        assert_eq!(parse_quantity("1Ki"), Some(1024.0));
+        assert_eq!(parse_quantity("2e3"), Some(2000.0));
+        assert_eq!(parse_quantity("512mb"), None);
+    }
+}
