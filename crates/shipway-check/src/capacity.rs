@@ -128,6 +128,24 @@ pub fn namespaces(objects: &[Node]) -> BTreeMap<String, Namespace<'_>> {
             _ => {}
         }
     }
+    // Autoscaler maximum by (namespace, target kind, target name): looking it up per
+    // workload keeps this linear in the number of objects.
+    let mut hpa_max: std::collections::HashMap<(String, &str, &str), f64> =
+        std::collections::HashMap::new();
+    for h in &hpas {
+        let target_kind = h.str_at(&["spec", "scaleTargetRef", "kind"]).unwrap_or("");
+        let target_name = h.str_at(&["spec", "scaleTargetRef", "name"]).unwrap_or("");
+        if let Some(Value::Int(max)) = h.get_path(&["spec", "maxReplicas"]).map(|n| &n.value) {
+            hpa_max.insert(
+                (
+                    effective_namespace(namespace_of(h)).to_string(),
+                    target_kind,
+                    target_name,
+                ),
+                *max as f64,
+            );
+        }
+    }
     for object in objects {
         let Some(pod) = pod_template(object) else {
             continue;
@@ -139,19 +157,9 @@ pub fn namespaces(objects: &[Node]) -> BTreeMap<String, Namespace<'_>> {
         let namespace = effective_namespace(namespace_of(object)).to_string();
         let ranges = limit_ranges.get(&namespace).map_or(&[][..], Vec::as_slice);
         let replicas = pods_of(object);
-        let hpa_max = hpas
-            .iter()
-            .filter(|h| effective_namespace(namespace_of(h)) == namespace)
-            .find(|h| {
-                h.str_at(&["spec", "scaleTargetRef", "kind"]) == Some(kind)
-                    && h.str_at(&["spec", "scaleTargetRef", "name"]) == Some(name_of(object))
-            })
-            .and_then(
-                |h| match h.get_path(&["spec", "maxReplicas"]).map(|n| &n.value) {
-                    Some(Value::Int(n)) => Some(*n as f64),
-                    _ => None,
-                },
-            );
+        let hpa_max = hpa_max
+            .get(&(namespace.clone(), kind, name_of(object)))
+            .copied();
         let surge = if kind == "Deployment" {
             deployment_surge(object, replicas)
         } else {

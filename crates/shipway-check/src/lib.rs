@@ -109,17 +109,17 @@ pub fn check(objects: &[Node], sources: &SourceMap, settings: &Settings) -> Vec<
         ctx.run(rule);
     }
     let mut findings = ctx.into_findings();
-    let file = |f: &Finding| sources.path(f.pos.file).map(std::path::Path::to_path_buf);
-    findings.sort_by(|a, b| {
-        (file(a), a.pos.line, &a.rule, a.pos.col, &a.path, &a.message).cmp(&(
-            file(b),
-            b.pos.line,
-            &b.rule,
-            b.pos.col,
-            &b.path,
-            &b.message,
-        ))
+    // Sort keys are built once per finding: comparing freshly allocated paths in every
+    // comparison dominated runs with thousands of findings.
+    let mut keyed: Vec<(Option<&std::path::Path>, Finding)> = findings
+        .drain(..)
+        .map(|f| (sources.path(f.pos.file), f))
+        .collect();
+    keyed.sort_by(|(fa, a), (fb, b)| {
+        (fa, a.pos.line, &a.rule, a.pos.col, &a.path, &a.message)
+            .cmp(&(fb, b.pos.line, &b.rule, b.pos.col, &b.path, &b.message))
     });
+    findings.extend(keyed.into_iter().map(|(_, f)| f));
     findings.dedup();
     findings
 }

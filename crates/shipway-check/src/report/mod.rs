@@ -14,6 +14,28 @@ use std::path::Path;
 
 use shipway_model::{Finding, ObjectRef, Severity, SourceMap};
 
+/// A path with `.` and `..` folded lexically, for display: a `..` after a symbolic link
+/// would resolve elsewhere on disk, which only matters for repositories that link
+/// directories into each other.
+pub fn tidy(path: &Path) -> String {
+    use std::path::Component;
+    let mut parts: Vec<Component<'_>> = Vec::new();
+    for component in path.components() {
+        match component {
+            Component::CurDir => {}
+            Component::ParentDir => match parts.last() {
+                Some(Component::Normal(_)) => {
+                    parts.pop();
+                }
+                _ => parts.push(component),
+            },
+            other => parts.push(other),
+        }
+    }
+    let folded: std::path::PathBuf = parts.iter().collect();
+    folded.display().to_string()
+}
+
 /// An output format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
@@ -51,11 +73,10 @@ pub struct Report<'a> {
 }
 
 impl Report<'_> {
-    /// The file of a finding, as printed.
+    /// The file of a finding, as printed: `..` folded away, so that a file reached through
+    /// an overlay (`overlays/prod/../../base/app.yaml`) reads as `base/app.yaml`.
     fn file(&self, finding: &Finding) -> Option<String> {
-        self.sources
-            .path(finding.pos.file)
-            .map(|p| p.display().to_string())
+        self.sources.path(finding.pos.file).map(tidy)
     }
 
     fn count(&self, severity: Severity) -> usize {

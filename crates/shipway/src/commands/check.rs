@@ -150,7 +150,7 @@ fn run(args: &CheckArgs) -> anyhow::Result<ExitStatus> {
                     loaded
                         .sources
                         .path(o.pos.file)
-                        .map(|p| p.display().to_string()),
+                        .map(shipway_check::report::tidy),
                 )
             })
             .collect(),
