@@ -30,20 +30,31 @@ pub(crate) fn lint_with(code: &str, yaml: &str, mut settings: Settings) -> Vec<F
     crate::check(&objects, &sources, &settings)
 }
 
+/// Snapshot-tests `resources/fixtures/<family>/<name>.yaml` with only rule `code`
+/// (`family/name`) enabled.
+pub(crate) fn fixture(code: &str) {
+    let (family, name) = code.split_once('/').unwrap_or((code, code));
+    let path = format!(
+        "{}/resources/fixtures/{family}/{name}.yaml",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let yaml = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    insta::assert_snapshot!(name, show(&yaml, &lint(code, &yaml)));
+}
+
 /// Prints findings with the fixture line they point at.
 pub(crate) fn show(yaml: &str, findings: &[Finding]) -> String {
     let lines: Vec<&str> = yaml.lines().collect();
     let mut out = String::new();
     for f in findings {
-        let subject = f
-            .object
-            .as_ref()
-            .map(|o| format!("{o}: "))
-            .unwrap_or_default();
         let _ = writeln!(
             out,
-            "{} {} at line {} `{}`: {subject}{}",
-            f.severity, f.rule, f.pos.line, f.path, f.message
+            "{} {} at line {} `{}`: {}",
+            f.severity,
+            f.rule,
+            f.pos.line,
+            f.path,
+            f.headline()
         );
         if let Some(line) = f
             .pos

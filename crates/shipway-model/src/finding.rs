@@ -88,3 +88,13 @@ pub struct Finding {
     /// One sentence saying what is wrong.
     pub message: String,
 }
+
+impl Finding {
+    /// The message prefixed with the object it is about: `Deployment apps/web: …`.
+    pub fn headline(&self) -> String {
+        match &self.object {
+            Some(object) => format!("{object}: {}", self.message),
+            None => self.message.clone(),
+        }
+    }
+}

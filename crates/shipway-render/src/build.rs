@@ -327,6 +327,28 @@ impl<'o> Builder<'o> {
         }
     }
 
+    /// Reads the YAML documents of a file a kustomization names (through the load
+    /// restrictor), without empty documents; `what` names the file in errors.
+    fn read_named_yaml(
+        &mut self,
+        path: &Path,
+        k: &Kustomization,
+        pos: Pos,
+        what: &str,
+    ) -> Result<Vec<Node>, RenderError> {
+        let bytes = self.loader.read_file(path, &k.path, pos)?;
+        let text = String::from_utf8(bytes).map_err(|_| {
+            RenderError::invalid(path, Pos::NONE, format!("{what} file is not UTF-8"))
+        })?;
+        let file = self.add_source(path);
+        let docs =
+            parse_stream(&text, file, &Limits::default()).map_err(|source| RenderError::Yaml {
+                path: path.to_path_buf(),
+                source,
+            })?;
+        Ok(docs.into_iter().filter(|d| !d.value.is_null()).collect())
+    }
+
     fn read_yaml(&mut self, path: &Path) -> Result<Vec<Node>, RenderError> {
         let text = fs_err::read_to_string(path).map_err(|e| RenderError::io(path, e))?;
         let file = self.add_source(path);
@@ -419,18 +441,8 @@ impl<'o> Builder<'o> {
         }
         for entry in &k.configurations {
             let path = dir.join(&entry.value);
-            let bytes = self.loader.read_file(&path, &k.path, entry.pos)?;
-            let text = String::from_utf8(bytes).map_err(|_| {
-                RenderError::invalid(&path, Pos::NONE, "configuration file is not UTF-8")
-            })?;
-            let file = self.add_source(&path);
-            let docs = parse_stream(&text, file, &Limits::default()).map_err(|source| {
-                RenderError::Yaml {
-                    path: path.clone(),
-                    source,
-                }
-            })?;
-            for doc in docs.iter().filter(|d| !d.value.is_null()) {
+            let docs = self.read_named_yaml(&path, k, entry.pos, "configuration")?;
+            for doc in &docs {
                 tables
                     .merge(&Builtin::from_config(doc))
                     .map_err(|e| RenderError::invalid(&path, doc.pos, e))?;
@@ -803,18 +815,8 @@ impl<'o> Builder<'o> {
                 ));
             }
             let path = dir.join(rel);
-            let bytes = self.loader.read_file(&path, &k.path, r.pos)?;
-            let text = String::from_utf8(bytes).map_err(|_| {
-                RenderError::invalid(&path, Pos::NONE, "replacement file is not UTF-8")
-            })?;
-            let file = self.add_source(&path);
-            let docs = parse_stream(&text, file, &Limits::default()).map_err(|source| {
-                RenderError::Yaml {
-                    path: path.clone(),
-                    source,
-                }
-            })?;
-            for doc in docs.iter().filter(|d| !d.value.is_null()) {
+            let docs = self.read_named_yaml(&path, k, r.pos, "replacement")?;
+            for doc in &docs {
                 match &doc.value {
                     Value::Seq(items) => {
                         for item in items {

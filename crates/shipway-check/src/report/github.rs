@@ -35,16 +35,11 @@ pub(super) fn render(report: &Report<'_>) -> String {
             }
         }
         props.push(format!("title={}", escape(&f.rule, true)));
-        let subject = f
-            .object
-            .as_ref()
-            .map(|o| format!("{o}: "))
-            .unwrap_or_default();
         let _ = writeln!(
             out,
             "::{command} {}::{}",
             props.join(","),
-            escape(&format!("{subject}{}", f.message), false)
+            escape(&f.headline(), false)
         );
     }
     out

@@ -33,10 +33,7 @@ pub(super) fn render(report: &Report<'_>) -> String {
             let mut result = json!({
                 "ruleId": f.rule,
                 "level": level(f.severity),
-                "message": {"text": match &f.object {
-                    Some(o) => format!("{o}: {}", f.message),
-                    None => f.message.clone(),
-                }},
+                "message": {"text": f.headline()},
             });
             if let Some(index) = RULES.iter().position(|r| r.code == f.rule) {
                 result["ruleIndex"] = json!(index);

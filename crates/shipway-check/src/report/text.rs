@@ -33,18 +33,13 @@ pub(super) fn render(report: &Report<'_>) -> String {
             Severity::Warning => paint("33", "warning"),
             Severity::Info => paint("36", "info"),
         };
-        let subject = f
-            .object
-            .as_ref()
-            .map(|o| format!("{o}: "))
-            .unwrap_or_default();
         let _ = writeln!(
             out,
-            "  {}:{}  {severity}  {}  {subject}{}",
+            "  {}:{}  {severity}  {}  {}",
             f.pos.line,
             f.pos.col,
             paint("2", &f.rule),
-            f.message
+            f.headline()
         );
         if let Some(file) = &file
             && f.pos.line > 0

@@ -7,17 +7,7 @@ pub use latest_image_tag::LATEST_IMAGE_TAG;
 
 #[cfg(test)]
 mod tests {
-    use crate::testing::{lint, show};
-
-    fn fixture(code: &str) {
-        let name = code.split_once('/').map_or(code, |(_, n)| n);
-        let path = format!(
-            "{}/resources/fixtures/reliability/{name}.yaml",
-            env!("CARGO_MANIFEST_DIR")
-        );
-        let yaml = std::fs::read_to_string(&path).unwrap();
-        insta::assert_snapshot!(name, show(&yaml, &lint(code, &yaml)));
-    }
+    use crate::testing::fixture;
 
     #[test]
     fn latest_image_tag() {

@@ -100,17 +100,7 @@ pub(crate) fn report_kind(ctx: &mut Ctx<'_>, rule: &'static Rule, kind: Kind) {
 
 #[cfg(test)]
 mod tests {
-    use crate::testing::{lint, show};
-
-    fn fixture(code: &str) {
-        let name = code.split_once('/').map_or(code, |(_, n)| n);
-        let path = format!(
-            "{}/resources/fixtures/schema/{name}.yaml",
-            env!("CARGO_MANIFEST_DIR")
-        );
-        let yaml = std::fs::read_to_string(&path).unwrap();
-        insta::assert_snapshot!(name, show(&yaml, &lint(code, &yaml)));
-    }
+    use crate::testing::fixture;
 
     #[test]
     fn duplicate_object() {
@@ -160,7 +150,10 @@ mod tests {
             ..crate::Settings::default()
         };
         let findings = crate::testing::lint_with("schema/deprecated-api-version", yaml, settings);
-        insta::assert_snapshot!("deprecated-api-version", show(yaml, &findings));
+        insta::assert_snapshot!(
+            "deprecated-api-version",
+            crate::testing::show(yaml, &findings)
+        );
     }
 
     #[test]
