@@ -4,6 +4,7 @@
 //! and the source read the same text.
 
 pub mod capacity;
+pub mod pod_security;
 pub mod reliability;
 pub mod schema;
 
@@ -95,6 +96,25 @@ pub static RULES: &[&Rule] = &[
     &schema::INVALID_NAME,
     &schema::INVALID_LABEL,
     &schema::SELECTOR_MISMATCH,
+    &pod_security::ALLOW_PRIVILEGE_ESCALATION,
+    &pod_security::APP_ARMOR_PROFILE,
+    &pod_security::CAPABILITIES_BASELINE,
+    &pod_security::CAPABILITIES_RESTRICTED,
+    &pod_security::HOST_NAMESPACES,
+    &pod_security::HOST_PATH_VOLUMES,
+    &pod_security::HOST_PORTS,
+    &pod_security::HOST_PROBES_AND_HOST_LIFECYCLE,
+    &pod_security::PRIVILEGED,
+    &pod_security::PROC_MOUNT,
+    &pod_security::PROC_MOUNT_RESTRICTED,
+    &pod_security::RESTRICTED_VOLUMES,
+    &pod_security::RUN_AS_NON_ROOT,
+    &pod_security::RUN_AS_USER,
+    &pod_security::SE_LINUX_OPTIONS,
+    &pod_security::SECCOMP_PROFILE_BASELINE,
+    &pod_security::SECCOMP_PROFILE_RESTRICTED,
+    &pod_security::SYSCTLS,
+    &pod_security::WINDOWS_HOST_PROCESS,
     &reliability::LATEST_IMAGE_TAG,
     &capacity::OVER_QUOTA,
     &capacity::OVER_QUOTA_AT_SCALE,
