@@ -1,0 +1,149 @@
+//! `shipway check` as users run it: the binary on the example platform and on the
+//! deliberately broken example, every output format, and the exit codes (0 clean, 1
+//! findings, 2 usage or I/O errors), snapshotted with `insta`.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .unwrap()
+}
+
+/// Runs `shipway ARGS` from the repository root: `(exit code, stdout, stderr)`.
+fn shipway(args: &[&str]) -> (i32, String, String) {
+    let output = Command::new(env!("CARGO_BIN_EXE_shipway"))
+        .args(args)
+        .current_dir(repo_root())
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    (
+        output.status.code().unwrap_or(-1),
+        String::from_utf8(output.stdout).unwrap(),
+        String::from_utf8(output.stderr).unwrap(),
+    )
+}
+
+#[test]
+fn example_platform_passes_at_restricted() {
+    for env in ["dev", "staging", "prod"] {
+        let dir = format!("examples/platform/overlays/{env}");
+        let (code, stdout, stderr) = shipway(&["check", "--pod-security", "restricted", &dir]);
+        assert_eq!(code, 0, "{dir}:\n{stdout}{stderr}");
+        assert!(!stdout.contains(" error "), "{dir}:\n{stdout}");
+    }
+}
+
+#[test]
+fn broken_example_as_text() {
+    let (code, stdout, _) = shipway(&["check", "examples/broken"]);
+    assert_eq!(code, 1);
+    insta::assert_snapshot!("broken-text", stdout);
+}
+
+#[test]
+fn broken_example_as_json_has_the_documented_shape() {
+    let (code, stdout, _) = shipway(&["check", "-o", "json", "examples/broken"]);
+    assert_eq!(code, 1);
+    let json: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    let findings = json["findings"].as_array().unwrap();
+    assert!(!findings.is_empty());
+    for f in findings {
+        for key in [
+            "rule", "severity", "object", "file", "line", "path", "message",
+        ] {
+            assert!(f.get(key).is_some(), "finding without `{key}`: {f}");
+        }
+        for key in ["apiVersion", "kind", "namespace", "name"] {
+            assert!(
+                f["object"].get(key).is_some(),
+                "object without `{key}`: {f}"
+            );
+        }
+    }
+    let errors = findings.iter().filter(|f| f["severity"] == "error").count();
+    assert_eq!(json["summary"]["errors"], errors);
+    assert_eq!(json["summary"]["objects"], 3);
+    insta::assert_snapshot!("broken-json", stdout);
+}
+
+#[test]
+fn broken_example_as_sarif() {
+    let (code, stdout, _) = shipway(&["check", "-o", "sarif", "examples/broken"]);
+    assert_eq!(code, 1);
+    let sarif: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(sarif["version"], "2.1.0");
+    let run = &sarif["runs"][0];
+    assert_eq!(run["tool"]["driver"]["name"], "shipway");
+    let rules = run["tool"]["driver"]["rules"].as_array().unwrap();
+    for result in run["results"].as_array().unwrap() {
+        let index = result["ruleIndex"].as_u64().unwrap() as usize;
+        assert_eq!(rules[index]["id"], result["ruleId"]);
+        assert!(["error", "warning", "note"].contains(&result["level"].as_str().unwrap()));
+        let region = &result["locations"][0]["physicalLocation"]["region"];
+        assert!(region["startLine"].as_u64().unwrap() >= 1);
+    }
+}
+
+#[test]
+fn broken_example_as_junit_and_github() {
+    let (code, junit, _) = shipway(&["check", "-o", "junit", "examples/broken"]);
+    assert_eq!(code, 1);
+    insta::assert_snapshot!("broken-junit", junit);
+    let (code, github, _) = shipway(&["check", "-o", "github", "examples/broken"]);
+    assert_eq!(code, 1);
+    insta::assert_snapshot!("broken-github", github);
+}
+
+#[test]
+fn fail_on_warning_and_suppression() {
+    let tmp = tempfile::tempdir().unwrap();
+    let file = tmp.path().join("pod.yaml");
+    std::fs::write(
+        &file,
+        "apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\n  annotations: {}\nspec:\n  containers:\n  - {name: c, image: nginx}\n",
+    )
+    .unwrap();
+    let path = file.to_str().unwrap();
+    let (code, _, _) = shipway(&["check", "--fail-on", "error", "--config", "/dev/null", path]);
+    assert_eq!(code, 0);
+    let (code, stdout, _) = shipway(&["check", "--fail-on", "warning", path]);
+    assert_eq!(code, 1, "{stdout}");
+    let config = tmp.path().join("shipway-check.yaml");
+    std::fs::write(&config, "disable: [reliability]\n").unwrap();
+    let (code, stdout, _) = shipway(&[
+        "check",
+        "--fail-on",
+        "warning",
+        "--config",
+        config.to_str().unwrap(),
+        path,
+    ]);
+    assert!(!stdout.contains("reliability/"), "{stdout}");
+    assert_eq!(code, 0, "{stdout}");
+}
+
+#[test]
+fn usage_and_io_errors_exit_2() {
+    let (code, _, stderr) = shipway(&["check", "no/such/dir"]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("no/such/dir"), "{stderr}");
+    let (code, _, stderr) = shipway(&["check", "--pod-security", "strict", "examples/broken"]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("--pod-security"), "{stderr}");
+    let (code, _, stderr) = shipway(&["check", "--kubernetes-version", "1.19", "examples/broken"]);
+    assert_eq!(code, 2, "{stderr}");
+}
+
+#[test]
+fn explain_prints_a_rules_documentation() {
+    let (code, stdout, _) = shipway(&["explain", "schema/unknown-field"]);
+    assert_eq!(code, 0);
+    assert!(stdout.contains("## What it checks"), "{stdout}");
+    let (code, _, stderr) = shipway(&["explain", "no/such-rule"]);
+    assert_eq!(code, 1);
+    assert!(stderr.contains("no rule"), "{stderr}");
+}
