@@ -81,7 +81,19 @@ macro_rules! rule {
 pub(crate) use rule;
 
 /// Every rule, in the order they run.
-pub static RULES: &[&Rule] = &[&schema::DUPLICATE_OBJECT, &reliability::LATEST_IMAGE_TAG];
+pub static RULES: &[&Rule] = &[
+    &schema::DUPLICATE_OBJECT,
+    &reliability::LATEST_IMAGE_TAG,
+    &reliability::MISSING_READINESS_PROBE,
+    &reliability::MISSING_LIVENESS_PROBE,
+    &reliability::MISSING_REQUESTS,
+    &reliability::MISSING_LIMITS,
+    &reliability::MISSING_PDB,
+    &reliability::MISSING_SPREAD,
+    &reliability::PDB_BLOCKS_EVICTION,
+    &reliability::SELECTOR_MATCHES_NOTHING,
+    &reliability::HPA_MIN_ABOVE_MAX,
+];
 
 /// The rule with this id.
 pub fn find(code: &str) -> Option<&'static Rule> {
