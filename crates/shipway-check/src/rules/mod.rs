@@ -3,6 +3,7 @@
 //! rule's doc comment, captured by [`rule!`] so that `shipway explain`, the reference docs
 //! and the source read the same text.
 
+pub mod references;
 pub mod reliability;
 pub mod schema;
 
@@ -93,6 +94,16 @@ pub static RULES: &[&Rule] = &[
     &reliability::PDB_BLOCKS_EVICTION,
     &reliability::SELECTOR_MATCHES_NOTHING,
     &reliability::HPA_MIN_ABOVE_MAX,
+    &references::SERVICE_TARGET_PORT,
+    &references::MISSING_CONFIG_MAP,
+    &references::MISSING_SECRET,
+    &references::MISSING_PVC,
+    &references::MISSING_SERVICE_ACCOUNT,
+    &references::MISSING_SERVICE,
+    &references::MISSING_SCALE_TARGET,
+    &references::MISSING_ROLE,
+    &references::MISSING_SUBJECT,
+    &references::IN_CLUSTER_URL,
 ];
 
 /// The rule with this id.
