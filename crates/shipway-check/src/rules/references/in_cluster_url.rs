@@ -18,9 +18,12 @@ rule! {
     /// in-cluster Services:
     /// - `http(s)://SERVICE.NAMESPACE.svc.cluster.local:PORT/…` and `SERVICE.NAMESPACE.svc:PORT`
     ///   always;
-    /// - `SERVICE.NAMESPACE:PORT` and `SERVICE:PORT` (in the referrer's namespace) only when
-    ///   `SERVICE` is the name of a Service in the input or `NAMESPACE` is a namespace named in
-    ///   the input, so that `localhost:8080` and external hosts are left alone.
+    /// - `SERVICE.NAMESPACE:PORT` only when `SERVICE` is the name of a Service in the input or
+    ///   `NAMESPACE` is a namespace named in the input;
+    /// - `SERVICE:PORT` (in the referrer's namespace) only when `SERVICE` is the name of a
+    ///   Service in the input,
+    ///
+    /// so that `localhost:8080` and external hosts are left alone.
     ///
     /// A URL without a port uses its scheme's (80 for `http`, 443 for `https`). The Service
     /// must be in the input (or declared in the configuration's `external` list) and expose

@@ -110,4 +110,25 @@ mod tests {
         let with = lint_with("references/missing-secret", &yaml, settings).len();
         assert!(with < all, "{with} < {all}");
     }
+
+    #[test]
+    fn external_service_ports_are_checked() {
+        let yaml = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c, namespace: shop}\ndata:\n  ok: http://prometheus.monitoring.svc:9090/\n  bad: prometheus.monitoring.svc:9091\n  any: grafana.monitoring.svc:3000\n";
+        let node = shipway_model::yaml::parse_one(
+            "external:\n- {kind: Service, namespace: monitoring, name: prometheus, ports: [9090]}\n- {kind: Service, namespace: monitoring, name: grafana}\n",
+        )
+        .unwrap();
+        let settings = crate::Settings {
+            config: crate::Config::from_node(&node).unwrap(),
+            ..Default::default()
+        };
+        let findings = lint_with("references/in-cluster-url", yaml, settings);
+        assert_eq!(findings.len(), 1, "{findings:?}");
+        assert_eq!(findings[0].path, "data[\"bad\"]");
+        assert!(
+            findings[0].message.contains("port 9091"),
+            "{}",
+            findings[0].message
+        );
+    }
 }
