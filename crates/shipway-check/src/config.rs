@@ -1,7 +1,7 @@
 //! The repository configuration of `shipway check` (`--config FILE`):
 //!
 //! ```yaml
-//! disable: [reliability/missing-probes]        # rules or families off everywhere
+//! disable: [reliability/missing-spread]         # rules or families off everywhere
 //! ignore:                                      # rules off for some objects
 //! - rules: [references/missing-secret]
 //!   kind: Deployment

@@ -4,12 +4,14 @@
 //! `shipway.dev/ignore` annotation and the configuration file) is applied here, once, so
 //! no rule has to think about it.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use shipway_model::{Finding, Node, ObjectRef, Pos, Severity, Value};
 
 use crate::Settings;
 use crate::rules::{Check, Rule};
+use crate::selector::LabelIndex;
+use crate::workload::pod_template;
 
 /// The annotation that silences rules for one object: `shipway.dev/ignore: RULE,RULE`.
 pub const IGNORE_ANNOTATION: &str = "shipway.dev/ignore";
@@ -21,6 +23,16 @@ pub struct Ctx<'a> {
     /// How to check.
     pub settings: &'a Settings,
     by_kind: HashMap<&'a str, Vec<usize>>,
+    /// `(kind, effective namespace, name)` → object, for reference rules.
+    by_name: HashMap<(&'a str, &'a str, &'a str), usize>,
+    /// `(effective namespace, target kind, target name)` → the HPA scaling it.
+    hpa_by_target: HashMap<(&'a str, &'a str, &'a str), usize>,
+    /// Namespaces named anywhere in the input (Namespace objects and `metadata.namespace`).
+    namespaces: HashSet<&'a str>,
+    /// Every pod and pod template, by the labels its pods get.
+    pods: LabelIndex<'a>,
+    /// Every Service, by its own labels (what ServiceMonitors select).
+    services: LabelIndex<'a>,
     findings: Vec<Finding>,
     /// Every object's schema violations, computed once for all schema rules.
     pub(crate) schema_cache:
@@ -30,20 +42,113 @@ pub struct Ctx<'a> {
 impl<'a> Ctx<'a> {
     /// A run over `objects`.
     pub fn new(objects: &'a [Node], settings: &'a Settings) -> Ctx<'a> {
+        // Every index is built here, once, in one pass: rules then look objects up instead of
+        // scanning, so no rule is quadratic in the number of objects.
         let mut by_kind: HashMap<&'a str, Vec<usize>> = HashMap::new();
+        let mut by_name = HashMap::new();
+        let mut hpa_by_target = HashMap::new();
+        let mut namespaces = HashSet::new();
+        let mut pods = LabelIndex::default();
+        let mut services = LabelIndex::default();
         for (i, object) in objects.iter().enumerate() {
-            by_kind
-                .entry(object.str_at(&["kind"]).unwrap_or(""))
-                .or_default()
-                .push(i);
+            let kind = object.str_at(&["kind"]).unwrap_or("");
+            let namespace = effective_namespace(namespace_of(object));
+            by_kind.entry(kind).or_default().push(i);
+            by_name
+                .entry((kind, namespace, name_of(object)))
+                .or_insert(i);
+            if !namespace_of(object).is_empty() {
+                namespaces.insert(namespace_of(object));
+            }
+            match kind {
+                "Namespace" => {
+                    namespaces.insert(name_of(object));
+                }
+                "Service" => services.add(object, object.get_path(&["metadata", "labels"])),
+                "HorizontalPodAutoscaler" => {
+                    if let (Some(target_kind), Some(target_name)) = (
+                        object.str_at(&["spec", "scaleTargetRef", "kind"]),
+                        object.str_at(&["spec", "scaleTargetRef", "name"]),
+                    ) {
+                        hpa_by_target
+                            .entry((namespace, target_kind, target_name))
+                            .or_insert(i);
+                    }
+                }
+                _ => {}
+            }
+            if let Some(pod) = pod_template(object) {
+                pods.add(object, pod.metadata.and_then(|m| m.get("labels")));
+            }
         }
         Ctx {
             objects,
             settings,
             by_kind,
+            by_name,
+            hpa_by_target,
+            namespaces,
+            pods,
+            services,
             findings: Vec::new(),
             schema_cache: std::cell::OnceCell::new(),
         }
+    }
+
+    /// The object of this kind and name in `namespace` (`""` means `default`; cluster-scoped
+    /// objects are found with `""`), when it is in the input.
+    pub fn find(&self, kind: &str, namespace: &str, name: &str) -> Option<&'a Node> {
+        self.by_name
+            .get(&(kind, effective_namespace(namespace), name))
+            .map(|&i| &self.objects[i])
+    }
+
+    /// Whether a reference resolves: the object is in the input, or the configuration
+    /// declares it as managed elsewhere.
+    pub fn resolves(&self, kind: &str, namespace: &str, name: &str) -> bool {
+        self.find(kind, namespace, name).is_some()
+            || self
+                .settings
+                .config
+                .external(kind, namespace, name)
+                .is_some()
+    }
+
+    /// Pods and pod templates (their objects) by the labels of the pods they create.
+    pub fn pods(&self) -> &LabelIndex<'a> {
+        &self.pods
+    }
+
+    /// Services by their own `metadata.labels`.
+    pub fn services(&self) -> &LabelIndex<'a> {
+        &self.services
+    }
+
+    /// Whether `namespace` is named anywhere in the input.
+    pub fn knows_namespace(&self, namespace: &str) -> bool {
+        self.namespaces.contains(namespace)
+    }
+
+    /// The HorizontalPodAutoscaler whose `scaleTargetRef` is `object`, if any.
+    pub fn hpa_for(&self, object: &Node) -> Option<&'a Node> {
+        let kind = object.str_at(&["kind"])?;
+        let namespace = effective_namespace(namespace_of(object));
+        self.hpa_by_target
+            .get(&(namespace, kind, name_of(object)))
+            .map(|&i| &self.objects[i])
+    }
+
+    /// The fewest replicas a workload runs with: the `minReplicas` of the HPA that scales it
+    /// (1 when unset, as the API server defaults it), else its `spec.replicas`.
+    pub fn min_replicas(&self, object: &Node) -> Option<i64> {
+        let replicas = crate::workload::replicas(object)?;
+        Some(match self.hpa_for(object) {
+            Some(hpa) => match hpa.get_path(&["spec", "minReplicas"]).map(|n| &n.value) {
+                Some(Value::Int(n)) => *n,
+                _ => 1,
+            },
+            None => replicas,
+        })
     }
 
     /// Objects of one kind, in input order.

@@ -79,3 +79,22 @@ pub fn replicas(object: &Node) -> Option<i64> {
         _ => None,
     }
 }
+
+/// Whether `object` runs long-lived pods that serve or watch (Deployment, StatefulSet,
+/// DaemonSet, Pod), as opposed to run-to-completion Jobs and CronJobs, where probes and
+/// disruption budgets mean little.
+pub fn is_long_running(object: &Node) -> bool {
+    matches!(
+        object.str_at(&["kind"]),
+        Some("Deployment" | "StatefulSet" | "DaemonSet" | "Pod")
+    )
+}
+
+/// The regular containers (`spec.containers`) of a pod spec: `(index, container)`.
+pub fn regular_containers(spec: &Node) -> impl Iterator<Item = (usize, &Node)> {
+    spec.get("containers")
+        .and_then(Node::as_seq)
+        .into_iter()
+        .flatten()
+        .enumerate()
+}

@@ -5,6 +5,7 @@
 
 pub mod capacity;
 pub mod pod_security;
+pub mod references;
 pub mod reliability;
 pub mod schema;
 
@@ -116,6 +117,25 @@ pub static RULES: &[&Rule] = &[
     &pod_security::SYSCTLS,
     &pod_security::WINDOWS_HOST_PROCESS,
     &reliability::LATEST_IMAGE_TAG,
+    &reliability::MISSING_READINESS_PROBE,
+    &reliability::MISSING_LIVENESS_PROBE,
+    &reliability::MISSING_REQUESTS,
+    &reliability::MISSING_LIMITS,
+    &reliability::MISSING_PDB,
+    &reliability::MISSING_SPREAD,
+    &reliability::PDB_BLOCKS_EVICTION,
+    &reliability::SELECTOR_MATCHES_NOTHING,
+    &reliability::HPA_MIN_ABOVE_MAX,
+    &references::SERVICE_TARGET_PORT,
+    &references::MISSING_CONFIG_MAP,
+    &references::MISSING_SECRET,
+    &references::MISSING_PVC,
+    &references::MISSING_SERVICE_ACCOUNT,
+    &references::MISSING_SERVICE,
+    &references::MISSING_SCALE_TARGET,
+    &references::MISSING_ROLE,
+    &references::MISSING_SUBJECT,
+    &references::IN_CLUSTER_URL,
     &capacity::OVER_QUOTA,
     &capacity::OVER_QUOTA_AT_SCALE,
 ];
