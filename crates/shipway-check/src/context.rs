@@ -112,6 +112,18 @@ impl<'a> Ctx<'a> {
                 .config
                 .external(kind, namespace, name)
                 .is_some()
+            || (kind == "Secret" && self.issued_secret(namespace, name))
+    }
+
+    /// Whether a cert-manager `Certificate` in the input writes Secret `name` in
+    /// `namespace` (`spec.secretName`): the Secret exists once the certificate is issued,
+    /// so references to it are not dangling.
+    fn issued_secret(&self, namespace: &str, name: &str) -> bool {
+        self.of_kind_in("Certificate", namespace).any(|c| {
+            c.str_at(&["apiVersion"])
+                .is_some_and(|v| v.starts_with("cert-manager.io/"))
+                && c.str_at(&["spec", "secretName"]) == Some(name)
+        })
     }
 
     /// Pods and pod templates (their objects) by the labels of the pods they create.
