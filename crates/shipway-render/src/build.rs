@@ -454,6 +454,9 @@ impl<'o> Builder<'o> {
         ] {
             for spec in specs {
                 let mut resource = generate(&self.loader, k, dir, spec, secret)?;
+                // Findings about a generated object point at its generator entry.
+                let file = self.add_source(&k.path);
+                stamp_file(&mut resource.node, file);
                 if let Some(root) = &self.origin_root {
                     let origin = format!(
                         "configuredIn: {}\nconfiguredBy:\n  apiVersion: builtin\n  kind: {}\n",
@@ -1014,6 +1017,23 @@ impl<'o> Builder<'o> {
             }
         }
         Ok(())
+    }
+}
+
+/// Gives nodes that no file produced (generated ones) the file `file`, keeping their line.
+fn stamp_file(node: &mut Node, file: shipway_model::FileId) {
+    if node.pos.file == shipway_model::FileId::NONE {
+        node.pos.file = file;
+    }
+    match &mut node.value {
+        Value::Seq(items) => items.iter_mut().for_each(|n| stamp_file(n, file)),
+        Value::Map(map) => map.entries.iter_mut().for_each(|e| {
+            if e.key_pos.file == shipway_model::FileId::NONE {
+                e.key_pos.file = file;
+            }
+            stamp_file(&mut e.value, file);
+        }),
+        _ => {}
     }
 }
 
