@@ -2,6 +2,9 @@
 //! push) on a repository with 10,000 commits (budget 50 ms), and `history` over 1,000
 //! releases (budget 200 ms). The repositories are written with `git fast-import`, which
 //! makes thousands of commits in well under a second.
+//!
+//! Measured once on the shared 2-core development machine: release 26.9 ms median (slowest
+//! 31.0 ms), history 30.5 ms median (slowest 40.6 ms).
 
 use std::fmt::Write as _;
 use std::io::Write as _;
