@@ -23,6 +23,138 @@ pub enum Command {
     Check(CheckArgs),
     /// Print the documentation of a check rule.
     Explain(ExplainArgs),
+    /// Set images in an environment's kustomization and commit (and push) the release.
+    Release(ReleaseArgs),
+    /// Copy the images released in one environment into the next, in one commit.
+    Promote(PromoteArgs),
+    /// Restore an earlier release's images in a new commit that marks the newer ones failed.
+    Rollback(RollbackArgs),
+    /// List an environment's releases, promotions and rollbacks from git history.
+    History(HistoryArgs),
+}
+
+/// How `release`, `promote` and `rollback` push.
+#[derive(Debug, clap::Args)]
+pub struct PushArgs {
+    /// Push the commit; when the branch moved, re-apply the edit on the new tip and retry.
+    /// Never forces.
+    #[arg(long)]
+    pub push: bool,
+
+    /// The remote to push to.
+    #[arg(long, default_value = "origin", value_name = "REMOTE")]
+    pub remote: String,
+
+    /// The remote branch (default: the checked-out branch's name).
+    #[arg(long, value_name = "BRANCH")]
+    pub branch: Option<String>,
+
+    /// How many pushes to try when the remote branch keeps moving.
+    #[arg(long, default_value_t = 20, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=100))]
+    pub max_attempts: u32,
+}
+
+/// Arguments of `shipway release`.
+#[derive(Debug, clap::Args)]
+pub struct ReleaseArgs {
+    /// An environment of `shipway.yaml`, or an overlay directory.
+    #[arg(value_name = "PATH|ENV")]
+    pub target: String,
+
+    /// An image to set: `NAME=IMAGE[:TAG][@DIGEST]`, or `NAME[:TAG][@DIGEST]` to keep the
+    /// entry's `newName`. Repeat for several images.
+    #[arg(
+        long = "image",
+        required = true,
+        value_name = "NAME=IMAGE[:TAG][@DIGEST]"
+    )]
+    pub images: Vec<String>,
+
+    /// Add an `images:` entry for a name that has none (otherwise an unknown name is an
+    /// error, which catches typos).
+    #[arg(long)]
+    pub add: bool,
+
+    /// The commit subject (default: generated from the environment and images).
+    #[arg(short, long, value_name = "MESSAGE")]
+    pub message: Option<String>,
+
+    /// Pushing.
+    #[command(flatten)]
+    pub push: PushArgs,
+}
+
+/// Arguments of `shipway promote`.
+#[derive(Debug, clap::Args)]
+pub struct PromoteArgs {
+    /// The environment (or overlay directory) to copy images from.
+    #[arg(value_name = "FROM")]
+    pub from: String,
+
+    /// The environment (or overlay directory) to copy them into.
+    #[arg(value_name = "TO")]
+    pub to: String,
+
+    /// Promote only these images (default: every image of FROM).
+    #[arg(long = "image", value_name = "NAME")]
+    pub images: Vec<String>,
+
+    /// Promote even a release marked failed, or against the promotion order.
+    #[arg(long)]
+    pub force: bool,
+
+    /// The commit subject (default: generated).
+    #[arg(short, long, value_name = "MESSAGE")]
+    pub message: Option<String>,
+
+    /// Pushing.
+    #[command(flatten)]
+    pub push: PushArgs,
+}
+
+/// Arguments of `shipway rollback`.
+#[derive(Debug, clap::Args)]
+pub struct RollbackArgs {
+    /// An environment of `shipway.yaml`, or an overlay directory.
+    #[arg(value_name = "PATH|ENV")]
+    pub target: String,
+
+    /// Restore the images as they were at this commit.
+    #[arg(long, value_name = "COMMIT", conflicts_with = "steps")]
+    pub to: Option<String>,
+
+    /// Go back this many releases (failed releases and rollbacks do not count).
+    #[arg(long, default_value_t = 1, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub steps: u32,
+
+    /// The commit subject (default: generated).
+    #[arg(short, long, value_name = "MESSAGE")]
+    pub message: Option<String>,
+
+    /// Pushing.
+    #[command(flatten)]
+    pub push: PushArgs,
+}
+
+/// Arguments of `shipway history`.
+#[derive(Debug, clap::Args)]
+pub struct HistoryArgs {
+    /// An environment of `shipway.yaml`, or an overlay directory.
+    #[arg(value_name = "PATH|ENV")]
+    pub target: String,
+
+    /// Output format.
+    #[arg(short = 'o', long, value_enum, default_value_t = HistoryFormat::Text)]
+    pub output: HistoryFormat,
+}
+
+/// `shipway history -o` values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum HistoryFormat {
+    /// One block per entry, for people.
+    Text,
+    /// `{"entries":[{"commit","time","author","kind","images":[{"name","from","to"}]}]}`.
+    Json,
 }
 
 /// Arguments of `shipway check`.

@@ -12,6 +12,10 @@ pub fn run(cli: shipway_cli::Cli) -> ExitStatus {
         shipway_cli::Command::Render(args) => commands::render(&args),
         shipway_cli::Command::Check(args) => Ok(commands::check(&args)),
         shipway_cli::Command::Explain(args) => commands::explain(&args),
+        shipway_cli::Command::Release(args) => commands::release(&args),
+        shipway_cli::Command::Promote(args) => commands::promote(&args),
+        shipway_cli::Command::Rollback(args) => commands::rollback(&args),
+        shipway_cli::Command::History(args) => commands::history(&args),
     };
     match result {
         Ok(status) => status,

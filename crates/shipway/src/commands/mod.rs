@@ -2,11 +2,19 @@
 
 mod check;
 mod explain;
+mod history;
+mod promote;
+mod release;
 mod render;
+mod rollback;
 
 pub(crate) use check::check;
 pub(crate) use explain::explain;
+pub(crate) use history::history;
+pub(crate) use promote::promote;
+pub(crate) use release::release;
 pub(crate) use render::render;
+pub(crate) use rollback::rollback;
 
 /// How the process ends.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

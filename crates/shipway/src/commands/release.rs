@@ -1,0 +1,82 @@
+//! `shipway release`: set images in an environment's kustomization, commit, and push with
+//! retry. Also the helpers the other git commands share: opening the repository and
+//! resolving `PATH|ENV`.
+
+use anyhow::Context;
+use shipway_cli::{PushArgs, ReleaseArgs};
+use shipway_git::config::{Config, Target};
+use shipway_git::ops::{Outcome, PushOptions};
+use shipway_git::repo::Repo;
+use shipway_git::{ImageChange, ImageRef};
+
+use super::ExitStatus;
+
+/// Sets the `--image` references in the target's kustomization and commits the release.
+pub(crate) fn release(args: &ReleaseArgs) -> anyhow::Result<ExitStatus> {
+    let changes = args
+        .images
+        .iter()
+        .map(|i| ImageRef::parse(i).map(|r| r.to_change()))
+        .collect::<Result<Vec<ImageChange>, _>>()?;
+    let (repo, _, target) = open(&args.target)?;
+    let outcome = shipway_git::ops::release(
+        &repo,
+        &target,
+        changes,
+        args.add,
+        args.message.as_deref(),
+        push_options(&args.push).as_ref(),
+    )
+    .with_context(|| format!("releasing to `{}`", target.label()))?;
+    report("Released", &target, &outcome, &args.push);
+    Ok(ExitStatus::Success)
+}
+
+/// The repository around the current directory, its `shipway.yaml` and the resolved target.
+pub(super) fn open(target: &str) -> anyhow::Result<(Repo, Config, Target)> {
+    let cwd = std::env::current_dir().context("reading the current directory")?;
+    let repo = Repo::discover(&cwd)?;
+    let config = Config::load(repo.root())?;
+    let target = shipway_git::config::resolve(repo.root(), &cwd, &config, target)?;
+    Ok((repo, config, target))
+}
+
+/// The push settings, when `--push` was given.
+pub(super) fn push_options(args: &PushArgs) -> Option<PushOptions> {
+    args.push.then(|| PushOptions {
+        remote: args.remote.clone(),
+        branch: args.branch.clone(),
+        max_attempts: args.max_attempts,
+    })
+}
+
+/// Prints what happened: the summary on stderr, the new commit's hash (data) on stdout.
+pub(super) fn report(verb: &str, target: &Target, outcome: &Outcome, push: &PushArgs) {
+    for e in outcome.edits.iter().filter(|e| e.changed()) {
+        let before = e
+            .before
+            .as_ref()
+            .map_or_else(|| "(none)".to_owned(), |b| b.reference(&e.name));
+        eprintln!("  {}: {before} → {}", e.name, e.after.reference(&e.name));
+    }
+    match &outcome.commit {
+        Some(commit) => {
+            let short = commit.get(..12).unwrap_or(commit);
+            eprintln!("{verb} `{}` in commit {short}", target.label());
+            if push.push {
+                eprintln!(
+                    "Pushed to `{}` ({} attempt{})",
+                    push.remote,
+                    outcome.push_attempts,
+                    if outcome.push_attempts == 1 { "" } else { "s" }
+                );
+            }
+            println!("{commit}");
+        }
+        None => eprintln!(
+            "`{}` on `{}` already had these images; nothing was pushed",
+            target.label(),
+            push.remote
+        ),
+    }
+}
