@@ -113,19 +113,15 @@ impl TestContext {
         context
     }
 
-    /// A fresh clone with a local identity and no signing.
+    /// A fresh clone with a local identity and no signing. The origin is named by a
+    /// `file://` URL, so fetches and pushes go through git's transport (upload-pack and
+    /// receive-pack) as they would to a server, not through the local-path shortcut.
     fn clone_as(&self, name: &str) -> PathBuf {
         let path = self.dir.path().join(name);
+        let url = format!("file://{}", self.origin.display());
         git(
             self.dir.path(),
-            &[
-                "-c",
-                "init.defaultBranch=main",
-                "clone",
-                "-q",
-                self.origin.to_str().unwrap(),
-                name,
-            ],
+            &["-c", "init.defaultBranch=main", "clone", "-q", &url, name],
         );
         for (key, value) in [
             ("user.name", name),
