@@ -209,7 +209,15 @@ impl<'l> Builder<'l> {
                     })));
                 }
                 Event::SequenceEnd => {
-                    if let Some(Frame::Seq { items, pos, anchor }) = self.stack.pop() {
+                    if let Some(Frame::Seq {
+                        mut items,
+                        pos,
+                        anchor,
+                    }) = self.stack.pop()
+                    {
+                        // Growth slack of every list and mapping of a large input adds up
+                        // to a third of the tree's memory; trim it once the node is whole.
+                        items.shrink_to_fit();
                         let node = Node::at(Value::Seq(items), pos);
                         self.remember(anchor, &node);
                         self.complete(node)?;
@@ -225,6 +233,7 @@ impl<'l> Builder<'l> {
                             ..
                         } = *frame;
                         apply_merges(&mut map, merges, pos)?;
+                        map.entries.shrink_to_fit();
                         let node = Node::at(Value::Map(map), pos);
                         self.remember(anchor, &node);
                         self.complete(node)?;
