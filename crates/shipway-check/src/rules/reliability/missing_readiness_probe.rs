@@ -4,7 +4,6 @@ use shipway_model::Node;
 
 use crate::Ctx;
 use crate::rules::{Check, Rule, rule};
-use crate::workload::{is_long_running, pod_template, regular_containers};
 
 rule! {
     /// ## What it checks
@@ -51,22 +50,5 @@ rule! {
 }
 
 fn missing_readiness_probe(ctx: &mut Ctx<'_>, rule: &'static Rule, object: &Node) {
-    if !is_long_running(object) {
-        return;
-    }
-    let Some(pod) = pod_template(object) else {
-        return;
-    };
-    for (index, container) in regular_containers(pod.spec) {
-        if container.get("readinessProbe").is_some() {
-            continue;
-        }
-        let name = container.str_at(&["name"]).unwrap_or("");
-        ctx.report(
-            rule,
-            object,
-            &format!("{}.containers[{index}]", pod.spec_path),
-            format!("container `{name}` has no `readinessProbe`"),
-        );
-    }
+    super::report_missing_probe(ctx, rule, object, "readinessProbe");
 }

@@ -24,6 +24,35 @@ pub use missing_spread::MISSING_SPREAD;
 pub use pdb_blocks_eviction::PDB_BLOCKS_EVICTION;
 pub use selector_matches_nothing::SELECTOR_MATCHES_NOTHING;
 
+/// Reports every regular container of a long-running workload that has no `field`
+/// (`livenessProbe`, `readinessProbe`).
+fn report_missing_probe(
+    ctx: &mut crate::Ctx<'_>,
+    rule: &'static crate::rules::Rule,
+    object: &shipway_model::Node,
+    field: &str,
+) {
+    use crate::workload::{is_long_running, pod_template, regular_containers};
+    if !is_long_running(object) {
+        return;
+    }
+    let Some(pod) = pod_template(object) else {
+        return;
+    };
+    for (index, container) in regular_containers(pod.spec) {
+        if container.get(field).is_some() {
+            continue;
+        }
+        let name = container.str_at(&["name"]).unwrap_or("");
+        ctx.report(
+            rule,
+            object,
+            &format!("{}.containers[{index}]", pod.spec_path),
+            format!("container `{name}` has no `{field}`"),
+        );
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use crate::testing::fixture;
