@@ -21,7 +21,7 @@ pub(super) fn render(report: &Report<'_>) -> String {
             json!({
                 "id": r.code,
                 "shortDescription": {"text": r.summary},
-                "help": {"text": r.doc, "markdown": r.doc},
+                "help": {"text": r.markdown(), "markdown": r.markdown()},
                 "defaultConfiguration": {"level": level(r.severity)},
             })
         })

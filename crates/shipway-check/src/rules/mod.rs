@@ -47,6 +47,19 @@ pub struct Rule {
     pub check: Check,
 }
 
+impl Rule {
+    /// The documentation as Markdown: doc comments keep the space after `///`, which is
+    /// removed here so headings and code blocks start in the first column.
+    pub fn markdown(&self) -> String {
+        let mut out = String::with_capacity(self.doc.len());
+        for line in self.doc.lines() {
+            out.push_str(line.strip_prefix(' ').unwrap_or(line));
+            out.push('\n');
+        }
+        out
+    }
+}
+
 impl std::fmt::Debug for Rule {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         // The documentation and the function pointer say nothing useful in a debug print.

@@ -20,6 +20,6 @@ pub(crate) fn explain(args: &ExplainArgs) -> anyhow::Result<ExitStatus> {
         "# {}\n\n{} (default severity: {})\n",
         rule.code, rule.summary, rule.severity
     );
-    print!("{}", rule.doc);
+    print!("{}", rule.markdown());
     Ok(ExitStatus::Success)
 }
