@@ -21,6 +21,7 @@ use crate::protobuf;
 use crate::resources::{self, RESOURCES, ResourceType};
 use crate::selector::Selector;
 use crate::store::Deleted;
+use crate::strategic;
 
 /// Request bodies above this are refused; a real server's limit is 3 MiB.
 const MAX_BODY: usize = 3 * 1024 * 1024;
@@ -341,24 +342,31 @@ fn patch_object(
     let content_type = request.header(header::CONTENT_TYPE);
     let media_type = content_type.split(';').next().unwrap_or_default().trim();
     match media_type {
-        "application/merge-patch+json" | "application/json-patch+json" => {}
-        "application/strategic-merge-patch+json" | "application/apply-patch+yaml" => {
+        "application/merge-patch+json"
+        | "application/json-patch+json"
+        | "application/strategic-merge-patch+json" => {}
+        "application/apply-patch+yaml" => {
             // Refused rather than approximated with a merge patch: a wrong merge of lists
             // would hide exactly the bugs the simulator exists to catch.
             return Err(ApiError::UnsupportedMediaType(format!(
-                "the shipway simulator does not implement {media_type} yet - accepted media types include: application/json-patch+json, application/merge-patch+json"
+                "the shipway simulator does not implement {media_type} yet - accepted media types include: application/json-patch+json, application/merge-patch+json, application/strategic-merge-patch+json"
             )));
         }
         _ => {
             return Err(ApiError::UnsupportedMediaType(
-                "the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json".into(),
+                "the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/strategic-merge-patch+json".into(),
             ));
         }
     }
     let patch_body = request.json_body()?;
     let mut store = simulator.lock();
     let mut object = store.get(resource, namespace, name)?;
-    if media_type == "application/merge-patch+json" {
+    if media_type == "application/strategic-merge-patch+json" {
+        let schema = shipway_schema::bundled(&format!("1.{}", crate::SERVER_MINOR))
+            .ok_or_else(|| ApiError::Internal("the bundled schema is missing".into()))?;
+        let definition = schema.definition_for(resource.group, resource.version, resource.kind);
+        strategic::apply(schema, definition, &mut object, &patch_body)?;
+    } else if media_type == "application/merge-patch+json" {
         if !patch_body.is_object() {
             return Err(ApiError::BadRequest(
                 "a merge patch must be a JSON object".into(),

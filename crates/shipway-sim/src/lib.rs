@@ -20,7 +20,8 @@
 //!   `/apis/{group}/{version}` for the built-in types in [`resources::RESOURCES`];
 //! - per resource: list (label selectors, `metadata.name`/`metadata.namespace` field
 //!   selectors, `resourceVersion` in the list metadata), get, create, update, delete, and
-//!   PATCH with JSON merge patch (RFC 7386) and JSON patch (RFC 6902);
+//!   PATCH with JSON merge patch (RFC 7386), JSON patch (RFC 6902) and strategic merge
+//!   patch (so client-side `kubectl apply` updates objects);
 //! - `uid`, `creationTimestamp`, one global `resourceVersion` counter that does not move on
 //!   no-op writes, `resourceVersion` preconditions (409 `Conflict`), `generation` (set and
 //!   bumped as the real registry strategies do), `generateName`;
@@ -36,9 +37,10 @@
 //! - **No `/openapi/v2` or `/openapi/v3`** (404): kubectl `apply`, `create -f` and `replace`
 //!   need `--validate=false`, and client-side apply computes patches from its compiled-in
 //!   types. `fieldValidation` is ignored: unknown fields are kept, not rejected.
-//! - **Strategic merge patch and server-side apply are refused** with 415
-//!   `UnsupportedMediaType`, never approximated; so a client-side `kubectl apply` that
-//!   changes an existing object fails (creating, or re-applying unchanged, works).
+//! - **Server-side apply is refused** with 415 `UnsupportedMediaType`, never approximated
+//!   with another patch type. Strategic merge patch follows the bundled 1.32 schema's patch
+//!   strategies and merge keys (see the `strategic` module for its one ordering
+//!   simplification).
 //! - **No watch** (405), **no `dryRun`** (400), no `deletecollection` (405), no
 //!   subresources (`status`, `scale`, `finalize`: 404). `limit` is ignored: lists return
 //!   everything with no `continue` token, which the protocol allows.
@@ -72,6 +74,7 @@ pub mod store;
 mod clock;
 mod http;
 mod protobuf;
+mod strategic;
 
 use std::future::Future;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};

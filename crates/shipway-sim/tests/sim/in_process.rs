@@ -338,11 +338,7 @@ async fn patches_merge_json_and_refused_types() {
         )
         .await;
         assert_eq!((code, stale["reason"].as_str()), (409, Some("Conflict")));
-        for refused in [
-            "application/strategic-merge-patch+json",
-            "application/apply-patch+yaml",
-            "text/plain",
-        ] {
+        for refused in ["application/apply-patch+yaml", "text/plain"] {
             let (code, body) = call(&sim, "PATCH", path, refused, Some(json!({}))).await;
             assert_eq!(
                 (code, body["reason"].as_str()),
@@ -359,6 +355,31 @@ async fn patches_merge_json_and_refused_types() {
         )
         .await;
         assert_eq!(code, 404, "{missing}");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn strategic_merge_patch_merges_containers_by_name() {
+    bounded(10, async {
+        let sim = Simulator::new();
+        let deployment = json!({"apiVersion":"apps/v1","kind":"Deployment","metadata":{"name":"web"},
+            "spec":{"template":{"spec":{"containers":[{"name":"web","image":"nginx:1.26"},{"name":"log","image":"fluent:1"}]}}}});
+        post(&sim, "/apis/apps/v1/namespaces/default/deployments", deployment).await;
+        let (code, patched) = call(
+            &sim,
+            "PATCH",
+            "/apis/apps/v1/namespaces/default/deployments/web?fieldManager=kubectl-patch",
+            "application/strategic-merge-patch+json",
+            Some(json!({"spec":{"template":{"spec":{"containers":[{"name":"web","image":"nginx:1.27"}]}}}})),
+        )
+        .await;
+        assert_eq!(code, 200);
+        assert_eq!(
+            patched["spec"]["template"]["spec"]["containers"],
+            json!([{"name":"web","image":"nginx:1.27"},{"name":"log","image":"fluent:1"}])
+        );
+        assert_eq!(patched["metadata"]["generation"], 2);
     })
     .await;
 }

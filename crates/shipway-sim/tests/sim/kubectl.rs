@@ -218,7 +218,7 @@ async fn kubectl_namespace_configmap_label_delete() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn kubectl_client_side_apply_creates_and_refuses_strategic_merge() {
+async fn kubectl_client_side_apply_creates_updates_and_prunes() {
     bounded(180, async {
         let cluster = Cluster::start().await;
         let deployment = "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\n  namespace: default\n\
@@ -238,14 +238,42 @@ async fn kubectl_client_side_apply_creates_and_refuses_strategic_merge() {
             cluster.ok(&["apply", "--validate=false", "-f", &first]).await.trim(),
             "deployment.apps/web unchanged"
         );
-        // A change needs strategic merge patch, which the simulator refuses loudly.
-        let second = cluster.write("deploy-v2.yaml", &deployment.replace("REPLICAS", "3"));
-        let refused = cluster.kubectl(&["apply", "--validate=false", "-f", &second]).await;
-        assert!(!refused.success);
-        assert!(refused.stderr.contains("(UnsupportedMediaType)"), "{refused:?}");
-        assert!(refused.stderr.contains("strategic-merge-patch"), "{refused:?}");
+        // A change goes through a strategic merge patch computed by kubectl.
+        let second = cluster.write(
+            "deploy-v2.yaml",
+            &deployment
+                .replace("REPLICAS", "3")
+                .replace("nginx:1.27\n", "nginx:1.28\n      - name: sidecar\n        image: envoy:1\n"),
+        );
+        assert_eq!(
+            cluster.ok(&["apply", "--validate=false", "-f", &second]).await.trim(),
+            "deployment.apps/web configured"
+        );
         let live: Value = serde_json::from_str(&cluster.ok(&["get", "deploy", "web", "-o", "json"]).await).unwrap();
-        assert_eq!(live["spec"]["replicas"], 2, "nothing was half-applied");
+        assert_eq!(live["spec"]["replicas"], 3);
+        assert_eq!(live["metadata"]["generation"], 2);
+        let containers = &live["spec"]["template"]["spec"]["containers"];
+        assert_eq!(containers[0]["image"], "nginx:1.28");
+        assert_eq!(containers[1]["name"], "sidecar");
+        // Dropping the sidecar from the file removes it from the live object.
+        assert_eq!(
+            cluster.ok(&["apply", "--validate=false", "-f", &first]).await.trim(),
+            "deployment.apps/web configured"
+        );
+        let live: Value = serde_json::from_str(&cluster.ok(&["get", "deploy", "web", "-o", "json"]).await).unwrap();
+        assert_eq!(live["spec"]["replicas"], 2);
+        let containers = live["spec"]["template"]["spec"]["containers"].as_array().unwrap();
+        assert_eq!(containers.len(), 1);
+        assert_eq!(containers[0]["image"], "nginx:1.27");
+        // Server-side apply is refused loudly rather than faked.
+        let refused = cluster.kubectl(&["apply", "--server-side", "--validate=false", "-f", &first]).await;
+        assert!(!refused.success);
+        // kubectl turns the 415 into its own clear message.
+        assert!(
+            refused.stderr.contains("Server-side apply not available on the server")
+                && refused.stderr.contains("application/apply-patch+yaml"),
+            "{refused:?}"
+        );
     })
     .await;
 }
