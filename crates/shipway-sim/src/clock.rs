@@ -1,0 +1,101 @@
+//! Timestamps and uids for new objects.
+//!
+//! Both come from the wall clock without a date or uuid crate: the format Kubernetes writes
+//! (RFC 3339 in UTC, whole seconds) needs only the civil-from-days conversion, and a uid
+//! only needs to be unique within one simulator, which a counter mixed into the clock gives.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+/// The current time as Kubernetes writes `creationTimestamp`: `2026-12-01T14:47:51Z`.
+pub(crate) fn now_rfc3339() -> String {
+    let seconds = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |elapsed| elapsed.as_secs());
+    format_rfc3339(seconds)
+}
+
+/// Formats seconds since the Unix epoch (UTC) as RFC 3339 with whole seconds.
+pub(crate) fn format_rfc3339(seconds: u64) -> String {
+    let days = (seconds / 86_400) as i64;
+    let rest = seconds % 86_400;
+    // Howard Hinnant's civil_from_days, valid for every date after 1970.
+    let shifted = days + 719_468;
+    let era = shifted.div_euclid(146_097);
+    let day_of_era = shifted.rem_euclid(146_097);
+    let year_of_era =
+        (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
+    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
+    let month_index = (5 * day_of_year + 2) / 153;
+    let day = day_of_year - (153 * month_index + 2) / 5 + 1;
+    let month = if month_index < 10 {
+        month_index + 3
+    } else {
+        month_index - 9
+    };
+    let year = year_of_era + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
+        rest / 3600,
+        rest % 3600 / 60,
+        rest % 60
+    )
+}
+
+/// A version-4-shaped uid, unique per `sequence` within a process run.
+pub(crate) fn uid(sequence: u64) -> String {
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |elapsed| elapsed.as_nanos() as u64);
+    let high = splitmix(nanos ^ sequence.rotate_left(32));
+    let low = splitmix(high ^ sequence);
+    format!(
+        "{:08x}-{:04x}-4{:03x}-{:04x}-{:012x}",
+        high >> 32,
+        (high >> 16) & 0xffff,
+        high & 0x0fff,
+        0x8000 | (low >> 48) & 0x3fff,
+        low & 0xffff_ffff_ffff
+    )
+}
+
+/// Five lowercase alphanumerics for `generateName`, as the real server appends.
+pub(crate) fn name_suffix(sequence: u64) -> String {
+    const ALPHABET: &[u8] = b"bcdfghjklmnpqrstvwxz2456789";
+    let mut state = splitmix(sequence ^ 0x5eed);
+    (0..5)
+        .map(|_| {
+            let character = ALPHABET[(state % ALPHABET.len() as u64) as usize];
+            state /= ALPHABET.len() as u64;
+            char::from(character)
+        })
+        .collect()
+}
+
+/// `SplitMix64`: a cheap, well-mixed bijection on `u64`.
+fn splitmix(seed: u64) -> u64 {
+    let mut value = seed.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    value = (value ^ (value >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    value = (value ^ (value >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    value ^ (value >> 31)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats_known_instants() {
+        assert_eq!(format_rfc3339(0), "1970-01-01T00:00:00Z");
+        assert_eq!(format_rfc3339(951_782_400), "2000-02-29T00:00:00Z");
+        assert_eq!(format_rfc3339(1_795_966_071), "2026-11-29T15:27:51Z");
+    }
+
+    #[test]
+    fn uids_differ_and_have_the_uuid_shape() {
+        let first = uid(1);
+        assert_eq!(first.len(), 36);
+        assert_eq!(&first[14..15], "4");
+        assert_ne!(first, uid(2));
+        assert_eq!(name_suffix(7).len(), 5);
+    }
+}

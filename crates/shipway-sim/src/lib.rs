@@ -1,0 +1,128 @@
+//! An in-memory Kubernetes API server for tests, which the real `kubectl` accepts.
+//!
+//! [`Simulator`] holds the objects; [`Simulator::router`] builds the axum router that answers
+//! the Kubernetes HTTP API, usable in-process as a tower `Service` (no socket) or served on
+//! a loopback listener with [`serve`] for `kubectl`. It is for tests and the sandbox only:
+//! no production code path may depend on it.
+//!
+//! ```no_run
+//! # async fn example() -> std::io::Result<()> {
+//! let simulator = shipway_sim::Simulator::new();
+//! let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+//! println!("server: http://{}", listener.local_addr()?);
+//! shipway_sim::serve(listener, simulator, std::future::pending()).await
+//! # }
+//! ```
+//!
+//! # What it serves (phase 1 of issue 4)
+//!
+//! - `/version` (1.32), legacy discovery `/api`, `/api/v1`, `/apis`, `/apis/{group}` and
+//!   `/apis/{group}/{version}` for the built-in types in [`resources::RESOURCES`];
+//! - per resource: list (label selectors, `metadata.name`/`metadata.namespace` field
+//!   selectors, `resourceVersion` in the list metadata), get, create, update, delete, and
+//!   PATCH with JSON merge patch (RFC 7386), JSON patch (RFC 6902) and strategic merge
+//!   patch (so client-side `kubectl apply` updates objects);
+//! - `uid`, `creationTimestamp`, one global `resourceVersion` counter that does not move on
+//!   no-op writes, `resourceVersion` preconditions (409 `Conflict`), `generation` (set and
+//!   bumped as the real registry strategies do), `generateName`;
+//! - errors as `metav1.Status` bodies with the real `reason`, `code`, message and details.
+//!
+//! # Deliberate simplifications (each one a later phase or a documented non-goal)
+//!
+//! - **Discovery is legacy only.** Aggregated discovery (`apidiscovery.k8s.io/v2`) requests
+//!   get the legacy documents, which kubectl accepts by falling back to per-group-version
+//!   requests; kube-rs `Discovery::run_aggregated` does not fall back and so does not work
+//!   yet. Discovery lists only the verbs served (no `watch`, `deletecollection`) and no
+//!   subresources; there is no `storageVersionHash`.
+//! - **No `/openapi/v2` or `/openapi/v3`** (404): kubectl `apply`, `create -f` and `replace`
+//!   need `--validate=false`, and client-side apply computes patches from its compiled-in
+//!   types. `fieldValidation` is ignored: unknown fields are kept, not rejected.
+//! - **Server-side apply is refused** with 415 `UnsupportedMediaType`, never approximated
+//!   with another patch type. Strategic merge patch follows the bundled 1.32 schema's patch
+//!   strategies and merge keys (see the `strategic` module for its one ordering
+//!   simplification).
+//! - **No watch** (405), **no `dryRun`** (400), no `deletecollection` (405), no
+//!   subresources (`status`, `scale`, `finalize`: 404). `limit` is ignored: lists return
+//!   everything with no `continue` token, which the protocol allows.
+//! - **Protobuf request bodies** are decoded only for the kinds `kubectl create namespace`,
+//!   `configmap`, `secret` and `serviceaccount` send through client-go's typed clients
+//!   (which do not fall back to JSON); other kinds, or fields the decoder does not know, get
+//!   415. YAML bodies get 415.
+//! - **Responses are always JSON**: a Table `Accept` gets the plain object or list, so
+//!   `kubectl get` without `-o` prints only NAME and AGE. No protobuf.
+//! - **`managedFields` are not tracked**: any sent are dropped.
+//! - **Deletion is immediate**: no finalizers, grace periods or garbage collection;
+//!   `propagationPolicy` is ignored. Deleting a namespace removes its contents at once and
+//!   answers the namespace with `deletionTimestamp` and phase `Terminating`, so no
+//!   terminating-namespace (403) window exists. Other deletes answer a `Success` `Status`.
+//! - **No defaulting or validation** beyond name format (DNS-1123 subdomain, namespaces a
+//!   label) and the namespace fields (`kubernetes` finalizer, phase, metadata-name label).
+//!   `status` of kinds with a status subresource is cleared on create and kept on update,
+//!   and cannot be written yet.
+//! - **No auth**: any credentials are accepted. No admission (quotas, default service
+//!   accounts).
+//! - A POST carrying `resourceVersion` is answered 500 `InternalError` with the storage
+//!   layer's message; the real status code was not verified.
+//! - Uids are unique per process, not cryptographically random.
+
+pub mod error;
+pub mod patch;
+pub mod resources;
+pub mod selector;
+pub mod store;
+
+mod clock;
+mod http;
+mod protobuf;
+mod strategic;
+
+use std::future::Future;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+
+pub use error::ApiError;
+pub use store::Store;
+
+/// The minor version `/version` reports. The machine's `kubectl` is a dispatcher that runs
+/// `kubectl.1.<minor>` for the server's minor, and 1.32 is installed and needs no
+/// `/openapi/v2`.
+pub const SERVER_MINOR: &str = "32";
+
+/// A simulated API server: cheap to clone, every clone shares the same objects.
+#[derive(Clone, Debug, Default)]
+pub struct Simulator {
+    store: Arc<Mutex<Store>>,
+}
+
+impl Simulator {
+    /// A simulator holding what a fresh cluster has (the four initial namespaces).
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The axum router answering the Kubernetes API for this simulator. It is a tower
+    /// `Service`, so tests can call it in-process without a socket.
+    pub fn router(&self) -> axum::Router {
+        axum::Router::new()
+            .fallback(http::handle)
+            .with_state(self.clone())
+    }
+
+    /// Locks the store. One lock for everything makes each request atomic, which the real
+    /// server's per-object compare-and-swap also gives. A panic while holding the lock
+    /// cannot leave the store half-written (writes insert a finished object), so a
+    /// poisoned lock is recovered rather than propagated.
+    pub fn lock(&self) -> MutexGuard<'_, Store> {
+        self.store.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// Serves `simulator` on `listener` (HTTP/1.1, plain text) until `shutdown` completes.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    simulator: Simulator,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, simulator.router())
+        .with_graceful_shutdown(shutdown)
+        .await
+}

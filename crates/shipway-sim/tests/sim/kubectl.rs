@@ -1,0 +1,279 @@
+//! The real `kubectl` on PATH against a served simulator. The machine's `kubectl` is a
+//! dispatcher that reads `/version` and runs the matching `kubectl.1.<minor>`, so these
+//! tests also prove the dispatch. Each test gets its own server, kubeconfig, HOME and
+//! discovery cache, so a reused port can never serve stale discovery.
+
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::time::Duration;
+
+use serde_json::Value;
+use shipway_sim::Simulator;
+use tempfile::TempDir;
+
+use crate::bounded;
+
+/// A served simulator and a kubeconfig pointing at it.
+struct Cluster {
+    simulator: Simulator,
+    dir: TempDir,
+    kubeconfig: PathBuf,
+}
+
+/// What one kubectl run printed.
+#[derive(Debug)]
+struct Output {
+    success: bool,
+    stdout: String,
+    stderr: String,
+}
+
+impl Cluster {
+    async fn start() -> Self {
+        let simulator = Simulator::new();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = listener.local_addr().unwrap();
+        // Runs until the test's runtime shuts down.
+        tokio::spawn(shipway_sim::serve(
+            listener,
+            simulator.clone(),
+            std::future::pending(),
+        ));
+        let dir = TempDir::new().unwrap();
+        let kubeconfig = dir.path().join("kubeconfig");
+        let config = format!(
+            "apiVersion: v1\nkind: Config\nclusters:\n- name: sim\n  cluster:\n    server: http://{address}\n\
+             users:\n- name: sim\n  user: {{}}\ncontexts:\n- name: sim\n  context:\n    cluster: sim\n    user: sim\n\
+             current-context: sim\n"
+        );
+        tokio::fs::write(&kubeconfig, config).await.unwrap();
+        Self {
+            simulator,
+            dir,
+            kubeconfig,
+        }
+    }
+
+    async fn kubectl(&self, args: &[&str]) -> Output {
+        let mut command = tokio::process::Command::new("kubectl");
+        command
+            .arg("--kubeconfig")
+            .arg(&self.kubeconfig)
+            .arg("--cache-dir")
+            .arg(self.dir.path().join("cache"))
+            .arg("--request-timeout=20s")
+            .args(args)
+            .env("HOME", self.dir.path())
+            .env("KUBECONFIG", &self.kubeconfig)
+            .current_dir(self.dir.path())
+            .stdin(Stdio::null())
+            .kill_on_drop(true);
+        let output = tokio::time::timeout(Duration::from_secs(60), command.output())
+            .await
+            .unwrap_or_else(|_| panic!("kubectl {args:?} timed out"))
+            .unwrap();
+        Output {
+            success: output.status.success(),
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        }
+    }
+
+    /// Runs kubectl and requires success.
+    async fn ok(&self, args: &[&str]) -> String {
+        let output = self.kubectl(args).await;
+        assert!(output.success, "kubectl {args:?} failed: {output:?}");
+        output.stdout
+    }
+
+    fn write(&self, name: &str, text: &str) -> String {
+        let path = self.dir.path().join(name);
+        std::fs::write(&path, text).unwrap();
+        path.display().to_string()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kubectl_version_and_api_resources() {
+    bounded(120, async {
+        let cluster = Cluster::start().await;
+        let version: Value =
+            serde_json::from_str(&cluster.ok(&["version", "-o", "json"]).await).unwrap();
+        assert_eq!(version["serverVersion"]["minor"], "32");
+        // The dispatcher picked the kubectl matching the server.
+        assert!(
+            version["clientVersion"]["gitVersion"]
+                .as_str()
+                .unwrap()
+                .starts_with("v1.32."),
+            "{version}"
+        );
+        let resources = cluster.ok(&["api-resources"]).await;
+        let deployments = resources
+            .lines()
+            .find(|line| line.starts_with("deployments "))
+            .unwrap();
+        let columns: Vec<&str> = deployments.split_whitespace().collect();
+        assert_eq!(
+            columns,
+            ["deployments", "deploy", "apps/v1", "true", "Deployment"]
+        );
+        for expected in [
+            "configmaps",
+            "customresourcedefinitions",
+            "horizontalpodautoscalers",
+            "leases",
+            "endpointslices",
+        ] {
+            assert!(
+                resources.lines().any(|line| line.starts_with(expected)),
+                "{expected} missing:\n{resources}"
+            );
+        }
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kubectl_namespace_configmap_label_delete() {
+    bounded(180, async {
+        let cluster = Cluster::start().await;
+        assert_eq!(
+            cluster.ok(&["create", "namespace", "demo"]).await.trim(),
+            "namespace/demo created"
+        );
+        assert_eq!(
+            cluster
+                .ok(&[
+                    "create",
+                    "configmap",
+                    "cfg",
+                    "-n",
+                    "demo",
+                    "--from-literal=a=1"
+                ])
+                .await
+                .trim(),
+            "configmap/cfg created"
+        );
+        let list: Value =
+            serde_json::from_str(&cluster.ok(&["get", "cm", "-n", "demo", "-o", "json"]).await)
+                .unwrap();
+        assert_eq!(list["items"][0]["kind"], "ConfigMap");
+        assert_eq!(list["items"][0]["metadata"]["name"], "cfg");
+        assert_eq!(list["items"][0]["data"]["a"], "1");
+        assert_eq!(
+            cluster
+                .ok(&["label", "cm", "cfg", "-n", "demo", "tier=web"])
+                .await
+                .trim(),
+            "configmap/cfg labeled"
+        );
+        assert_eq!(
+            cluster
+                .ok(&["get", "cm", "-n", "demo", "-l", "tier=web", "-o", "name"])
+                .await
+                .trim(),
+            "configmap/cfg"
+        );
+        assert_eq!(
+            cluster
+                .ok(&["get", "cm", "-n", "demo", "-l", "tier!=web", "-o", "name"])
+                .await
+                .trim(),
+            ""
+        );
+        let missing = cluster.kubectl(&["get", "cm", "nope", "-n", "demo"]).await;
+        assert!(!missing.success);
+        assert!(
+            missing.stderr.contains("(NotFound)")
+                && missing.stderr.contains("configmaps \"nope\" not found"),
+            "{missing:?}"
+        );
+        let twice = cluster.kubectl(&["create", "namespace", "demo"]).await;
+        assert!(twice.stderr.contains("(AlreadyExists)"), "{twice:?}");
+        assert_eq!(
+            cluster
+                .ok(&["delete", "cm", "cfg", "-n", "demo"])
+                .await
+                .trim(),
+            "configmap \"cfg\" deleted"
+        );
+        cluster
+            .ok(&["create", "configmap", "other", "-n", "demo"])
+            .await;
+        assert_eq!(
+            cluster.ok(&["delete", "namespace", "demo"]).await.trim(),
+            "namespace \"demo\" deleted"
+        );
+        let left = cluster.simulator.lock().list(
+            shipway_sim::resources::find("", "v1", "configmaps").unwrap(),
+            None,
+            &shipway_sim::selector::Selector::default(),
+            &shipway_sim::selector::Selector::default(),
+        );
+        assert_eq!(left["items"], serde_json::json!([]));
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kubectl_client_side_apply_creates_updates_and_prunes() {
+    bounded(180, async {
+        let cluster = Cluster::start().await;
+        let deployment = "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\n  namespace: default\n\
+            spec:\n  replicas: REPLICAS\n  selector:\n    matchLabels:\n      app: web\n  template:\n    metadata:\n\
+            \x20     labels:\n        app: web\n    spec:\n      containers:\n      - name: web\n        image: nginx:1.27\n";
+        let first = cluster.write("deploy.yaml", &deployment.replace("REPLICAS", "2"));
+        assert_eq!(
+            cluster.ok(&["apply", "--validate=false", "-f", &first]).await.trim(),
+            "deployment.apps/web created"
+        );
+        let live: Value = serde_json::from_str(&cluster.ok(&["get", "deploy", "web", "-o", "json"]).await).unwrap();
+        assert_eq!(live["spec"]["replicas"], 2);
+        assert_eq!(live["metadata"]["generation"], 1);
+        assert!(live["metadata"]["annotations"]["kubectl.kubernetes.io/last-applied-configuration"].is_string());
+        // Unchanged: kubectl computes an empty patch and sends nothing.
+        assert_eq!(
+            cluster.ok(&["apply", "--validate=false", "-f", &first]).await.trim(),
+            "deployment.apps/web unchanged"
+        );
+        // A change goes through a strategic merge patch computed by kubectl.
+        let second = cluster.write(
+            "deploy-v2.yaml",
+            &deployment
+                .replace("REPLICAS", "3")
+                .replace("nginx:1.27\n", "nginx:1.28\n      - name: sidecar\n        image: envoy:1\n"),
+        );
+        assert_eq!(
+            cluster.ok(&["apply", "--validate=false", "-f", &second]).await.trim(),
+            "deployment.apps/web configured"
+        );
+        let live: Value = serde_json::from_str(&cluster.ok(&["get", "deploy", "web", "-o", "json"]).await).unwrap();
+        assert_eq!(live["spec"]["replicas"], 3);
+        assert_eq!(live["metadata"]["generation"], 2);
+        let containers = &live["spec"]["template"]["spec"]["containers"];
+        assert_eq!(containers[0]["image"], "nginx:1.28");
+        assert_eq!(containers[1]["name"], "sidecar");
+        // Dropping the sidecar from the file removes it from the live object.
+        assert_eq!(
+            cluster.ok(&["apply", "--validate=false", "-f", &first]).await.trim(),
+            "deployment.apps/web configured"
+        );
+        let live: Value = serde_json::from_str(&cluster.ok(&["get", "deploy", "web", "-o", "json"]).await).unwrap();
+        assert_eq!(live["spec"]["replicas"], 2);
+        let containers = live["spec"]["template"]["spec"]["containers"].as_array().unwrap();
+        assert_eq!(containers.len(), 1);
+        assert_eq!(containers[0]["image"], "nginx:1.27");
+        // Server-side apply is refused loudly rather than faked.
+        let refused = cluster.kubectl(&["apply", "--server-side", "--validate=false", "-f", &first]).await;
+        assert!(!refused.success);
+        // kubectl turns the 415 into its own clear message.
+        assert!(
+            refused.stderr.contains("Server-side apply not available on the server")
+                && refused.stderr.contains("application/apply-patch+yaml"),
+            "{refused:?}"
+        );
+    })
+    .await;
+}

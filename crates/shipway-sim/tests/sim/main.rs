@@ -1,0 +1,15 @@
+//! Integration tests of the simulator: requests through the router in-process, and the
+//! real `kubectl` against a served simulator. One binary, every test under a timeout.
+
+mod in_process;
+mod kubectl;
+
+use std::future::Future;
+use std::time::Duration;
+
+/// Runs a test body, failing it if it takes longer than `seconds` instead of hanging.
+async fn bounded<T>(seconds: u64, body: impl Future<Output = T>) -> T {
+    tokio::time::timeout(Duration::from_secs(seconds), body)
+        .await
+        .expect("test exceeded its time limit")
+}
