@@ -92,7 +92,6 @@ pub struct Definition {
 #[derive(Debug, Default)]
 pub struct Schema {
     gvks: HashMap<String, String>,
-    definitions: HashMap<String, HashMap<String, Field>>,
     full: HashMap<String, Definition>,
 }
 
@@ -192,14 +191,13 @@ impl Schema {
             schema.full.insert(
                 name.clone(),
                 Definition {
-                    properties: fields.clone(),
+                    properties: fields,
                     is_struct: props.is_some(),
                     required: strings(def.get("req")),
                     ty: def.get("t").map(parse_type),
                     format: def.get("fmt").and_then(Json::as_str).map(str::to_string),
                 },
             );
-            schema.definitions.insert(name.clone(), fields);
         }
         Ok(schema)
     }
@@ -256,7 +254,14 @@ impl Schema {
                     },
                 );
             }
-            schema.definitions.insert(name.clone(), fields);
+            schema.full.insert(
+                name.clone(),
+                Definition {
+                    is_struct: def.get("properties").is_some(),
+                    properties: fields,
+                    ..Definition::default()
+                },
+            );
         }
         Ok(schema)
     }
@@ -270,7 +275,7 @@ impl Schema {
 
     /// A property of a definition.
     pub fn field(&self, definition: &str, name: &str) -> Option<&Field> {
-        self.definitions.get(definition)?.get(name)
+        self.full.get(definition)?.properties.get(name)
     }
 
     /// A whole definition (properties, required fields, scalar type).
@@ -285,7 +290,7 @@ impl Schema {
 
     /// Whether a definition exists.
     pub fn has_definition(&self, definition: &str) -> bool {
-        self.definitions.contains_key(definition)
+        self.full.contains_key(definition)
     }
 }
 
