@@ -158,8 +158,15 @@ fn run(args: &CheckArgs) -> anyhow::Result<ExitStatus> {
     let color = args.output == CheckFormat::Text
         && std::io::stdout().is_terminal()
         && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+    // Excerpts come from each file read once, not once per finding.
+    let files: std::cell::RefCell<std::collections::HashMap<std::path::PathBuf, Option<String>>> =
+        std::cell::RefCell::default();
     let source_line = |file: &Path, line: u32| -> Option<String> {
-        let text = std::fs::read_to_string(file).ok()?;
+        let mut files = files.borrow_mut();
+        let text = files
+            .entry(file.to_path_buf())
+            .or_insert_with(|| std::fs::read_to_string(file).ok())
+            .as_deref()?;
         text.lines()
             .nth(line.checked_sub(1)? as usize)
             .map(str::to_string)
