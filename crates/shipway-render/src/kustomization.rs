@@ -687,6 +687,37 @@ pub fn decode_selector(node: &Node, path: &Path) -> Result<Selector, RenderError
     Ok(selector)
 }
 
+/// Reads the fields a generator entry and a `ConfigMapGenerator`/`SecretGenerator` plugin
+/// configuration share: behavior, literals, files, envs (and `env`), `type` when
+/// `with_type`, and options.
+pub(crate) fn decode_generator_fields(
+    f: &mut Fields<'_>,
+    spec: &mut GeneratorSpec,
+    path: &Path,
+    with_type: bool,
+) -> Result<(), RenderError> {
+    let list = |f: &mut Fields<'_>, name: &str| -> Result<Vec<String>, RenderError> {
+        Ok(f.string_list(&[name])?
+            .into_iter()
+            .map(|l| l.value)
+            .collect())
+    };
+    spec.behavior = f.string(&["behavior"])?;
+    spec.literals = list(f, "literals")?;
+    spec.files = list(f, "files")?;
+    spec.envs = list(f, "envs")?;
+    if let Some(env) = f.string(&["env"])? {
+        spec.envs.insert(0, env);
+    }
+    if with_type {
+        spec.secret_type = f.string(&["type"])?;
+    }
+    if let Some(options) = f.take(&["options"]) {
+        spec.options = Some(decode_options(options, path)?);
+    }
+    Ok(())
+}
+
 fn decode_generator(
     node: &Node,
     path: &Path,
@@ -699,31 +730,7 @@ fn decode_generator(
     };
     spec.name = f.string(&["name"])?.unwrap_or_default();
     spec.namespace = f.string(&["namespace"])?;
-    spec.behavior = f.string(&["behavior"])?;
-    spec.literals = f
-        .string_list(&["literals"])?
-        .into_iter()
-        .map(|l| l.value)
-        .collect();
-    spec.files = f
-        .string_list(&["files"])?
-        .into_iter()
-        .map(|l| l.value)
-        .collect();
-    spec.envs = f
-        .string_list(&["envs"])?
-        .into_iter()
-        .map(|l| l.value)
-        .collect();
-    if let Some(env) = f.string(&["env"])? {
-        spec.envs.insert(0, env);
-    }
-    if context == "secretGenerator" {
-        spec.secret_type = f.string(&["type"])?;
-    }
-    if let Some(options) = f.take(&["options"]) {
-        spec.options = Some(decode_options(options, path)?);
-    }
+    decode_generator_fields(&mut f, &mut spec, path, context == "secretGenerator")?;
     f.finish()?;
     Ok(spec)
 }

@@ -21,8 +21,8 @@ use crate::error::RenderError;
 use crate::fieldspec::FieldSpec;
 use crate::generate::generate;
 use crate::kustomization::{
-    Fields, GeneratorOptions, GeneratorSpec, ImageSpec, Kustomization, Located, PatchSpec,
-    decode_options, decode_selector,
+    Fields, GeneratorSpec, ImageSpec, Kustomization, Located, PatchSpec, decode_generator_fields,
+    decode_selector,
 };
 use crate::replace::{self, Replacement};
 use crate::resource::ResMap;
@@ -343,29 +343,6 @@ fn generator_spec(f: &mut Fields<'_>, file: &Path, pos: Pos) -> Result<Generator
         spec.name = meta.str_at(&["name"]).unwrap_or("").to_string();
         spec.namespace = meta.str_at(&["namespace"]).map(str::to_string);
     }
-    spec.behavior = f.string(&["behavior"])?;
-    spec.literals = f
-        .string_list(&["literals"])?
-        .into_iter()
-        .map(|l| l.value)
-        .collect();
-    spec.files = f
-        .string_list(&["files"])?
-        .into_iter()
-        .map(|l| l.value)
-        .collect();
-    spec.envs = f
-        .string_list(&["envs"])?
-        .into_iter()
-        .map(|l| l.value)
-        .collect();
-    if let Some(env) = f.string(&["env"])? {
-        spec.envs.insert(0, env);
-    }
-    spec.secret_type = f.string(&["type"])?;
-    if let Some(options) = f.take(&["options"]) {
-        let options: GeneratorOptions = decode_options(options, file)?;
-        spec.options = Some(options);
-    }
+    decode_generator_fields(f, &mut spec, file, true)?;
     Ok(spec)
 }
