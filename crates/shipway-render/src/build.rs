@@ -18,7 +18,7 @@ use crate::kustomization::{KUSTOMIZATION_FILE_NAMES, Kustomization, Located, Pat
 use crate::loader::Loader;
 use crate::patch::{Target, deletes_target, json6902, strategic_merge};
 use crate::replace::{self, Replacement};
-use crate::resource::{Behavior, ResMap, Resource};
+use crate::resource::{Behavior, ResMap, Resource, ns_equal};
 use crate::vars::{self, Var};
 
 mod plugins;
@@ -1821,17 +1821,6 @@ fn fix_name_references(ra: &mut ResMap, references: &[NameReference]) {
             }
         }
     }
-}
-
-fn ns_equal(a: &str, b: &str) -> bool {
-    let norm = |s: &str| {
-        if s.is_empty() {
-            "default".to_string()
-        } else {
-            s.to_string()
-        }
-    };
-    norm(a) == norm(b)
 }
 
 const ORDER_FIRST: [&str; 22] = [

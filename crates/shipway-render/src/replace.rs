@@ -21,7 +21,7 @@ use shipway_model::{Node, Pos, Value};
 use crate::error::RenderError;
 use crate::kustomization::Fields;
 use crate::patch::{LabelSelector, Pattern};
-use crate::resource::Resource;
+use crate::resource::{Resource, ns_equal};
 
 /// The field a replacement reads when none is given.
 const DEFAULT_FIELD_PATH: &str = "metadata.name";
@@ -216,11 +216,6 @@ fn ids(resource: &Resource) -> Vec<Id<'_>> {
             .map(|(name, namespace)| Id { name, namespace }),
     );
     out
-}
-
-fn ns_equal(a: &str, b: &str) -> bool {
-    let norm = |s: &str| if s.is_empty() { "default" } else { s }.to_string();
-    norm(a) == norm(b)
 }
 
 /// A selector field, when given and not empty.

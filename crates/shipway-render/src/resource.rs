@@ -256,6 +256,16 @@ pub fn describe_id(id: &ObjectId) -> String {
     )
 }
 
+/// Whether two namespaces are the same once an unset one means `default`, as kustomize
+/// compares them. Used wherever a reference and its target are matched, so that an object
+/// without a namespace and one in `default` never disagree.
+pub(crate) fn ns_equal(a: &str, b: &str) -> bool {
+    fn effective(s: &str) -> &str {
+        if s.is_empty() { "default" } else { s }
+    }
+    effective(a) == effective(b)
+}
+
 /// Whether a value is a non-empty mapping.
 pub fn is_nonempty_map(value: &Value) -> bool {
     matches!(value, Value::Map(m) if !m.is_empty())

@@ -18,7 +18,7 @@ use shipway_model::{Gvk, Node, Pos, Value};
 use crate::error::RenderError;
 use crate::fieldspec::{FieldSpec, visit_fields};
 use crate::kustomization::Fields;
-use crate::resource::Resource;
+use crate::resource::{Resource, ns_equal};
 
 /// One `vars:` entry.
 #[derive(Debug, Clone, Default)]
@@ -113,10 +113,9 @@ impl Var {
             return false;
         }
         let ns_ok = |ns: &str| {
-            self.namespace.as_deref().is_none_or(|want| {
-                let norm = |s: &str| if s.is_empty() { "default" } else { s }.to_string();
-                norm(want) == norm(ns)
-            })
+            self.namespace
+                .as_deref()
+                .is_none_or(|want| ns_equal(want, ns))
         };
         (resource.name() == self.object_name && ns_ok(resource.namespace()))
             || (resource.original_name == self.object_name && ns_ok(&resource.original_namespace))
