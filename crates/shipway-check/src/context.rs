@@ -37,6 +37,9 @@ pub struct Ctx<'a> {
     /// Every object's schema violations, computed once for all schema rules.
     pub(crate) schema_cache:
         std::cell::OnceCell<Vec<Vec<crate::rules::schema::validate::Violation>>>,
+    /// Namespace capacity, computed once for both capacity rules.
+    capacity_cache:
+        std::cell::OnceCell<std::collections::BTreeMap<String, crate::capacity::Namespace<'a>>>,
 }
 
 impl<'a> Ctx<'a> {
@@ -92,6 +95,7 @@ impl<'a> Ctx<'a> {
             services,
             findings: Vec::new(),
             schema_cache: std::cell::OnceCell::new(),
+            capacity_cache: std::cell::OnceCell::new(),
         }
     }
 
@@ -182,6 +186,12 @@ impl<'a> Ctx<'a> {
         let namespace = effective_namespace(namespace).to_string();
         self.of_kind(kind)
             .filter(move |o| effective_namespace(namespace_of(o)) == namespace)
+    }
+
+    /// Every namespace's capacity ([`crate::capacity::namespaces`]), computed on first use.
+    pub fn capacity(&self) -> &std::collections::BTreeMap<String, crate::capacity::Namespace<'a>> {
+        self.capacity_cache
+            .get_or_init(|| crate::capacity::namespaces(self.objects))
     }
 
     /// Runs one rule.

@@ -12,6 +12,44 @@ use std::fmt::Write as _;
 use crate::capacity::{Amounts, Namespace, RESOURCES, show};
 use crate::context::name_of;
 
+/// Whether `usage` exceeds quota `quota`'s limit on `resource`.
+fn exceeds(ns: &Namespace<'_>, usage: &Amounts, quota: usize, resource: usize) -> bool {
+    ns.quotas[quota]
+        .hard
+        .iter()
+        .any(|&(r, hard)| r == resource && usage[r] > hard + 1e-9)
+}
+
+/// Reports each excess under `rule`, at the quota's `spec.hard` entry for the resource
+/// when it is spelled that way (else at `spec.hard`). `skip` leaves out excesses another
+/// rule already reports.
+pub(crate) fn report_excesses(
+    ctx: &mut crate::Ctx<'_>,
+    rule: &'static crate::rules::Rule,
+    found: impl Fn(&Namespace<'_>) -> Vec<(usize, usize, String)>,
+    skip: impl Fn(&Namespace<'_>, usize, usize) -> bool,
+) {
+    let mut reports = Vec::new();
+    for ns in ctx.capacity().values() {
+        for (quota, resource, message) in found(ns) {
+            if skip(ns, quota, resource) {
+                continue;
+            }
+            let object = ns.quotas[quota].object;
+            let path = format!("spec.hard[{:?}]", RESOURCES[resource]);
+            let path = if crate::context::node_at(object, &path).is_some() {
+                path
+            } else {
+                "spec.hard".to_string()
+            };
+            reports.push((object, path, message));
+        }
+    }
+    for (object, path, message) in reports {
+        ctx.report(rule, object, &path, message);
+    }
+}
+
 /// Each quota limit that `usage` exceeds: `(quota index, resource index, message)`.
 pub(crate) fn excesses(
     ns: &Namespace<'_>,

@@ -2,7 +2,6 @@
 //! ResourceQuota.
 
 use crate::Ctx;
-use crate::capacity::namespaces;
 use crate::rules::{Check, Rule, rule};
 
 rule! {
@@ -49,17 +48,10 @@ rule! {
 }
 
 fn over_quota(ctx: &mut Ctx<'_>, rule: &'static Rule) {
-    for ns in namespaces(ctx.objects).values() {
-        let (at_replicas, _, _) = ns.totals();
-        for (quota, resource, message) in super::excesses(ns, &at_replicas, "at `spec.replicas`") {
-            let object = ns.quotas[quota].object;
-            let path = format!("spec.hard[{:?}]", crate::capacity::RESOURCES[resource]);
-            let path = if crate::context::node_at(object, &path).is_some() {
-                path
-            } else {
-                "spec.hard".to_string()
-            };
-            ctx.report(rule, object, &path, message);
-        }
-    }
+    super::report_excesses(
+        ctx,
+        rule,
+        |ns| super::excesses(ns, &ns.totals().0, "at `spec.replicas`"),
+        |_, _, _| false,
+    );
 }

@@ -2,7 +2,6 @@
 //! but not when autoscalers reach their maximum or a rolling update surges.
 
 use crate::Ctx;
-use crate::capacity::namespaces;
 use crate::rules::{Check, Rule, rule};
 
 rule! {
@@ -40,26 +39,16 @@ rule! {
 }
 
 fn over_quota_at_scale(ctx: &mut Ctx<'_>, rule: &'static Rule) {
-    for ns in namespaces(ctx.objects).values() {
-        let (at_replicas, at_max, at_surge) = ns.totals();
-        let already: Vec<(usize, usize)> = super::excesses(ns, &at_replicas, "")
-            .into_iter()
-            .map(|(q, r, _)| (q, r))
-            .collect();
-        let mut found = super::excesses(ns, &at_max, "at autoscaler maximum");
-        found.extend(super::excesses(ns, &at_surge, "during a rolling update"));
-        for (quota, resource, message) in found {
-            if already.contains(&(quota, resource)) {
-                continue;
-            }
-            let object = ns.quotas[quota].object;
-            let path = format!("spec.hard[{:?}]", crate::capacity::RESOURCES[resource]);
-            let path = if crate::context::node_at(object, &path).is_some() {
-                path
-            } else {
-                "spec.hard".to_string()
-            };
-            ctx.report(rule, object, &path, message);
-        }
-    }
+    super::report_excesses(
+        ctx,
+        rule,
+        |ns| {
+            let (_, at_max, at_surge) = ns.totals();
+            let mut found = super::excesses(ns, &at_max, "at autoscaler maximum");
+            found.extend(super::excesses(ns, &at_surge, "during a rolling update"));
+            found
+        },
+        // What already exceeds at declared replicas is `capacity/over-quota`'s finding.
+        |ns, quota, resource| super::exceeds(ns, &ns.totals().0, quota, resource),
+    );
 }
