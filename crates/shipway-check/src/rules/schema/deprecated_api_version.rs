@@ -6,7 +6,7 @@ use shipway_model::{Gvk, Node};
 use crate::Ctx;
 use crate::rules::{Check, Rule, rule};
 
-use super::removed_api::lookup;
+use super::removed_api::retirement;
 
 rule! {
     /// ## What it checks
@@ -48,13 +48,10 @@ rule! {
 
 fn deprecated_api_version(ctx: &mut Ctx<'_>, rule: &'static Rule, object: &Node) {
     let gvk = Gvk::of(object);
-    let Some(retired) = lookup(&gvk) else {
+    let target = super::target_minor(ctx);
+    let Some((retired, false)) = retirement(&gvk, target) else {
         return;
     };
-    let target = super::target_minor(ctx);
-    if retired.deprecated_in > target || retired.removed_in <= target {
-        return;
-    }
     ctx.report(
         rule,
         object,

@@ -228,3 +228,16 @@ pub fn lookup(gvk: &Gvk) -> Option<&'static Retired> {
         .iter()
         .find(|r| r.api_version == api_version && r.kinds.contains(&gvk.kind.as_str()))
 }
+
+/// Where a kind's group/version stands at Kubernetes 1.`target`: removed (`true`) or
+/// deprecated but served (`false`); `None` when it is current.
+pub fn retirement(gvk: &Gvk, target: u32) -> Option<(&'static Retired, bool)> {
+    let retired = lookup(gvk)?;
+    if retired.removed_in <= target {
+        Some((retired, true))
+    } else if retired.deprecated_in <= target {
+        Some((retired, false))
+    } else {
+        None
+    }
+}

@@ -6,7 +6,7 @@ use shipway_model::{Gvk, Node};
 use crate::Ctx;
 use crate::rules::{Check, Rule, rule};
 
-use super::removed_api::lookup;
+use super::removed_api::retirement;
 
 rule! {
     /// ## What it checks
@@ -52,13 +52,10 @@ rule! {
 
 fn removed_api_version(ctx: &mut Ctx<'_>, rule: &'static Rule, object: &Node) {
     let gvk = Gvk::of(object);
-    let Some(retired) = lookup(&gvk) else {
+    let target = super::target_minor(ctx);
+    let Some((retired, true)) = retirement(&gvk, target) else {
         return;
     };
-    let target = super::target_minor(ctx);
-    if retired.removed_in > target {
-        return;
-    }
     ctx.report(
         rule,
         object,
