@@ -54,6 +54,44 @@ pub enum ApiError {
     /// 422 `Invalid`; `details.kind` is the Kind, not the plural (as on a real server).
     #[error("{} \"{}\" is invalid: {}: {}", .0.qualified_kind, .0.name, .0.field, .0.message)]
     Invalid(Box<InvalidField>),
+    /// 422 `Invalid` with several causes: `Kind "name" is invalid: [f1: m1, f2: m2]`.
+    #[error("{}", invalid_many_message(.0))]
+    InvalidMany(Vec<InvalidField>),
+    /// 409 `Conflict` from server-side apply, one cause per conflicting field.
+    #[error("{message}")]
+    ApplyConflict {
+        /// `Apply failed with 1 conflict: conflict with "gitops": .spec.replicas`.
+        message: String,
+        /// (`conflict with "gitops"`, `.spec.replicas`) per field.
+        causes: Vec<(String, String)>,
+    },
+    /// 410 `Expired`: a continue token or resourceVersion older than the history.
+    #[error("{0}")]
+    Gone(String),
+    /// 403 `Forbidden`: creating in a namespace that is being deleted.
+    #[error("{message}")]
+    NamespaceTerminating {
+        /// The real text.
+        message: String,
+        /// Group of the refused resource.
+        group: &'static str,
+        /// Plural of the refused resource.
+        plural: &'static str,
+        /// Name of the refused object.
+        name: String,
+    },
+    /// A fault injected by a test: any code and reason, with `Retry-After` for 429s.
+    #[error("{message}")]
+    Injected {
+        /// HTTP status and `code`.
+        code: u16,
+        /// `reason`.
+        reason: &'static str,
+        /// `message`.
+        message: String,
+        /// `details.retryAfterSeconds` and the `Retry-After` header.
+        retry_after: Option<u64>,
+    },
     /// 403 `Forbidden`.
     #[error("{0}")]
     Forbidden(String),
@@ -103,8 +141,11 @@ impl ApiError {
         match self {
             Self::NotFound { .. } | Self::NoRoute => 404,
             Self::AlreadyExists { .. } | Self::Conflict { .. } => 409,
-            Self::Invalid(_) | Self::Unprocessable(_) => 422,
-            Self::Forbidden(_) => 403,
+            Self::Invalid(_) | Self::InvalidMany(_) | Self::Unprocessable(_) => 422,
+            Self::ApplyConflict { .. } => 409,
+            Self::Gone(_) => 410,
+            Self::Injected { code, .. } => *code,
+            Self::Forbidden(_) | Self::NamespaceTerminating { .. } => 403,
             Self::BadRequest(_) => 400,
             Self::MethodNotAllowed(_) => 405,
             Self::TooLarge(_) => 413,
@@ -119,8 +160,11 @@ impl ApiError {
             Self::NotFound { .. } | Self::NoRoute => "NotFound",
             Self::AlreadyExists { .. } => "AlreadyExists",
             Self::Conflict { .. } => "Conflict",
-            Self::Invalid(_) | Self::Unprocessable(_) => "Invalid",
-            Self::Forbidden(_) => "Forbidden",
+            Self::Invalid(_) | Self::InvalidMany(_) | Self::Unprocessable(_) => "Invalid",
+            Self::ApplyConflict { .. } => "Conflict",
+            Self::Gone(_) => "Expired",
+            Self::Injected { reason, .. } => reason,
+            Self::Forbidden(_) | Self::NamespaceTerminating { .. } => "Forbidden",
             Self::BadRequest(_) => "BadRequest",
             Self::MethodNotAllowed(_) => "MethodNotAllowed",
             Self::TooLarge(_) => "RequestEntityTooLarge",
@@ -158,6 +202,47 @@ impl ApiError {
                 );
                 Some(details)
             }
+            Self::InvalidMany(fields) => fields.first().map(|first| {
+                let mut details = object_details(&first.name, first.group, first.kind);
+                let causes: Vec<Value> = fields
+                    .iter()
+                    .map(|f| json!({"reason": f.cause, "message": f.message, "field": f.field}))
+                    .collect();
+                details.insert("causes".into(), Value::Array(causes));
+                details
+            }),
+            Self::ApplyConflict { causes, .. } => {
+                let causes: Vec<Value> = causes
+                    .iter()
+                    .map(|(message, field)| {
+                        json!({"reason": "FieldManagerConflict", "message": message, "field": field})
+                    })
+                    .collect();
+                let mut details = Map::new();
+                details.insert("causes".into(), Value::Array(causes));
+                Some(details)
+            }
+            Self::NamespaceTerminating {
+                group,
+                plural,
+                name,
+                ..
+            } => {
+                let mut details = object_details(name, group, plural);
+                details.insert(
+                    "causes".into(),
+                    json!([{"reason": "NamespaceTerminating", "message": format!("namespace is being terminated"), "field": "metadata.namespace"}]),
+                );
+                Some(details)
+            }
+            Self::Injected {
+                retry_after: Some(seconds),
+                ..
+            } => {
+                let mut details = Map::new();
+                details.insert("retryAfterSeconds".into(), (*seconds).into());
+                Some(details)
+            }
             Self::NoRoute => Some(Map::new()),
             _ => None,
         };
@@ -177,6 +262,52 @@ impl ApiError {
         }
         status
     }
+}
+
+impl ApiError {
+    /// 422 with one cause per (field, cause, message); the single-cause form when there is
+    /// one, as the real server words them.
+    pub fn invalid_fields(
+        qualified_kind: &str,
+        group: &'static str,
+        kind: &'static str,
+        name: &str,
+        fields: Vec<(String, &'static str, String)>,
+    ) -> Self {
+        let mut fields: Vec<InvalidField> = fields
+            .into_iter()
+            .map(|(field, cause, message)| InvalidField {
+                qualified_kind: qualified_kind.to_owned(),
+                group,
+                kind,
+                name: name.to_owned(),
+                field,
+                cause,
+                message,
+            })
+            .collect();
+        if fields.len() == 1 {
+            Self::Invalid(Box::new(fields.remove(0)))
+        } else {
+            Self::InvalidMany(fields)
+        }
+    }
+}
+
+fn invalid_many_message(fields: &[InvalidField]) -> String {
+    let Some(first) = fields.first() else {
+        return "invalid".into();
+    };
+    let listed: Vec<String> = fields
+        .iter()
+        .map(|f| format!("{}: {}", f.field, f.message))
+        .collect();
+    format!(
+        "{} \"{}\" is invalid: [{}]",
+        first.qualified_kind,
+        first.name,
+        listed.join(", ")
+    )
 }
 
 /// `details` naming one object; the real server omits an empty group.

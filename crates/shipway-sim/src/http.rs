@@ -10,18 +10,20 @@
 
 use axum::body::Bytes;
 use axum::extract::{Request, State};
-use axum::http::{HeaderMap, Method, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
 use crate::Simulator;
 use crate::error::ApiError;
-use crate::patch;
 use crate::protobuf;
 use crate::resources::{self, RESOURCES, ResourceType};
 use crate::selector::Selector;
-use crate::store::Deleted;
-use crate::strategic;
+use crate::store::{
+    self, DeleteOptions, Deleted, FieldValidation, ListOptions, PatchType, Propagation,
+    Subresource, WriteOptions, Written,
+};
+use crate::watch;
 
 /// Request bodies above this are refused; a real server's limit is 3 MiB.
 const MAX_BODY: usize = 3 * 1024 * 1024;
@@ -39,13 +41,16 @@ pub(crate) async fn handle(State(simulator): State<Simulator>, request: Request)
         headers: &parts.headers,
         body: &body,
     };
+    if let Some(fault) = simulator.take_fault(request.method.as_str(), request.path) {
+        return error_response(&fault);
+    }
     match route(&simulator, &request) {
-        Ok((status, value)) => json_response(status, &value),
+        Ok(answer) => answer.into_response(),
         Err(error) => error_response(&error),
     }
 }
 
-/// What a handler needs of a request.
+/// What a request parsed into.
 struct ParsedRequest<'a> {
     method: &'a Method,
     path: &'a str,
@@ -89,9 +94,85 @@ impl ParsedRequest<'_> {
     }
 }
 
-type Answer = Result<(StatusCode, Value), ApiError>;
+/// A successful answer: a JSON document (with any `Warning` headers) or a watch stream.
+pub(crate) enum Answer {
+    /// A JSON body.
+    Json {
+        /// HTTP status.
+        status: StatusCode,
+        /// The body.
+        value: Value,
+        /// `Warning: 299 - "…"` header texts.
+        warnings: Vec<String>,
+        /// The Content-Type (aggregated discovery and tables name their kind in it).
+        content_type: &'static str,
+    },
+    /// A streamed response (watch).
+    Stream(Response),
+}
 
-fn route(simulator: &Simulator, request: &ParsedRequest<'_>) -> Answer {
+impl Answer {
+    fn json(status: StatusCode, value: Value) -> Self {
+        Self::Json {
+            status,
+            value,
+            warnings: Vec::new(),
+            content_type: "application/json",
+        }
+    }
+
+    /// 201 for a create, 200 otherwise, with the write's warnings.
+    fn written(written: Written) -> Self {
+        Self::Json {
+            status: if written.created {
+                StatusCode::CREATED
+            } else {
+                StatusCode::OK
+            },
+            value: written.object,
+            warnings: written.warnings,
+            content_type: "application/json",
+        }
+    }
+
+    fn written_view(resource: &ResourceType, written: Written, subresource: Subresource) -> Self {
+        let view = store::subresource_view(resource, &written.object, subresource);
+        Self::written(Written {
+            object: view,
+            ..written
+        })
+    }
+
+    fn into_response(self) -> Response {
+        match self {
+            Self::Json {
+                status,
+                value,
+                warnings,
+                content_type,
+            } => {
+                let mut response = (
+                    status,
+                    [(header::CONTENT_TYPE, content_type)],
+                    value.to_string(),
+                )
+                    .into_response();
+                for warning in warnings {
+                    let text = format!("299 - {}", serde_json::Value::String(warning));
+                    if let Ok(value) = HeaderValue::from_str(&text) {
+                        response.headers_mut().append(header::WARNING, value);
+                    }
+                }
+                response
+            }
+            Self::Stream(response) => response,
+        }
+    }
+}
+
+type Reply = Result<Answer, ApiError>;
+
+fn route(simulator: &Simulator, request: &ParsedRequest<'_>) -> Reply {
     let segments: Vec<&str> = request.path.split('/').filter(|s| !s.is_empty()).collect();
     match segments.as_slice() {
         ["version"] => discovery(request, version()),
@@ -109,9 +190,9 @@ fn route(simulator: &Simulator, request: &ParsedRequest<'_>) -> Answer {
 }
 
 /// Discovery documents are read-only.
-fn discovery(request: &ParsedRequest<'_>, document: Value) -> Answer {
+fn discovery(request: &ParsedRequest<'_>, document: Value) -> Reply {
     if *request.method == Method::GET {
-        Ok((StatusCode::OK, document))
+        Ok(Answer::json(StatusCode::OK, document))
     } else {
         Err(method_not_allowed())
     }
@@ -207,19 +288,20 @@ fn resource_list(group: &str, version: &str) -> Result<Value, ApiError> {
     }))
 }
 
-/// Collections and objects: `[namespaces/{ns}/]{resource}[/{name}]`.
+/// Collections, objects and subresources: `[namespaces/{ns}/]{resource}[/{name}[/{sub}]]`.
 fn resource_request(
     simulator: &Simulator,
     request: &ParsedRequest<'_>,
     group: &str,
     version: &str,
     rest: &[&str],
-) -> Answer {
-    // `namespaces/x/configmaps` is a namespaced collection; `namespaces/x/status` would be a
+) -> Reply {
+    let find = |plural: &str| simulator.lock().find(group, version, plural);
+    // `namespaces/x/configmaps` is a namespaced collection; `namespaces/x/status` is a
     // namespace subresource. The table decides which.
     let (namespace, rest) = match rest {
         ["namespaces", namespace, plural, tail @ ..]
-            if resources::find(group, version, plural).is_some_and(|r| r.namespaced) =>
+            if find(plural).is_some_and(|r| r.namespaced) =>
         {
             let rest: Vec<&str> = std::iter::once(*plural)
                 .chain(tail.iter().copied())
@@ -228,26 +310,106 @@ fn resource_request(
         }
         _ => (None, rest.to_vec()),
     };
-    let Some(resource) = rest
-        .first()
-        .and_then(|plural| resources::find(group, version, plural))
-    else {
+    let Some(resource) = rest.first().and_then(|plural| find(plural)) else {
         return Err(ApiError::NoRoute);
     };
-    if request
-        .query("dryRun")
-        .is_some_and(|value| !value.is_empty())
-    {
-        return Err(ApiError::BadRequest(
-            "dryRun is not supported by the shipway simulator yet".into(),
-        ));
-    }
+    let options = write_options(request)?;
     match rest.as_slice() {
-        [_] => collection(simulator, request, resource, namespace),
-        [_, name] => object(simulator, request, resource, namespace, name),
-        // Subresources (status, scale, finalize) come with a later phase.
+        [_] => collection(simulator, request, resource, namespace, &options),
+        [_, name] => object(
+            simulator,
+            request,
+            resource,
+            namespace,
+            name,
+            Subresource::Main,
+            &options,
+        ),
+        [_, name, "status"] if resource.has_status => object(
+            simulator,
+            request,
+            resource,
+            namespace,
+            name,
+            Subresource::Status,
+            &options,
+        ),
+        [_, name, "scale"] if resource.has_scale() => object(
+            simulator,
+            request,
+            resource,
+            namespace,
+            name,
+            Subresource::Scale,
+            &options,
+        ),
+        [_, name, "finalize"] if resource.is_namespace() && *request.method == Method::PUT => {
+            object(
+                simulator,
+                request,
+                resource,
+                namespace,
+                name,
+                Subresource::Main,
+                &options,
+            )
+        }
         _ => Err(ApiError::NoRoute),
     }
+}
+
+/// `fieldManager`, `dryRun`, `fieldValidation` and `force` from the query.
+fn write_options(request: &ParsedRequest<'_>) -> Result<WriteOptions, ApiError> {
+    let dry_run = match request.query("dryRun") {
+        None | Some("") => false,
+        Some("All") => true,
+        Some(other) => {
+            return Err(ApiError::BadRequest(format!(
+                "Invalid dry run value: {other}: supported values: \"All\""
+            )));
+        }
+    };
+    let validation = request.query("fieldValidation").unwrap_or_default();
+    let validation = FieldValidation::parse(validation).ok_or_else(|| {
+        ApiError::BadRequest(format!(
+            "fieldValidation: Unsupported value: \"{validation}\": supported values: \"Ignore\", \"Strict\", \"Warn\""
+        ))
+    })?;
+    let manager = match request.query("fieldManager") {
+        Some(manager) if !manager.is_empty() => manager.to_owned(),
+        // The real server names an unnamed manager after the client's product token.
+        _ => request
+            .header(header::USER_AGENT)
+            .split('/')
+            .next()
+            .unwrap_or_default()
+            .to_owned(),
+    };
+    if manager.len() > 128 {
+        return Err(ApiError::Unprocessable(
+            "fieldManager: Too long: may not be more than 128 bytes".into(),
+        ));
+    }
+    Ok(WriteOptions {
+        manager,
+        dry_run,
+        validation,
+        force: request.query("force") == Some("true"),
+    })
+}
+
+fn list_options(request: &ParsedRequest<'_>) -> Result<ListOptions, ApiError> {
+    Ok(ListOptions {
+        labels: Selector::labels(request.query("labelSelector").unwrap_or_default())
+            .map_err(ApiError::BadRequest)?,
+        fields: Selector::fields(request.query("fieldSelector").unwrap_or_default())
+            .map_err(ApiError::BadRequest)?,
+        limit: request
+            .query("limit")
+            .and_then(|limit| limit.parse().ok())
+            .unwrap_or(0),
+        continue_token: request.query("continue").map(String::from),
+    })
 }
 
 fn collection(
@@ -255,31 +417,46 @@ fn collection(
     request: &ParsedRequest<'_>,
     resource: &'static ResourceType,
     namespace: Option<&str>,
-) -> Answer {
+    options: &WriteOptions,
+) -> Reply {
+    if namespace.is_none() && resource.namespaced && *request.method != Method::GET {
+        return Err(method_not_allowed());
+    }
     match *request.method {
         Method::GET => {
+            let list = list_options(request)?;
             if request
                 .query("watch")
                 .is_some_and(|w| w == "true" || w == "1")
             {
-                return Err(ApiError::MethodNotAllowed(
-                    "watch is not supported by the shipway simulator yet".into(),
-                ));
+                return Ok(Answer::Stream(watch::start(
+                    simulator,
+                    resource,
+                    namespace,
+                    list,
+                    &watch::WatchParams::from_query(|name| request.query(name))?,
+                )?));
             }
-            let labels = Selector::labels(request.query("labelSelector").unwrap_or_default())
-                .map_err(ApiError::BadRequest)?;
-            let fields = Selector::fields(request.query("fieldSelector").unwrap_or_default())
-                .map_err(ApiError::BadRequest)?;
-            let store = simulator.lock();
-            Ok((
-                StatusCode::OK,
-                store.list(resource, namespace, &labels, &fields),
-            ))
+            let list = simulator.lock().list(resource, namespace, &list)?;
+            Ok(Answer::json(StatusCode::OK, list))
         }
-        Method::POST if resource.namespaced == namespace.is_some() => {
+        Method::POST => {
             let object = request.object_body()?;
-            let created = simulator.lock().create(resource, namespace, object)?;
-            Ok((StatusCode::CREATED, created))
+            let written = simulator
+                .lock()
+                .create(resource, namespace, object, options)?;
+            Ok(Answer::written(written))
+        }
+        Method::DELETE => {
+            let list = list_options(request)?;
+            let delete = delete_options(request, options)?;
+            let deleted = simulator.lock().delete_collection(
+                resource,
+                namespace,
+                |object| list.labels.matches_labels(object) && list.fields.matches_fields(object),
+                &delete,
+            )?;
+            Ok(Answer::json(StatusCode::OK, deleted))
         }
         _ => Err(method_not_allowed()),
     }
@@ -291,99 +468,113 @@ fn object(
     resource: &'static ResourceType,
     namespace: Option<&str>,
     name: &str,
-) -> Answer {
+    subresource: Subresource,
+    options: &WriteOptions,
+) -> Reply {
     if resource.namespaced != namespace.is_some() {
         return Err(ApiError::NoRoute);
     }
     match *request.method {
-        Method::GET => Ok((
-            StatusCode::OK,
-            simulator.lock().get(resource, namespace, name)?,
-        )),
+        Method::GET => {
+            let object = simulator.lock().get(resource, namespace, name)?;
+            Ok(Answer::json(
+                StatusCode::OK,
+                store::subresource_view(resource, &object, subresource),
+            ))
+        }
         Method::PUT => {
             let object = request.object_body()?;
-            let updated = simulator.lock().update(resource, namespace, name, object)?;
-            Ok((StatusCode::OK, updated))
-        }
-        Method::PATCH => patch_object(simulator, request, resource, namespace, name),
-        Method::DELETE => {
-            let options = if request.body.iter().all(u8::is_ascii_whitespace) {
-                Value::Null
-            } else {
-                request.json_body()?
-            };
-            if options
-                .get("dryRun")
-                .is_some_and(|d| d.as_array().is_some_and(|d| !d.is_empty()))
-            {
-                return Err(ApiError::BadRequest(
-                    "dryRun is not supported by the shipway simulator yet".into(),
-                ));
-            }
-            let deleted =
+            let written =
                 simulator
                     .lock()
-                    .delete(resource, namespace, name, options.get("preconditions"))?;
+                    .update(resource, namespace, name, object, subresource, options)?;
+            Ok(Answer::written_view(resource, written, subresource))
+        }
+        Method::PATCH => {
+            let content_type = request.header(header::CONTENT_TYPE);
+            let media_type = content_type.split(';').next().unwrap_or_default().trim();
+            let patch_type = match media_type {
+                "application/merge-patch+json" => PatchType::Merge,
+                "application/json-patch+json" => PatchType::Json,
+                "application/strategic-merge-patch+json" => PatchType::Strategic,
+                "application/apply-patch+yaml" | "application/apply-patch+cbor" => PatchType::Apply,
+                _ => {
+                    return Err(ApiError::UnsupportedMediaType(
+                        "the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml, application/strategic-merge-patch+json".into(),
+                    ));
+                }
+            };
+            if patch_type != PatchType::Apply && options.force {
+                return Err(ApiError::Unprocessable(
+                    "PatchOptions.meta.k8s.io \"\" is invalid: force: Forbidden: may not be specified for non-apply patch".into(),
+                ));
+            }
+            let body = request.json_body()?;
+            let written = simulator.lock().patch(
+                resource,
+                namespace,
+                name,
+                patch_type,
+                &body,
+                subresource,
+                options,
+            )?;
+            Ok(Answer::written_view(resource, written, subresource))
+        }
+        Method::DELETE if subresource == Subresource::Main => {
+            let delete = delete_options(request, options)?;
+            let deleted = simulator
+                .lock()
+                .delete(resource, namespace, name, &delete)?;
             match deleted {
-                Deleted::Object(object) | Deleted::Status(object) => Ok((StatusCode::OK, object)),
+                Deleted::Object(object) | Deleted::Status(object) => {
+                    Ok(Answer::json(StatusCode::OK, object))
+                }
             }
         }
         _ => Err(method_not_allowed()),
     }
 }
 
-fn patch_object(
-    simulator: &Simulator,
+/// `DeleteOptions` from the JSON body (both clients send one) and the query.
+fn delete_options(
     request: &ParsedRequest<'_>,
-    resource: &'static ResourceType,
-    namespace: Option<&str>,
-    name: &str,
-) -> Answer {
-    let content_type = request.header(header::CONTENT_TYPE);
-    let media_type = content_type.split(';').next().unwrap_or_default().trim();
-    match media_type {
-        "application/merge-patch+json"
-        | "application/json-patch+json"
-        | "application/strategic-merge-patch+json" => {}
-        "application/apply-patch+yaml" => {
-            // Refused rather than approximated with a merge patch: a wrong merge of lists
-            // would hide exactly the bugs the simulator exists to catch.
-            return Err(ApiError::UnsupportedMediaType(format!(
-                "the shipway simulator does not implement {media_type} yet - accepted media types include: application/json-patch+json, application/merge-patch+json, application/strategic-merge-patch+json"
-            )));
-        }
-        _ => {
-            return Err(ApiError::UnsupportedMediaType(
-                "the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/strategic-merge-patch+json".into(),
-            ));
-        }
-    }
-    let patch_body = request.json_body()?;
-    let mut store = simulator.lock();
-    let mut object = store.get(resource, namespace, name)?;
-    if media_type == "application/strategic-merge-patch+json" {
-        let schema = shipway_schema::bundled(&format!("1.{}", crate::SERVER_MINOR))
-            .ok_or_else(|| ApiError::Internal("the bundled schema is missing".into()))?;
-        let definition = schema.definition_for(resource.group, resource.version, resource.kind);
-        strategic::apply(schema, definition, &mut object, &patch_body)?;
-    } else if media_type == "application/merge-patch+json" {
-        if !patch_body.is_object() {
-            return Err(ApiError::BadRequest(
-                "a merge patch must be a JSON object".into(),
-            ));
-        }
-        patch::merge_patch(&mut object, &patch_body);
+    options: &WriteOptions,
+) -> Result<DeleteOptions, ApiError> {
+    let body = if request.body.iter().all(u8::is_ascii_whitespace) {
+        Value::Null
     } else {
-        if !patch_body.is_array() {
-            return Err(ApiError::BadRequest(
-                "a JSON patch must be a JSON array".into(),
-            ));
-        }
-        patch::json_patch(&mut object, &patch_body)
-            .map_err(|error| ApiError::Unprocessable(error.to_string()))?;
+        request.json_body()?
+    };
+    let propagation = body
+        .get("propagationPolicy")
+        .and_then(Value::as_str)
+        .or_else(|| request.query("propagationPolicy"));
+    let mut propagation = match propagation {
+        None | Some("") => None,
+        Some(text) => Some(Propagation::parse(text).ok_or_else(|| {
+            ApiError::BadRequest(format!(
+                "propagationPolicy: Unsupported value: \"{text}\": supported values: \"Background\", \"Foreground\", \"Orphan\""
+            ))
+        })?),
+    };
+    let orphan = body
+        .get("orphanDependents")
+        .and_then(Value::as_bool)
+        .or_else(|| request.query("orphanDependents").map(|o| o == "true"));
+    if propagation.is_none() && orphan == Some(true) {
+        propagation = Some(Propagation::Orphan);
     }
-    let updated = store.update(resource, namespace, name, object)?;
-    Ok((StatusCode::OK, updated))
+    let dry_run = options.dry_run
+        || body
+            .get("dryRun")
+            .and_then(Value::as_array)
+            .is_some_and(|d| d.iter().any(|v| v == "All"));
+    Ok(DeleteOptions {
+        propagation,
+        preconditions: body.get("preconditions").cloned(),
+        dry_run,
+    })
 }
 
 fn method_not_allowed() -> ApiError {
@@ -403,7 +594,16 @@ fn json_response(status: StatusCode, value: &Value) -> Response {
 
 fn error_response(error: &ApiError) -> Response {
     let status = StatusCode::from_u16(error.code()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    json_response(status, &error.to_status())
+    let mut response = json_response(status, &error.to_status());
+    if let ApiError::Injected {
+        retry_after: Some(seconds),
+        ..
+    } = error
+        && let Ok(value) = HeaderValue::from_str(&seconds.to_string())
+    {
+        response.headers_mut().insert(header::RETRY_AFTER, value);
+    }
+    response
 }
 
 /// Splits a query string into decoded pairs as Go's `url.ParseQuery` does (`+` is a space),

@@ -74,10 +74,14 @@ pub mod store;
 mod clock;
 mod http;
 mod protobuf;
+// Wired into the store by the integrator once the SSA module lands.
+mod ssa;
 mod strategic;
+mod watch;
 
 use std::future::Future;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
 
 pub use error::ApiError;
 pub use store::Store;
@@ -87,10 +91,57 @@ pub use store::Store;
 /// `/openapi/v2`.
 pub const SERVER_MINOR: &str = "32";
 
+/// The bundled schema of [`SERVER_MINOR`]: types, list types and merge keys for strategic
+/// merge, server-side apply, validation and `/openapi/v3`.
+pub(crate) fn schema() -> &'static shipway_schema::Schema {
+    static EMPTY: std::sync::OnceLock<shipway_schema::Schema> = std::sync::OnceLock::new();
+    // The data is compiled in for every bundled version; the empty fallback only keeps a
+    // broken build from panicking (every kind is then untyped).
+    shipway_schema::bundled("1.32").unwrap_or_else(|| EMPTY.get_or_init(Default::default))
+}
+
+/// A fault a test injects: the next `count` requests whose method and path match answer
+/// `error` instead of being served.
+#[derive(Debug)]
+pub struct Fault {
+    /// HTTP method to match (`"PATCH"`), or `""` for any.
+    pub method: String,
+    /// A substring of the path to match, or `""` for any.
+    pub path_contains: String,
+    /// How many matching requests fail.
+    pub count: usize,
+    /// HTTP status and `code` (429, 500, 503, 409, …).
+    pub code: u16,
+    /// `reason` (`TooManyRequests`, `InternalError`, `ServiceUnavailable`, `Conflict`).
+    pub reason: &'static str,
+    /// `Retry-After` seconds (429/503).
+    pub retry_after: Option<u64>,
+}
+
+/// State shared by every clone of a [`Simulator`] besides the objects.
+#[derive(Debug)]
+struct Shared {
+    faults: Mutex<Vec<Fault>>,
+    /// Bumped to end every open watch (test hook and shutdown).
+    watch_stop: tokio::sync::watch::Sender<u64>,
+    bookmark_interval: Mutex<Duration>,
+}
+
+impl Default for Shared {
+    fn default() -> Self {
+        Self {
+            faults: Mutex::new(Vec::new()),
+            watch_stop: tokio::sync::watch::channel(0).0,
+            bookmark_interval: Mutex::new(Duration::from_secs(10)),
+        }
+    }
+}
+
 /// A simulated API server: cheap to clone, every clone shares the same objects.
 #[derive(Clone, Debug, Default)]
 pub struct Simulator {
     store: Arc<Mutex<Store>>,
+    shared: Arc<Shared>,
 }
 
 impl Simulator {
@@ -114,15 +165,81 @@ impl Simulator {
     pub fn lock(&self) -> MutexGuard<'_, Store> {
         self.store.lock().unwrap_or_else(PoisonError::into_inner)
     }
+
+    /// Makes matching requests fail (see [`Fault`]).
+    pub fn inject_fault(&self, fault: Fault) {
+        self.shared
+            .faults
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(fault);
+    }
+
+    /// The injected error for this request, if a fault matches it (consuming one count).
+    fn take_fault(&self, method: &str, path: &str) -> Option<ApiError> {
+        let mut faults = self
+            .shared
+            .faults
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let index = faults.iter().position(|fault| {
+            fault.count > 0
+                && (fault.method.is_empty() || fault.method == method)
+                && path.contains(&fault.path_contains)
+        })?;
+        let fault = &mut faults[index];
+        fault.count -= 1;
+        let error = ApiError::Injected {
+            code: fault.code,
+            reason: fault.reason,
+            message: format!("injected fault: {} {path}", fault.reason),
+            retry_after: fault.retry_after,
+        };
+        if fault.count == 0 {
+            faults.remove(index);
+        }
+        Some(error)
+    }
+
+    /// Ends every open watch stream (clients see the stream close and re-watch).
+    pub fn drop_watches(&self) {
+        self.shared.watch_stop.send_modify(|epoch| *epoch += 1);
+    }
+
+    /// How often watches that allow bookmarks get one.
+    pub fn set_bookmark_interval(&self, interval: Duration) {
+        *self
+            .shared
+            .bookmark_interval
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = interval.max(Duration::from_millis(10));
+    }
+
+    fn bookmark_interval(&self) -> Duration {
+        *self
+            .shared
+            .bookmark_interval
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn watch_stop(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.shared.watch_stop.subscribe()
+    }
 }
 
-/// Serves `simulator` on `listener` (HTTP/1.1, plain text) until `shutdown` completes.
+/// Serves `simulator` on `listener` (HTTP/1.1, plain text) until `shutdown` completes; open
+/// watches are ended then, so shutdown does not wait for their timeouts.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     simulator: Simulator,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    let stopper = simulator.clone();
     axum::serve(listener, simulator.router())
-        .with_graceful_shutdown(shutdown)
+        .with_graceful_shutdown(async move {
+            shutdown.await;
+            stopper.drop_watches();
+        })
         .await
 }

@@ -22,11 +22,6 @@ const NAMESPACE_VERBS: &[&str] = &[
     "create", "delete", "get", "list", "patch", "update", "watch",
 ];
 
-/// The verbs this phase of the simulator actually serves. Discovery reports the intersection
-/// of a row's verbs with these, so clients never plan on a verb that would fail (`watch` and
-/// `deletecollection` come with the next phase).
-pub const SERVED_VERBS: &[&str] = &["create", "delete", "get", "list", "patch", "update"];
-
 /// One built-in resource type.
 #[derive(Debug)]
 pub struct ResourceType {
@@ -55,6 +50,9 @@ pub struct ResourceType {
     /// in writes (cleared on create, kept from the stored object on update), as the real
     /// strategies do.
     pub has_status: bool,
+    /// For custom resources: the served version's `openAPIV3Schema` (validation and pruning),
+    /// `None` for built-in kinds, which the bundled schema describes.
+    pub custom_schema: Option<&'static serde_json::Value>,
 }
 
 impl ResourceType {
@@ -85,12 +83,69 @@ impl ResourceType {
         }
     }
 
-    /// Verbs this simulator serves for the resource (see [`SERVED_VERBS`]).
+    /// Verbs this simulator serves for the resource: all the row lists.
     pub fn served_verbs(&self) -> impl Iterator<Item = &'static str> {
-        self.verbs
-            .iter()
-            .copied()
-            .filter(|verb| SERVED_VERBS.contains(verb))
+        self.verbs.iter().copied()
+    }
+
+    /// Whether the type has a `scale` subresource (`autoscaling/v1` `Scale`).
+    pub fn has_scale(&self) -> bool {
+        self.group == "apps"
+            && matches!(self.plural, "deployments" | "replicasets" | "statefulsets")
+    }
+
+    /// Whether this is a custom resource served because a CRD exists.
+    pub fn is_custom(&self) -> bool {
+        self.custom_schema.is_some()
+    }
+
+    /// Whether this is the core `namespaces` type.
+    pub fn is_namespace(&self) -> bool {
+        self.group.is_empty() && self.plural == "namespaces"
+    }
+
+    /// A custom resource type served for a CRD. Its strings and schema are leaked so that
+    /// handlers can hold `&'static` types without keeping the store locked: a few hundred
+    /// bytes per CRD change, which a test or sandbox process never notices.
+    #[expect(clippy::too_many_arguments, reason = "one field per CRD name")]
+    pub fn custom(
+        group: &str,
+        version: &str,
+        plural: &str,
+        singular: &str,
+        kind: &str,
+        namespaced: bool,
+        short_names: &[String],
+        categories: &[String],
+        has_status: bool,
+        schema: serde_json::Value,
+    ) -> &'static ResourceType {
+        fn leak(text: &str) -> &'static str {
+            Box::leak(text.to_owned().into_boxed_str())
+        }
+        fn leak_all(texts: &[String]) -> &'static [&'static str] {
+            Box::leak(
+                texts
+                    .iter()
+                    .map(|t| leak(t))
+                    .collect::<Vec<_>>()
+                    .into_boxed_slice(),
+            )
+        }
+        Box::leak(Box::new(ResourceType {
+            group: leak(group),
+            version: leak(version),
+            plural: leak(plural),
+            singular: leak(singular),
+            kind: leak(kind),
+            namespaced,
+            verbs: ALL_VERBS,
+            short_names: leak_all(short_names),
+            categories: leak_all(categories),
+            tracks_generation: true,
+            has_status,
+            custom_schema: Some(Box::leak(Box::new(schema))),
+        }))
     }
 }
 
@@ -123,6 +178,7 @@ const fn row(
         categories,
         tracks_generation,
         has_status,
+        custom_schema: None,
     }
 }
 

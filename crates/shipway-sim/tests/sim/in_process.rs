@@ -77,7 +77,16 @@ async fn version_and_discovery() {
         assert_eq!(deployments["namespaced"], true);
         assert_eq!(
             deployments["verbs"],
-            json!(["create", "delete", "get", "list", "patch", "update"])
+            json!([
+                "create",
+                "delete",
+                "deletecollection",
+                "get",
+                "list",
+                "patch",
+                "update",
+                "watch"
+            ])
         );
         let (code, missing) = get(&sim, "/apis/nope.example/v1").await;
         assert_eq!(
@@ -338,7 +347,7 @@ async fn patches_merge_json_and_refused_types() {
         )
         .await;
         assert_eq!((code, stale["reason"].as_str()), (409, Some("Conflict")));
-        for refused in ["application/apply-patch+yaml", "text/plain"] {
+        for refused in ["text/plain"] {
             let (code, body) = call(&sim, "PATCH", path, refused, Some(json!({}))).await;
             assert_eq!(
                 (code, body["reason"].as_str()),
@@ -485,32 +494,131 @@ async fn delete_answers_status_and_namespace_delete_removes_contents() {
     .await;
 }
 
+/// Reads watch events (one JSON object per line) until `count` arrived.
+async fn watch_events(sim: &Simulator, path: &str, count: usize) -> Vec<Value> {
+    use http_body_util::BodyExt;
+    let request = Request::builder().uri(path).body(Body::empty()).unwrap();
+    let response = sim.router().oneshot(request).await.unwrap();
+    assert_eq!(response.status().as_u16(), 200);
+    let mut body = response.into_body();
+    let mut buffer = Vec::new();
+    let mut events = Vec::new();
+    while events.len() < count {
+        let Some(frame) = body.frame().await else {
+            break;
+        };
+        if let Ok(data) = frame.unwrap().into_data() {
+            buffer.extend_from_slice(&data);
+        }
+        while let Some(end) = buffer.iter().position(|b| *b == b'\n') {
+            let line: Vec<u8> = buffer.drain(..=end).collect();
+            events.push(serde_json::from_slice(&line).unwrap());
+        }
+    }
+    events
+}
+
 #[tokio::test]
-async fn unserved_features_fail_loudly() {
+async fn watch_replays_resumes_and_expires() {
+    bounded(20, async {
+        let sim = Simulator::new();
+        let path = "/api/v1/namespaces/default/configmaps";
+        post(&sim, path, configmap("before", &json!({"app": "a"}))).await;
+        let (_, list) = get(&sim, path).await;
+        let version = list["metadata"]["resourceVersion"].as_str().unwrap().to_owned();
+        // From "now": later writes arrive in order, selectors apply per event.
+        let watcher = {
+            let sim = sim.clone();
+            let url = format!("{path}?watch=true&labelSelector=app%3Da&resourceVersion={version}");
+            tokio::spawn(async move { watch_events(&sim, &url, 3).await })
+        };
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        post(&sim, path, configmap("other", &json!({"app": "b"}))).await;
+        post(&sim, path, configmap("later", &json!({"app": "a"}))).await;
+        let relabel = json!({"metadata": {"labels": {"app": "b"}}});
+        call(&sim, "PATCH", &format!("{path}/before"), "application/merge-patch+json", Some(relabel)).await;
+        call(&sim, "DELETE", &format!("{path}/later"), "application/json", None).await;
+        let events = watcher.await.unwrap();
+        let summary: Vec<(String, String)> = events
+            .iter()
+            .map(|e| (e["type"].as_str().unwrap().into(), e["object"]["metadata"]["name"].as_str().unwrap().into()))
+            .collect();
+        assert_eq!(
+            summary,
+            vec![
+                ("ADDED".into(), "later".into()),
+                ("DELETED".into(), "before".into()),
+                ("DELETED".into(), "later".into())
+            ]
+        );
+        assert_eq!(events[0]["object"]["kind"], "ConfigMap");
+        // No version: the current objects first, as synthetic ADDED events.
+        let initial = watch_events(&sim, &format!("{path}?watch=1"), 2).await;
+        assert_eq!(initial[0]["type"], "ADDED");
+        // Streaming lists end their initial part with the annotated bookmark.
+        let streaming = watch_events(
+            &sim,
+            &format!("{path}?watch=true&sendInitialEvents=true&resourceVersionMatch=NotOlderThan&allowWatchBookmarks=true&resourceVersion=0"),
+            3,
+        )
+        .await;
+        assert_eq!(streaming[2]["type"], "BOOKMARK");
+        assert_eq!(
+            streaming[2]["object"]["metadata"]["annotations"]["k8s.io/initial-events-end"],
+            "true"
+        );
+        // A compacted version: HTTP 200 and an in-stream 410.
+        sim.lock().compact_history();
+        let expired = watch_events(&sim, &format!("{path}?watch=true&resourceVersion={version}"), 1).await;
+        assert_eq!(expired[0]["type"], "ERROR");
+        assert_eq!(expired[0]["object"]["code"], 410);
+        assert_eq!(expired[0]["object"]["reason"], "Expired");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn dry_run_scale_and_faults() {
     bounded(10, async {
         let sim = Simulator::new();
-        let (code, body) = get(&sim, "/api/v1/namespaces/default/configmaps?watch=true").await;
-        assert_eq!(
-            (code, body["reason"].as_str()),
-            (405, Some("MethodNotAllowed"))
-        );
-        let (code, _) = post(
+        let (code, dry) = post(
             &sim,
             "/api/v1/namespaces/default/configmaps?dryRun=All",
             configmap("a", &json!({})),
         )
         .await;
-        assert_eq!(code, 400);
+        assert_eq!(code, 201);
+        assert_eq!(dry["metadata"]["resourceVersion"], "");
         assert_eq!(
             get(&sim, "/api/v1/namespaces/default/configmaps").await.1["items"],
             json!([])
         );
-        let (code, _) = get(
+        let (code, _) = post(
             &sim,
-            "/apis/apps/v1/namespaces/default/deployments/web/scale",
+            "/api/v1/namespaces/default/configmaps?dryRun=Some",
+            configmap("a", &json!({})),
         )
         .await;
+        assert_eq!(code, 400);
+        let (code, _) = get(&sim, "/apis/apps/v1/namespaces/default/deployments/web/scale").await;
         assert_eq!(code, 404);
+        let deployment = json!({"metadata":{"name":"web"},"spec":{"replicas":2,"selector":{"matchLabels":{"app":"web"}},
+            "template":{"metadata":{"labels":{"app":"web"}},"spec":{"containers":[{"name":"web","image":"nginx"}]}}}});
+        post(&sim, "/apis/apps/v1/namespaces/default/deployments", deployment).await;
+        let (code, scale) = get(&sim, "/apis/apps/v1/namespaces/default/deployments/web/scale").await;
+        assert_eq!(code, 200);
+        assert_eq!((scale["kind"].as_str(), scale["spec"]["replicas"].as_i64()), (Some("Scale"), Some(2)));
+        sim.inject_fault(shipway_sim::Fault {
+            method: "GET".into(),
+            path_contains: "/configmaps".into(),
+            count: 1,
+            code: 429,
+            reason: "TooManyRequests",
+            retry_after: Some(1),
+        });
+        let (code, body) = get(&sim, "/api/v1/namespaces/default/configmaps").await;
+        assert_eq!((code, body["details"]["retryAfterSeconds"].as_u64()), (429, Some(1)));
+        assert_eq!(get(&sim, "/api/v1/namespaces/default/configmaps").await.0, 200);
     })
     .await;
 }
