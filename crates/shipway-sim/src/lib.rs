@@ -72,6 +72,9 @@ pub mod selector;
 pub mod store;
 
 mod clock;
+// Wired into the store by the integrator.
+#[cfg_attr(not(test), allow(dead_code))]
+mod defaults;
 mod http;
 mod protobuf;
 mod strategic;
