@@ -1,7 +1,7 @@
 //! Defaulting: the fields a real 1.32 API server fills in on every write, so live objects
 //! differ from manifests exactly as they do on a real cluster.
 //!
-//! GitOps diffs and health checks are written against live objects, which carry the
+//! Diffs and health checks of deployment tools are written against live objects, which carry the
 //! defaults of `SetDefaults_*` in `k8s.io/kubernetes/pkg/apis/*/v1/defaults.go`, the
 //! declarative `+default` markers, a few registry strategies (Job selector generation,
 //! Service IP and port allocation) and the built-in admission plugins (`ServiceAccount`,

@@ -75,9 +75,12 @@ mod clock;
 // Wired into the store by the integrator.
 #[cfg_attr(not(test), allow(dead_code))]
 mod defaults;
+// Wired into the store by the integrator.
 mod http;
 mod protobuf;
 mod strategic;
+#[cfg_attr(not(test), allow(dead_code))]
+mod validation;
 
 use std::future::Future;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
