@@ -72,11 +72,12 @@ pub mod selector;
 pub mod store;
 
 mod clock;
+mod defaults;
 mod http;
 mod protobuf;
-// Wired into the store by the integrator once the SSA module lands.
 mod ssa;
 mod strategic;
+mod validation;
 mod watch;
 
 use std::future::Future;
