@@ -38,6 +38,8 @@ pub(crate) struct UnknownField {
     /// The path server-side apply prints: `.spec.template.spec.containers[name="web"].foo`
     /// (structured-merge-diff's form, list-map items by key, set items by value).
     pub(crate) apply_path: String,
+    /// The JSON pointer (RFC 6901) of the field, for pruning it.
+    pub(crate) pointer: String,
 }
 
 /// A value of the wrong JSON type, which the real decoder rejects whatever
@@ -74,6 +76,20 @@ pub(crate) fn check_fields(schema: &Schema, definition: &str, object: &Value) ->
     };
     walker.definition(definition, object, &Paths::default());
     walker.report
+}
+
+/// Removes the fields [`check_fields`] found undeclared, as the real decoder drops them
+/// (deepest first, so removing one cannot move another).
+pub(crate) fn prune(object: &mut Value, unknown: &[UnknownField]) {
+    for field in unknown.iter().rev() {
+        let Some((parent, key)) = field.pointer.rsplit_once('/') else {
+            continue;
+        };
+        let key = key.replace("~1", "/").replace("~0", "~");
+        if let Some(map) = object.pointer_mut(parent).and_then(Value::as_object_mut) {
+            map.remove(&key);
+        }
+    }
 }
 
 /// The strict-decoding paths of the fields `definition` does not declare, as the real
@@ -158,6 +174,8 @@ struct Paths {
     go: String,
     /// The innermost Go struct entered (`Container`).
     go_struct: String,
+    /// RFC 6901 JSON pointer: `/spec/containers/0/name`.
+    pointer: String,
 }
 
 impl Paths {
@@ -174,6 +192,11 @@ impl Paths {
             apply: format!("{}.{name}", self.apply),
             go: join(&self.go),
             go_struct: go_struct.to_owned(),
+            pointer: format!(
+                "{}/{}",
+                self.pointer,
+                name.replace('~', "~0").replace('/', "~1")
+            ),
         }
     }
 
@@ -183,6 +206,7 @@ impl Paths {
             apply: format!("{}{apply_key}", self.apply),
             go: self.go.clone(),
             go_struct: self.go_struct.clone(),
+            pointer: format!("{}/{index}", self.pointer),
         }
     }
 }
@@ -213,6 +237,7 @@ impl Walker<'_> {
                     None => self.report.unknown.push(UnknownField {
                         path: child.decode,
                         apply_path: child.apply,
+                        pointer: child.pointer,
                     }),
                 }
             }

@@ -22,7 +22,9 @@ use std::sync::Arc;
 use serde_json::{Map, Value, json};
 
 use crate::clock;
+use crate::defaults;
 use crate::error::{ApiError, InvalidField};
+use crate::validation;
 use crate::patch;
 use crate::resources::{self, RESOURCES, ResourceType};
 use crate::strategic;
@@ -122,6 +124,15 @@ pub enum PatchType {
     Apply,
 }
 
+/// Which request a write came from: decoding errors are worded per request type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Operation {
+    Create,
+    Update,
+    Patch,
+    Apply,
+}
+
 /// What a successful write answers.
 #[derive(Debug, Clone)]
 pub struct Written {
@@ -193,18 +204,9 @@ pub struct Store {
     /// Wakes watchers after each persisted change.
     notify: tokio::sync::watch::Sender<u64>,
     /// Cluster IPs and node ports handed out by defaulting.
-    pub(crate) allocations: Allocations,
+    pub(crate) allocations: crate::defaults::Allocator,
     /// Set by writes that may leave work for the garbage collector.
     gc_pending: bool,
-}
-
-/// Addresses the server allocates (Service cluster IPs and node ports).
-#[derive(Debug, Default)]
-pub(crate) struct Allocations {
-    /// Next cluster IP offset in 10.96.0.0/12 (10.96.0.1 is the `kubernetes` Service's).
-    pub(crate) next_cluster_ip: u32,
-    /// Next node port in 30000–32767.
-    pub(crate) next_node_port: u16,
 }
 
 impl Default for Store {
@@ -227,7 +229,7 @@ impl Store {
             history_floor: 0,
             clock_offset: 0,
             notify,
-            allocations: Allocations::default(),
+            allocations: crate::defaults::Allocator::new(),
             gc_pending: false,
         };
         for name in INITIAL_NAMESPACES {
@@ -450,7 +452,12 @@ impl Store {
         if resource.is_namespace() {
             default_namespace(&mut object, &name, None);
         }
-        let warnings = self.admit(resource, None, &mut object, options)?;
+        let operation = if applied_fields.is_some() {
+            Operation::Apply
+        } else {
+            Operation::Create
+        };
+        let warnings = self.admit(resource, None, &mut object, options, operation)?;
         match applied_fields {
             Some(managed) => set_metadata(&mut object, "managedFields", managed),
             None => {
@@ -508,6 +515,7 @@ impl Store {
             subresource,
             options,
             None,
+            Operation::Update,
         )
     }
 
@@ -578,6 +586,7 @@ impl Store {
             subresource,
             options,
             None,
+            Operation::Patch,
         )
     }
 
@@ -670,6 +679,7 @@ impl Store {
                 subresource,
                 options,
                 Some(managed),
+                Operation::Apply,
             ),
         }
     }
@@ -689,6 +699,7 @@ impl Store {
         subresource: Subresource,
         options: &WriteOptions,
         applied_fields: Option<Value>,
+        operation: Operation,
     ) -> Result<Written, ApiError> {
         check_type(resource, &mut object)?;
         let metadata = metadata_mut(&mut object)?;
@@ -792,7 +803,7 @@ impl Store {
         if resource.is_namespace() {
             default_namespace(&mut object, name, old.pointer("/spec/finalizers"));
         }
-        let warnings = self.admit(resource, Some(old), &mut object, options)?;
+        let warnings = self.admit(resource, Some(old), &mut object, options, operation)?;
         if resource.tracks_generation && generation_changes(resource, old, &object) {
             let generation = old
                 .pointer("/metadata/generation")
@@ -830,15 +841,18 @@ impl Store {
         })
     }
 
-    /// Defaulting and validation, shared by creates and updates. Returns the warnings.
+    /// Decoding checks, defaulting and validation, shared by creates and updates, in the
+    /// real server's order: undeclared fields (per `fieldValidation`) and type mismatches,
+    /// then defaults, then the kind's validation and immutable fields. Returns the
+    /// warnings.
     fn admit(
         &mut self,
         resource: &'static ResourceType,
         old: Option<&Value>,
         object: &mut Value,
         options: &WriteOptions,
+        operation: Operation,
     ) -> Result<Vec<String>, ApiError> {
-        let _ = old;
         let name = object
             .pointer("/metadata/name")
             .and_then(Value::as_str)
@@ -847,12 +861,47 @@ impl Store {
         let mut warnings = Vec::new();
         if let Some(schema) = resource.custom_schema {
             let report = crd::validate_custom(schema, object);
-            unknown_fields_outcome(&report.unknown, options.validation, &mut warnings)?;
+            unknown_fields_outcome(&report.unknown, options.validation, &mut warnings, None)?;
             if !report.errors.is_empty() {
                 return Err(crd::report_error(resource, &name, report));
             }
+        } else if let (Some(schema), Some(definition)) = schema_of(resource) {
+            let report = validation::check_fields(schema, definition, object);
+            // POST and PUT bodies fail decoding as a whole; patches report the detail.
+            let wrap = |detail: String| match operation {
+                Operation::Create | Operation::Update => {
+                    validation::cannot_be_handled(resource.kind, resource.version, &detail)
+                }
+                Operation::Patch | Operation::Apply => detail,
+            };
+            if let Some(mismatch) = report.mismatches.first() {
+                return Err(ApiError::BadRequest(wrap(mismatch.message.clone())));
+            }
+            let paths: Vec<String> = report.unknown.iter().map(|u| u.path.clone()).collect();
+            unknown_fields_outcome(&paths, options.validation, &mut warnings, Some(&wrap))?;
+            validation::prune(object, &report.unknown);
         }
-        if resource.kind == "CustomResourceDefinition" && resource.group == "apiextensions.k8s.io" {
+        {
+            let mut context = match old {
+                Some(old) => defaults::DefaultContext::update(&mut self.allocations, old),
+                None => defaults::DefaultContext::create(&mut self.allocations),
+            };
+            defaults::apply_defaults(resource.group, resource.kind, object, &mut context);
+        }
+        let mut problems = validation::validate(resource.group, resource.kind, object);
+        if let Some(old) = old {
+            problems.extend(validation::immutable_violations(
+                resource.group,
+                resource.kind,
+                old,
+                object,
+            ));
+        }
+        if !problems.is_empty() {
+            return Err(invalid_from(problems));
+        }
+        if resource.kind == "CustomResourceDefinition" && resource.group == "apiextensions.k8s.io"
+        {
             crd::admit_definition(object)?;
         }
         Ok(warnings)
@@ -941,20 +990,18 @@ fn unknown_fields_outcome(
     unknown: &[String],
     validation: FieldValidation,
     warnings: &mut Vec<String>,
+    wrap: Option<&dyn Fn(String) -> String>,
 ) -> Result<(), ApiError> {
     if unknown.is_empty() {
         return Ok(());
     }
     match validation {
         FieldValidation::Strict => {
-            let listed: Vec<String> = unknown
-                .iter()
-                .map(|path| format!("unknown field \"{path}\""))
-                .collect();
-            Err(ApiError::BadRequest(format!(
-                "strict decoding error: {}",
-                listed.join(", ")
-            )))
+            let detail = validation::strict_decoding_message(unknown);
+            Err(ApiError::BadRequest(match wrap {
+                Some(wrap) => wrap(detail),
+                None => detail,
+            }))
         }
         FieldValidation::Warn => {
             warnings.extend(
@@ -1304,6 +1351,15 @@ fn conflict(resource: &ResourceType, name: &str) -> ApiError {
         plural: resource.plural,
         name: name.into(),
         reason: "the object has been modified; please apply your changes to the latest version and try again".into(),
+    }
+}
+
+/// 422 with the causes a validation found (the single-cause form for one).
+fn invalid_from(mut problems: Vec<InvalidField>) -> ApiError {
+    if problems.len() == 1 {
+        ApiError::Invalid(Box::new(problems.remove(0)))
+    } else {
+        ApiError::InvalidMany(problems)
     }
 }
 
