@@ -74,6 +74,9 @@ pub mod store;
 mod clock;
 mod http;
 mod protobuf;
+// Wired into the store by the integrator.
+#[cfg_attr(not(test), allow(dead_code))]
+mod ssa;
 mod strategic;
 
 use std::future::Future;
