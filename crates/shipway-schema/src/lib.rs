@@ -61,6 +61,9 @@ pub struct Field {
     pub enum_values: Vec<String>,
     /// The format of the innermost scalar (`int32`, `byte`, `date-time`, …).
     pub format: Option<String>,
+    /// `x-kubernetes-map-type` on the field (`atomic` or `granular`); it overrides the
+    /// referenced definition's own map type.
+    pub map_type: Option<String>,
 }
 
 impl Field {
@@ -86,6 +89,9 @@ pub struct Definition {
     pub ty: Option<Type>,
     /// The format of a non-struct definition (`date-time`, …).
     pub format: Option<String>,
+    /// `x-kubernetes-map-type` of the definition (`atomic` for `LabelSelector`,
+    /// `ObjectReference`, …): server-side apply owns such a struct whole.
+    pub map_type: Option<String>,
 }
 
 /// The facts of one Kubernetes version.
@@ -184,6 +190,7 @@ impl Schema {
                             list_map_keys: strings(value.get("lk")),
                             enum_values: strings(value.get("enum")),
                             format: text("fmt"),
+                            map_type: text("mt"),
                         },
                     );
                 }
@@ -196,6 +203,7 @@ impl Schema {
                     required: strings(def.get("req")),
                     ty: def.get("t").map(parse_type),
                     format: def.get("fmt").and_then(Json::as_str).map(str::to_string),
+                    map_type: def.get("mt").and_then(Json::as_str).map(str::to_string),
                 },
             );
         }
@@ -251,6 +259,7 @@ impl Schema {
                             .unwrap_or_default(),
                         enum_values: Vec::new(),
                         format: text("format"),
+                        map_type: text("x-kubernetes-map-type"),
                     },
                 );
             }
@@ -259,6 +268,10 @@ impl Schema {
                 Definition {
                     is_struct: def.get("properties").is_some(),
                     properties: fields,
+                    map_type: def
+                        .get("x-kubernetes-map-type")
+                        .and_then(Json::as_str)
+                        .map(str::to_string),
                     ..Definition::default()
                 },
             );
@@ -396,5 +409,12 @@ mod tests {
             .definition("io.k8s.apimachinery.pkg.api.resource.Quantity")
             .unwrap();
         assert_eq!(quantity.ty, Some(Type::Scalar("number-or-string".into())));
+        let selector = newer
+            .definition("io.k8s.apimachinery.pkg.apis.meta.v1.LabelSelector")
+            .unwrap();
+        assert_eq!(selector.map_type.as_deref(), Some("atomic"));
+        let service_spec = "io.k8s.api.core.v1.ServiceSpec";
+        let selector = newer.field(service_spec, "selector").unwrap();
+        assert_eq!(selector.map_type.as_deref(), Some("atomic"));
     }
 }
