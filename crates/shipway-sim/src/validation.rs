@@ -92,6 +92,7 @@ pub(crate) fn prune(object: &mut Value, unknown: &[UnknownField]) {
     }
 }
 
+#[cfg(test)]
 /// The strict-decoding paths of the fields `definition` does not declare, as the real
 /// server lists them in `strict decoding error: unknown field "spec.foo"`.
 pub(crate) fn unknown_fields(schema: &Schema, definition: &str, object: &Value) -> Vec<String> {
@@ -102,6 +103,7 @@ pub(crate) fn unknown_fields(schema: &Schema, definition: &str, object: &Value) 
         .collect()
 }
 
+#[cfg(test)]
 /// The type mismatches in `object`; any one makes the real server answer 400 whatever
 /// `fieldValidation` says (see [`cannot_be_handled`] for the message).
 pub(crate) fn type_mismatches(
@@ -123,6 +125,7 @@ pub(crate) fn strict_decoding_message(unknown: &[String]) -> String {
     format!("strict decoding error: {}", fields.join(", "))
 }
 
+#[cfg(test)]
 /// The `Warning` header values for `fieldValidation=Warn` (the default): one
 /// `299 - "unknown field \"spec.foo\""` per field.
 pub(crate) fn unknown_field_warnings(unknown: &[String]) -> Vec<String> {

@@ -177,6 +177,10 @@ impl Store {
             return Value::Null;
         };
         let removed = self.persist(object_key.clone(), EventType::Deleted, old, None);
+        if object_key.0.is_empty() && object_key.1 == "services" {
+            // The Service's cluster IPs and node ports become free again.
+            self.allocations.release(&removed);
+        }
         if object_key.0 == "apiextensions.k8s.io" && object_key.1 == "customresourcedefinitions" {
             self.stop_serving_definition(&removed);
         }

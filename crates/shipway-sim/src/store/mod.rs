@@ -641,6 +641,34 @@ impl Store {
                 _ => remove_field(&mut body, "status"),
             }
         }
+        let mut apply_warnings = Vec::new();
+        if let (Some(schema), Some(definition)) = schema_of(resource) {
+            // Undeclared fields never reach the merge, so they are never owned.
+            let report = validation::check_fields(schema, definition, &body);
+            if !report.unknown.is_empty() {
+                match options.validation {
+                    FieldValidation::Strict => {
+                        let paths: Vec<String> =
+                            report.unknown.iter().map(|u| u.apply_path.clone()).collect();
+                        return Err(ApiError::BadRequest(format!(
+                            "failed to create typed patch object ({}/{name}; {}, Kind={}): {}",
+                            namespace.unwrap_or_default(),
+                            resource.api_version(),
+                            resource.kind,
+                            validation::apply_unknown_message(&paths)
+                        )));
+                    }
+                    FieldValidation::Warn => apply_warnings.extend(
+                        report
+                            .unknown
+                            .iter()
+                            .map(|u| format!("unknown field \"{}\"", u.path)),
+                    ),
+                    FieldValidation::Ignore => {}
+                }
+                validation::prune(&mut body, &report.unknown);
+            }
+        }
         let live = self.objects.get(&key(resource, namespace, name)).cloned();
         let manager = crate::ssa::Manager {
             name: &options.manager,
@@ -657,18 +685,21 @@ impl Store {
             &manager,
             options.force,
         )
-        .map_err(|conflicts| ApiError::ApplyConflict {
-            message: crate::ssa::conflict_message(&conflicts),
-            causes: conflicts
-                .iter()
-                .map(|c| (c.manager_text(), c.path.clone()))
-                .collect(),
+        .map_err(|error| match error {
+            crate::ssa::ApplyError::Conflicts(conflicts) => ApiError::ApplyConflict {
+                message: crate::ssa::conflict_message(&conflicts),
+                causes: conflicts
+                    .iter()
+                    .map(|c| (format!("conflict with {}", c.manager_text()), c.path.clone()))
+                    .collect(),
+            },
+            crate::ssa::ApplyError::Invalid(message) => ApiError::Unprocessable(message),
         })?;
         let managed = merged
             .pointer("/metadata/managedFields")
             .cloned()
             .unwrap_or_else(|| json!([]));
-        match live {
+        let written = match live {
             None => self.create_with(resource, namespace, merged, options, Some(managed)),
             Some(old) => self.write_existing(
                 resource,
@@ -681,7 +712,12 @@ impl Store {
                 Some(managed),
                 Operation::Apply,
             ),
-        }
+        };
+        written.map(|mut written| {
+            apply_warnings.append(&mut written.warnings);
+            written.warnings = apply_warnings;
+            written
+        })
     }
 
     /// The update pipeline every write to an existing object goes through.
