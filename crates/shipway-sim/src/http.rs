@@ -18,10 +18,11 @@ use crate::Simulator;
 use crate::error::ApiError;
 use crate::patch;
 use crate::protobuf;
-use crate::resources::{self, RESOURCES, ResourceType};
+use crate::resources::{self, ResourceType};
 use crate::selector::Selector;
 use crate::store::Deleted;
 use crate::strategic;
+use crate::{discovery, openapi};
 
 /// Request bodies above this are refused; a real server's limit is 3 MiB.
 const MAX_BODY: usize = 3 * 1024 * 1024;
@@ -95,11 +96,33 @@ fn route(simulator: &Simulator, request: &ParsedRequest<'_>) -> Answer {
     let segments: Vec<&str> = request.path.split('/').filter(|s| !s.is_empty()).collect();
     match segments.as_slice() {
         ["version"] => discovery(request, version()),
-        ["api"] => discovery(request, api_versions(request)),
-        ["apis"] => discovery(request, api_group_list()),
-        ["api", "v1"] => discovery(request, resource_list("", "v1")?),
-        ["apis", group] => discovery(request, api_group(group)?),
-        ["apis", group, version] => discovery(request, resource_list(group, version)?),
+        ["api"] => discovery(
+            request,
+            discovery::api(
+                request.header(header::ACCEPT),
+                request.header(header::HOST),
+                &discovery::builtin(),
+            ),
+        ),
+        ["apis"] => discovery(
+            request,
+            discovery::apis(request.header(header::ACCEPT), &discovery::builtin()),
+        ),
+        ["api", "v1"] => discovery(
+            request,
+            discovery::resource_list("", "v1", &discovery::builtin())?,
+        ),
+        ["apis", group] => discovery(request, discovery::api_group(group, &discovery::builtin())?),
+        ["apis", group, version] => discovery(
+            request,
+            discovery::resource_list(group, version, &discovery::builtin())?,
+        ),
+        ["openapi", "v3"] => discovery(request, openapi::index(&discovery::builtin(), &|_| None)),
+        ["openapi", "v3", rest @ ..] => discovery(
+            request,
+            openapi::document_at(rest, &discovery::builtin(), &|_| None)
+                .ok_or(ApiError::NoRoute)?,
+        ),
         ["api", "v1", rest @ ..] => resource_request(simulator, request, "", "v1", rest),
         ["apis", group, version, rest @ ..] => {
             resource_request(simulator, request, group, version, rest)
@@ -130,81 +153,6 @@ fn version() -> Value {
         "compiler": "gc",
         "platform": "linux/amd64",
     })
-}
-
-fn api_versions(request: &ParsedRequest<'_>) -> Value {
-    json!({
-        "kind": "APIVersions",
-        "versions": ["v1"],
-        "serverAddressByClientCIDRs": [
-            {"clientCIDR": "0.0.0.0/0", "serverAddress": request.header(header::HOST)}
-        ],
-    })
-}
-
-fn group_document(group: &str, version: &str) -> Value {
-    let group_version = json!({"groupVersion": format!("{group}/{version}"), "version": version});
-    json!({"name": group, "versions": [group_version], "preferredVersion": group_version})
-}
-
-fn api_group_list() -> Value {
-    let groups: Vec<Value> = resources::groups()
-        .into_iter()
-        .map(|(group, version)| group_document(group, version))
-        .collect();
-    json!({"kind": "APIGroupList", "apiVersion": "v1", "groups": groups})
-}
-
-fn api_group(group: &str) -> Result<Value, ApiError> {
-    let (group, version) = resources::groups()
-        .into_iter()
-        .find(|(name, _)| *name == group)
-        .ok_or(ApiError::NoRoute)?;
-    let mut document = group_document(group, version);
-    if let Some(map) = document.as_object_mut() {
-        map.insert("kind".into(), "APIGroup".into());
-        map.insert("apiVersion".into(), "v1".into());
-    }
-    Ok(document)
-}
-
-fn resource_list(group: &str, version: &str) -> Result<Value, ApiError> {
-    if !resources::serves_group_version(group, version) {
-        return Err(ApiError::NoRoute);
-    }
-    let listed: Vec<Value> = RESOURCES
-        .iter()
-        .filter(|r| r.group == group && r.version == version)
-        .map(|r| {
-            let mut entry = json!({
-                "name": r.plural,
-                "singularName": r.singular,
-                "namespaced": r.namespaced,
-                "kind": r.kind,
-                "verbs": r.served_verbs().collect::<Vec<_>>(),
-            });
-            if let Some(map) = entry.as_object_mut() {
-                if !r.short_names.is_empty() {
-                    map.insert("shortNames".into(), json!(r.short_names));
-                }
-                if !r.categories.is_empty() {
-                    map.insert("categories".into(), json!(r.categories));
-                }
-            }
-            entry
-        })
-        .collect();
-    let group_version = if group.is_empty() {
-        version.to_owned()
-    } else {
-        format!("{group}/{version}")
-    };
-    Ok(json!({
-        "kind": "APIResourceList",
-        "apiVersion": "v1",
-        "groupVersion": group_version,
-        "resources": listed,
-    }))
 }
 
 /// Collections and objects: `[namespaces/{ns}/]{resource}[/{name}]`.
@@ -395,7 +343,7 @@ fn method_not_allowed() -> ApiError {
 fn json_response(status: StatusCode, value: &Value) -> Response {
     (
         status,
-        [(header::CONTENT_TYPE, "application/json")],
+        [(header::CONTENT_TYPE, discovery::content_type(value))],
         value.to_string(),
     )
         .into_response()

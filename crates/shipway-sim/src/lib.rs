@@ -72,9 +72,14 @@ pub mod selector;
 pub mod store;
 
 mod clock;
+mod discovery;
 mod http;
+mod openapi;
 mod protobuf;
 mod strategic;
+// Wired into the store by the integrator (list, get and watch answers).
+#[cfg_attr(not(test), allow(dead_code))]
+mod table;
 
 use std::future::Future;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};

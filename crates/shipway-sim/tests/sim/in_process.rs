@@ -77,14 +77,24 @@ async fn version_and_discovery() {
         assert_eq!(deployments["namespaced"], true);
         assert_eq!(
             deployments["verbs"],
-            json!(["create", "delete", "get", "list", "patch", "update"])
+            json!([
+                "create",
+                "delete",
+                "deletecollection",
+                "get",
+                "list",
+                "patch",
+                "update",
+                "watch"
+            ])
         );
         let (code, missing) = get(&sim, "/apis/nope.example/v1").await;
         assert_eq!(
             (code, missing["reason"].as_str(), missing["details"].clone()),
             (404, Some("NotFound"), json!({}))
         );
-        assert_eq!(get(&sim, "/openapi/v3").await.0, 404);
+        assert_eq!(get(&sim, "/openapi/v3").await.0, 200);
+        assert_eq!(get(&sim, "/openapi/v2").await.0, 404);
     })
     .await;
 }
