@@ -17,13 +17,13 @@ use serde_json::{Value, json};
 use crate::Simulator;
 use crate::error::ApiError;
 use crate::protobuf;
-use crate::resources::{self, RESOURCES, ResourceType};
+use crate::resources::ResourceType;
 use crate::selector::Selector;
 use crate::store::{
     self, DeleteOptions, Deleted, FieldValidation, ListOptions, PatchType, Propagation,
     Subresource, WriteOptions, Written,
 };
-use crate::watch;
+use crate::{discovery, openapi, table, watch};
 
 /// Request bodies above this are refused; a real server's limit is 3 MiB.
 const MAX_BODY: usize = 3 * 1024 * 1024;
@@ -104,8 +104,6 @@ pub(crate) enum Answer {
         value: Value,
         /// `Warning: 299 - "…"` header texts.
         warnings: Vec<String>,
-        /// The Content-Type (aggregated discovery and tables name their kind in it).
-        content_type: &'static str,
     },
     /// A streamed response (watch).
     Stream(Response),
@@ -117,7 +115,6 @@ impl Answer {
             status,
             value,
             warnings: Vec::new(),
-            content_type: "application/json",
         }
     }
 
@@ -131,7 +128,6 @@ impl Answer {
             },
             value: written.object,
             warnings: written.warnings,
-            content_type: "application/json",
         }
     }
 
@@ -149,14 +145,9 @@ impl Answer {
                 status,
                 value,
                 warnings,
-                content_type,
             } => {
-                let mut response = (
-                    status,
-                    [(header::CONTENT_TYPE, content_type)],
-                    value.to_string(),
-                )
-                    .into_response();
+                // Aggregated discovery and tables name their kind in the Content-Type.
+                let mut response = json_response(status, &value);
                 for warning in warnings {
                     let text = format!("299 - {}", serde_json::Value::String(warning));
                     if let Ok(value) = HeaderValue::from_str(&text) {
@@ -174,13 +165,27 @@ type Reply = Result<Answer, ApiError>;
 
 fn route(simulator: &Simulator, request: &ParsedRequest<'_>) -> Reply {
     let segments: Vec<&str> = request.path.split('/').filter(|s| !s.is_empty()).collect();
+    // Discovery and OpenAPI follow the served types, custom resources included.
+    let types = || simulator.lock().resource_types();
+    let crd_schema = |resource: &ResourceType| resource.custom_schema.cloned();
+    let accept = request.header(header::ACCEPT);
     match segments.as_slice() {
         ["version"] => discovery(request, version()),
-        ["api"] => discovery(request, api_versions(request)),
-        ["apis"] => discovery(request, api_group_list()),
-        ["api", "v1"] => discovery(request, resource_list("", "v1")?),
-        ["apis", group] => discovery(request, api_group(group)?),
-        ["apis", group, version] => discovery(request, resource_list(group, version)?),
+        ["api"] => discovery(
+            request,
+            discovery::api(accept, request.header(header::HOST), &types()),
+        ),
+        ["apis"] => discovery(request, discovery::apis(accept, &types())),
+        ["api", "v1"] => discovery(request, discovery::resource_list("", "v1", &types())?),
+        ["apis", group] => discovery(request, discovery::api_group(group, &types())?),
+        ["apis", group, version] => {
+            discovery(request, discovery::resource_list(group, version, &types())?)
+        }
+        ["openapi", "v3"] => discovery(request, openapi::index(&types(), &crd_schema)),
+        ["openapi", "v3", rest @ ..] => discovery(
+            request,
+            openapi::document_at(rest, &types(), &crd_schema).ok_or(ApiError::NoRoute)?,
+        ),
         ["api", "v1", rest @ ..] => resource_request(simulator, request, "", "v1", rest),
         ["apis", group, version, rest @ ..] => {
             resource_request(simulator, request, group, version, rest)
@@ -211,81 +216,6 @@ fn version() -> Value {
         "compiler": "gc",
         "platform": "linux/amd64",
     })
-}
-
-fn api_versions(request: &ParsedRequest<'_>) -> Value {
-    json!({
-        "kind": "APIVersions",
-        "versions": ["v1"],
-        "serverAddressByClientCIDRs": [
-            {"clientCIDR": "0.0.0.0/0", "serverAddress": request.header(header::HOST)}
-        ],
-    })
-}
-
-fn group_document(group: &str, version: &str) -> Value {
-    let group_version = json!({"groupVersion": format!("{group}/{version}"), "version": version});
-    json!({"name": group, "versions": [group_version], "preferredVersion": group_version})
-}
-
-fn api_group_list() -> Value {
-    let groups: Vec<Value> = resources::groups()
-        .into_iter()
-        .map(|(group, version)| group_document(group, version))
-        .collect();
-    json!({"kind": "APIGroupList", "apiVersion": "v1", "groups": groups})
-}
-
-fn api_group(group: &str) -> Result<Value, ApiError> {
-    let (group, version) = resources::groups()
-        .into_iter()
-        .find(|(name, _)| *name == group)
-        .ok_or(ApiError::NoRoute)?;
-    let mut document = group_document(group, version);
-    if let Some(map) = document.as_object_mut() {
-        map.insert("kind".into(), "APIGroup".into());
-        map.insert("apiVersion".into(), "v1".into());
-    }
-    Ok(document)
-}
-
-fn resource_list(group: &str, version: &str) -> Result<Value, ApiError> {
-    if !resources::serves_group_version(group, version) {
-        return Err(ApiError::NoRoute);
-    }
-    let listed: Vec<Value> = RESOURCES
-        .iter()
-        .filter(|r| r.group == group && r.version == version)
-        .map(|r| {
-            let mut entry = json!({
-                "name": r.plural,
-                "singularName": r.singular,
-                "namespaced": r.namespaced,
-                "kind": r.kind,
-                "verbs": r.served_verbs().collect::<Vec<_>>(),
-            });
-            if let Some(map) = entry.as_object_mut() {
-                if !r.short_names.is_empty() {
-                    map.insert("shortNames".into(), json!(r.short_names));
-                }
-                if !r.categories.is_empty() {
-                    map.insert("categories".into(), json!(r.categories));
-                }
-            }
-            entry
-        })
-        .collect();
-    let group_version = if group.is_empty() {
-        version.to_owned()
-    } else {
-        format!("{group}/{version}")
-    };
-    Ok(json!({
-        "kind": "APIResourceList",
-        "apiVersion": "v1",
-        "groupVersion": group_version,
-        "resources": listed,
-    }))
 }
 
 /// Collections, objects and subresources: `[namespaces/{ns}/]{resource}[/{name}[/{sub}]]`.
@@ -434,10 +364,24 @@ fn collection(
                     resource,
                     namespace,
                     list,
-                    &watch::WatchParams::from_query(|name| request.query(name))?,
+                    &watch::WatchParams::from_query(
+                        |name| request.query(name),
+                        table::wants_table(request.header(header::ACCEPT)),
+                    )?,
                 )?));
             }
-            let list = simulator.lock().list(resource, namespace, &list)?;
+            let store = simulator.lock();
+            let mut list = store.list(resource, namespace, &list)?;
+            if table::wants_table(request.header(header::ACCEPT)) {
+                let items = list["items"].as_array().cloned().unwrap_or_default();
+                list = table::table(
+                    resource,
+                    &items,
+                    table::IncludeObject::from_query(request.query("includeObject")),
+                    list["metadata"].take(),
+                    store.now(),
+                );
+            }
             Ok(Answer::json(StatusCode::OK, list))
         }
         Method::POST => {
@@ -476,7 +420,22 @@ fn object(
     }
     match *request.method {
         Method::GET => {
-            let object = simulator.lock().get(resource, namespace, name)?;
+            let store = simulator.lock();
+            let object = store.get(resource, namespace, name)?;
+            if subresource == Subresource::Main && table::wants_table(request.header(header::ACCEPT))
+            {
+                let metadata = json!({"resourceVersion": object["metadata"]["resourceVersion"]});
+                return Ok(Answer::json(
+                    StatusCode::OK,
+                    table::table(
+                        resource,
+                        std::slice::from_ref(&object),
+                        table::IncludeObject::from_query(request.query("includeObject")),
+                        metadata,
+                        store.now(),
+                    ),
+                ));
+            }
             Ok(Answer::json(
                 StatusCode::OK,
                 store::subresource_view(resource, &object, subresource),
@@ -586,7 +545,7 @@ fn method_not_allowed() -> ApiError {
 fn json_response(status: StatusCode, value: &Value) -> Response {
     (
         status,
-        [(header::CONTENT_TYPE, "application/json")],
+        [(header::CONTENT_TYPE, discovery::content_type(value))],
         value.to_string(),
     )
         .into_response()

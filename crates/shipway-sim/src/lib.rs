@@ -73,10 +73,13 @@ pub mod store;
 
 mod clock;
 mod defaults;
+mod discovery;
 mod http;
+mod openapi;
 mod protobuf;
 mod ssa;
 mod strategic;
+mod table;
 mod validation;
 mod watch;
 

@@ -22,6 +22,7 @@ use crate::Simulator;
 use crate::error::ApiError;
 use crate::resources::ResourceType;
 use crate::store::{Event, EventType, ListOptions};
+use crate::table;
 
 /// A real server closes a watch without `timeoutSeconds` after 30–60 minutes.
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(1800);
@@ -33,12 +34,15 @@ pub(crate) struct WatchParams {
     bookmarks: bool,
     send_initial_events: bool,
     timeout: Option<Duration>,
+    /// Each event's object as a one-row `Table` (kubectl `get -w`).
+    table: Option<table::IncludeObject>,
 }
 
 impl WatchParams {
     /// Reads the parameters through `query`.
     pub(crate) fn from_query<'a>(
         query: impl Fn(&str) -> Option<&'a str>,
+        wants_table: bool,
     ) -> Result<Self, ApiError> {
         let send_initial_events = query("sendInitialEvents") == Some("true");
         let bookmarks = query("allowWatchBookmarks") == Some("true");
@@ -62,6 +66,7 @@ impl WatchParams {
             bookmarks,
             send_initial_events,
             timeout,
+            table: wants_table.then(|| table::IncludeObject::from_query(query("includeObject"))),
         })
     }
 }
@@ -71,6 +76,7 @@ struct Filter {
     resource: &'static ResourceType,
     namespace: Option<String>,
     list: ListOptions,
+    table: Option<table::IncludeObject>,
 }
 
 impl Filter {
@@ -107,7 +113,20 @@ impl Filter {
             }
             _ => return None,
         };
-        Some(json!({"type": kind.name(), "object": *event.object}))
+        Some(self.event(kind, &event.object))
+    }
+
+    /// An event of `kind` carrying `object` (as a one-row Table when asked).
+    fn event(&self, kind: EventType, object: &Value) -> Value {
+        match self.table {
+            None => json!({"type": kind.name(), "object": object}),
+            Some(include) => {
+                let metadata = json!({"resourceVersion": object["metadata"]["resourceVersion"]});
+                let now = crate::clock::wall_seconds();
+                json!({"type": kind.name(), "object": table::table(
+                    self.resource, std::slice::from_ref(object), include, metadata, now)})
+            }
+        }
     }
 }
 
@@ -123,6 +142,7 @@ pub(crate) fn start(
         resource,
         namespace: namespace.map(String::from),
         list,
+        table: params.table,
     };
     let (sender, receiver) = mpsc::channel::<Bytes>(256);
     let mut initial = Vec::new();
@@ -133,7 +153,7 @@ pub(crate) fn start(
             None | Some("0") => {
                 for object in store.objects_of(resource, namespace) {
                     if filter.matches(object) {
-                        initial.push(json!({"type": "ADDED", "object": object}));
+                        initial.push(filter.event(EventType::Added, object));
                     }
                 }
                 if params.send_initial_events {
@@ -148,7 +168,7 @@ pub(crate) fn start(
                 if params.send_initial_events {
                     for object in store.objects_of(resource, namespace) {
                         if filter.matches(object) {
-                            initial.push(json!({"type": "ADDED", "object": object}));
+                            initial.push(filter.event(EventType::Added, object));
                         }
                     }
                     initial.push(bookmark(resource, current, true));

@@ -93,7 +93,8 @@ async fn version_and_discovery() {
             (code, missing["reason"].as_str(), missing["details"].clone()),
             (404, Some("NotFound"), json!({}))
         );
-        assert_eq!(get(&sim, "/openapi/v3").await.0, 404);
+        assert_eq!(get(&sim, "/openapi/v3").await.0, 200);
+        assert_eq!(get(&sim, "/openapi/v2").await.0, 404);
     })
     .await;
 }
