@@ -394,7 +394,7 @@ mod tests {
 
     #[test]
     fn aggregated_apis_matches_the_captured_shape() {
-        let served = builtin();
+        let served: Vec<&ResourceType> = crate::resources::RESOURCES.iter().collect();
         let list = apis(AGG, &served);
         assert_eq!(list["kind"], "APIGroupDiscoveryList");
         assert_eq!(list["apiVersion"], "apidiscovery.k8s.io/v2");
@@ -459,7 +459,7 @@ mod tests {
 
     #[test]
     fn legacy_documents_list_subresources_without_short_names() {
-        let served = builtin();
+        let served: Vec<&ResourceType> = crate::resources::RESOURCES.iter().collect();
         let legacy = api("application/json", "127.0.0.1:8080", &served);
         assert_eq!(legacy["versions"], json!(["v1"]));
         assert_eq!(

@@ -422,7 +422,8 @@ fn object(
         Method::GET => {
             let store = simulator.lock();
             let object = store.get(resource, namespace, name)?;
-            if subresource == Subresource::Main && table::wants_table(request.header(header::ACCEPT))
+            if subresource == Subresource::Main
+                && table::wants_table(request.header(header::ACCEPT))
             {
                 let metadata = json!({"resourceVersion": object["metadata"]["resourceVersion"]});
                 return Ok(Answer::json(

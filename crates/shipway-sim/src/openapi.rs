@@ -862,7 +862,7 @@ mod tests {
 
     #[test]
     fn index_lists_every_group_version_with_its_hash() {
-        let served = builtin();
+        let served = crate::resources::RESOURCES.iter().collect::<Vec<_>>();
         let index = index(&served, &no_crds);
         let paths = index["paths"].as_object().unwrap();
         assert_eq!(paths.keys().next().unwrap(), "api/v1");
@@ -880,7 +880,7 @@ mod tests {
 
     #[test]
     fn deployment_patch_operation_is_what_kubectl_checks() {
-        let served = builtin();
+        let served = crate::resources::RESOURCES.iter().collect::<Vec<_>>();
         let doc = document("apps", "v1", &served, &no_crds).unwrap();
         let patch =
             &doc["paths"]["/apis/apps/v1/namespaces/{namespace}/deployments/{name}"]["patch"];
@@ -924,7 +924,7 @@ mod tests {
 
     #[test]
     fn components_carry_the_merge_facts_transitively() {
-        let served = builtin();
+        let served = crate::resources::RESOURCES.iter().collect::<Vec<_>>();
         let doc = document("apps", "v1", &served, &no_crds).unwrap();
         let schemas = &doc["components"]["schemas"];
         let deployment = &schemas["io.k8s.api.apps.v1.Deployment"];
@@ -971,23 +971,20 @@ mod tests {
 
     #[test]
     fn custom_resources_get_their_crd_schema_and_no_strategic_merge() {
-        static WIDGETS: ResourceType = ResourceType {
-            group: "example.com",
-            version: "v1",
-            plural: "widgets",
-            singular: "widget",
-            kind: "Widget",
-            namespaced: true,
-            verbs: &[
-                "create", "delete", "get", "list", "patch", "update", "watch",
-            ],
-            short_names: &[],
-            categories: &[],
-            tracks_generation: true,
-            has_status: false,
-        };
-        let mut served = builtin();
-        served.push(&WIDGETS);
+        let widgets = ResourceType::custom(
+            "example.com",
+            "v1",
+            "widgets",
+            "widget",
+            "Widget",
+            true,
+            &[],
+            &[],
+            false,
+            json!({"type": "object"}),
+        );
+        let mut served: Vec<&ResourceType> = crate::resources::RESOURCES.iter().collect();
+        served.push(widgets);
         let crd = |resource: &ResourceType| {
             (resource.kind == "Widget").then(|| {
                 json!({"type": "object", "properties": {"spec": {"type": "object",
@@ -1023,11 +1020,11 @@ mod tests {
             .keys()
             .collect();
         assert_eq!(content, CUSTOM_PATCH_TYPES);
-        // No deletecollection verb, no such operation.
+        // Custom resources have deletecollection, as on a real server.
         assert!(
             doc["paths"]["/apis/example.com/v1/namespaces/{namespace}/widgets"]
                 .get("delete")
-                .is_none()
+                .is_some()
         );
         // A changed CRD schema changes the hash kubectl caches by.
         let other = |resource: &ResourceType| {
@@ -1042,7 +1039,7 @@ mod tests {
 
     #[test]
     fn cluster_scoped_resources_have_no_namespace_parameter() {
-        let served = builtin();
+        let served = crate::resources::RESOURCES.iter().collect::<Vec<_>>();
         let doc = document("", "v1", &served, &no_crds).unwrap();
         let namespace = &doc["paths"]["/api/v1/namespaces/{name}"];
         assert_eq!(namespace["get"]["operationId"], "readCoreV1Namespace");

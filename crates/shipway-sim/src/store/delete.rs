@@ -470,6 +470,7 @@ mod tests {
     use super::*;
     use crate::resources;
     use crate::store::WriteOptions;
+    use crate::store::tests::valid_deployment;
 
     fn find(group: &str, plural: &str) -> &'static ResourceType {
         let version = if group.is_empty() { "v1" } else { "v1" };
@@ -488,10 +489,13 @@ mod tests {
             .object
     }
 
+    /// A valid ReplicaSet owned by `owner`.
     fn owned_by(name: &str, owner: &Value, block: bool) -> Value {
-        json!({"metadata": {"name": name, "ownerReferences": [{
+        let mut replica_set = valid_deployment(name, json!({}));
+        replica_set["metadata"]["ownerReferences"] = json!([{
             "apiVersion": "apps/v1", "kind": "Deployment", "name": owner["metadata"]["name"],
-            "uid": owner["metadata"]["uid"], "controller": true, "blockOwnerDeletion": block}]}})
+            "uid": owner["metadata"]["uid"], "controller": true, "blockOwnerDeletion": block}]);
+        replica_set
     }
 
     #[test]
@@ -501,7 +505,7 @@ mod tests {
             &mut store,
             "apps",
             "deployments",
-            json!({"metadata":{"name":"web"},"spec":{}}),
+            valid_deployment("web", json!({})),
         );
         create(
             &mut store,
@@ -543,7 +547,7 @@ mod tests {
             &mut store,
             "apps",
             "deployments",
-            json!({"metadata":{"name":"web"},"spec":{}}),
+            valid_deployment("web", json!({})),
         );
         let mut dependent = owned_by("web-1", &owner, true);
         dependent["metadata"]["finalizers"] = json!(["example.com/hold"]);
@@ -604,7 +608,7 @@ mod tests {
             &mut store,
             "apps",
             "deployments",
-            json!({"metadata":{"name":"api"},"spec":{}}),
+            valid_deployment("api", json!({})),
         );
         create(
             &mut store,

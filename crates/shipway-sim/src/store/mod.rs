@@ -24,10 +24,10 @@ use serde_json::{Map, Value, json};
 use crate::clock;
 use crate::defaults;
 use crate::error::{ApiError, InvalidField};
-use crate::validation;
 use crate::patch;
 use crate::resources::{self, RESOURCES, ResourceType};
 use crate::strategic;
+use crate::validation;
 
 pub use delete::{DeleteOptions, Deleted, Propagation};
 pub use list::ListOptions;
@@ -648,8 +648,11 @@ impl Store {
             if !report.unknown.is_empty() {
                 match options.validation {
                     FieldValidation::Strict => {
-                        let paths: Vec<String> =
-                            report.unknown.iter().map(|u| u.apply_path.clone()).collect();
+                        let paths: Vec<String> = report
+                            .unknown
+                            .iter()
+                            .map(|u| u.apply_path.clone())
+                            .collect();
                         return Err(ApiError::BadRequest(format!(
                             "failed to create typed patch object ({}/{name}; {}, Kind={}): {}",
                             namespace.unwrap_or_default(),
@@ -690,7 +693,12 @@ impl Store {
                 message: crate::ssa::conflict_message(&conflicts),
                 causes: conflicts
                     .iter()
-                    .map(|c| (format!("conflict with {}", c.manager_text()), c.path.clone()))
+                    .map(|c| {
+                        (
+                            format!("conflict with {}", c.manager_text()),
+                            c.path.clone(),
+                        )
+                    })
                     .collect(),
             },
             crate::ssa::ApplyError::Invalid(message) => ApiError::Unprocessable(message),
@@ -936,8 +944,7 @@ impl Store {
         if !problems.is_empty() {
             return Err(invalid_from(problems));
         }
-        if resource.kind == "CustomResourceDefinition" && resource.group == "apiextensions.k8s.io"
-        {
+        if resource.kind == "CustomResourceDefinition" && resource.group == "apiextensions.k8s.io" {
             crd::admit_definition(object)?;
         }
         Ok(warnings)
@@ -1430,6 +1437,21 @@ mod tests {
         WriteOptions::manager("test")
     }
 
+    /// A Deployment that passes validation, with `spec` fields merged in.
+    pub(crate) fn valid_deployment(name: &str, spec: Value) -> Value {
+        let mut deployment = json!({"metadata": {"name": name}, "spec": {
+            "selector": {"matchLabels": {"app": name}},
+            "template": {"metadata": {"labels": {"app": name}},
+                "spec": {"containers": [{"name": "app", "image": "nginx:1.27"}]}}}});
+        if let (Some(target), Some(extra)) = (deployment["spec"].as_object_mut(), spec.as_object())
+        {
+            for (key, value) in extra {
+                target.insert(key.clone(), value.clone());
+            }
+        }
+        deployment
+    }
+
     #[test]
     fn generation_moves_on_spec_and_deployment_annotations_only() {
         let mut store = Store::new();
@@ -1450,7 +1472,7 @@ mod tests {
             .create(
                 deployments(),
                 Some("default"),
-                json!({"metadata":{"name":"web"},"spec":{"replicas":1}}),
+                valid_deployment("web", json!({"replicas": 1})),
                 &options(),
             )
             .unwrap()
@@ -1501,7 +1523,7 @@ mod tests {
             .create(
                 deployments(),
                 Some("default"),
-                json!({"metadata":{"name":"web"},"spec":{}}),
+                valid_deployment("web", json!({})),
                 &options(),
             )
             .unwrap()
@@ -1536,7 +1558,7 @@ mod tests {
             .create(
                 deployments(),
                 Some("default"),
-                json!({"metadata":{"name":"web"},"spec":{}}),
+                valid_deployment("web", json!({})),
                 &dry,
             )
             .unwrap();
@@ -1554,7 +1576,7 @@ mod tests {
             .create(
                 deployments(),
                 Some("default"),
-                json!({"metadata":{"name":"web"},"spec":{}}),
+                valid_deployment("web", json!({})),
                 &options(),
             )
             .unwrap();
@@ -1579,7 +1601,7 @@ mod tests {
             .create(
                 deployments(),
                 Some("default"),
-                json!({"metadata":{"name":"web"},"spec":{"replicas":2,"selector":{"matchLabels":{"app":"web"}}}}),
+                valid_deployment("web", json!({"replicas": 2})),
                 &options(),
             )
             .unwrap();

@@ -258,7 +258,9 @@ async fn create_refuses_missing_namespace_and_bad_names() {
 async fn update_checks_resource_version_and_bumps_generation() {
     bounded(10, async {
         let sim = Simulator::new();
-        let deployment = json!({"apiVersion":"apps/v1","kind":"Deployment","metadata":{"name":"web"},"spec":{"replicas":1}});
+        let deployment = json!({"apiVersion":"apps/v1","kind":"Deployment","metadata":{"name":"web"},"spec":{"replicas":1,
+            "selector":{"matchLabels":{"app":"web"}},"template":{"metadata":{"labels":{"app":"web"}},
+            "spec":{"containers":[{"name":"web","image":"nginx:1.27"}]}}}});
         let (_, created) = post(&sim, "/apis/apps/v1/namespaces/default/deployments", deployment).await;
         assert_eq!(created["metadata"]["generation"], 1);
         let path = "/apis/apps/v1/namespaces/default/deployments/web";
@@ -374,7 +376,8 @@ async fn strategic_merge_patch_merges_containers_by_name() {
     bounded(10, async {
         let sim = Simulator::new();
         let deployment = json!({"apiVersion":"apps/v1","kind":"Deployment","metadata":{"name":"web"},
-            "spec":{"template":{"spec":{"containers":[{"name":"web","image":"nginx:1.26"},{"name":"log","image":"fluent:1"}]}}}});
+            "spec":{"selector":{"matchLabels":{"app":"web"}},"template":{"metadata":{"labels":{"app":"web"}},
+            "spec":{"containers":[{"name":"web","image":"nginx:1.26"},{"name":"log","image":"fluent:1"}]}}}});
         post(&sim, "/apis/apps/v1/namespaces/default/deployments", deployment).await;
         let (code, patched) = call(
             &sim,
@@ -385,10 +388,13 @@ async fn strategic_merge_patch_merges_containers_by_name() {
         )
         .await;
         assert_eq!(code, 200);
-        assert_eq!(
-            patched["spec"]["template"]["spec"]["containers"],
-            json!([{"name":"web","image":"nginx:1.27"},{"name":"log","image":"fluent:1"}])
-        );
+        let containers: Vec<(&str, &str)> = patched["spec"]["template"]["spec"]["containers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| (c["name"].as_str().unwrap(), c["image"].as_str().unwrap()))
+            .collect();
+        assert_eq!(containers, vec![("web", "nginx:1.27"), ("log", "fluent:1")]);
         assert_eq!(patched["metadata"]["generation"], 2);
     })
     .await;
