@@ -2,6 +2,7 @@
 //! real `kubectl` against a served simulator. One binary, every test under a timeout.
 
 mod in_process;
+mod kube_rs;
 mod kubectl;
 mod openapi;
 
