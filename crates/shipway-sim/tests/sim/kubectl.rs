@@ -23,6 +23,7 @@ struct Cluster {
 /// What one kubectl run printed.
 #[derive(Debug)]
 struct Output {
+    code: Option<i32>,
     success: bool,
     stdout: String,
     stderr: String,
@@ -55,7 +56,12 @@ impl Cluster {
     }
 
     async fn kubectl(&self, args: &[&str]) -> Output {
-        let mut command = tokio::process::Command::new("kubectl");
+        self.kubectl_as("kubectl", args).await
+    }
+
+    /// Runs a specific kubectl binary (`kubectl.1.29` sits next to the dispatcher).
+    async fn kubectl_as(&self, binary: &str, args: &[&str]) -> Output {
+        let mut command = tokio::process::Command::new(beside_kubectl(binary));
         command
             .arg("--kubeconfig")
             .arg(&self.kubeconfig)
@@ -73,6 +79,7 @@ impl Cluster {
             .unwrap_or_else(|_| panic!("kubectl {args:?} timed out"))
             .unwrap();
         Output {
+            code: output.status.code(),
             success: output.status.success(),
             stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
             stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
@@ -91,6 +98,22 @@ impl Cluster {
         std::fs::write(&path, text).unwrap();
         path.display().to_string()
     }
+}
+
+/// The versioned kubectl binaries sit next to the dispatcher's real file (PATH holds a
+/// symlink to it), not on PATH themselves.
+fn beside_kubectl(binary: &str) -> PathBuf {
+    if binary == "kubectl" {
+        return PathBuf::from(binary);
+    }
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    std::env::split_paths(&path)
+        .map(|dir| dir.join("kubectl"))
+        .find(|candidate| candidate.is_file())
+        .and_then(|dispatcher| std::fs::canonicalize(dispatcher).ok())
+        .and_then(|real| real.parent().map(|dir| dir.join(binary)))
+        .filter(|versioned| versioned.is_file())
+        .unwrap_or_else(|| panic!("{binary} not found next to the kubectl on PATH"))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -264,6 +287,236 @@ async fn kubectl_client_side_apply_creates_updates_and_prunes() {
         let containers = live["spec"]["template"]["spec"]["containers"].as_array().unwrap();
         assert_eq!(containers.len(), 1);
         assert_eq!(containers[0]["image"], "nginx:1.27");
+    })
+    .await;
+}
+
+const DEPLOYMENT: &str = "apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+  namespace: default
+spec:
+  replicas: REPLICAS
+  selector:
+    matchLabels:
+      app: web
+  template:
+    metadata:
+      labels:
+        app: web
+    spec:
+      containers:
+      - name: web
+        image: IMAGE
+        ports:
+        - containerPort: 80
+";
+
+fn deployment(replicas: u32, image: &str) -> String {
+    DEPLOYMENT
+        .replace("REPLICAS", &replicas.to_string())
+        .replace("IMAGE", image)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kubectl_server_side_apply_conflicts_diff_and_managed_fields() {
+    bounded(240, async {
+        let cluster = Cluster::start().await;
+        let first = cluster.write("first.yaml", &deployment(2, "nginx:1.27"));
+        assert_eq!(
+            cluster
+                .ok(&[
+                    "apply",
+                    "--server-side",
+                    "--field-manager=gitops",
+                    "-f",
+                    &first
+                ])
+                .await
+                .trim(),
+            "deployment.apps/web serverside-applied"
+        );
+        // Another manager changing replicas conflicts; equal fields are shared silently.
+        let scaled = cluster.write("scaled.yaml", &deployment(5, "nginx:1.27"));
+        let conflict = cluster
+            .kubectl(&[
+                "apply",
+                "--server-side",
+                "--field-manager=other",
+                "-f",
+                &scaled,
+            ])
+            .await;
+        assert!(!conflict.success);
+        assert!(
+            conflict
+                .stderr
+                .contains("Apply failed with 1 conflict: conflict with \"gitops\": .spec.replicas"),
+            "{conflict:?}"
+        );
+        cluster
+            .ok(&[
+                "apply",
+                "--server-side",
+                "--field-manager=other",
+                "--force-conflicts",
+                "-f",
+                &scaled,
+            ])
+            .await;
+        let yaml = cluster
+            .ok(&[
+                "get",
+                "deploy",
+                "web",
+                "-o",
+                "yaml",
+                "--show-managed-fields",
+            ])
+            .await;
+        assert!(
+            yaml.contains("manager: gitops") && yaml.contains("manager: other"),
+            "{yaml}"
+        );
+        assert!(yaml.contains("operation: Apply"), "{yaml}");
+        // diff: exit 0 when the file matches, 1 when it differs.
+        let same = cluster
+            .kubectl(&[
+                "diff",
+                "--server-side",
+                "--field-manager=other",
+                "-f",
+                &scaled,
+            ])
+            .await;
+        assert_eq!(same.code, Some(0), "{same:?}");
+        let changed = cluster.write("changed.yaml", &deployment(5, "nginx:1.28"));
+        let differs = cluster
+            .kubectl(&[
+                "diff",
+                "--server-side",
+                "--field-manager=other",
+                "--force-conflicts",
+                "-f",
+                &changed,
+            ])
+            .await;
+        assert_eq!(differs.code, Some(1), "{differs:?}");
+        assert!(
+            differs.stdout.contains("+      - image: nginx:1.28"),
+            "{differs:?}"
+        );
+        // Nothing was written by the diffs.
+        let live: Value =
+            serde_json::from_str(&cluster.ok(&["get", "deploy", "web", "-o", "json"]).await)
+                .unwrap();
+        assert_eq!(
+            live["spec"]["template"]["spec"]["containers"][0]["image"],
+            "nginx:1.27"
+        );
+        assert_eq!(live["spec"]["replicas"], 5);
+        // Server-side dry run of a create leaves nothing behind.
+        let other = cluster.write(
+            "other.yaml",
+            &deployment(1, "nginx:1.27")
+                .replace("name: web\n  namespace", "name: api\n  namespace"),
+        );
+        cluster
+            .ok(&["apply", "--server-side", "--dry-run=server", "-f", &other])
+            .await;
+        let missing = cluster.kubectl(&["get", "deploy", "api"]).await;
+        assert!(
+            !missing.success && missing.stderr.contains("NotFound"),
+            "{missing:?}"
+        );
+        // Strict field validation: an unknown field is refused.
+        let typo = cluster.write(
+            "typo.yaml",
+            &deployment(1, "nginx").replace("  replicas:", "  replicaz: 1\n  replicas:"),
+        );
+        let refused = cluster
+            .kubectl(&["apply", "--server-side", "-f", &typo])
+            .await;
+        assert!(
+            !refused.success && refused.stderr.contains("replicaz"),
+            "{refused:?}"
+        );
+        // kubectl get prints the server's table columns.
+        let table = cluster.ok(&["get", "deploy", "web"]).await;
+        assert!(
+            table.starts_with("NAME") && table.contains("UP-TO-DATE"),
+            "{table}"
+        );
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kubectl_get_watch_prints_new_objects() {
+    bounded(120, async {
+        let cluster = Cluster::start().await;
+        let mut command = tokio::process::Command::new("kubectl");
+        command
+            .args(["--kubeconfig"])
+            .arg(&cluster.kubeconfig)
+            .arg("--cache-dir")
+            .arg(cluster.dir.path().join("cache"))
+            .args(["get", "configmaps", "-n", "default", "-w", "-o", "name"])
+            .env("HOME", cluster.dir.path())
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .kill_on_drop(true);
+        let mut child = command.spawn().unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let mut lines = tokio::io::AsyncBufReadExt::lines(tokio::io::BufReader::new(stdout));
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+        cluster
+            .ok(&["create", "configmap", "watched", "-n", "default"])
+            .await;
+        let line = tokio::time::timeout(Duration::from_secs(30), lines.next_line())
+            .await
+            .expect("kubectl get -w printed nothing")
+            .unwrap();
+        assert_eq!(line.as_deref(), Some("configmap/watched"));
+        child.kill().await.unwrap();
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kubectl_versions_1_29_to_1_33_apply_get_and_diff() {
+    bounded(600, async {
+        let cluster = Cluster::start().await;
+        for minor in 29..=33 {
+            let binary = format!("kubectl.1.{minor}");
+            let name = format!("cfg-{minor}");
+            let file = cluster.write(
+                &format!("{name}.yaml"),
+                &format!("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {name}\n  namespace: default\ndata:\n  a: \"1\"\n"),
+            );
+            let applied = cluster
+                .kubectl_as(&binary, &["apply", "--server-side", "-f", &file])
+                .await;
+            assert!(applied.success, "{binary}: {applied:?}");
+            let client_side = cluster.kubectl_as(&binary, &["apply", "-f", &file]).await;
+            assert!(client_side.success, "{binary}: {client_side:?}");
+            let got = cluster
+                .kubectl_as(&binary, &["get", "configmap", &name, "-o", "jsonpath={.data.a}"])
+                .await;
+            assert_eq!(got.stdout, "1", "{binary}: {got:?}");
+            let changed = cluster.write(
+                &format!("{name}-changed.yaml"),
+                &format!("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {name}\n  namespace: default\ndata:\n  a: \"2\"\n"),
+            );
+            let diff = cluster.kubectl_as(&binary, &["diff", "-f", &changed]).await;
+            assert_eq!(diff.code, Some(1), "{binary}: {diff:?}");
+            let deleted = cluster
+                .kubectl_as(&binary, &["delete", "-f", &file])
+                .await;
+            assert!(deleted.success, "{binary}: {deleted:?}");
+        }
     })
     .await;
 }
