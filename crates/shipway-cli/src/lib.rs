@@ -31,6 +31,34 @@ pub enum Command {
     Rollback(RollbackArgs),
     /// List an environment's releases, promotions and rollbacks from git history.
     History(HistoryArgs),
+    /// Run a simulated Kubernetes cluster (API server, controllers, kubelet) in the
+    /// foreground, for trying shipway and kubectl without a real cluster.
+    Sandbox(SandboxArgs),
+}
+
+/// Arguments of `shipway sandbox`.
+#[derive(Debug, clap::Args)]
+pub struct SandboxArgs {
+    /// The address to serve the Kubernetes API on (plain HTTP; loopback unless you mean
+    /// it). Port 0 picks a free one.
+    #[arg(long, default_value = "127.0.0.1:6443", value_name = "ADDR:PORT")]
+    pub listen: String,
+
+    /// Where to write a kubeconfig that kubectl and shipway use unchanged.
+    #[arg(
+        long,
+        default_value = "shipway-sandbox.kubeconfig",
+        value_name = "FILE"
+    )]
+    pub kubeconfig_out: PathBuf,
+
+    /// How many simulated nodes (DaemonSets run one pod on each).
+    #[arg(long, default_value_t = 1, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=100))]
+    pub nodes: u32,
+
+    /// Load the cluster's objects from FILE when it exists, and save them there on exit.
+    #[arg(long, value_name = "FILE")]
+    pub state: Option<PathBuf>,
 }
 
 /// How `release`, `promote` and `rollback` push.

@@ -16,6 +16,7 @@ pub fn run(cli: shipway_cli::Cli) -> ExitStatus {
         shipway_cli::Command::Promote(args) => commands::promote(&args),
         shipway_cli::Command::Rollback(args) => commands::rollback(&args),
         shipway_cli::Command::History(args) => commands::history(&args),
+        shipway_cli::Command::Sandbox(args) => commands::sandbox(&args),
     };
     match result {
         Ok(status) => status,

@@ -312,6 +312,92 @@ impl Store {
         })
     }
 
+    /// The resource type of objects with `apiVersion` and `kind`.
+    pub fn find_kind(&self, api_version: &str, kind: &str) -> Option<&'static ResourceType> {
+        self.resource_types()
+            .into_iter()
+            .find(|r| r.kind == kind && r.api_version() == api_version)
+    }
+
+    /// Every stored object and the resourceVersion counter, for `shipway sandbox --state`.
+    /// Definitions come first so that loading serves their kinds before their objects.
+    pub fn export_state(&self) -> Value {
+        let is_definition = |(group, plural, _, _): &ObjectKey| {
+            *group == "apiextensions.k8s.io" && *plural == "customresourcedefinitions"
+        };
+        let objects: Vec<&Value> = self
+            .objects
+            .iter()
+            .filter(|(k, _)| is_definition(k))
+            .chain(self.objects.iter().filter(|(k, _)| !is_definition(k)))
+            .map(|(_, object)| object)
+            .collect();
+        json!({"resourceVersion": self.resource_version, "objects": objects})
+    }
+
+    /// Replaces the contents with an [`Store::export_state`] document. Objects keep their
+    /// uids, versions and timestamps; the watch history starts empty.
+    pub fn import_state(&mut self, state: &Value) -> Result<(), String> {
+        let objects = state
+            .get("objects")
+            .and_then(Value::as_array)
+            .ok_or("the state has no `objects` list")?;
+        self.objects.clear();
+        self.custom.clear();
+        self.allocations = defaults::Allocator::new();
+        for (index, object) in objects.iter().enumerate() {
+            let text = |field: &str| {
+                object
+                    .get(field)
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+            };
+            let resource = self
+                .find_kind(text("apiVersion"), text("kind"))
+                .ok_or_else(|| {
+                    format!(
+                        "object {index} has a kind the simulator does not serve: {} {}",
+                        text("apiVersion"),
+                        text("kind")
+                    )
+                })?;
+            let meta = |field: &str| {
+                object
+                    .pointer(&format!("/metadata/{field}"))
+                    .and_then(Value::as_str)
+            };
+            let name = meta("name").ok_or_else(|| format!("object {index} has no name"))?;
+            let object_key = key(resource, meta("namespace"), name);
+            if resource.plural == "services" && resource.group.is_empty() {
+                self.allocations.reserve(object);
+            }
+            self.objects.insert(object_key, object.clone());
+            if resource.kind == "CustomResourceDefinition" {
+                self.serve_definition(object);
+            }
+        }
+        let newest = self
+            .objects
+            .values()
+            .filter_map(|o| {
+                o.pointer("/metadata/resourceVersion")?
+                    .as_str()?
+                    .parse::<u64>()
+                    .ok()
+            })
+            .max()
+            .unwrap_or(0);
+        self.resource_version = state
+            .get("resourceVersion")
+            .and_then(Value::as_u64)
+            .unwrap_or(0)
+            .max(newest);
+        self.sequence = self.sequence.max(self.resource_version);
+        self.history.clear();
+        self.history_floor = self.resource_version;
+        Ok(())
+    }
+
     /// Every resource type served now: the built-in table, then custom resources.
     pub fn resource_types(&self) -> Vec<&'static ResourceType> {
         RESOURCES
@@ -1591,6 +1677,43 @@ mod tests {
                 .unwrap()
                 .count(),
             0
+        );
+    }
+
+    #[test]
+    fn state_round_trips_with_custom_resources() {
+        let mut store = Store::new();
+        let definitions =
+            resources::find("apiextensions.k8s.io", "v1", "customresourcedefinitions").unwrap();
+        store
+            .create(
+                definitions,
+                None,
+                json!({"metadata": {"name": "widgets.example.com"}, "spec": {"group": "example.com",
+                    "scope": "Namespaced", "names": {"plural": "widgets", "kind": "Widget"},
+                    "versions": [{"name": "v1", "served": true, "storage": true}]}}),
+                &options(),
+            )
+            .unwrap();
+        let widgets = store.find("example.com", "v1", "widgets").unwrap();
+        store
+            .create(
+                widgets,
+                Some("default"),
+                json!({"metadata": {"name": "w"}, "spec": {"a": 1}}),
+                &options(),
+            )
+            .unwrap();
+        let state = store.export_state();
+        let mut loaded = Store::new();
+        loaded.import_state(&state).unwrap();
+        assert_eq!(loaded.export_state(), state);
+        let widgets = loaded.find("example.com", "v1", "widgets").unwrap();
+        assert!(loaded.get(widgets, Some("default"), "w").is_ok());
+        assert!(
+            loaded
+                .import_state(&json!({"objects": [{"apiVersion": "x/v1", "kind": "Nope"}]}))
+                .is_err()
         );
     }
 

@@ -7,6 +7,7 @@ mod promote;
 mod release;
 mod render;
 mod rollback;
+mod sandbox;
 
 pub(crate) use check::check;
 pub(crate) use explain::explain;
@@ -15,6 +16,7 @@ pub(crate) use promote::promote;
 pub(crate) use release::release;
 pub(crate) use render::render;
 pub(crate) use rollback::rollback;
+pub(crate) use sandbox::sandbox;
 
 /// How the process ends.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

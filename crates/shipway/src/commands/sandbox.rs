@@ -1,0 +1,153 @@
+//! `shipway sandbox`: the simulated cluster (`shipway-sim`: API server, controllers,
+//! kubelet) served in the foreground, with a kubeconfig that kubectl and shipway use
+//! unchanged. It exists so that a newcomer can try everything end to end without a cluster;
+//! it is the only command that uses the simulator.
+
+use std::path::Path;
+use std::time::Duration;
+
+use anyhow::Context;
+use shipway_cli::SandboxArgs;
+use shipway_sim::Simulator;
+use shipway_sim::controllers::SimulationConfig;
+
+use super::ExitStatus;
+
+/// The context name written into the kubeconfig.
+const CONTEXT: &str = "shipway-sandbox";
+
+/// How often the controllers and the kubelet run.
+const TICK: Duration = Duration::from_millis(100);
+
+/// Runs the sandbox until SIGINT or SIGTERM.
+pub(crate) fn sandbox(args: &SandboxArgs) -> anyhow::Result<ExitStatus> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    runtime.block_on(run(args))
+}
+
+async fn run(args: &SandboxArgs) -> anyhow::Result<ExitStatus> {
+    let config = SimulationConfig {
+        nodes: args.nodes as usize,
+        ..SimulationConfig::default()
+    };
+    let simulator = Simulator::with_config(config);
+    if let Some(state) = &args.state
+        && state.exists()
+    {
+        let text = fs_err::read_to_string(state)?;
+        let value: serde_json::Value = serde_json::from_str(&text)
+            .with_context(|| format!("{}: not a sandbox state file", state.display()))?;
+        simulator
+            .lock()
+            .import_state(&value)
+            .map_err(|message| anyhow::anyhow!("{}: {message}", state.display()))?;
+    }
+    let listener = tokio::net::TcpListener::bind(&args.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", args.listen))?;
+    let address = listener.local_addr()?;
+    write_kubeconfig(&args.kubeconfig_out, &format!("http://{address}"))?;
+    let kubeconfig = args.kubeconfig_out.display();
+    println!(
+        "shipway sandbox: simulated Kubernetes v1.{} API on http://{address} ({} node{})",
+        shipway_sim::SERVER_MINOR,
+        args.nodes,
+        if args.nodes == 1 { "" } else { "s" }
+    );
+    println!("kubeconfig: {kubeconfig} (context {CONTEXT})");
+    println!();
+    println!("  export KUBECONFIG={kubeconfig}");
+    println!("  kubectl get nodes");
+    println!("  kubectl apply --server-side -k examples/platform/overlays/staging");
+    println!();
+    match &args.state {
+        Some(state) => println!(
+            "Objects are loaded from and saved to {} on exit. Stop with Ctrl-C.",
+            state.display()
+        ),
+        None => {
+            println!("Objects live in memory only (--state FILE keeps them). Stop with Ctrl-C.")
+        }
+    }
+    let controllers = simulator.run_controllers(TICK);
+    shipway_sim::serve(listener, simulator.clone(), shutdown_signal())
+        .await
+        .context("serving the sandbox API")?;
+    controllers.abort();
+    if let Some(state) = &args.state {
+        let document = simulator.lock().export_state();
+        save_state(state, &document)?;
+        eprintln!(
+            "shipway sandbox: stopped; state saved to {}",
+            state.display()
+        );
+    } else {
+        eprintln!("shipway sandbox: stopped");
+    }
+    Ok(ExitStatus::Success)
+}
+
+/// Completes on SIGINT (Ctrl-C) or SIGTERM.
+async fn shutdown_signal() {
+    let interrupt = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut terminate =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(signal) => signal,
+                Err(_) => {
+                    // Without a SIGTERM handler, Ctrl-C still stops the sandbox.
+                    let _ = interrupt.await;
+                    return;
+                }
+            };
+        tokio::select! {
+            _ = interrupt => {}
+            _ = terminate.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = interrupt.await;
+    }
+}
+
+/// A kubeconfig with one cluster, user and context. The token is a placeholder: the
+/// simulator accepts any credentials, and kubectl wants a user entry.
+fn write_kubeconfig(path: &Path, server: &str) -> anyhow::Result<()> {
+    let text = format!(
+        "apiVersion: v1\n\
+         kind: Config\n\
+         clusters:\n\
+         - name: {CONTEXT}\n  cluster:\n    server: {server}\n\
+         users:\n\
+         - name: {CONTEXT}\n  user:\n    token: sandbox\n\
+         contexts:\n\
+         - name: {CONTEXT}\n  context:\n    cluster: {CONTEXT}\n    user: {CONTEXT}\n    namespace: default\n\
+         current-context: {CONTEXT}\n"
+    );
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        fs_err::create_dir_all(parent)?;
+    }
+    fs_err::write(path, text)?;
+    Ok(())
+}
+
+/// Writes the state next to its final name and renames it, so an interrupted save never
+/// leaves half a file. The file holds Secrets as the API stores them (base64), so it is
+/// readable by its owner only.
+fn save_state(path: &Path, document: &serde_json::Value) -> anyhow::Result<()> {
+    let temporary = path.with_extension("tmp");
+    fs_err::write(&temporary, serde_json::to_vec(document)?)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        fs_err::set_permissions(&temporary, std::fs::Permissions::from_mode(0o600))?;
+    }
+    fs_err::rename(&temporary, path)?;
+    Ok(())
+}
