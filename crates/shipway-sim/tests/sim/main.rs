@@ -3,6 +3,7 @@
 
 mod in_process;
 mod kubectl;
+mod workloads;
 
 use std::future::Future;
 use std::time::Duration;
