@@ -26,6 +26,13 @@
 //!   no-op writes, `resourceVersion` preconditions (409 `Conflict`), `generation` (set and
 //!   bumped as the real registry strategies do), `generateName`;
 //! - errors as `metav1.Status` bodies with the real `reason`, `code`, message and details.
+//! - workload simulation (the `controllers` module): Deployments, `ReplicaSets`,
+//!   `StatefulSets`, `DaemonSets`, Jobs and `CronJobs` get their pods, a scheduler and kubelet
+//!   run the pods (with faults scripted by annotations), claims bind, Services get
+//!   `EndpointSlices` and load-balancer addresses, and running pods can serve `/health` and
+//!   `/metrics`. Drive it with [`Simulator::reconcile`], [`Simulator::settle`] and
+//!   [`Simulator::advance`] (virtual clock) or [`Simulator::run_controllers`] (real time);
+//!   configure it with [`SimulationConfig`].
 //!
 //! # Deliberate simplifications (each one a later phase or a documented non-goal)
 //!

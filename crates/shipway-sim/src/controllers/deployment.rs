@@ -52,10 +52,10 @@ fn bare_template(template: &Value) -> Value {
         .and_then(Value::as_object_mut)
     {
         labels.remove(HASH_LABEL);
-        if labels.is_empty() {
-            if let Some(metadata) = template.get_mut("metadata").and_then(Value::as_object_mut) {
-                metadata.remove("labels");
-            }
+        if labels.is_empty()
+            && let Some(metadata) = template.get_mut("metadata").and_then(Value::as_object_mut)
+        {
+            metadata.remove("labels");
         }
     }
     template
@@ -418,7 +418,6 @@ fn cleanup_history(ctx: &mut Ctx<'_>, deployment: &Value, old: &[Value]) {
     }
 }
 
-#[expect(clippy::too_many_arguments, reason = "the parts of one sync")]
 fn write_status(
     ctx: &mut Ctx<'_>,
     deployments: &'static crate::resources::ResourceType,
@@ -611,12 +610,10 @@ fn replace_progressing(conditions: &mut Vec<Value>, mut condition: Value) {
     if let Some(current) = conditions
         .iter()
         .find(|c| str_at(c, "/type") == "Progressing")
+        && str_at(current, "/status") == str_at(&condition, "/status")
+        && let Some(since) = current.get("lastTransitionTime")
     {
-        if str_at(current, "/status") == str_at(&condition, "/status")
-            && let Some(since) = current.get("lastTransitionTime")
-        {
-            set_path(&mut condition, &["lastTransitionTime"], since.clone());
-        }
+        set_path(&mut condition, &["lastTransitionTime"], since.clone());
     }
     conditions.retain(|c| str_at(c, "/type") != "Progressing");
     conditions.push(condition);
@@ -866,7 +863,12 @@ mod tests {
         );
         let deployments = crate::controllers::resource("apps", "deployments").unwrap();
         sim.store
-            .delete(deployments, Some("default"), "web", &Default::default())
+            .delete(
+                deployments,
+                Some("default"),
+                "web",
+                &crate::store::DeleteOptions::default(),
+            )
             .unwrap();
         assert!(sim.list("apps", "replicasets").is_empty());
         assert!(sim.list("", "pods").is_empty());

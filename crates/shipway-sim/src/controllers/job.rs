@@ -158,7 +158,8 @@ fn sync(ctx: &mut Ctx<'_>, job: &Value) {
                 ("job-name", job_name.clone()),
             ];
             let prefix = format!("{job_name}-");
-            for _ in active_count..wanted {
+            let missing = (wanted - active_count).max(0);
+            for _ in 0..missing {
                 let pod = pod_from_template(job, &template, PodName::Generate(&prefix), &labels);
                 if ctx.create(pods, &ns, pod, CONTROLLER_MANAGER).is_ok() {
                     active_count += 1;

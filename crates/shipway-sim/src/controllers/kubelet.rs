@@ -20,6 +20,8 @@
 //! by finalizers keep their status, and their HTTP listeners close as soon as the
 //! `deletionTimestamp` appears.
 
+use std::fmt::Write as _;
+
 use serde_json::{Map, Value, json};
 
 use super::pod_http::Profile;
@@ -44,25 +46,24 @@ pub(crate) fn sync_nodes(ctx: &mut Ctx<'_>) {
     for index in 1..=ctx.state.config.nodes {
         let node_name = format!("sim-node-{index}");
         let existing = ctx.store.get(nodes, None, &node_name).ok();
-        let node = match existing {
-            Some(node) => node,
-            None => {
-                let node = json!({
-                    "apiVersion": "v1", "kind": "Node",
-                    "metadata": {"name": node_name, "labels": {
-                        "beta.kubernetes.io/arch": "amd64",
-                        "beta.kubernetes.io/os": "linux",
-                        "kubernetes.io/arch": "amd64",
-                        "kubernetes.io/hostname": node_name,
-                        "kubernetes.io/os": "linux",
-                    }},
-                    "spec": {"podCIDR": format!("10.244.{}.0/24", index - 1),
-                             "podCIDRs": [format!("10.244.{}.0/24", index - 1)]},
-                });
-                match ctx.create(nodes, "", node, KUBELET) {
-                    Ok(node) => node,
-                    Err(_) => continue,
-                }
+        let node = if let Some(node) = existing {
+            node
+        } else {
+            let node = json!({
+                "apiVersion": "v1", "kind": "Node",
+                "metadata": {"name": node_name, "labels": {
+                    "beta.kubernetes.io/arch": "amd64",
+                    "beta.kubernetes.io/os": "linux",
+                    "kubernetes.io/arch": "amd64",
+                    "kubernetes.io/hostname": node_name,
+                    "kubernetes.io/os": "linux",
+                }},
+                "spec": {"podCIDR": format!("10.244.{}.0/24", index - 1),
+                         "podCIDRs": [format!("10.244.{}.0/24", index - 1)]},
+            });
+            match ctx.create(nodes, "", node, KUBELET) {
+                Ok(node) => node,
+                Err(_) => continue,
             }
         };
         if is_deleting(&node) {
@@ -296,17 +297,17 @@ pub(crate) fn hex64(seed: &str) -> String {
         state ^= u64::from(byte);
         state = state.wrapping_mul(0x0100_0000_01b3);
     }
-    (0..4)
-        .map(|round| {
-            let mut value = state.wrapping_add(0x9e37_79b9_7f4a_7c15_u64.wrapping_mul(round + 1));
-            value = (value ^ (value >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-            value = (value ^ (value >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-            format!("{:016x}", value ^ (value >> 31))
-        })
-        .collect()
+    let mut text = String::with_capacity(64);
+    for round in 1..=4_u64 {
+        let mut value = state.wrapping_add(0x9e37_79b9_7f4a_7c15_u64.wrapping_mul(round));
+        value = (value ^ (value >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        value = (value ^ (value >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        let _ = write!(text, "{:016x}", value ^ (value >> 31));
+    }
+    text
 }
 
-/// The pod's QoS class from its containers' requests and limits.
+/// The pod's `QoS` class from its containers' requests and limits.
 fn qos_class(pod: &Value) -> &'static str {
     let containers: Vec<&Value> = ["containers", "initContainers"]
         .iter()
@@ -358,7 +359,6 @@ struct ContainerView {
     pull_failed: bool,
 }
 
-#[expect(clippy::too_many_arguments, reason = "one container's timeline inputs")]
 fn container_view(
     pod: &Value,
     container: &Value,
@@ -723,10 +723,10 @@ pub(crate) fn reconcile(ctx: &mut Ctx<'_>) {
         }
         let running = str_at(&status, "/phase") == "Running";
         let mut current = pod.clone();
-        if pod.get("status") != Some(&status) {
-            if let Some(written) = ctx.update_status(pods, with_status(&pod, status), KUBELET) {
-                current = written;
-            }
+        if pod.get("status") != Some(&status)
+            && let Some(written) = ctx.update_status(pods, with_status(&pod, status), KUBELET)
+        {
+            current = written;
         }
         let has_ports = current
             .pointer("/spec/containers")

@@ -142,27 +142,24 @@ fn sync_slice(ctx: &mut Ctx<'_>, service: &Value) {
         SERVICE_NAME_LABEL: name(service),
         "endpointslice.kubernetes.io/managed-by": "endpointslice-controller.k8s.io",
     });
-    match existing {
-        Some(slice) => {
-            let mut next = slice.clone();
-            set_path(&mut next, &["endpoints"], Value::Array(endpoints));
-            set_path(&mut next, &["ports"], Value::Array(ports));
-            set_path(&mut next, &["metadata", "labels"], labels);
-            if next != slice {
-                ctx.update(slices, next, CONTROLLER_MANAGER);
-            }
+    if let Some(slice) = existing {
+        let mut next = slice.clone();
+        set_path(&mut next, &["endpoints"], Value::Array(endpoints));
+        set_path(&mut next, &["ports"], Value::Array(ports));
+        set_path(&mut next, &["metadata", "labels"], labels);
+        if next != slice {
+            ctx.update(slices, next, CONTROLLER_MANAGER);
         }
-        None => {
-            let slice = json!({
-                "apiVersion": "discovery.k8s.io/v1", "kind": "EndpointSlice",
-                "metadata": {"generateName": format!("{}-", name(service)), "namespace": ns,
-                             "labels": labels, "ownerReferences": owner_reference(service)},
-                "addressType": "IPv4",
-                "endpoints": endpoints,
-                "ports": ports,
-            });
-            let _ = ctx.create(slices, &ns, slice, CONTROLLER_MANAGER);
-        }
+    } else {
+        let slice = json!({
+            "apiVersion": "discovery.k8s.io/v1", "kind": "EndpointSlice",
+            "metadata": {"generateName": format!("{}-", name(service)), "namespace": ns,
+                         "labels": labels, "ownerReferences": owner_reference(service)},
+            "addressType": "IPv4",
+            "endpoints": endpoints,
+            "ports": ports,
+        });
+        let _ = ctx.create(slices, &ns, slice, CONTROLLER_MANAGER);
     }
 }
 

@@ -233,7 +233,7 @@ fn sync(ctx: &mut Ctx<'_>, set: &Value) {
                 }
             }
             Some((_, pod)) => {
-                if !parallel && !(str_at(pod, "/status/phase") == "Running" && pod_ready(pod)) {
+                if !(parallel || str_at(pod, "/status/phase") == "Running" && pod_ready(pod)) {
                     break;
                 }
             }
@@ -255,15 +255,13 @@ fn sync(ctx: &mut Ctx<'_>, set: &Value) {
         && surplus.is_empty()
         && in_range.len() as i64 == replicas
         && in_range.iter().all(|(_, pod)| pod_ready(pod))
-    {
-        if let Some((_, stale)) = in_range
+        && let Some((_, stale)) = in_range
             .iter()
             .rev()
             .filter(|(n, _)| *n >= partition)
             .find(|(_, pod)| str_at(pod, &format!("/metadata/labels/{REVISION_LABEL}")) != update)
-        {
-            ctx.delete(pods, stale);
-        }
+    {
+        ctx.delete(pods, stale);
     }
     // Status.
     let now_pods = owned(ctx);

@@ -72,8 +72,10 @@ pub(crate) fn reconcile(ctx: &mut Ctx<'_>) {
                     "hostPath": {"path": format!("/var/lib/sim-volumes/{volume_name}"), "type": ""},
                     "persistentVolumeReclaimPolicy": "Delete",
                     "storageClassName": class,
-                    "volumeMode": str_at(&claim, "/spec/volumeMode").is_empty().then_some("Filesystem")
-                        .unwrap_or(str_at(&claim, "/spec/volumeMode")),
+                    "volumeMode": match str_at(&claim, "/spec/volumeMode") {
+                        "" => "Filesystem",
+                        mode => mode,
+                    },
                 },
             });
             if let Ok(created) = ctx.create(volumes, "", volume, CONTROLLER_MANAGER) {
@@ -182,7 +184,12 @@ mod tests {
         );
         let claims = crate::controllers::resource("", "persistentvolumeclaims").unwrap();
         sim.store
-            .delete(claims, Some("default"), "data", &Default::default())
+            .delete(
+                claims,
+                Some("default"),
+                "data",
+                &crate::store::DeleteOptions::default(),
+            )
             .unwrap();
         sim.settle();
         assert!(sim.store.get(volumes, None, &volume).is_err());
