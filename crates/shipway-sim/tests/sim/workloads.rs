@@ -149,7 +149,12 @@ async fn kubectl_rollouts_scale_delete_and_pod_metrics() {
         assert_eq!(replica_sets.trim(), "");
         assert!(pods_of(&cluster, "web").is_empty());
 
-        controllers.abort();
+        // Dropping the watches (what `serve` does on shutdown) stops the controller loop.
+        cluster.simulator.drop_watches();
+        tokio::time::timeout(Duration::from_secs(5), controllers)
+            .await
+            .expect("the controller loop stops")
+            .unwrap();
     })
     .await;
 }
