@@ -26,6 +26,13 @@
 //!   no-op writes, `resourceVersion` preconditions (409 `Conflict`), `generation` (set and
 //!   bumped as the real registry strategies do), `generateName`;
 //! - errors as `metav1.Status` bodies with the real `reason`, `code`, message and details.
+//! - workload simulation (the `controllers` module): Deployments, `ReplicaSets`,
+//!   `StatefulSets`, `DaemonSets`, Jobs and `CronJobs` get their pods, a scheduler and kubelet
+//!   run the pods (with faults scripted by annotations), claims bind, Services get
+//!   `EndpointSlices` and load-balancer addresses, and running pods can serve `/health` and
+//!   `/metrics`. Drive it with [`Simulator::reconcile`], [`Simulator::settle`] and
+//!   [`Simulator::advance`] (virtual clock) or [`Simulator::run_controllers`] (real time);
+//!   configure it with [`SimulationConfig`].
 //!
 //! # Deliberate simplifications (each one a later phase or a documented non-goal)
 //!
@@ -72,6 +79,7 @@ pub mod selector;
 pub mod store;
 
 mod clock;
+mod controllers;
 mod defaults;
 mod discovery;
 mod http;
@@ -87,6 +95,7 @@ use std::future::Future;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
+pub use controllers::SimulationConfig;
 pub use error::ApiError;
 pub use store::Store;
 
@@ -129,6 +138,9 @@ struct Shared {
     /// Bumped to end every open watch (test hook and shutdown).
     watch_stop: tokio::sync::watch::Sender<u64>,
     bookmark_interval: Mutex<Duration>,
+    /// The workload controllers' configuration, allocations and pod listeners. Locked
+    /// before the store whenever both are held.
+    controllers: Mutex<controllers::ControllerState>,
 }
 
 impl Default for Shared {
@@ -137,6 +149,9 @@ impl Default for Shared {
             faults: Mutex::new(Vec::new()),
             watch_stop: tokio::sync::watch::channel(0).0,
             bookmark_interval: Mutex::new(Duration::from_secs(10)),
+            controllers: Mutex::new(controllers::ControllerState::new(
+                SimulationConfig::default(),
+            )),
         }
     }
 }
@@ -229,6 +244,99 @@ impl Simulator {
 
     fn watch_stop(&self) -> tokio::sync::watch::Receiver<u64> {
         self.shared.watch_stop.subscribe()
+    }
+
+    fn controllers(&self) -> MutexGuard<'_, controllers::ControllerState> {
+        self.shared
+            .controllers
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// A simulator whose workload controllers behave as `config` says.
+    pub fn with_config(config: SimulationConfig) -> Self {
+        let simulator = Self::new();
+        simulator.set_simulation_config(config);
+        simulator
+    }
+
+    /// Changes how the simulated cluster behaves (node count, delays, deadlines); takes
+    /// effect on the next reconcile pass.
+    pub fn set_simulation_config(&self, config: SimulationConfig) {
+        self.controllers().config = config;
+    }
+
+    /// The current workload simulation settings.
+    pub fn simulation_config(&self) -> SimulationConfig {
+        self.controllers().config.clone()
+    }
+
+    /// Runs one pass of every built-in controller (Deployments, `ReplicaSets`,
+    /// `StatefulSets`, `DaemonSets`, Jobs, `CronJobs`, the scheduler and kubelet, volumes,
+    /// Services) at the simulator's current time; returns how many writes it made. Repeat
+    /// until it returns 0 to settle, or call [`Simulator::settle`].
+    pub fn reconcile(&self) -> usize {
+        let mut state = self.controllers();
+        controllers::reconcile_pass(&mut self.lock(), &mut state)
+    }
+
+    /// Reconciles until a pass writes nothing (at most 100 passes, so a controller that
+    /// never settles cannot hang a test); returns the writes made.
+    pub fn settle(&self) -> usize {
+        let mut total = 0;
+        for _ in 0..100 {
+            let writes = self.reconcile();
+            total += writes;
+            if writes == 0 {
+                break;
+            }
+        }
+        total
+    }
+
+    /// Moves the simulator's clock forward by `seconds`, one second at a time, settling
+    /// the controllers after each step, so every delay and deadline in between fires in
+    /// order, as if the time had passed.
+    pub fn advance(&self, seconds: u64) {
+        self.settle();
+        for _ in 0..seconds {
+            self.lock().advance_clock(1);
+            self.settle();
+        }
+    }
+
+    /// Runs the controllers on a real-time interval: every `tick`, binds the HTTP
+    /// listeners of pods that serve (see the `pod_http` docs) and settles. The clock is
+    /// the simulator's (wall clock plus any [`Simulator::advance`]). The task ends when the
+    /// handle is aborted or the simulator's watches are dropped (which [`serve`] does on
+    /// shutdown), closing every pod listener.
+    pub fn run_controllers(&self, tick: Duration) -> tokio::task::JoinHandle<()> {
+        let simulator = self.clone();
+        let mut stop = self.watch_stop();
+        tokio::spawn(async move {
+            let closer = CloseListeners(simulator.clone());
+            let mut interval = tokio::time::interval(tick.max(Duration::from_millis(10)));
+            interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tokio::select! {
+                    _ = interval.tick() => {}
+                    _ = stop.changed() => break,
+                }
+                controllers::pod_http::fulfil(&simulator.shared.controllers).await;
+                simulator.settle();
+            }
+            drop(closer);
+        })
+    }
+}
+
+/// Closes the pod listeners when the controller loop ends, however it ends (an aborted
+/// task drops its future, and with it this guard).
+struct CloseListeners(Simulator);
+
+impl Drop for CloseListeners {
+    fn drop(&mut self) {
+        self.0.controllers().endpoints.close_all();
     }
 }
 

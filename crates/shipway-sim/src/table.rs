@@ -733,7 +733,7 @@ fn pod_cells(pod: &Value, name: Value, age: Value, now: u64) -> Vec<Value> {
         status
             .pointer("/lastState/terminated/finishedAt")
             .and_then(Value::as_str)
-            .and_then(parse_rfc3339)
+            .and_then(crate::clock::parse_rfc3339_signed)
     };
     let later = |current: Option<i64>, candidate: Option<i64>| match (current, candidate) {
         (Some(a), Some(b)) => Some(a.max(b)),
@@ -925,11 +925,11 @@ fn job_cells(job: &Value, name: Value, now: u64) -> Vec<Value> {
     let start = job
         .pointer("/status/startTime")
         .and_then(Value::as_str)
-        .and_then(parse_rfc3339);
+        .and_then(crate::clock::parse_rfc3339_signed);
     let end = job
         .pointer("/status/completionTime")
         .and_then(Value::as_str)
-        .and_then(parse_rfc3339);
+        .and_then(crate::clock::parse_rfc3339_signed);
     let duration = match (start, end) {
         (None, _) => String::new(),
         (Some(start), None) => human_duration(now as i64 - start),
@@ -1028,7 +1028,7 @@ fn age(object: &Value, pointer: &str, now: u64) -> String {
     match object
         .pointer(pointer)
         .and_then(Value::as_str)
-        .and_then(parse_rfc3339)
+        .and_then(crate::clock::parse_rfc3339_signed)
     {
         Some(at) => human_duration(now as i64 - at),
         None => "<unknown>".to_owned(),
@@ -1092,71 +1092,6 @@ pub(crate) fn human_duration(seconds: i64) -> String {
     format!("{}y", hours / 24 / 365)
 }
 
-/// Seconds since the epoch of an RFC 3339 timestamp (`2026-11-29T15:27:51Z`, optionally
-/// with fractional seconds or a numeric offset); `None` when it is not one.
-pub(crate) fn parse_rfc3339(text: &str) -> Option<i64> {
-    let bytes = text.as_bytes();
-    if bytes.len() < 20
-        || bytes[4] != b'-'
-        || bytes[7] != b'-'
-        || !matches!(bytes[10], b'T' | b't')
-        || bytes[13] != b':'
-        || bytes[16] != b':'
-    {
-        return None;
-    }
-    let number = |range: std::ops::Range<usize>| -> Option<i64> {
-        let part = text.get(range)?;
-        if part.bytes().all(|b| b.is_ascii_digit()) {
-            part.parse().ok()
-        } else {
-            None
-        }
-    };
-    let (year, month, day) = (number(0..4)?, number(5..7)?, number(8..10)?);
-    let (hour, minute, second) = (number(11..13)?, number(14..16)?, number(17..19)?);
-    if !(1..=12).contains(&month)
-        || !(1..=31).contains(&day)
-        || hour > 23
-        || minute > 59
-        || second > 60
-    {
-        return None;
-    }
-    let mut rest = &text[19..];
-    if let Some(fraction) = rest.strip_prefix('.') {
-        let digits = fraction.bytes().take_while(u8::is_ascii_digit).count();
-        if digits == 0 {
-            return None;
-        }
-        rest = &fraction[digits..];
-    }
-    let offset = match rest {
-        "Z" | "z" => 0,
-        _ => {
-            let sign = match rest.as_bytes().first() {
-                Some(b'+') => 1,
-                Some(b'-') => -1,
-                _ => return None,
-            };
-            if rest.len() != 6 || rest.as_bytes()[3] != b':' {
-                return None;
-            }
-            let hours: i64 = rest[1..3].parse().ok()?;
-            let minutes: i64 = rest[4..6].parse().ok()?;
-            sign * (hours * 3600 + minutes * 60)
-        }
-    };
-    // Howard Hinnant's days_from_civil, the inverse of the clock module's conversion.
-    let shifted_year = if month <= 2 { year - 1 } else { year };
-    let era = shifted_year.div_euclid(400);
-    let year_of_era = shifted_year.rem_euclid(400);
-    let month_index = if month > 2 { month - 3 } else { month + 9 };
-    let day_of_year = (153 * month_index + 2) / 5 + day - 1;
-    let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
-    let days = era * 146_097 + day_of_era - 719_468;
-    Some(days * 86_400 + hour * 3600 + minute * 60 + second - offset)
-}
 
 #[cfg(test)]
 mod tests {
@@ -1235,20 +1170,20 @@ mod tests {
 
     #[test]
     fn rfc3339_parses_what_the_clock_writes() {
-        assert_eq!(parse_rfc3339("1970-01-01T00:00:00Z"), Some(0));
-        assert_eq!(parse_rfc3339("2000-02-29T00:00:00Z"), Some(951_782_400));
+        assert_eq!(crate::clock::parse_rfc3339_signed("1970-01-01T00:00:00Z"), Some(0));
+        assert_eq!(crate::clock::parse_rfc3339_signed("2000-02-29T00:00:00Z"), Some(951_782_400));
         assert_eq!(
-            parse_rfc3339(&crate::clock::format_rfc3339(NOW)),
+            crate::clock::parse_rfc3339_signed(&crate::clock::format_rfc3339(NOW)),
             Some(NOW as i64)
         );
         assert_eq!(
-            parse_rfc3339("2026-11-29T16:27:51.123+01:00"),
+            crate::clock::parse_rfc3339_signed("2026-11-29T16:27:51.123+01:00"),
             Some(NOW as i64)
         );
-        assert_eq!(parse_rfc3339("2026-11-29 15:27:51Z"), None);
-        assert_eq!(parse_rfc3339("2026-13-29T15:27:51Z"), None);
-        assert_eq!(parse_rfc3339("yesterday"), None);
-        assert_eq!(parse_rfc3339("2026-11-29T15:27:51"), None);
+        assert_eq!(crate::clock::parse_rfc3339_signed("2026-11-29 15:27:51Z"), None);
+        assert_eq!(crate::clock::parse_rfc3339_signed("2026-13-29T15:27:51Z"), None);
+        assert_eq!(crate::clock::parse_rfc3339_signed("yesterday"), None);
+        assert_eq!(crate::clock::parse_rfc3339_signed("2026-11-29T15:27:51"), None);
     }
 
     #[test]

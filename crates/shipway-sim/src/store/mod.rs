@@ -934,7 +934,12 @@ impl Store {
             default_namespace(&mut object, name, old.pointer("/spec/finalizers"));
         }
         let warnings = self.admit(resource, Some(old), &mut object, options, operation)?;
-        if resource.tracks_generation && generation_changes(resource, old, &object) {
+        // The status strategies never bump the generation (a Deployment's revision
+        // annotation arrives through /status for exactly that reason).
+        if resource.tracks_generation
+            && subresource != Subresource::Status
+            && generation_changes(resource, old, &object)
+        {
             let generation = old
                 .pointer("/metadata/generation")
                 .and_then(Value::as_i64)

@@ -13,24 +13,24 @@ use tempfile::TempDir;
 
 use crate::bounded;
 
-/// A served simulator and a kubeconfig pointing at it.
-struct Cluster {
-    simulator: Simulator,
+/// A served simulator and a kubeconfig pointing at it (shared with the workload tests).
+pub(crate) struct Cluster {
+    pub(crate) simulator: Simulator,
     dir: TempDir,
     kubeconfig: PathBuf,
 }
 
 /// What one kubectl run printed.
 #[derive(Debug)]
-struct Output {
-    code: Option<i32>,
-    success: bool,
-    stdout: String,
-    stderr: String,
+pub(crate) struct Output {
+    pub(crate) code: Option<i32>,
+    pub(crate) success: bool,
+    pub(crate) stdout: String,
+    pub(crate) stderr: String,
 }
 
 impl Cluster {
-    async fn start() -> Self {
+    pub(crate) async fn start() -> Self {
         let simulator = Simulator::new();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let address = listener.local_addr().unwrap();
@@ -55,12 +55,12 @@ impl Cluster {
         }
     }
 
-    async fn kubectl(&self, args: &[&str]) -> Output {
+    pub(crate) async fn kubectl(&self, args: &[&str]) -> Output {
         self.kubectl_as("kubectl", args).await
     }
 
     /// Runs a specific kubectl binary (`kubectl.1.29` sits next to the dispatcher).
-    async fn kubectl_as(&self, binary: &str, args: &[&str]) -> Output {
+    pub(crate) async fn kubectl_as(&self, binary: &str, args: &[&str]) -> Output {
         let mut command = tokio::process::Command::new(beside_kubectl(binary));
         command
             .arg("--kubeconfig")
@@ -87,13 +87,13 @@ impl Cluster {
     }
 
     /// Runs kubectl and requires success.
-    async fn ok(&self, args: &[&str]) -> String {
+    pub(crate) async fn ok(&self, args: &[&str]) -> String {
         let output = self.kubectl(args).await;
         assert!(output.success, "kubectl {args:?} failed: {output:?}");
         output.stdout
     }
 
-    fn write(&self, name: &str, text: &str) -> String {
+    pub(crate) fn write(&self, name: &str, text: &str) -> String {
         let path = self.dir.path().join(name);
         std::fs::write(&path, text).unwrap();
         path.display().to_string()

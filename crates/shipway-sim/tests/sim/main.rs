@@ -5,6 +5,7 @@ mod in_process;
 mod kube_rs;
 mod kubectl;
 mod openapi;
+mod workloads;
 
 use std::future::Future;
 use std::time::Duration;
