@@ -1092,7 +1092,6 @@ pub(crate) fn human_duration(seconds: i64) -> String {
     format!("{}y", hours / 24 / 365)
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1170,8 +1169,14 @@ mod tests {
 
     #[test]
     fn rfc3339_parses_what_the_clock_writes() {
-        assert_eq!(crate::clock::parse_rfc3339_signed("1970-01-01T00:00:00Z"), Some(0));
-        assert_eq!(crate::clock::parse_rfc3339_signed("2000-02-29T00:00:00Z"), Some(951_782_400));
+        assert_eq!(
+            crate::clock::parse_rfc3339_signed("1970-01-01T00:00:00Z"),
+            Some(0)
+        );
+        assert_eq!(
+            crate::clock::parse_rfc3339_signed("2000-02-29T00:00:00Z"),
+            Some(951_782_400)
+        );
         assert_eq!(
             crate::clock::parse_rfc3339_signed(&crate::clock::format_rfc3339(NOW)),
             Some(NOW as i64)
@@ -1180,10 +1185,19 @@ mod tests {
             crate::clock::parse_rfc3339_signed("2026-11-29T16:27:51.123+01:00"),
             Some(NOW as i64)
         );
-        assert_eq!(crate::clock::parse_rfc3339_signed("2026-11-29 15:27:51Z"), None);
-        assert_eq!(crate::clock::parse_rfc3339_signed("2026-13-29T15:27:51Z"), None);
+        assert_eq!(
+            crate::clock::parse_rfc3339_signed("2026-11-29 15:27:51Z"),
+            None
+        );
+        assert_eq!(
+            crate::clock::parse_rfc3339_signed("2026-13-29T15:27:51Z"),
+            None
+        );
         assert_eq!(crate::clock::parse_rfc3339_signed("yesterday"), None);
-        assert_eq!(crate::clock::parse_rfc3339_signed("2026-11-29T15:27:51"), None);
+        assert_eq!(
+            crate::clock::parse_rfc3339_signed("2026-11-29T15:27:51"),
+            None
+        );
     }
 
     #[test]

@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use anyhow::Context;
 use shipway_cli::SandboxArgs;
+use shipway_sim::SimulationConfig;
 use shipway_sim::Simulator;
-use shipway_sim::controllers::SimulationConfig;
 
 use super::ExitStatus;
 
@@ -51,28 +51,7 @@ async fn run(args: &SandboxArgs) -> anyhow::Result<ExitStatus> {
         .with_context(|| format!("cannot listen on {}", args.listen))?;
     let address = listener.local_addr()?;
     write_kubeconfig(&args.kubeconfig_out, &format!("http://{address}"))?;
-    let kubeconfig = args.kubeconfig_out.display();
-    println!(
-        "shipway sandbox: simulated Kubernetes v1.{} API on http://{address} ({} node{})",
-        shipway_sim::SERVER_MINOR,
-        args.nodes,
-        if args.nodes == 1 { "" } else { "s" }
-    );
-    println!("kubeconfig: {kubeconfig} (context {CONTEXT})");
-    println!();
-    println!("  export KUBECONFIG={kubeconfig}");
-    println!("  kubectl get nodes");
-    println!("  kubectl apply --server-side -k examples/platform/overlays/staging");
-    println!();
-    match &args.state {
-        Some(state) => println!(
-            "Objects are loaded from and saved to {} on exit. Stop with Ctrl-C.",
-            state.display()
-        ),
-        None => {
-            println!("Objects live in memory only (--state FILE keeps them). Stop with Ctrl-C.")
-        }
-    }
+    print_banner(args, address);
     let controllers = simulator.run_controllers(TICK);
     shipway_sim::serve(listener, simulator.clone(), shutdown_signal())
         .await
@@ -89,6 +68,34 @@ async fn run(args: &SandboxArgs) -> anyhow::Result<ExitStatus> {
         eprintln!("shipway sandbox: stopped");
     }
     Ok(ExitStatus::Success)
+}
+
+/// How to use the sandbox. Write errors are ignored: a sandbox whose output was closed
+/// (a test that read the first line, a closed terminal) keeps serving.
+fn print_banner(args: &SandboxArgs, address: std::net::SocketAddr) {
+    let kubeconfig = args.kubeconfig_out.display();
+    let state = match &args.state {
+        Some(state) => format!(
+            "Objects are loaded from and saved to {} on exit. Stop with Ctrl-C.",
+            state.display()
+        ),
+        None => "Objects live in memory only (--state FILE keeps them). Stop with Ctrl-C.".into(),
+    };
+    let text = format!(
+        "shipway sandbox: simulated Kubernetes v1.{minor} API on http://{address} ({nodes} node{plural})\n\
+         kubeconfig: {kubeconfig} (context {CONTEXT})\n\n\
+         \x20 export KUBECONFIG={kubeconfig}\n\
+         \x20 kubectl get nodes\n\
+         \x20 kubectl apply --server-side -f examples/cluster/crds.yaml\n\
+         \x20 kubectl apply --server-side -k examples/platform/overlays/staging\n\n\
+         {state}\n",
+        minor = shipway_sim::SERVER_MINOR,
+        nodes = args.nodes,
+        plural = if args.nodes == 1 { "" } else { "s" },
+    );
+    let mut stdout = std::io::stdout().lock();
+    let _ = std::io::Write::write_all(&mut stdout, text.as_bytes());
+    let _ = std::io::Write::flush(&mut stdout);
 }
 
 /// Completes on SIGINT (Ctrl-C) or SIGTERM.
