@@ -52,7 +52,7 @@ pub struct SandboxArgs {
     )]
     pub kubeconfig_out: PathBuf,
 
-    /// How many simulated nodes (DaemonSets run one pod on each).
+    /// How many simulated nodes (`DaemonSets` run one pod on each).
     #[arg(long, default_value_t = 1, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=100))]
     pub nodes: u32,
 

@@ -21,7 +21,7 @@ fn main() {
 /// How many objects one sample applies.
 const OBJECTS: usize = 1000;
 
-/// A typical app's objects: a Deployment, a Service and a ConfigMap per service, in ten
+/// A typical app's objects: a Deployment, a Service and a `ConfigMap` per service, in ten
 /// namespaces, 1,000 objects in all.
 fn objects() -> Vec<(ApiResource, String, Value)> {
     let deployment = ApiResource::from_gvk_with_plural(

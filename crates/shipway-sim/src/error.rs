@@ -140,9 +140,8 @@ impl ApiError {
     pub fn code(&self) -> u16 {
         match self {
             Self::NotFound { .. } | Self::NoRoute => 404,
-            Self::AlreadyExists { .. } | Self::Conflict { .. } => 409,
+            Self::AlreadyExists { .. } | Self::Conflict { .. } | Self::ApplyConflict { .. } => 409,
             Self::Invalid(_) | Self::InvalidMany(_) | Self::Unprocessable(_) => 422,
-            Self::ApplyConflict { .. } => 409,
             Self::Gone(_) => 410,
             Self::Injected { code, .. } => *code,
             Self::Forbidden(_) | Self::NamespaceTerminating { .. } => 403,
@@ -159,9 +158,8 @@ impl ApiError {
         match self {
             Self::NotFound { .. } | Self::NoRoute => "NotFound",
             Self::AlreadyExists { .. } => "AlreadyExists",
-            Self::Conflict { .. } => "Conflict",
+            Self::Conflict { .. } | Self::ApplyConflict { .. } => "Conflict",
             Self::Invalid(_) | Self::InvalidMany(_) | Self::Unprocessable(_) => "Invalid",
-            Self::ApplyConflict { .. } => "Conflict",
             Self::Gone(_) => "Expired",
             Self::Injected { reason, .. } => reason,
             Self::Forbidden(_) | Self::NamespaceTerminating { .. } => "Forbidden",

@@ -850,11 +850,7 @@ fn path_parameter(name: &str, description: &str) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::resources::{self, RESOURCES};
-
-    fn builtin() -> Vec<&'static ResourceType> {
-        RESOURCES.iter().collect()
-    }
+    use crate::resources;
 
     fn no_crds(_: &ResourceType) -> Option<Value> {
         None

@@ -177,18 +177,13 @@ pub(crate) fn start(
                     // A version from the future: the real server waits for it; nothing here
                     // can produce it, so it is treated as "now".
                     current
+                } else if let Some(events) = store.events_after(version) {
+                    initial.extend(events.filter_map(|event| filter.translate(event)));
+                    current
                 } else {
-                    match store.events_after(version) {
-                        Some(events) => {
-                            initial.extend(events.filter_map(|event| filter.translate(event)));
-                            current
-                        }
-                        None => {
-                            initial.push(expired(version, store.history_floor()));
-                            let lines: Vec<Bytes> = initial.iter().map(line).collect();
-                            return Ok(stream_response(lines, None));
-                        }
-                    }
+                    initial.push(expired(version, store.history_floor()));
+                    let lines: Vec<Bytes> = initial.iter().map(line).collect();
+                    return Ok(stream_response(lines, None));
                 }
             }
         };

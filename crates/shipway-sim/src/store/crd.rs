@@ -110,13 +110,12 @@ pub(super) fn admit_definition(object: &mut Value) -> Result<(), ApiError> {
     if let Some(spec_names) = object
         .pointer_mut("/spec/names")
         .and_then(Value::as_object_mut)
+        && let Some(names) = names.as_object()
     {
-        if let Some(names) = names.as_object() {
-            for (key, value) in names {
-                spec_names
-                    .entry(key.clone())
-                    .or_insert_with(|| value.clone());
-            }
+        for (key, value) in names {
+            spec_names
+                .entry(key.clone())
+                .or_insert_with(|| value.clone());
         }
     }
     let old_stored: Vec<Value> = object
@@ -248,7 +247,7 @@ impl Store {
             .cloned()
             .collect();
         for object_key in keys {
-            self.remove(object_key);
+            self.remove(&object_key);
         }
     }
 }

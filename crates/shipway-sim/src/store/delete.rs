@@ -115,7 +115,7 @@ impl Store {
             if options.dry_run {
                 return Ok(Deleted::Status(success_status(resource, name, &uid)));
             }
-            let removed = self.remove(object_key);
+            let removed = self.remove(&object_key);
             self.gc_pending = true;
             self.collect_garbage();
             // The pod registry answers the deleted object; others a Status.
@@ -172,8 +172,8 @@ impl Store {
     }
 
     /// Removes an object now, recording the `DELETED` event; returns its last state.
-    pub(super) fn remove(&mut self, object_key: ObjectKey) -> Value {
-        let Some(old) = self.objects.get(&object_key).cloned() else {
+    pub(super) fn remove(&mut self, object_key: &ObjectKey) -> Value {
+        let Some(old) = self.objects.get(object_key).cloned() else {
             return Value::Null;
         };
         let removed = self.persist(object_key.clone(), EventType::Deleted, old, None);
@@ -247,7 +247,7 @@ impl Store {
                 continue;
             }
             if deleting && finalizers.is_empty() {
-                self.remove(object_key);
+                self.remove(&object_key);
                 changed = true;
                 continue;
             }
@@ -256,7 +256,7 @@ impl Store {
                 if !owners.is_empty() && owners.iter().all(|owner| !uids.contains(owner)) {
                     // Every owner is gone: a background cascade.
                     if finalizers.is_empty() {
-                        self.remove(object_key);
+                        self.remove(&object_key);
                     } else {
                         self.mark_for_deletion(&object_key, "");
                     }
@@ -287,7 +287,7 @@ impl Store {
                     continue;
                 }
                 if strings(object.pointer("/metadata/finalizers")).is_empty() {
-                    self.remove(content);
+                    self.remove(&content);
                 } else {
                     self.mark_for_deletion(&content, "");
                 }
@@ -311,7 +311,7 @@ impl Store {
             return true;
         }
         if strings(namespace.pointer("/metadata/finalizers")).is_empty() {
-            self.remove(namespace_key.clone());
+            self.remove(namespace_key);
             return true;
         }
         false
@@ -375,7 +375,7 @@ impl Store {
             .collect();
         if finalizers.is_empty() {
             super::remove_metadata(&mut updated, "finalizers");
-            self.remove(object_key.clone());
+            self.remove(object_key);
         } else {
             set_metadata(&mut updated, "finalizers", json!(finalizers));
             self.persist(object_key.clone(), EventType::Modified, updated, Some(old));
@@ -473,8 +473,8 @@ mod tests {
     use crate::store::tests::valid_deployment;
 
     fn find(group: &str, plural: &str) -> &'static ResourceType {
-        let version = if group.is_empty() { "v1" } else { "v1" };
-        resources::find(group, version, plural).unwrap()
+        // Every group these tests use serves v1.
+        resources::find(group, "v1", plural).unwrap()
     }
 
     fn create(store: &mut Store, group: &str, plural: &str, object: Value) -> Value {
@@ -489,9 +489,9 @@ mod tests {
             .object
     }
 
-    /// A valid ReplicaSet owned by `owner`.
+    /// A valid `ReplicaSet` owned by `owner`.
     fn owned_by(name: &str, owner: &Value, block: bool) -> Value {
-        let mut replica_set = valid_deployment(name, json!({}));
+        let mut replica_set = valid_deployment(name, &json!({}));
         replica_set["metadata"]["ownerReferences"] = json!([{
             "apiVersion": "apps/v1", "kind": "Deployment", "name": owner["metadata"]["name"],
             "uid": owner["metadata"]["uid"], "controller": true, "blockOwnerDeletion": block}]);
@@ -505,7 +505,7 @@ mod tests {
             &mut store,
             "apps",
             "deployments",
-            valid_deployment("web", json!({})),
+            valid_deployment("web", &json!({})),
         );
         create(
             &mut store,
@@ -547,7 +547,7 @@ mod tests {
             &mut store,
             "apps",
             "deployments",
-            valid_deployment("web", json!({})),
+            valid_deployment("web", &json!({})),
         );
         let mut dependent = owned_by("web-1", &owner, true);
         dependent["metadata"]["finalizers"] = json!(["example.com/hold"]);
@@ -608,7 +608,7 @@ mod tests {
             &mut store,
             "apps",
             "deployments",
-            valid_deployment("api", json!({})),
+            valid_deployment("api", &json!({})),
         );
         create(
             &mut store,

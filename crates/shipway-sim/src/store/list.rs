@@ -106,12 +106,18 @@ fn last_position(items: &[Value]) -> String {
 
 /// Tokens are hex so they survive any URL encoding a client applies.
 fn encode_token(version: u64, after: &str) -> String {
+    use std::fmt::Write as _;
     let text = format!("{version}:{after}");
-    text.bytes().map(|b| format!("{b:02x}")).collect()
+    let mut token = String::with_capacity(text.len() * 2);
+    for byte in text.bytes() {
+        // Writing to a String cannot fail.
+        let _ = write!(token, "{byte:02x}");
+    }
+    token
 }
 
 fn decode_token(token: &str) -> Option<(u64, String)> {
-    if token.len() % 2 != 0 {
+    if !token.len().is_multiple_of(2) {
         return None;
     }
     let bytes: Option<Vec<u8>> = (0..token.len())

@@ -544,19 +544,18 @@ impl Store {
             Operation::Create
         };
         let warnings = self.admit(resource, None, &mut object, options, operation)?;
-        match applied_fields {
-            Some(managed) => set_metadata(&mut object, "managedFields", managed),
-            None => {
-                let now = self.now_rfc3339();
-                record_managed_fields(
-                    resource,
-                    None,
-                    &mut object,
-                    options,
-                    Subresource::Main,
-                    &now,
-                );
-            }
+        if let Some(managed) = applied_fields {
+            set_metadata(&mut object, "managedFields", managed);
+        } else {
+            let now = self.now_rfc3339();
+            record_managed_fields(
+                resource,
+                None,
+                &mut object,
+                options,
+                Subresource::Main,
+                &now,
+            );
         }
         if options.dry_run {
             // A dry-run create shows the object as it would be stored, minus the version.
@@ -946,12 +945,11 @@ impl Store {
                 .unwrap_or(0);
             set_metadata(&mut object, "generation", (generation + 1).into());
         }
-        match applied_fields {
-            Some(managed) => set_metadata(&mut object, "managedFields", managed),
-            None => {
-                let now = self.now_rfc3339();
-                record_managed_fields(resource, Some(old), &mut object, options, subresource, &now);
-            }
+        if let Some(managed) = applied_fields {
+            set_metadata(&mut object, "managedFields", managed);
+        } else {
+            let now = self.now_rfc3339();
+            record_managed_fields(resource, Some(old), &mut object, options, subresource, &now);
         }
         if object == *old || options.dry_run {
             // A no-op write keeps the resourceVersion and emits nothing; a dry run shows
@@ -1529,7 +1527,7 @@ mod tests {
     }
 
     /// A Deployment that passes validation, with `spec` fields merged in.
-    pub(crate) fn valid_deployment(name: &str, spec: Value) -> Value {
+    pub(crate) fn valid_deployment(name: &str, spec: &Value) -> Value {
         let mut deployment = json!({"metadata": {"name": name}, "spec": {
             "selector": {"matchLabels": {"app": name}},
             "template": {"metadata": {"labels": {"app": name}},
@@ -1563,7 +1561,7 @@ mod tests {
             .create(
                 deployments(),
                 Some("default"),
-                valid_deployment("web", json!({"replicas": 1})),
+                valid_deployment("web", &json!({"replicas": 1})),
                 &options(),
             )
             .unwrap()
@@ -1614,7 +1612,7 @@ mod tests {
             .create(
                 deployments(),
                 Some("default"),
-                valid_deployment("web", json!({})),
+                valid_deployment("web", &json!({})),
                 &options(),
             )
             .unwrap()
@@ -1649,7 +1647,7 @@ mod tests {
             .create(
                 deployments(),
                 Some("default"),
-                valid_deployment("web", json!({})),
+                valid_deployment("web", &json!({})),
                 &dry,
             )
             .unwrap();
@@ -1667,7 +1665,7 @@ mod tests {
             .create(
                 deployments(),
                 Some("default"),
-                valid_deployment("web", json!({})),
+                valid_deployment("web", &json!({})),
                 &options(),
             )
             .unwrap();
@@ -1729,7 +1727,7 @@ mod tests {
             .create(
                 deployments(),
                 Some("default"),
-                valid_deployment("web", json!({"replicas": 2})),
+                valid_deployment("web", &json!({"replicas": 2})),
                 &options(),
             )
             .unwrap();

@@ -12,7 +12,8 @@ use std::time::Duration;
 
 /// Runs a test body, failing it if it takes longer than `seconds` instead of hanging.
 async fn bounded<T>(seconds: u64, body: impl Future<Output = T>) -> T {
-    tokio::time::timeout(Duration::from_secs(seconds), body)
+    // Boxed: kube-rs futures are large, and a test body holds several.
+    tokio::time::timeout(Duration::from_secs(seconds), Box::pin(body))
         .await
         .expect("test exceeded its time limit")
 }
