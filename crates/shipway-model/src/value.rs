@@ -146,6 +146,28 @@ impl Value {
 }
 
 impl Node {
+    /// The node as a JSON value: what a Kubernetes client sends for this YAML. Positions
+    /// are dropped; a float with no JSON form (NaN, infinity) becomes `null`, as
+    /// `encoding/json` cannot write one either.
+    pub fn to_json(&self) -> serde_json::Value {
+        use serde_json::Value as Json;
+        match &self.value {
+            Value::Null => Json::Null,
+            Value::Bool(b) => Json::Bool(*b),
+            Value::Int(i) => Json::from(*i),
+            Value::Uint(u) => Json::from(*u),
+            Value::Float(f) => serde_json::Number::from_f64(*f).map_or(Json::Null, Json::Number),
+            Value::Str(s) => Json::String(s.clone()),
+            Value::Seq(items) => Json::Array(items.iter().map(Node::to_json).collect()),
+            Value::Map(map) => Json::Object(
+                map.entries
+                    .iter()
+                    .map(|e| (e.key.clone(), e.value.to_json()))
+                    .collect(),
+            ),
+        }
+    }
+
     /// A node with no source position.
     pub fn new(value: Value) -> Node {
         Node {

@@ -319,7 +319,7 @@ impl<'o> Builder<'o> {
                         "the schema file is empty",
                     ));
                 };
-                let schema = Schema::from_swagger(&to_json(&doc)).map_err(|e| {
+                let schema = Schema::from_swagger(&doc.to_json()).map_err(|e| {
                     RenderError::invalid(&path, doc.pos, format!("openapi schema: {e}"))
                 })?;
                 Ok(Some(Arc::new(schema)))
@@ -1072,25 +1072,6 @@ fn relative_path(root: &Path, path: &Path) -> String {
 }
 
 /// A YAML value as JSON (schema files may be either).
-fn to_json(node: &Node) -> serde_json::Value {
-    use serde_json::Value as Json;
-    match &node.value {
-        Value::Null => Json::Null,
-        Value::Bool(b) => Json::Bool(*b),
-        Value::Int(i) => Json::from(*i),
-        Value::Uint(u) => Json::from(*u),
-        Value::Float(f) => serde_json::Number::from_f64(*f).map_or(Json::Null, Json::Number),
-        Value::Str(s) => Json::String(s.clone()),
-        Value::Seq(items) => Json::Array(items.iter().map(to_json).collect()),
-        Value::Map(map) => Json::Object(
-            map.entries
-                .iter()
-                .map(|e| (e.key.clone(), to_json(&e.value)))
-                .collect(),
-        ),
-    }
-}
-
 /// Whether a kustomization document decodes to kustomize's zero `Kustomization`, which
 /// kustomize refuses as empty: no document, or only fields holding their zero value
 /// (`null`, `""`, `false`, `0`) besides the default `apiVersion` and `kind`. An explicit

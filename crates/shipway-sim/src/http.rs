@@ -5,8 +5,8 @@
 //! `namespaces/x/configmaps` a collection or a namespace subresource?), so one handler
 //! parses them against [`crate::resources`] instead of registering hundreds of routes. The
 //! query string is parsed here too, tolerating kube-rs's empty pairs (`?&limit=500`). Every
-//! answer is JSON: aggregated discovery and Table requests get the legacy/plain form, which
-//! kubectl accepts (research note, appendix A.4).
+//! answer is JSON; aggregated discovery, Tables and `PartialObjectMetadata` name their kind
+//! in the Content-Type, as a real server's do. Injected faults are answered before routing.
 
 use axum::body::Bytes;
 use axum::extract::{Request, State};
@@ -86,6 +86,18 @@ impl ParsedRequest<'_> {
                 protobuf::MEDIA_TYPE
             ))),
         }
+    }
+
+    /// A server-side apply body: JSON (what kubectl and kube-rs send) or YAML.
+    fn apply_body(&self) -> Result<Value, ApiError> {
+        if let Ok(value) = serde_json::from_slice(self.body) {
+            return Ok(value);
+        }
+        let text = std::str::from_utf8(self.body)
+            .map_err(|_| ApiError::BadRequest("the apply body is not UTF-8".into()))?;
+        shipway_model::yaml::parse_one(text)
+            .map(|node| node.to_json())
+            .map_err(|error| ApiError::BadRequest(format!("error decoding YAML: {error}")))
     }
 
     fn json_body(&self) -> Result<Value, ApiError> {
@@ -469,7 +481,11 @@ fn object(
                     "PatchOptions.meta.k8s.io \"\" is invalid: force: Forbidden: may not be specified for non-apply patch".into(),
                 ));
             }
-            let body = request.json_body()?;
+            let body = if patch_type == PatchType::Apply {
+                request.apply_body()?
+            } else {
+                request.json_body()?
+            };
             let written = simulator.lock().patch(
                 resource,
                 namespace,

@@ -14,18 +14,50 @@
 //! # }
 //! ```
 //!
-//! # What it serves (phase 1 of issue 4)
+//! # What it serves
 //!
-//! - `/version` (1.32), legacy discovery `/api`, `/api/v1`, `/apis`, `/apis/{group}` and
-//!   `/apis/{group}/{version}` for the built-in types in [`resources::RESOURCES`];
-//! - per resource: list (label selectors, `metadata.name`/`metadata.namespace` field
-//!   selectors, `resourceVersion` in the list metadata), get, create, update, delete, and
-//!   PATCH with JSON merge patch (RFC 7386), JSON patch (RFC 6902) and strategic merge
-//!   patch (so client-side `kubectl apply` updates objects);
+//! - `/version` (1.32: the machine's kubectl dispatcher then runs `kubectl.1.32`);
+//!   discovery `/api`, `/apis`, `/api/v1`, `/apis/{group}`, `/apis/{group}/{version}`, in
+//!   both the legacy form and aggregated discovery `apidiscovery.k8s.io/v2` (and v2beta1),
+//!   negotiated from `Accept`, subresources included; `/openapi/v3` and one OpenAPI 3.0
+//!   document per group-version, generated from the same bundled 1.32 definitions the
+//!   renderer and `shipway check` use, so kubectl's field validation, client-side apply's
+//!   strategic merge and `kubectl explain` work as against a real cluster;
+//! - the built-in types in [`resources::RESOURCES`] and custom resources served as soon as a
+//!   `CustomResourceDefinition` is written (names accepted and `Established` in the same
+//!   write, objects validated and pruned against the storage version's
+//!   `openAPIV3Schema`, `status` subresource when declared, discovery and OpenAPI updated);
+//! - list with label and field selectors, `limit`/`continue` (410 for a compacted token);
+//!   watch as chunked JSON lines, from a resourceVersion out of a bounded history, with
+//!   bookmarks, `sendInitialEvents` and its closing bookmark, an in-stream `ERROR` 410 for
+//!   a compacted version, selector transitions sent as `ADDED`/`DELETED`, `timeoutSeconds`;
+//! - create, get, update, delete, deletecollection; PATCH with JSON patch, merge patch,
+//!   strategic merge patch (built-in kinds; 415 for custom ones) and server-side apply
+//!   (the `ssa` module: per-manager `managedFields` in the real FieldsV1 encoding,
+//!   conflicts answered 409 with the real message and causes, `force`, removal of fields a
+//!   manager stops applying, list-type and map-key aware merging, shared ownership,
+//!   `before-first-apply`, create-on-apply; JSON or YAML bodies); Update managers from
+//!   `fieldManager` or the User-Agent's product;
+//! - `dryRun=All` on every write and delete; `fieldValidation` Strict (400), Warn
+//!   (`Warning` headers, the default) and Ignore, with unknown fields pruned; the
+//!   `status`, `scale` and namespace `finalize` subresources;
+//! - defaulting of what health checks and diffs read (the `defaults` module: Deployment
+//!   strategy and progress deadline, StatefulSet partition, pod and container fields,
+//!   Service cluster IPs and node ports, Job selectors, Secret `stringData`, …), the
+//!   validations GitOps flows hit and immutable fields (`validation`: selector/template
+//!   match, containers, Service ports, `field is immutable` for selectors, Job templates,
+//!   StatefulSet spec, PVC spec, roleRef, immutable ConfigMaps and Secrets), with 422
+//!   bodies naming each cause;
+//! - deletion with finalizers and `deletionTimestamp`, Background/Foreground/Orphan
+//!   propagation and uid-keyed garbage collection, namespaces that terminate (403 for new
+//!   content), empty themselves and then go;
 //! - `uid`, `creationTimestamp`, one global `resourceVersion` counter that does not move on
-//!   no-op writes, `resourceVersion` preconditions (409 `Conflict`), `generation` (set and
-//!   bumped as the real registry strategies do), `generateName`;
-//! - errors as `metav1.Status` bodies with the real `reason`, `code`, message and details.
+//!   no-op writes, `resourceVersion` preconditions (409), `generation` (set and bumped as
+//!   the registry strategies do, never by `/status`), `generateName`;
+//! - Table responses for `kubectl get` (per-kind columns), errors as `metav1.Status`
+//!   bodies with the real `reason`, `code`, message and details;
+//! - test hooks: [`Simulator::inject_fault`] (5xx, 429 with `Retry-After`, 409),
+//!   [`Simulator::drop_watches`], [`Store::compact_history`], the virtual clock;
 //! - workload simulation (the `controllers` module): Deployments, `ReplicaSets`,
 //!   `StatefulSets`, `DaemonSets`, Jobs and `CronJobs` get their pods, a scheduler and kubelet
 //!   run the pods (with faults scripted by annotations), claims bind, Services get
@@ -34,43 +66,37 @@
 //!   [`Simulator::advance`] (virtual clock) or [`Simulator::run_controllers`] (real time);
 //!   configure it with [`SimulationConfig`].
 //!
-//! # Deliberate simplifications (each one a later phase or a documented non-goal)
+//! # Deliberate simplifications
 //!
-//! - **Discovery is legacy only.** Aggregated discovery (`apidiscovery.k8s.io/v2`) requests
-//!   get the legacy documents, which kubectl accepts by falling back to per-group-version
-//!   requests; kube-rs `Discovery::run_aggregated` does not fall back and so does not work
-//!   yet. Discovery lists only the verbs served (no `watch`, `deletecollection`) and no
-//!   subresources; there is no `storageVersionHash`.
-//! - **No `/openapi/v2` or `/openapi/v3`** (404): kubectl `apply`, `create -f` and `replace`
-//!   need `--validate=false`, and client-side apply computes patches from its compiled-in
-//!   types. `fieldValidation` is ignored: unknown fields are kept, not rejected.
-//! - **Server-side apply is refused** with 415 `UnsupportedMediaType`, never approximated
-//!   with another patch type. Strategic merge patch follows the bundled 1.32 schema's patch
-//!   strategies and merge keys (see the `strategic` module for its one ordering
-//!   simplification).
-//! - **No watch** (405), **no `dryRun`** (400), no `deletecollection` (405), no
-//!   subresources (`status`, `scale`, `finalize`: 404). `limit` is ignored: lists return
-//!   everything with no `continue` token, which the protocol allows.
+//! - **One version per group, no conversion**; custom resources serve their storage
+//!   version only. No `/openapi/v2` (kubectl 1.27 and 1.28 need it as protobuf; 1.29–1.33
+//!   work). OpenAPI documents carry no descriptions (the bundled data has none) and the
+//!   `?hash=` parameter is not checked.
+//! - **Server-side apply**: no `ancient-changes` folding of more than ten Update managers,
+//!   no server-side `last-applied` annotation updater; a struct created by an Update gets
+//!   no `.` entry where a real server would give a pointer struct one (the FieldsV1
+//!   spelling only); only `protocol` is known as a defaulted list-map key. Strict
+//!   validation of an apply reports the unknown fields in the real wording, but the
+//!   `failed to create typed patch object` prefix was not checked against 1.32.
+//! - **The garbage collector and namespace controller run synchronously** at the end of
+//!   each write (a real cluster runs them moments later), so a Background delete has
+//!   removed the dependents by the time the response is sent. An object whose owners are
+//!   only partly gone keeps all its references. Pods are removed at once (no grace period).
+//! - **Custom resource validation** covers `type`, `required`, `enum`, `minimum`,
+//!   `maximum`, `nullable`, `x-kubernetes-int-or-string`, `x-kubernetes-preserve-unknown-fields`
+//!   and `additionalProperties`; not `pattern`, formats, CEL rules or `oneOf`.
+//! - **List pages** are read from the current objects after the cursor, not a snapshot at
+//!   the first page's version.
 //! - **Protobuf request bodies** are decoded only for the kinds `kubectl create namespace`,
-//!   `configmap`, `secret` and `serviceaccount` send through client-go's typed clients
-//!   (which do not fall back to JSON); other kinds, or fields the decoder does not know, get
-//!   415. YAML bodies get 415.
-//! - **Responses are always JSON**: a Table `Accept` gets the plain object or list, so
-//!   `kubectl get` without `-o` prints only NAME and AGE. No protobuf.
-//! - **`managedFields` are not tracked**: any sent are dropped.
-//! - **Deletion is immediate**: no finalizers, grace periods or garbage collection;
-//!   `propagationPolicy` is ignored. Deleting a namespace removes its contents at once and
-//!   answers the namespace with `deletionTimestamp` and phase `Terminating`, so no
-//!   terminating-namespace (403) window exists. Other deletes answer a `Success` `Status`.
-//! - **No defaulting or validation** beyond name format (DNS-1123 subdomain, namespaces a
-//!   label) and the namespace fields (`kubernetes` finalizer, phase, metadata-name label).
-//!   `status` of kinds with a status subresource is cleared on create and kept on update,
-//!   and cannot be written yet.
-//! - **No auth**: any credentials are accepted. No admission (quotas, default service
-//!   accounts).
+//!   `configmap`, `secret` and `serviceaccount` send through client-go's typed clients;
+//!   other protobuf bodies get 415. Responses are always JSON.
+//! - **No auth or admission**: any credentials are accepted; no quotas, LimitRanges or
+//!   webhooks. Bare pods get the admission defaults (service account, tolerations) but no
+//!   token volume is projected from a real Secret.
 //! - A POST carrying `resourceVersion` is answered 500 `InternalError` with the storage
 //!   layer's message; the real status code was not verified.
-//! - Uids are unique per process, not cryptographically random.
+//! - Uids are unique per process, not cryptographically random. Custom resource types are
+//!   leaked (a few hundred bytes per CRD change) so handlers hold `&'static` types.
 
 pub mod error;
 pub mod patch;

@@ -571,24 +571,6 @@ pub fn namespaces() -> &'static ResourceType {
     &RESOURCES[0]
 }
 
-/// Whether `group`/`version` is served at all.
-pub fn serves_group_version(group: &str, version: &str) -> bool {
-    RESOURCES
-        .iter()
-        .any(|r| r.group == group && r.version == version)
-}
-
-/// The named API groups (not core) with their one version, in table order.
-pub fn groups() -> Vec<(&'static str, &'static str)> {
-    let mut groups: Vec<(&'static str, &'static str)> = Vec::new();
-    for resource in RESOURCES.iter().filter(|r| !r.group.is_empty()) {
-        if !groups.contains(&(resource.group, resource.version)) {
-            groups.push((resource.group, resource.version));
-        }
-    }
-    groups
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -95,7 +95,7 @@ pub struct SimulationConfig {
     /// Progressing forever.
     pub progress_deadlines: bool,
     /// Simulated requests per second of simulator clock that each serving pod's metrics
-    /// count (see [`pod_http`]).
+    /// count (see the `pod_http` module).
     pub requests_per_second: u64,
 }
 

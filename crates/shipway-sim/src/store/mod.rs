@@ -5,7 +5,7 @@
 //! `resourceVersion`, shared by all kinds as on a real server, and it only moves on writes
 //! that change something. Every write path (create, update, the three patch types, server-side
 //! apply, the `status` and `scale` subresources, and the deletions the garbage collector
-//! makes) ends in [`Store::create`]'s or [`Store::write_existing`]'s pipeline, so
+//! makes) ends in [`Store::create`]'s or `Store::write_existing`'s pipeline, so
 //! preconditions, defaulting, validation, `managedFields`, generation, dry run, no-op
 //! detection and watch events cannot drift apart between them.
 //!

@@ -629,3 +629,25 @@ async fn dry_run_scale_and_faults() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn server_side_apply_accepts_yaml_bodies() {
+    bounded(10, async {
+        let sim = Simulator::new();
+        let request = Request::builder()
+            .method("PATCH")
+            .uri("/api/v1/namespaces/default/configmaps/from-yaml?fieldManager=yaml-user")
+            .header("content-type", "application/apply-patch+yaml")
+            .body(Body::from(
+                "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: from-yaml\ndata:\n  mode: \"0644\"\n  count: \"3\"\n",
+            ))
+            .unwrap();
+        let response = sim.router().oneshot(request).await.unwrap();
+        assert_eq!(response.status().as_u16(), 201);
+        let (_, stored) = get(&sim, "/api/v1/namespaces/default/configmaps/from-yaml").await;
+        assert_eq!(stored["data"], json!({"mode": "0644", "count": "3"}));
+        assert_eq!(stored["metadata"]["managedFields"][0]["manager"], "yaml-user");
+        assert_eq!(stored["metadata"]["managedFields"][0]["operation"], "Apply");
+    })
+    .await;
+}
