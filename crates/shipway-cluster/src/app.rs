@@ -1,0 +1,1 @@
+//! Placeholder for the app module (being written).

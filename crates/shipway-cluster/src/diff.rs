@@ -1,0 +1,1 @@
+//! Placeholder for the diff module (being written).

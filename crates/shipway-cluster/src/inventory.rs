@@ -1,0 +1,1 @@
+//! Placeholder for the inventory module (being written).
