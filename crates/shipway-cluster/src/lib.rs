@@ -14,6 +14,7 @@
 //! `shipway-sim` API simulator.
 
 pub mod app;
+pub mod cluster;
 pub mod diff;
 pub mod health;
 pub mod inventory;

@@ -1,0 +1,406 @@
+//! The thin layer over kube-rs: find an object's resource type, and get, list, apply
+//! (server-side, optionally as a dry run), create and delete objects as JSON values.
+//!
+//! Everything above this module works on `serde_json::Value` objects and [`Key`]s; this
+//! module is the only one that knows about `DynamicObject`, discovery and kube errors, and
+//! it classifies those errors ([`Failure`]) so the engine can decide what is a conflict, an
+//! immutable field, a missing kind or a transient fault worth retrying.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use kube::api::{Api, DeleteParams, DynamicObject, ListParams, Patch, PatchParams, PostParams};
+use kube::core::{ApiResource, GroupVersionKind};
+use kube::discovery::{ApiCapabilities, Scope};
+use serde_json::Value;
+
+/// The field manager shipway applies with.
+pub const FIELD_MANAGER: &str = "shipway";
+
+/// Where an object lives: group, version, kind, namespace (`""` when cluster-scoped) and
+/// name.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Key {
+    /// API group (`""` for core).
+    pub group: String,
+    /// API version.
+    pub version: String,
+    /// Kind.
+    pub kind: String,
+    /// Namespace, `""` for cluster-scoped objects.
+    pub namespace: String,
+    /// Name.
+    pub name: String,
+}
+
+impl Key {
+    /// The key of an object (its `apiVersion`, `kind`, `metadata.namespace` and `name`).
+    pub fn of(object: &Value) -> Key {
+        let text = |pointer: &str| {
+            object
+                .pointer(pointer)
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_owned()
+        };
+        let api_version = text("/apiVersion");
+        let (group, version) = match api_version.split_once('/') {
+            Some((group, version)) => (group.to_owned(), version.to_owned()),
+            None => (String::new(), api_version),
+        };
+        Key {
+            group,
+            version,
+            kind: text("/kind"),
+            namespace: text("/metadata/namespace"),
+            name: text("/metadata/name"),
+        }
+    }
+
+    /// `apps/v1` or `v1`.
+    pub fn api_version(&self) -> String {
+        if self.group.is_empty() {
+            self.version.clone()
+        } else {
+            format!("{}/{}", self.group, self.version)
+        }
+    }
+
+    /// The JSON form plans print: `{"apiVersion","kind","namespace"?,"name"}`.
+    pub fn to_json(&self) -> Value {
+        let mut value = serde_json::json!({
+            "apiVersion": self.api_version(),
+            "kind": self.kind,
+            "name": self.name,
+        });
+        if !self.namespace.is_empty() {
+            value["namespace"] = self.namespace.clone().into();
+        }
+        value
+    }
+}
+
+impl fmt::Display for Key {
+    /// `Deployment platform/web`, `Namespace platform`: how kubectl users name objects.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.namespace.is_empty() {
+            write!(f, "{} {}", self.kind, self.name)
+        } else {
+            write!(f, "{} {}/{}", self.kind, self.namespace, self.name)
+        }
+    }
+}
+
+/// Why a call failed, in the terms the engine decides on.
+#[derive(Debug, thiserror::Error)]
+pub enum Failure {
+    /// The kind is not served (no CRD yet, or a typo).
+    #[error("{0}: the cluster does not serve this kind (is its CustomResourceDefinition installed?)")]
+    UnknownKind(String),
+    /// 409 from server-side apply: fields owned by another manager.
+    #[error("{0}")]
+    Conflict(String),
+    /// 409 from a resourceVersion precondition: the object moved.
+    #[error("{0}")]
+    Moved(String),
+    /// 422 on an update because an immutable field would change.
+    #[error("{0}")]
+    Immutable(String),
+    /// 400/422 and other refusals that retrying cannot fix.
+    #[error("{0}")]
+    Rejected(String),
+    /// 404.
+    #[error("{0}")]
+    NotFound(String),
+    /// 429, 5xx, connection errors: worth retrying (after `retry_after` when the server said).
+    #[error("{message}")]
+    Transient {
+        /// What happened.
+        message: String,
+        /// The server's `Retry-After`.
+        retry_after: Option<Duration>,
+    },
+}
+
+impl Failure {
+    /// Whether retrying the same call may succeed.
+    pub fn is_transient(&self) -> bool {
+        matches!(self, Failure::Transient { .. } | Failure::Moved(_))
+    }
+
+    fn from_kube(error: kube::Error) -> Failure {
+        match error {
+            kube::Error::Api(status) => {
+                let message = status.message.clone();
+                let retry_after = status
+                    .details
+                    .as_ref()
+                    .map(|d| d.retry_after_seconds)
+                    .filter(|s| *s > 0)
+                    .map(|s| Duration::from_secs(u64::from(s)));
+                match (status.code, status.reason.as_str()) {
+                    (409, _) if is_field_conflict(&status) => Failure::Conflict(message),
+                    (409, "Conflict") => Failure::Moved(message),
+                    (422, _) if is_immutable(&message) => Failure::Immutable(message),
+                    (403, _) if is_immutable(&message) => Failure::Immutable(message),
+                    (404, _) => Failure::NotFound(message),
+                    (429 | 500..=599, _) => Failure::Transient {
+                        message: format!("{} ({})", message, status.code),
+                        retry_after,
+                    },
+                    _ => Failure::Rejected(message),
+                }
+            }
+            other => Failure::Transient {
+                message: other.to_string(),
+                retry_after: None,
+            },
+        }
+    }
+}
+
+fn is_field_conflict(status: &kube::core::Status) -> bool {
+    status.details.as_ref().is_some_and(|details| {
+        details
+            .causes
+            .iter()
+            .any(|cause| cause.reason == "FieldManagerConflict")
+    }) || status.message.starts_with("Apply failed with")
+}
+
+/// The texts real servers use for changes only a delete-and-recreate can make.
+fn is_immutable(message: &str) -> bool {
+    message.contains("field is immutable")
+        || message.contains("may not change once set")
+        || message.contains("updates to statefulset spec for fields other than")
+        || message.contains("spec is immutable after creation")
+        || message.contains("cannot change roleRef")
+}
+
+/// One cluster: a kube client, a default namespace and the resource types found so far.
+pub struct Cluster {
+    client: kube::Client,
+    default_namespace: String,
+    resources: Mutex<HashMap<(String, String, String), (ApiResource, ApiCapabilities)>>,
+}
+
+impl Cluster {
+    /// A cluster reached through `client`; `default_namespace` is the kubeconfig context's.
+    pub fn new(client: kube::Client, default_namespace: &str) -> Cluster {
+        Cluster {
+            client,
+            default_namespace: default_namespace.to_owned(),
+            resources: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The kube client.
+    pub fn client(&self) -> &kube::Client {
+        &self.client
+    }
+
+    /// The kubeconfig context's namespace.
+    pub fn default_namespace(&self) -> &str {
+        &self.default_namespace
+    }
+
+    /// The resource type of `key`'s kind, asking the server once per group-version and
+    /// again after a miss (a CRD may just have been established).
+    pub async fn resource(&self, key: &Key) -> Result<(ApiResource, bool), Failure> {
+        let cache_key = (key.group.clone(), key.version.clone(), key.kind.clone());
+        if let Some((resource, capabilities)) = self.lock_resources().get(&cache_key) {
+            return Ok((resource.clone(), capabilities.scope == Scope::Namespaced));
+        }
+        let gvk = GroupVersionKind::gvk(&key.group, &key.version, &key.kind);
+        match kube::discovery::pinned_kind(&self.client, &gvk).await {
+            Ok((resource, capabilities)) => {
+                let namespaced = capabilities.scope == Scope::Namespaced;
+                self.lock_resources()
+                    .insert(cache_key, (resource.clone(), capabilities));
+                Ok((resource, namespaced))
+            }
+            Err(kube::Error::Api(status)) if status.code == 404 => Err(Failure::UnknownKind(
+                format!("{} {}", key.api_version(), key.kind),
+            )),
+            Err(kube::Error::Discovery(_)) => Err(Failure::UnknownKind(format!(
+                "{} {}",
+                key.api_version(),
+                key.kind
+            ))),
+            Err(other) => Err(Failure::from_kube(other)),
+        }
+    }
+
+    fn lock_resources(
+        &self,
+    ) -> std::sync::MutexGuard<'_, HashMap<(String, String, String), (ApiResource, ApiCapabilities)>>
+    {
+        self.resources
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    async fn api(&self, key: &Key) -> Result<Api<DynamicObject>, Failure> {
+        let (resource, namespaced) = self.resource(key).await?;
+        Ok(if namespaced {
+            let namespace = if key.namespace.is_empty() {
+                self.default_namespace.as_str()
+            } else {
+                key.namespace.as_str()
+            };
+            Api::namespaced_with(self.client.clone(), namespace, &resource)
+        } else {
+            Api::all_with(self.client.clone(), &resource)
+        })
+    }
+
+    /// Whether `key`'s kind is namespaced.
+    pub async fn is_namespaced(&self, key: &Key) -> Result<bool, Failure> {
+        Ok(self.resource(key).await?.1)
+    }
+
+    /// The live object, `None` when it does not exist.
+    pub async fn get(&self, key: &Key) -> Result<Option<Value>, Failure> {
+        let api = self.api(key).await?;
+        match api.get_opt(&key.name).await {
+            Ok(found) => Ok(found.map(to_value)),
+            Err(error) => Err(Failure::from_kube(error)),
+        }
+    }
+
+    /// Every object of `key`'s kind in `key.namespace` (all namespaces when it is empty and
+    /// the kind is namespaced) that matches `label_selector`.
+    pub async fn list(&self, key: &Key, label_selector: &str) -> Result<Vec<Value>, Failure> {
+        let (resource, namespaced) = self.resource(key).await?;
+        let api: Api<DynamicObject> = if namespaced && !key.namespace.is_empty() {
+            Api::namespaced_with(self.client.clone(), &key.namespace, &resource)
+        } else {
+            Api::all_with(self.client.clone(), &resource)
+        };
+        let mut params = ListParams::default();
+        if !label_selector.is_empty() {
+            params = params.labels(label_selector);
+        }
+        match api.list(&params).await {
+            Ok(list) => Ok(list
+                .items
+                .into_iter()
+                .map(|mut item| {
+                    // List items come without type meta; restore it for the callers.
+                    item.types = Some(kube::core::TypeMeta {
+                        api_version: resource.api_version.clone(),
+                        kind: resource.kind.clone(),
+                    });
+                    to_value(item)
+                })
+                .collect()),
+            Err(error) => Err(Failure::from_kube(error)),
+        }
+    }
+
+    /// Server-side apply of `object` as [`FIELD_MANAGER`].
+    pub async fn apply(&self, object: &Value, force: bool, dry_run: bool) -> Result<Value, Failure> {
+        let key = Key::of(object);
+        let api = self.api(&key).await?;
+        let mut params = PatchParams::apply(FIELD_MANAGER);
+        params.force = force;
+        params.dry_run = dry_run;
+        api.patch(&key.name, &params, &Patch::Apply(object))
+            .await
+            .map(to_value)
+            .map_err(Failure::from_kube)
+    }
+
+    /// Creates `object` (POST): for hooks with `generateName`.
+    pub async fn create(&self, object: &Value) -> Result<Value, Failure> {
+        let key = Key::of(object);
+        let api = self.api(&key).await?;
+        let dynamic: DynamicObject = serde_json::from_value(object.clone())
+            .map_err(|error| Failure::Rejected(format!("{key}: {error}")))?;
+        let params = PostParams {
+            field_manager: Some(FIELD_MANAGER.to_owned()),
+            ..PostParams::default()
+        };
+        api.create(&params, &dynamic)
+            .await
+            .map(to_value)
+            .map_err(Failure::from_kube)
+    }
+
+    /// Deletes an object with the given propagation (`None`: the server's default) and,
+    /// when `resource_version` is given, that precondition. A missing object is not an
+    /// error.
+    pub async fn delete(
+        &self,
+        key: &Key,
+        foreground: bool,
+        resource_version: Option<&str>,
+    ) -> Result<(), Failure> {
+        let api = self.api(key).await?;
+        let mut params = if foreground {
+            DeleteParams::foreground()
+        } else {
+            DeleteParams::background()
+        };
+        if let Some(version) = resource_version {
+            params.preconditions = Some(kube::api::Preconditions {
+                resource_version: Some(version.to_owned()),
+                uid: None,
+            });
+        }
+        match api.delete(&key.name, &params).await {
+            Ok(_) => Ok(()),
+            Err(kube::Error::Api(status)) if status.code == 404 => Ok(()),
+            Err(error) => Err(Failure::from_kube(error)),
+        }
+    }
+
+    /// Waits until `key` no longer exists, polling; `false` on timeout.
+    pub async fn wait_deleted(&self, key: &Key, timeout: Duration) -> Result<bool, Failure> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        let mut pause = Duration::from_millis(50);
+        loop {
+            if self.get(key).await?.is_none() {
+                return Ok(true);
+            }
+            if tokio::time::Instant::now() >= deadline {
+                return Ok(false);
+            }
+            tokio::time::sleep(pause).await;
+            pause = (pause * 2).min(Duration::from_secs(1));
+        }
+    }
+}
+
+/// A `DynamicObject` as the plain JSON object it was on the wire.
+fn to_value(object: DynamicObject) -> Value {
+    serde_json::to_value(object).unwrap_or(Value::Null)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_read_objects_and_print_like_kubectl() {
+        let key = Key::of(&serde_json::json!({"apiVersion": "apps/v1", "kind": "Deployment",
+            "metadata": {"name": "web", "namespace": "shop"}}));
+        assert_eq!(key.group, "apps");
+        assert_eq!(key.to_string(), "Deployment shop/web");
+        let namespace = Key::of(&serde_json::json!({"apiVersion": "v1", "kind": "Namespace",
+            "metadata": {"name": "shop"}}));
+        assert_eq!(namespace.api_version(), "v1");
+        assert_eq!(namespace.to_string(), "Namespace shop");
+    }
+
+    #[test]
+    fn immutable_messages_are_recognised() {
+        assert!(is_immutable(
+            "Deployment.apps \"web\" is invalid: spec.selector: Invalid value: v1.LabelSelector{}: field is immutable"
+        ));
+        assert!(is_immutable("StatefulSet.apps \"db\" is invalid: spec: Forbidden: updates to statefulset spec for fields other than 'replicas'"));
+        assert!(!is_immutable("spec.replicas: Invalid value: -1"));
+    }
+}
