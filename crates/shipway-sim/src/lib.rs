@@ -19,21 +19,21 @@
 //! - `/version` (1.32: the machine's kubectl dispatcher then runs `kubectl.1.32`);
 //!   discovery `/api`, `/apis`, `/api/v1`, `/apis/{group}`, `/apis/{group}/{version}`, in
 //!   both the legacy form and aggregated discovery `apidiscovery.k8s.io/v2` (and v2beta1),
-//!   negotiated from `Accept`, subresources included; `/openapi/v3` and one OpenAPI 3.0
+//!   negotiated from `Accept`, subresources included; `/openapi/v3` and one `OpenAPI` 3.0
 //!   document per group-version, generated from the same bundled 1.32 definitions the
 //!   renderer and `shipway check` use, so kubectl's field validation, client-side apply's
 //!   strategic merge and `kubectl explain` work as against a real cluster;
 //! - the built-in types in [`resources::RESOURCES`] and custom resources served as soon as a
 //!   `CustomResourceDefinition` is written (names accepted and `Established` in the same
 //!   write, objects validated and pruned against the storage version's
-//!   `openAPIV3Schema`, `status` subresource when declared, discovery and OpenAPI updated);
+//!   `openAPIV3Schema`, `status` subresource when declared, discovery and `OpenAPI` updated);
 //! - list with label and field selectors, `limit`/`continue` (410 for a compacted token);
 //!   watch as chunked JSON lines, from a resourceVersion out of a bounded history, with
 //!   bookmarks, `sendInitialEvents` and its closing bookmark, an in-stream `ERROR` 410 for
 //!   a compacted version, selector transitions sent as `ADDED`/`DELETED`, `timeoutSeconds`;
 //! - create, get, update, delete, deletecollection; PATCH with JSON patch, merge patch,
 //!   strategic merge patch (built-in kinds; 415 for custom ones) and server-side apply
-//!   (the `ssa` module: per-manager `managedFields` in the real FieldsV1 encoding,
+//!   (the `ssa` module: per-manager `managedFields` in the real `FieldsV1` encoding,
 //!   conflicts answered 409 with the real message and causes, `force`, removal of fields a
 //!   manager stops applying, list-type and map-key aware merging, shared ownership,
 //!   `before-first-apply`, create-on-apply; JSON or YAML bodies); Update managers from
@@ -42,11 +42,11 @@
 //!   (`Warning` headers, the default) and Ignore, with unknown fields pruned; the
 //!   `status`, `scale` and namespace `finalize` subresources;
 //! - defaulting of what health checks and diffs read (the `defaults` module: Deployment
-//!   strategy and progress deadline, StatefulSet partition, pod and container fields,
+//!   strategy and progress deadline, `StatefulSet` partition, pod and container fields,
 //!   Service cluster IPs and node ports, Job selectors, Secret `stringData`, …), the
-//!   validations GitOps flows hit and immutable fields (`validation`: selector/template
+//!   validations `GitOps` flows hit and immutable fields (`validation`: selector/template
 //!   match, containers, Service ports, `field is immutable` for selectors, Job templates,
-//!   StatefulSet spec, PVC spec, roleRef, immutable ConfigMaps and Secrets), with 422
+//!   `StatefulSet` spec, PVC spec, roleRef, immutable `ConfigMaps` and `Secrets`), with 422
 //!   bodies naming each cause;
 //! - deletion with finalizers and `deletionTimestamp`, Background/Foreground/Orphan
 //!   propagation and uid-keyed garbage collection, namespaces that terminate (403 for new
@@ -70,11 +70,11 @@
 //!
 //! - **One version per group, no conversion**; custom resources serve their storage
 //!   version only. No `/openapi/v2` (kubectl 1.27 and 1.28 need it as protobuf; 1.29–1.33
-//!   work). OpenAPI documents carry no descriptions (the bundled data has none) and the
+//!   work). `OpenAPI` documents carry no descriptions (the bundled data has none) and the
 //!   `?hash=` parameter is not checked.
 //! - **Server-side apply**: no `ancient-changes` folding of more than ten Update managers,
 //!   no server-side `last-applied` annotation updater; a struct created by an Update gets
-//!   no `.` entry where a real server would give a pointer struct one (the FieldsV1
+//!   no `.` entry where a real server would give a pointer struct one (the `FieldsV1`
 //!   spelling only); only `protocol` is known as a defaulted list-map key. Strict
 //!   validation of an apply reports the unknown fields in the real wording, but the
 //!   `failed to create typed patch object` prefix was not checked against 1.32.
@@ -90,7 +90,7 @@
 //! - **Protobuf request bodies** are decoded only for the kinds `kubectl create namespace`,
 //!   `configmap`, `secret` and `serviceaccount` send through client-go's typed clients;
 //!   other protobuf bodies get 415. Responses are always JSON.
-//! - **No auth or admission**: any credentials are accepted; no quotas, LimitRanges or
+//! - **No auth or admission**: any credentials are accepted; no quotas, `LimitRanges` or
 //!   webhooks. Bare pods get the admission defaults (service account, tolerations) but no
 //!   token volume is projected from a real Secret.
 //! - A POST carrying `resourceVersion` is answered 500 `InternalError` with the storage
