@@ -233,6 +233,11 @@ impl Cluster {
         }
     }
 
+    /// Forgets the resource types found so far (after CRDs change what is served).
+    pub fn forget_resources(&self) {
+        self.lock_resources().clear();
+    }
+
     fn lock_resources(
         &self,
     ) -> std::sync::MutexGuard<'_, HashMap<(String, String, String), (ApiResource, ApiCapabilities)>>

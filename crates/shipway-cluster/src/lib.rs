@@ -18,3 +18,5 @@ pub mod cluster;
 pub mod diff;
 pub mod health;
 pub mod inventory;
+pub mod plan;
+pub mod sync;

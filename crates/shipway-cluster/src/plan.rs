@@ -1,0 +1,518 @@
+//! Plans: what a sync would do to every object, worked out before anything mutates.
+//!
+//! Each rendered object is compared with its live copy through a server-side dry-run apply,
+//! so defaults, admission and immutable fields are the server's own: a change that only a
+//! delete and recreate can make (a Deployment selector, a Job template, a StatefulSet's
+//! claim templates) shows as `replace-required` here, not as a failed sync later. Objects
+//! whose manifest is the one last applied (the inventory's content hash) and whose live
+//! fields still hold every value of the manifest are `unchanged` without a dry run, which
+//! keeps a plan of a large up-to-date app to one list per kind. Objects in the inventory
+//! that are no longer rendered are `delete` (prune), subject to the inventory's safety rules.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use futures_util::StreamExt as _;
+use serde_json::{Value, json};
+
+use crate::cluster::{Cluster, Failure, Key};
+use crate::diff::{self, Change, IgnoreRule};
+use crate::inventory::{self, Inventory, PruneOptions};
+
+/// How many objects are compared with the cluster at once.
+const CONCURRENCY: usize = 16;
+
+/// What a sync does to one object.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Action {
+    /// The object does not exist yet.
+    Create,
+    /// The live object differs from the manifest.
+    Update,
+    /// Nothing to do.
+    Unchanged,
+    /// Owned, no longer rendered: pruned.
+    Delete,
+    /// Only a delete and recreate can make the change (immutable fields).
+    ReplaceRequired,
+}
+
+impl Action {
+    /// The spelling of plans (`replace-required`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Action::Create => "create",
+            Action::Update => "update",
+            Action::Unchanged => "unchanged",
+            Action::Delete => "delete",
+            Action::ReplaceRequired => "replace-required",
+        }
+    }
+
+    /// Parses [`Action::as_str`].
+    pub fn parse(text: &str) -> Option<Action> {
+        [
+            Action::Create,
+            Action::Update,
+            Action::Unchanged,
+            Action::Delete,
+            Action::ReplaceRequired,
+        ]
+        .into_iter()
+        .find(|action| action.as_str() == text)
+    }
+}
+
+/// One object's line in a plan.
+#[derive(Debug, Clone)]
+pub struct Planned {
+    /// The object.
+    pub key: Key,
+    /// What the sync does.
+    pub action: Action,
+    /// The manifest to apply (namespace filled in); `None` for deletes.
+    pub desired: Option<Value>,
+    /// The live object's `resourceVersion` when the plan was made (`None`: it did not
+    /// exist). `sync --plan` uses it as a precondition.
+    pub resource_version: Option<String>,
+    /// Field-level differences (Secret values masked).
+    pub changes: Vec<Change>,
+    /// Why, when the action needs explaining (immutable field, conflict, pending CRD).
+    pub note: Option<String>,
+}
+
+/// A whole plan.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    /// The app.
+    pub app: String,
+    /// Where the app's inventory lives.
+    pub namespace: String,
+    /// Every rendered object, then every pruned one.
+    pub items: Vec<Planned>,
+    /// Owned objects no longer rendered that prune keeps, with the reason.
+    pub kept: Vec<(Key, String)>,
+    /// Why prune was refused as a whole, if it was.
+    pub prune_refused: Option<String>,
+}
+
+impl Plan {
+    /// How many items take each action.
+    pub fn counts(&self) -> BTreeMap<Action, usize> {
+        let mut counts = BTreeMap::new();
+        for item in &self.items {
+            *counts.entry(item.action).or_insert(0) += 1;
+        }
+        counts
+    }
+
+    /// Whether the cluster already matches (nothing to create, update, replace or delete).
+    pub fn in_sync(&self) -> bool {
+        self.items.iter().all(|item| item.action == Action::Unchanged)
+    }
+
+    /// The JSON form: `{"changes":[{"object":{…},"action":…,"diff":…}]}`, plus what `sync
+    /// --plan` needs to apply exactly this plan (each manifest and the live
+    /// `resourceVersion` it was planned against).
+    pub fn to_json(&self) -> Value {
+        let changes: Vec<Value> = self
+            .items
+            .iter()
+            .map(|item| {
+                let mut change = json!({
+                    "object": item.key.to_json(),
+                    "action": item.action.as_str(),
+                    "diff": diff::to_json(&item.changes),
+                });
+                if let Some(note) = &item.note {
+                    change["note"] = note.clone().into();
+                }
+                if let Some(version) = &item.resource_version {
+                    change["resourceVersion"] = version.clone().into();
+                }
+                if let Some(desired) = &item.desired {
+                    change["manifest"] = masked_manifest(desired);
+                }
+                change
+            })
+            .collect();
+        let kept: Vec<Value> = self
+            .kept
+            .iter()
+            .map(|(key, reason)| json!({"object": key.to_json(), "reason": reason}))
+            .collect();
+        let mut plan = json!({
+            "app": self.app,
+            "namespace": self.namespace,
+            "changes": changes,
+            "kept": kept,
+        });
+        if let Some(refused) = &self.prune_refused {
+            plan["pruneRefused"] = refused.clone().into();
+        }
+        plan
+    }
+}
+
+/// A manifest as a saved plan holds it: Secrets keep their keys, never their values (a
+/// plan file must not carry them); `sync --plan` re-reads Secret values from the render.
+fn masked_manifest(object: &Value) -> Value {
+    let mut copy = object.clone();
+    if copy.get("kind").and_then(Value::as_str) == Some("Secret")
+        && copy.get("apiVersion").and_then(Value::as_str) == Some("v1")
+    {
+        for field in ["data", "stringData"] {
+            if let Some(map) = copy.get_mut(field).and_then(Value::as_object_mut) {
+                for value in map.values_mut() {
+                    *value = "***".into();
+                }
+            }
+        }
+    }
+    copy
+}
+
+/// What a plan takes besides the objects.
+#[derive(Debug, Clone, Default)]
+pub struct PlanOptions {
+    /// Dry-run applies force conflicts (as the sync will).
+    pub force_conflicts: bool,
+    /// `ignoreDifferences`.
+    pub ignore: Vec<IgnoreRule>,
+    /// Prune limits and whether the render is trustworthy.
+    pub prune: PruneOptions,
+    /// `PruneLast` for the whole app.
+    pub prune_last: bool,
+}
+
+/// Why a plan could not be made.
+#[derive(Debug, thiserror::Error)]
+pub enum PlanError {
+    /// The server refused an object outright (validation), or could not be reached.
+    #[error("{key}: {failure}")]
+    Object {
+        /// The object.
+        key: Key,
+        /// What went wrong.
+        failure: Failure,
+    },
+    /// The inventory ConfigMap is unreadable.
+    #[error("{0}")]
+    Inventory(String),
+}
+
+/// The inventory's key for an app.
+pub fn inventory_key(app: &str, namespace: &str) -> Key {
+    let configmap = Inventory {
+        app: app.to_owned(),
+        entries: Vec::new(),
+    }
+    .to_configmap(namespace);
+    Key::of(&configmap)
+}
+
+/// Reads the app's inventory (empty when there is none yet).
+pub async fn read_inventory(
+    cluster: &Cluster,
+    app: &str,
+    namespace: &str,
+) -> Result<Inventory, PlanError> {
+    let key = inventory_key(app, namespace);
+    match cluster.get(&key).await {
+        Ok(Some(configmap)) => Inventory::from_configmap(&configmap)
+            .map_err(|error| PlanError::Inventory(error.to_string())),
+        Ok(None) => Ok(Inventory {
+            app: app.to_owned(),
+            entries: Vec::new(),
+        }),
+        Err(failure) => Err(PlanError::Object { key, failure }),
+    }
+}
+
+/// Fills in the namespace of namespaced objects that have none; objects of kinds the
+/// cluster does not serve yet keep theirs (their CRD may be in the same render).
+pub async fn assign_namespaces(
+    cluster: &Cluster,
+    objects: &mut [Value],
+    namespace: &str,
+) -> Result<(), PlanError> {
+    let definitions = crd_scopes(objects);
+    for object in objects.iter_mut() {
+        let key = Key::of(object);
+        if !key.namespace.is_empty() {
+            continue;
+        }
+        let namespaced = match cluster.is_namespaced(&key).await {
+            Ok(namespaced) => namespaced,
+            Err(Failure::UnknownKind(_)) => definitions
+                .get(&(key.group.clone(), key.kind.clone()))
+                .copied()
+                .unwrap_or(true),
+            Err(failure) => return Err(PlanError::Object { key, failure }),
+        };
+        if namespaced && let Some(metadata) = object.get_mut("metadata").and_then(Value::as_object_mut) {
+            metadata.insert("namespace".into(), namespace.into());
+        }
+    }
+    Ok(())
+}
+
+/// (group, kind) → namespaced, for the CRDs among `objects`.
+fn crd_scopes(objects: &[Value]) -> HashMap<(String, String), bool> {
+    objects
+        .iter()
+        .filter(|o| o.get("kind").and_then(Value::as_str) == Some("CustomResourceDefinition"))
+        .filter_map(|o| {
+            let group = o.pointer("/spec/group")?.as_str()?.to_owned();
+            let kind = o.pointer("/spec/names/kind")?.as_str()?.to_owned();
+            let namespaced = o.pointer("/spec/scope").and_then(Value::as_str) != Some("Cluster");
+            Some(((group, kind), namespaced))
+        })
+        .collect()
+}
+
+/// Plans the sync of `desired` (namespaces already assigned) for `app`.
+pub async fn plan(
+    cluster: &Cluster,
+    app: &str,
+    namespace: &str,
+    desired: &[Value],
+    options: &PlanOptions,
+) -> Result<Plan, PlanError> {
+    let inventory = read_inventory(cluster, app, namespace).await?;
+    let recorded: HashMap<Key, String> = inventory
+        .entries
+        .iter()
+        .map(|entry| (entry_key(entry), entry.hash.clone()))
+        .collect();
+    let pending_kinds: HashSet<(String, String)> = crd_scopes(desired).into_keys().collect();
+    let results: Vec<Result<Planned, PlanError>> = futures_util::stream::iter(desired.iter())
+        .map(|object| plan_object(cluster, object, &recorded, &pending_kinds, options))
+        .buffered(CONCURRENCY)
+        .collect()
+        .await;
+    let mut items = Vec::with_capacity(results.len());
+    for result in results {
+        items.push(result?);
+    }
+    // Prune: owned objects the render no longer has.
+    let mut live_annotations: HashMap<Key, Value> = HashMap::new();
+    let rendered: HashSet<Key> = items.iter().map(|item| item.key.clone()).collect();
+    let mut live_of_pruned: HashMap<Key, Value> = HashMap::new();
+    for entry in &inventory.entries {
+        let key = entry_key(entry);
+        if rendered.contains(&key) {
+            continue;
+        }
+        match cluster.get(&key).await {
+            Ok(Some(live)) => {
+                live_annotations.insert(
+                    key.clone(),
+                    live.pointer("/metadata/annotations").cloned().unwrap_or(Value::Null),
+                );
+                live_of_pruned.insert(key, live);
+            }
+            // Already gone, or its kind is no longer served: nothing to prune.
+            Ok(None) | Err(Failure::UnknownKind(_) | Failure::NotFound(_)) => {}
+            Err(failure) => return Err(PlanError::Object { key, failure }),
+        }
+    }
+    let mut prune_options = options.prune.clone();
+    prune_options.prune_last = prune_options.prune_last || options.prune_last;
+    let mut kept = Vec::new();
+    let mut prune_refused = None;
+    let live_inventory = Inventory {
+        app: inventory.app.clone(),
+        entries: inventory
+            .entries
+            .iter()
+            .filter(|entry| {
+                let key = entry_key(entry);
+                rendered.contains(&key) || live_of_pruned.contains_key(&key)
+            })
+            .cloned()
+            .collect(),
+    };
+    match inventory::prune_plan(&live_inventory, desired, &prune_options, &|entry| {
+        live_of_pruned.get(&entry_key(entry)).cloned()
+    }) {
+        Ok(decision) => {
+            for entry in decision.to_delete {
+                let key = entry_key(&entry);
+                let resource_version = live_of_pruned
+                    .get(&key)
+                    .and_then(|live| live.pointer("/metadata/resourceVersion"))
+                    .and_then(Value::as_str)
+                    .map(String::from);
+                items.push(Planned {
+                    key,
+                    action: Action::Delete,
+                    desired: None,
+                    resource_version,
+                    changes: Vec::new(),
+                    note: None,
+                });
+            }
+            for (entry, reason) in decision.kept {
+                kept.push((entry_key(&entry), reason));
+            }
+        }
+        Err(refusal) => prune_refused = Some(refusal.to_string()),
+    }
+    let _ = live_annotations;
+    Ok(Plan {
+        app: app.to_owned(),
+        namespace: namespace.to_owned(),
+        items,
+        kept,
+        prune_refused,
+    })
+}
+
+/// The key an inventory entry names.
+pub fn entry_key(entry: &inventory::Entry) -> Key {
+    Key {
+        group: entry.group.clone(),
+        version: entry.version.clone(),
+        kind: entry.kind.clone(),
+        namespace: entry.namespace.clone(),
+        name: entry.name.clone(),
+    }
+}
+
+async fn plan_object(
+    cluster: &Cluster,
+    object: &Value,
+    recorded: &HashMap<Key, String>,
+    pending_kinds: &HashSet<(String, String)>,
+    options: &PlanOptions,
+) -> Result<Planned, PlanError> {
+    let key = Key::of(object);
+    let planned = |action, resource_version, changes, note| Planned {
+        key: key.clone(),
+        action,
+        desired: Some(object.clone()),
+        resource_version,
+        changes,
+        note,
+    };
+    let live = match cluster.get(&key).await {
+        Ok(live) => live,
+        Err(Failure::UnknownKind(_)) if pending_kinds.contains(&(key.group.clone(), key.kind.clone())) => {
+            return Ok(planned(
+                Action::Create,
+                None,
+                Vec::new(),
+                Some("its CustomResourceDefinition is applied first, in the same sync".into()),
+            ));
+        }
+        Err(failure) => return Err(PlanError::Object { key, failure }),
+    };
+    let resource_version = live
+        .as_ref()
+        .and_then(|live| live.pointer("/metadata/resourceVersion"))
+        .and_then(Value::as_str)
+        .map(String::from);
+    if let Some(live) = &live
+        && recorded.get(&key) == Some(&inventory::content_hash(object))
+        && contained(object, live)
+    {
+        return Ok(planned(Action::Unchanged, resource_version, Vec::new(), None));
+    }
+    let dry_run = match cluster.apply(object, options.force_conflicts, true).await {
+        Ok(result) => result,
+        Err(Failure::Immutable(message)) => {
+            return Ok(planned(
+                Action::ReplaceRequired,
+                resource_version,
+                Vec::new(),
+                Some(message),
+            ));
+        }
+        Err(Failure::Conflict(message)) => {
+            return Ok(planned(
+                Action::Update,
+                resource_version,
+                Vec::new(),
+                Some(format!("{message} (sync needs --force-conflicts)")),
+            ));
+        }
+        Err(failure) => return Err(PlanError::Object { key, failure }),
+    };
+    let Some(live) = live else {
+        let changes = diff::diff(None, Some(&masked_manifest(object)));
+        return Ok(planned(Action::Create, None, changes, None));
+    };
+    let mut before = diff::normalize(&live);
+    let mut after = diff::normalize(&dry_run);
+    diff::apply_ignores(&mut before, &mut after, &options.ignore).map_err(|error| {
+        PlanError::Object {
+            key: key.clone(),
+            failure: Failure::Rejected(error.to_string()),
+        }
+    })?;
+    diff::mask_secrets(&mut before, &mut after);
+    let changes = diff::diff(Some(&before), Some(&after));
+    let action = if changes.is_empty() {
+        Action::Unchanged
+    } else {
+        Action::Update
+    };
+    Ok(planned(action, resource_version, changes, None))
+}
+
+/// Whether every value `desired` sets is what `live` holds (maps: every key; lists: same
+/// length, item by item). Server-set fields the manifest does not mention never count.
+pub fn contained(desired: &Value, live: &Value) -> bool {
+    match (desired, live) {
+        (Value::Object(want), Value::Object(have)) => want.iter().all(|(key, value)| {
+            match have.get(key) {
+                Some(found) => contained(value, found),
+                // A null or empty value in a manifest means "nothing", which the server
+                // stores as absent.
+                None => value.is_null() || value.as_object().is_some_and(serde_json::Map::is_empty),
+            }
+        }),
+        (Value::Array(want), Value::Array(have)) => {
+            want.len() == have.len() && want.iter().zip(have).all(|(w, h)| contained(w, h))
+        }
+        (Value::Number(want), Value::Number(have)) => want.as_f64() == have.as_f64(),
+        (want, have) => want == have,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn containment_ignores_server_fields_but_not_changed_values() {
+        let desired = json!({"spec": {"replicas": 2, "template": {"spec": {"containers": [
+            {"name": "web", "image": "nginx:1.27"}]}}}});
+        let live = json!({"spec": {"replicas": 2, "revisionHistoryLimit": 10, "template": {"spec": {
+            "containers": [{"name": "web", "image": "nginx:1.27", "imagePullPolicy": "IfNotPresent"}]}}},
+            "status": {"replicas": 2}});
+        assert!(contained(&desired, &live));
+        let changed = json!({"spec": {"replicas": 3}});
+        assert!(!contained(&changed, &live));
+        let extra_container = json!({"spec": {"template": {"spec": {"containers": [
+            {"name": "web"}, {"name": "sidecar"}]}}}});
+        assert!(!contained(&extra_container, &live));
+    }
+
+    #[test]
+    fn actions_round_trip_their_spelling() {
+        for action in [Action::Create, Action::Update, Action::Unchanged, Action::Delete, Action::ReplaceRequired] {
+            assert_eq!(Action::parse(action.as_str()), Some(action));
+        }
+    }
+
+    #[test]
+    fn saved_plans_never_hold_secret_values() {
+        let secret = json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s"},
+            "data": {"password": "aHVudGVyMg=="}, "stringData": {"token": "plain"}});
+        let masked = masked_manifest(&secret);
+        let text = masked.to_string();
+        assert!(!text.contains("aHVudGVyMg") && !text.contains("plain"));
+        assert_eq!(masked["data"]["password"], "***");
+    }
+}
