@@ -19,4 +19,5 @@ pub mod diff;
 pub mod health;
 pub mod inventory;
 pub mod plan;
+pub mod status;
 pub mod sync;
