@@ -34,6 +34,127 @@ pub enum Command {
     /// Run a simulated Kubernetes cluster (API server, controllers, kubelet) in the
     /// foreground, for trying shipway and kubectl without a real cluster.
     Sandbox(SandboxArgs),
+    /// Show what a sync would change: create, update, unchanged, delete, replace-required.
+    #[command(visible_alias = "diff")]
+    Plan(PlanArgs),
+    /// Apply an app to the cluster: server-side apply in waves, hooks, health, prune.
+    Sync(SyncArgs),
+    /// Print an app's objects with their health and sync state.
+    Status(StatusArgs),
+}
+
+/// Which cluster, as kubectl finds it.
+#[derive(Debug, Clone, clap::Args)]
+pub struct TargetArgs {
+    /// The kubeconfig file (default: `KUBECONFIG`, else `~/.kube/config`).
+    #[arg(long, value_name = "FILE", global = true)]
+    pub kubeconfig: Option<PathBuf>,
+
+    /// The kubeconfig context (default: its current-context).
+    #[arg(long, value_name = "NAME", global = true)]
+    pub context: Option<String>,
+
+    /// The app's namespace for objects without one (default: the Application's
+    /// destination, else the context's namespace).
+    #[arg(short = 'n', long, value_name = "NAMESPACE", global = true)]
+    pub namespace: Option<String>,
+
+    /// Apply even when `shipway check` reports errors.
+    #[arg(long, global = true)]
+    pub no_check: bool,
+
+    /// Take over fields other managers own (server-side apply `force`).
+    #[arg(long, global = true)]
+    pub force_conflicts: bool,
+
+    /// Refuse to prune more than this percent of the app's inventory without
+    /// `--confirm-prune`.
+    #[arg(long, default_value_t = 20, value_name = "PERCENT", global = true, value_parser = clap::value_parser!(u32).range(0..=100))]
+    pub max_prune: u32,
+
+    /// Prune even when that is more than `--max-prune` percent of the inventory.
+    #[arg(long, global = true)]
+    pub confirm_prune: bool,
+}
+
+/// Arguments of `shipway plan`.
+#[derive(Debug, clap::Args)]
+pub struct PlanArgs {
+    /// The app: a directory (plain YAML or a kustomization) or an Argo CD Application file.
+    #[arg(value_name = "APP")]
+    pub app: PathBuf,
+
+    /// Cluster and app settings.
+    #[command(flatten)]
+    pub target: TargetArgs,
+
+    /// Output format.
+    #[arg(short = 'o', long, value_enum, default_value_t = PlanFormat::Text)]
+    pub output: PlanFormat,
+
+    /// Save the plan (JSON) for `shipway sync --plan FILE`.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+}
+
+/// `shipway plan -o` values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum PlanFormat {
+    /// Counts, then each changed object's differences, like `terraform plan`.
+    Text,
+    /// `{"changes":[{"object":{…},"action":"create|update|unchanged|delete|replace-required","diff":[…]}]}`.
+    Json,
+}
+
+/// Arguments of `shipway sync`.
+#[derive(Debug, clap::Args)]
+pub struct SyncArgs {
+    /// The apps, synced in order: directories (plain YAML or kustomizations) or Argo CD
+    /// Application files.
+    #[arg(value_name = "APP", required = true)]
+    pub apps: Vec<PathBuf>,
+
+    /// Cluster and app settings.
+    #[command(flatten)]
+    pub target: TargetArgs,
+
+    /// Wait until every object is healthy; exit non-zero naming each one that is not.
+    #[arg(long)]
+    pub wait: bool,
+
+    /// How long waits may take (`90s`, `5m`).
+    #[arg(long, default_value = "5m", value_name = "DURATION")]
+    pub timeout: String,
+
+    /// Apply exactly this saved plan (`shipway plan --out FILE`), refusing if the live
+    /// objects changed since.
+    #[arg(long, value_name = "FILE")]
+    pub plan: Option<PathBuf>,
+
+    /// Never prune.
+    #[arg(long)]
+    pub no_prune: bool,
+
+    /// Sync into a simulated cluster started in this process (`shipway sandbox`'s), then
+    /// print the apps' status: a try-out that needs no cluster.
+    #[arg(long)]
+    pub sandbox: bool,
+}
+
+/// Arguments of `shipway status`.
+#[derive(Debug, clap::Args)]
+pub struct StatusArgs {
+    /// The app: a directory or an Argo CD Application file.
+    #[arg(value_name = "APP")]
+    pub app: PathBuf,
+
+    /// Cluster and app settings.
+    #[command(flatten)]
+    pub target: TargetArgs,
+
+    /// Output format.
+    #[arg(short = 'o', long, value_enum, default_value_t = PlanFormat::Text)]
+    pub output: PlanFormat,
 }
 
 /// Arguments of `shipway sandbox`.

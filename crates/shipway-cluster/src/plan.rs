@@ -153,6 +153,62 @@ impl Plan {
     }
 }
 
+impl Plan {
+    /// Reads a plan saved with [`Plan::to_json`] back. Diffs are not read (a saved plan is
+    /// applied, not printed again); Secret manifests hold masked values and are taken from
+    /// the render when the plan is applied.
+    pub fn from_json(value: &Value) -> Result<Plan, String> {
+        let text = |value: &Value, field: &str| -> Result<String, String> {
+            value
+                .get(field)
+                .and_then(Value::as_str)
+                .map(String::from)
+                .ok_or_else(|| format!("a plan needs a string `{field}`"))
+        };
+        let mut items = Vec::new();
+        for change in value
+            .get("changes")
+            .and_then(Value::as_array)
+            .ok_or("a plan needs a `changes` list")?
+        {
+            let object = change.get("object").ok_or("a change needs its `object`")?;
+            let mut key = Key::of(&json!({
+                "apiVersion": text(object, "apiVersion")?,
+                "kind": text(object, "kind")?,
+                "metadata": {"name": text(object, "name")?},
+            }));
+            key.namespace = object
+                .get("namespace")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_owned();
+            let action = Action::parse(&text(change, "action")?)
+                .ok_or_else(|| format!("{key}: unknown action"))?;
+            items.push(Planned {
+                key,
+                action,
+                desired: change.get("manifest").cloned(),
+                resource_version: change
+                    .get("resourceVersion")
+                    .and_then(Value::as_str)
+                    .map(String::from),
+                changes: Vec::new(),
+                note: change.get("note").and_then(Value::as_str).map(String::from),
+            });
+        }
+        Ok(Plan {
+            app: text(value, "app")?,
+            namespace: text(value, "namespace")?,
+            items,
+            kept: Vec::new(),
+            prune_refused: value
+                .get("pruneRefused")
+                .and_then(Value::as_str)
+                .map(String::from),
+        })
+    }
+}
+
 /// A manifest as a saved plan holds it: Secrets keep their keys, never their values (a
 /// plan file must not carry them); `sync --plan` re-reads Secret values from the render.
 fn masked_manifest(object: &Value) -> Value {

@@ -17,6 +17,9 @@ pub fn run(cli: shipway_cli::Cli) -> ExitStatus {
         shipway_cli::Command::Rollback(args) => commands::rollback(&args),
         shipway_cli::Command::History(args) => commands::history(&args),
         shipway_cli::Command::Sandbox(args) => commands::sandbox(&args),
+        shipway_cli::Command::Plan(args) => commands::plan(&args),
+        shipway_cli::Command::Sync(args) => commands::sync(&args),
+        shipway_cli::Command::Status(args) => commands::status(&args),
     };
     match result {
         Ok(status) => status,

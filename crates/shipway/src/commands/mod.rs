@@ -1,6 +1,7 @@
 //! One function per command, and the exit statuses they return.
 
 mod check;
+mod cluster;
 mod explain;
 mod history;
 mod promote;
@@ -10,6 +11,7 @@ mod rollback;
 mod sandbox;
 
 pub(crate) use check::check;
+pub(crate) use cluster::{plan, status, sync};
 pub(crate) use explain::explain;
 pub(crate) use history::history;
 pub(crate) use promote::promote;

@@ -1,0 +1,461 @@
+//! `shipway plan`, `sync` and `status`: load an app, render and check it, find its
+//! cluster, and hand the objects to the sync engine (`shipway-cluster`), printing what it
+//! reports.
+
+use std::io::{IsTerminal as _, Write as _};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use serde_json::Value;
+use shipway_cli::{PlanArgs, PlanFormat, StatusArgs, SyncArgs, TargetArgs};
+use shipway_cluster::app::App;
+use shipway_cluster::cluster::{Cluster, Key};
+use shipway_cluster::diff;
+use shipway_cluster::inventory::PruneOptions;
+use shipway_cluster::plan::{self, Action, Plan, PlanOptions};
+use shipway_cluster::sync::{self, Hook, Ledger, Progress, SyncError, SyncOptions};
+use shipway_model::Severity;
+
+use super::ExitStatus;
+
+/// An app ready for the engine: its objects (namespaces assigned), hooks and options.
+struct Prepared {
+    app: App,
+    namespace: String,
+    objects: Vec<Value>,
+    hooks: Vec<Hook>,
+    options: PlanOptions,
+}
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .context("starting the async runtime")
+}
+
+/// Where git sources are fetched: `$XDG_CACHE_HOME/shipway`, else `~/.cache/shipway`.
+fn cache_dir() -> PathBuf {
+    std::env::var_os("XDG_CACHE_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".cache")))
+        .unwrap_or_else(std::env::temp_dir)
+        .join("shipway")
+}
+
+/// The cluster the target arguments name (kubectl's rules).
+async fn connect(target: &TargetArgs) -> anyhow::Result<Cluster> {
+    let (client, namespace) =
+        shipway_cluster::app::client(target.kubeconfig.as_deref(), target.context.as_deref())
+            .await?;
+    Ok(Cluster::new(client, &namespace))
+}
+
+/// Loads, renders and checks an app, and assigns namespaces against `cluster`.
+async fn prepare(path: &Path, target: &TargetArgs, cluster: &Cluster) -> anyhow::Result<Prepared> {
+    let app = App::from_path(path, target.namespace.as_deref())?;
+    let rendered = app
+        .render(&cache_dir())
+        .with_context(|| format!("rendering app `{}`", app.name))?;
+    if !target.no_check {
+        let findings = shipway_check::check(
+            &rendered.objects,
+            &rendered.sources,
+            &shipway_check::Settings::default(),
+        );
+        let errors: Vec<_> = findings
+            .iter()
+            .filter(|f| f.severity == Severity::Error)
+            .collect();
+        if !errors.is_empty() {
+            for finding in &errors {
+                let file = rendered
+                    .sources
+                    .path(finding.pos.file)
+                    .map(|p| p.display().to_string())
+                    .unwrap_or_default();
+                eprintln!(
+                    "{file}:{}: error[{}]: {}",
+                    finding.pos.line, finding.rule, finding.message
+                );
+            }
+            bail!(
+                "`shipway check` found {} error(s) in app `{}`; nothing was applied (fix them, or pass --no-check)",
+                errors.len(),
+                app.name
+            );
+        }
+    }
+    let namespace = target
+        .namespace
+        .clone()
+        .or_else(|| app.namespace.clone())
+        .unwrap_or_else(|| cluster.default_namespace().to_owned());
+    let objects: Vec<Value> = rendered.objects.iter().map(shipway_model::Node::to_json).collect();
+    let (mut objects, mut hooks) =
+        sync::split_hooks(objects).map_err(|message| anyhow::anyhow!("app `{}`: {message}", app.name))?;
+    plan::assign_namespaces(cluster, &mut objects, &namespace).await?;
+    for hook in &mut hooks {
+        plan::assign_namespaces(cluster, std::slice::from_mut(&mut hook.object), &namespace).await?;
+    }
+    let options = PlanOptions {
+        force_conflicts: target.force_conflicts,
+        ignore: app.ignore_rules(),
+        prune: PruneOptions {
+            max_prune_percent: target.max_prune,
+            confirm: target.confirm_prune,
+            render_ok: true,
+            ..PruneOptions::default()
+        },
+        prune_last: app.sync.options.prune_last,
+    };
+    Ok(Prepared {
+        app,
+        namespace,
+        objects,
+        hooks,
+        options,
+    })
+}
+
+/// `shipway plan`.
+pub(crate) fn plan(args: &PlanArgs) -> anyhow::Result<ExitStatus> {
+    runtime()?.block_on(async {
+        let cluster = connect(&args.target).await?;
+        let prepared = prepare(&args.app, &args.target, &cluster).await?;
+        let plan = plan::plan(
+            &cluster,
+            &prepared.app.name,
+            &prepared.namespace,
+            &prepared.objects,
+            &prepared.options,
+        )
+        .await?;
+        if let Some(out) = &args.out {
+            let text = serde_json::to_string_pretty(&plan.to_json())?;
+            fs_err::write(out, text + "\n")?;
+        }
+        let text = match args.output {
+            PlanFormat::Json => serde_json::to_string_pretty(&plan.to_json())? + "\n",
+            PlanFormat::Text => plan_text(&plan),
+        };
+        print!("{text}");
+        Ok(ExitStatus::Success)
+    })
+}
+
+/// A plan as text: counts, then each object that changes and how.
+fn plan_text(plan: &Plan) -> String {
+    let counts = plan.counts();
+    let count = |action| counts.get(&action).copied().unwrap_or(0);
+    let mut out = format!(
+        "Plan for app {} (namespace {}): {} to create, {} to update, {} to replace, {} to delete, {} unchanged.\n",
+        plan.app,
+        plan.namespace,
+        count(Action::Create),
+        count(Action::Update),
+        count(Action::ReplaceRequired),
+        count(Action::Delete),
+        count(Action::Unchanged),
+    );
+    for item in plan.items.iter().filter(|i| i.action != Action::Unchanged) {
+        let sign = match item.action {
+            Action::Create => "+",
+            Action::Update => "~",
+            Action::Delete => "-",
+            Action::ReplaceRequired => "!",
+            Action::Unchanged => " ",
+        };
+        out.push_str(&format!("\n{sign} {} {}\n", item.action.as_str(), item.key));
+        if let Some(note) = &item.note {
+            out.push_str(&format!("    {note}\n"));
+        }
+        if item.action == Action::Update {
+            for line in diff::render_text(&item.changes).lines() {
+                out.push_str(&format!("  {line}\n"));
+            }
+        }
+    }
+    for (key, reason) in &plan.kept {
+        out.push_str(&format!("\n  kept {key}: {reason}\n"));
+    }
+    if let Some(refused) = &plan.prune_refused {
+        out.push_str(&format!("\nprune refused: {refused}\n"));
+    }
+    if plan.in_sync() {
+        out.push_str("\nThe cluster matches the render: nothing to do.\n");
+    }
+    out
+}
+
+/// Prints sync progress on stderr: plain lines, and on a terminal a redrawn line of what is
+/// still not healthy.
+struct Printer {
+    terminal: bool,
+    redrawn: bool,
+}
+
+impl Progress for Printer {
+    fn line(&mut self, text: &str) {
+        let mut err = std::io::stderr().lock();
+        if self.redrawn {
+            let _ = write!(err, "\r\x1b[K");
+            self.redrawn = false;
+        }
+        let _ = writeln!(err, "{text}");
+    }
+
+    fn waiting(&mut self, unhealthy: &[(Key, String)]) {
+        let summary = match unhealthy {
+            [] => return,
+            [(key, why)] => format!("waiting for {key}: {why}"),
+            [(key, why), rest @ ..] => format!("waiting for {} objects; {key}: {why}", rest.len() + 1),
+        };
+        let mut err = std::io::stderr().lock();
+        if self.terminal {
+            let width = 120;
+            let shown: String = summary.chars().take(width).collect();
+            let _ = write!(err, "\r\x1b[K{shown}");
+            self.redrawn = true;
+        }
+    }
+}
+
+/// Parses `90s`, `5m`, `1h`, `1m30s`.
+fn parse_duration(text: &str) -> anyhow::Result<Duration> {
+    let mut total = 0u64;
+    let mut number = String::new();
+    for c in text.chars() {
+        if c.is_ascii_digit() {
+            number.push(c);
+            continue;
+        }
+        let unit = match c {
+            's' => 1,
+            'm' => 60,
+            'h' => 3600,
+            _ => bail!("--timeout {text:?}: expected a duration like 90s, 5m or 1h30m"),
+        };
+        let value: u64 = number
+            .parse()
+            .map_err(|_| anyhow::anyhow!("--timeout {text:?}: expected a duration like 90s, 5m or 1h30m"))?;
+        total += value * unit;
+        number.clear();
+    }
+    if !number.is_empty() || total == 0 {
+        bail!("--timeout {text:?}: expected a duration like 90s, 5m or 1h30m");
+    }
+    Ok(Duration::from_secs(total))
+}
+
+/// `shipway sync`.
+pub(crate) fn sync(args: &SyncArgs) -> anyhow::Result<ExitStatus> {
+    let timeout = parse_duration(&args.timeout)?;
+    runtime()?.block_on(async {
+        let mut target = args.target.clone();
+        let _sandbox = if args.sandbox {
+            Some(start_sandbox(&mut target).await?)
+        } else {
+            None
+        };
+        let cluster = connect(&target).await?;
+        let mut printer = Printer {
+            terminal: std::io::stderr().is_terminal(),
+            redrawn: false,
+        };
+        let mut status = ExitStatus::Success;
+        for path in &args.apps {
+            let prepared = prepare(path, &target, &cluster).await?;
+            let options = SyncOptions {
+                plan: prepared.options.clone(),
+                prune: !args.no_prune,
+                create_namespace: prepared.app.sync.options.create_namespace,
+                replace: prepared.app.sync.options.replace,
+                wait: args.wait || args.sandbox,
+                timeout,
+                backoff: prepared.app.backoff(),
+                ..SyncOptions::default()
+            };
+            let report = sync_with_retries(&cluster, &prepared, args, &options, &mut printer).await;
+            match report {
+                Ok(report) => {
+                    eprintln!(
+                        "synced app {}: {} applied, {} pruned, {} unchanged, {} hook(s)",
+                        prepared.app.name,
+                        report.applied.len(),
+                        report.pruned.len(),
+                        report.unchanged,
+                        report.hooks.len()
+                    );
+                    for (key, reason) in &report.kept {
+                        eprintln!("kept {key}: {reason}");
+                    }
+                    if let Some(refused) = &report.prune_refused {
+                        eprintln!("error: prune refused for app {}: {refused}", prepared.app.name);
+                        status = ExitStatus::Failure;
+                    }
+                    if args.sandbox {
+                        let app_status = shipway_cluster::status::status(
+                            &cluster,
+                            &prepared.app.name,
+                            &prepared.namespace,
+                            &prepared.objects,
+                            &prepared.options,
+                        )
+                        .await?;
+                        print!("{}", app_status.to_text());
+                    }
+                }
+                Err(error) => {
+                    eprintln!("error: sync of app {} failed: {error}", prepared.app.name);
+                    return Ok(ExitStatus::Failure);
+                }
+            }
+        }
+        Ok(status)
+    })
+}
+
+/// Syncs one app, retrying the whole sync per the app's retry policy when it failed for a
+/// reason waiting can fix; hooks that ran are not run again.
+async fn sync_with_retries(
+    cluster: &Cluster,
+    prepared: &Prepared,
+    args: &SyncArgs,
+    options: &SyncOptions,
+    printer: &mut Printer,
+) -> Result<sync::SyncReport, SyncError> {
+    let mut ledger = Ledger::default();
+    let saved = match &args.plan {
+        Some(path) => Some(read_plan(path).map_err(|error| SyncError::PlanOutdated(format!("{}: {error}", path.display())))?),
+        None => None,
+    };
+    let retry = prepared.app.sync.retry.clone();
+    let mut pause = options.backoff.duration;
+    let mut attempt = 0;
+    loop {
+        let result = match &saved {
+            Some(plan) => {
+                sync::sync_plan(cluster, plan, &prepared.objects, &prepared.hooks, options, &mut ledger, printer).await
+            }
+            None => {
+                sync::sync(
+                    cluster,
+                    &prepared.app.name,
+                    &prepared.namespace,
+                    &prepared.objects,
+                    &prepared.hooks,
+                    options,
+                    &mut ledger,
+                    printer,
+                )
+                .await
+            }
+        };
+        let retryable = matches!(&result, Err(SyncError::Object { failure, .. }) if failure.is_transient());
+        if !retryable || attempt >= retry.limit {
+            return result;
+        }
+        attempt += 1;
+        printer.line(&format!("retrying in {}s (attempt {attempt} of {})", pause.as_secs(), retry.limit));
+        tokio::time::sleep(pause).await;
+        pause = (pause * options.backoff.factor).min(options.backoff.max_duration);
+    }
+}
+
+/// Reads a saved plan back (`plan --out`).
+fn read_plan(path: &Path) -> anyhow::Result<Plan> {
+    let text = fs_err::read_to_string(path)?;
+    let value: Value = serde_json::from_str(&text).context("not a plan file")?;
+    Plan::from_json(&value).map_err(|message| anyhow::anyhow!(message))
+}
+
+/// Starts the sandbox's simulated cluster in this process, on a loopback port, with a
+/// kubeconfig pointing at it; the returned guard keeps it running.
+async fn start_sandbox(target: &mut TargetArgs) -> anyhow::Result<SandboxGuard> {
+    let simulator = shipway_sim::Simulator::new();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let address = listener.local_addr()?;
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(shipway_sim::serve(listener, simulator.clone(), async {
+        let _ = stopped.await;
+    }));
+    let controllers = simulator.run_controllers(Duration::from_millis(100));
+    let dir = tempfile_dir()?;
+    let kubeconfig = dir.join("kubeconfig");
+    fs_err::write(
+        &kubeconfig,
+        format!(
+            "apiVersion: v1\nkind: Config\nclusters:\n- name: sandbox\n  cluster:\n    server: http://{address}\n\
+             users:\n- name: sandbox\n  user:\n    token: sandbox\ncontexts:\n- name: sandbox\n  context:\n    cluster: sandbox\n    user: sandbox\n    namespace: default\n\
+             current-context: sandbox\n"
+        ),
+    )?;
+    eprintln!("started a sandbox cluster on http://{address} (in this process)");
+    target.kubeconfig = Some(kubeconfig);
+    target.context = None;
+    Ok(SandboxGuard {
+        stop: Some(stop),
+        controllers,
+        dir,
+    })
+}
+
+fn tempfile_dir() -> anyhow::Result<PathBuf> {
+    let dir = std::env::temp_dir().join(format!("shipway-sandbox-{}", std::process::id()));
+    fs_err::create_dir_all(&dir)?;
+    Ok(dir)
+}
+
+/// Stops the in-process sandbox when dropped.
+struct SandboxGuard {
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    controllers: tokio::task::JoinHandle<()>,
+    dir: PathBuf,
+}
+
+impl Drop for SandboxGuard {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        self.controllers.abort();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// `shipway status`.
+pub(crate) fn status(args: &StatusArgs) -> anyhow::Result<ExitStatus> {
+    runtime()?.block_on(async {
+        let cluster = connect(&args.target).await?;
+        let prepared = prepare(&args.app, &args.target, &cluster).await?;
+        let status = shipway_cluster::status::status(
+            &cluster,
+            &prepared.app.name,
+            &prepared.namespace,
+            &prepared.objects,
+            &prepared.options,
+        )
+        .await?;
+        match args.output {
+            PlanFormat::Json => println!("{}", serde_json::to_string_pretty(&status.to_json())?),
+            PlanFormat::Text => print!("{}", status.to_text()),
+        }
+        Ok(ExitStatus::Success)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_parse_like_kubectl_flags() {
+        assert_eq!(parse_duration("90s").unwrap(), Duration::from_secs(90));
+        assert_eq!(parse_duration("1h30m").unwrap(), Duration::from_secs(5400));
+        assert!(parse_duration("5").is_err());
+        assert!(parse_duration("5d").is_err());
+    }
+}
