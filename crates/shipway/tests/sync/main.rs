@@ -1,0 +1,175 @@
+//! `shipway plan`, `sync` and `status` as a user runs them: the real binary against a
+//! `shipway sandbox` process over HTTP, with the kubeconfig it writes, and the real
+//! `kubectl` making drift behind shipway's back.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+
+use serde_json::Value;
+use tempfile::TempDir;
+
+/// A sandbox process; killed when dropped.
+struct Sandbox {
+    child: Child,
+    kubeconfig: PathBuf,
+}
+
+impl Sandbox {
+    fn start(dir: &Path) -> Sandbox {
+        let kubeconfig = dir.join("kubeconfig");
+        let mut child = Command::new(env!("CARGO_BIN_EXE_shipway"))
+            .args(["sandbox", "--listen", "127.0.0.1:0", "--kubeconfig-out"])
+            .arg(&kubeconfig)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut banner = String::new();
+        let mut stdout = BufReader::new(child.stdout.take().unwrap());
+        stdout.read_line(&mut banner).unwrap();
+        // Keep draining so the sandbox never blocks on a full pipe.
+        std::thread::spawn(move || for _ in stdout.lines() {});
+        Sandbox { child, kubeconfig }
+    }
+}
+
+impl Drop for Sandbox {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn shipway(sandbox: &Sandbox, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_shipway"))
+        .args(args)
+        .arg("--kubeconfig")
+        .arg(&sandbox.kubeconfig)
+        .env("XDG_CACHE_HOME", sandbox.kubeconfig.parent().unwrap().join("cache"))
+        .output()
+        .unwrap()
+}
+
+fn text(output: &Output) -> String {
+    format!(
+        "status {:?}\nstdout:\n{}\nstderr:\n{}",
+        output.status.code(),
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    )
+}
+
+fn write_app(dir: &Path, image: &str, with_extra: bool) {
+    std::fs::create_dir_all(dir).unwrap();
+    let mut resources = vec!["namespace.yaml", "deployment.yaml", "service.yaml"];
+    std::fs::write(
+        dir.join("namespace.yaml"),
+        "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: shop\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("deployment.yaml"),
+        format!(
+            "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\nspec:\n  replicas: 2\n  selector:\n    matchLabels:\n      app: web\n  template:\n    metadata:\n      labels:\n        app: web\n    spec:\n      containers:\n      - name: web\n        image: {image}\n        ports:\n        - containerPort: 8080\n        resources:\n          requests:\n            cpu: 100m\n            memory: 64Mi\n          limits:\n            memory: 64Mi\n        securityContext:\n          allowPrivilegeEscalation: false\n"
+        ),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("service.yaml"),
+        "apiVersion: v1\nkind: Service\nmetadata:\n  name: web\nspec:\n  selector:\n    app: web\n  ports:\n  - port: 80\n    targetPort: 8080\n",
+    )
+    .unwrap();
+    if with_extra {
+        std::fs::write(
+            dir.join("extra.yaml"),
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: extra\ndata:\n  a: \"1\"\n",
+        )
+        .unwrap();
+        resources.push("extra.yaml");
+    }
+    std::fs::write(
+        dir.join("kustomization.yaml"),
+        format!(
+            "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nnamespace: shop\nresources:\n{}",
+            resources.iter().map(|r| format!("- {r}\n")).collect::<String>()
+        ),
+    )
+    .unwrap();
+}
+
+#[test]
+fn plan_sync_status_prune_and_broken_renders_over_http() {
+    let dir = TempDir::new().unwrap();
+    let sandbox = Sandbox::start(dir.path());
+    let app = dir.path().join("shop");
+    let app_arg = app.display().to_string();
+    write_app(&app, "nginx:1.27", true);
+
+    let plan = shipway(&sandbox, &["plan", &app_arg, "-o", "json"]);
+    assert!(plan.status.success(), "{}", text(&plan));
+    let plan: Value = serde_json::from_slice(&plan.stdout).unwrap();
+    let actions: Vec<&str> = plan["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(actions, vec!["create"; 4]);
+
+    let synced = shipway(&sandbox, &["sync", &app_arg, "--wait", "--timeout", "60s"]);
+    assert!(synced.status.success(), "{}", text(&synced));
+
+    let status = shipway(&sandbox, &["status", &app_arg, "-o", "json"]);
+    assert!(status.status.success(), "{}", text(&status));
+    let status: Value = serde_json::from_slice(&status.stdout).unwrap();
+    assert_eq!((status["health"].as_str(), status["sync"].as_str()), (Some("Healthy"), Some("Synced")), "{status}");
+
+    // The image changes and a file is dropped: the plan says so, the sync rolls and prunes.
+    write_app(&app, "nginx:1.28", false);
+    std::fs::remove_file(app.join("extra.yaml")).unwrap();
+    let plan = shipway(&sandbox, &["plan", &app_arg]);
+    let plan_text = String::from_utf8_lossy(&plan.stdout).into_owned();
+    assert!(plan_text.contains("1 to update") && plan_text.contains("1 to delete"), "{plan_text}");
+    assert!(plan_text.contains("nginx:1.28"), "{plan_text}");
+    let synced = shipway(&sandbox, &["sync", &app_arg, "--wait", "--timeout", "60s", "--confirm-prune"]);
+    assert!(synced.status.success(), "{}", text(&synced));
+    assert!(String::from_utf8_lossy(&synced.stderr).contains("pruned ConfigMap shop/extra"), "{}", text(&synced));
+
+    // A broken render deletes nothing and exits non-zero.
+    std::fs::write(
+        app.join("kustomization.yaml"),
+        "resources:\n- missing.yaml\n",
+    )
+    .unwrap();
+    let broken = shipway(&sandbox, &["sync", &app_arg]);
+    assert_eq!(broken.status.code(), Some(1), "{}", text(&broken));
+    assert!(String::from_utf8_lossy(&broken.stderr).contains("missing.yaml"), "{}", text(&broken));
+    let status = shipway(&sandbox, &["status", &dir.path().join("shop-copy").display().to_string()]);
+    assert!(!status.status.success());
+    write_app(&app, "nginx:1.28", false);
+    let plan = shipway(&sandbox, &["plan", &app_arg]);
+    assert!(
+        String::from_utf8_lossy(&plan.stdout).contains("nothing to do"),
+        "{}",
+        text(&plan)
+    );
+
+    // A saved plan is refused once the cluster moved.
+    write_app(&app, "nginx:1.29", false);
+    let saved = dir.path().join("plan.json");
+    let planned = shipway(&sandbox, &["plan", &app_arg, "--out", &saved.display().to_string()]);
+    assert!(planned.status.success(), "{}", text(&planned));
+    let moved = Command::new("kubectl")
+        .arg("--kubeconfig")
+        .arg(&sandbox.kubeconfig)
+        .args(["annotate", "deployment", "web", "-n", "shop", "drift=yes"])
+        .env("HOME", dir.path())
+        .output()
+        .unwrap();
+    assert!(moved.status.success(), "{}", text(&moved));
+    let refused = shipway(&sandbox, &["sync", &app_arg, "--plan", &saved.display().to_string()]);
+    assert_eq!(refused.status.code(), Some(1), "{}", text(&refused));
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("changed since the plan"), "{}", text(&refused));
+}
