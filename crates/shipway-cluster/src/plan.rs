@@ -498,16 +498,13 @@ async fn plan_object(
         let changes = diff::diff(None, Some(&masked_manifest(object)));
         return Ok(planned(Action::Create, None, changes, None));
     };
-    let mut before = diff::normalize(&live);
-    let mut after = diff::normalize(&dry_run);
-    diff::apply_ignores(&mut before, &mut after, &options.ignore).map_err(|error| {
+    // Ignores read the live managedFields, so they run before normalising (`compare`).
+    let changes = diff::compare(Some(&live), Some(&dry_run), &options.ignore).map_err(|error| {
         PlanError::Object {
             key: key.clone(),
             failure: Failure::Rejected(error.to_string()),
         }
     })?;
-    diff::mask_secrets(&mut before, &mut after);
-    let changes = diff::diff(Some(&before), Some(&after));
     let action = if changes.is_empty() {
         Action::Unchanged
     } else {
