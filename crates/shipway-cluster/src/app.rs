@@ -1,1 +1,475 @@
-//! Placeholder for the app module (being written).
+//! What an app is, how it renders, and which cluster it targets.
+//!
+//! An [`App`] is either a directory (or file) of manifests — plain YAML or a kustomization —
+//! or an Argo CD `Application` manifest ([`argo`]), so teams can point shipway at what they
+//! already have. Rendering turns it into the desired objects ([`Rendered`]), keeping the
+//! source position of every node so `shipway-check` findings and engine errors can name
+//! `file:line`; a git source ([`source`]) is fetched into a cache and the tree at the
+//! resolved commit is rendered, never a half-fetched one. Argo's `kustomize.images`
+//! overrides are applied afterwards the way kustomize's `images` transformer does.
+//! [`kubeconfig`] picks the cluster exactly as kubectl does.
+//!
+//! [`load_manifests`] is also what `shipway check` reads its inputs with, so both commands
+//! see the same objects from the same paths.
+
+pub mod argo;
+pub mod kubeconfig;
+pub mod source;
+
+use std::path::{Path, PathBuf};
+
+use shipway_model::yaml::{Limits, parse_stream};
+use shipway_model::{Node, Pos, SourceMap, Value};
+use shipway_render::error::Location;
+
+pub use argo::{
+    Destination, IgnoreDifference, ImageOverride, RetryPolicy, SyncOptions, SyncPolicy,
+};
+pub use kubeconfig::{Target, client, default_namespace};
+pub use source::Source;
+
+/// Why an app could not be read, fetched, rendered or targeted. Every variant names the
+/// file (and line when there is one), the git URL, or the kubeconfig files involved.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum AppError {
+    /// A file or directory could not be read.
+    #[error("{}: {source}", path.display())]
+    Io {
+        /// The path.
+        path: PathBuf,
+        /// The underlying error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A manifest is not well-formed YAML.
+    #[error("{location}: {message}")]
+    Yaml {
+        /// Where the parser stopped.
+        location: Location,
+        /// What it found.
+        message: String,
+    },
+    /// A kustomization could not be rendered (the error names its file and line).
+    #[error(transparent)]
+    Render(#[from] shipway_render::RenderError),
+    /// An Argo CD `Application` (or an app path) is well-formed YAML but not a valid or
+    /// supported app.
+    #[error("{location}: {message}")]
+    Invalid {
+        /// Where the offending field is.
+        location: Location,
+        /// What is wrong with it.
+        message: String,
+    },
+    /// A git source could not be fetched, resolved or exported.
+    #[error("git source `{url}`: {message}")]
+    Git {
+        /// The repository URL (or absolute path) as given to git.
+        url: String,
+        /// What failed, with git's own message.
+        message: String,
+    },
+    /// No usable kubeconfig, context or cluster.
+    #[error("kubeconfig: {message}")]
+    Kubeconfig {
+        /// What is missing or wrong, naming the files read.
+        message: String,
+    },
+    /// The app's Argo CD destination is not the cluster of the chosen kubeconfig context.
+    #[error("{location}: {message}")]
+    Destination {
+        /// Where the destination is written.
+        location: Location,
+        /// Which cluster was asked for and which one the kubeconfig selects.
+        message: String,
+    },
+}
+
+impl AppError {
+    /// An [`AppError::Invalid`] at `pos` in `path`.
+    pub(crate) fn invalid(path: &Path, pos: Pos, message: impl Into<String>) -> AppError {
+        AppError::Invalid {
+            location: location(path, pos),
+            message: message.into(),
+        }
+    }
+
+    /// An [`AppError::Io`] for `path`.
+    pub(crate) fn io(path: &Path, source: std::io::Error) -> AppError {
+        AppError::Io {
+            path: path.to_path_buf(),
+            source,
+        }
+    }
+}
+
+/// `path:line` for a node position (the line is left out when unknown).
+pub(crate) fn location(path: &Path, pos: Pos) -> Location {
+    Location {
+        path: path.to_path_buf(),
+        line: pos.line,
+    }
+}
+
+/// The desired objects of an app, with the files their positions point into.
+#[derive(Debug, Default)]
+pub struct Rendered {
+    /// The objects in render order (kustomize's order for a kustomization, file order and
+    /// document order otherwise). `List` kinds are flattened and empty documents dropped.
+    pub objects: Vec<Node>,
+    /// The files behind the objects' positions.
+    pub sources: SourceMap,
+    /// The commit a git source was rendered from (full hex id); `None` for a local
+    /// directory, which has no revision to record.
+    pub revision: Option<String>,
+    /// Deprecation warnings the renderer printed, for stderr.
+    pub warnings: Vec<String>,
+}
+
+/// How deep directories are followed before loading gives up: a symlink cycle would
+/// otherwise recurse forever.
+const MAX_DIR_DEPTH: usize = 64;
+
+impl Rendered {
+    /// Adds the objects at `path`: a kustomization directory is rendered, any other
+    /// directory is read recursively (`*.yaml`, `*.yml`, `*.json`, sorted by path), and a
+    /// file is read as a YAML stream.
+    pub fn add_path(&mut self, path: &Path) -> Result<(), AppError> {
+        self.add_path_with(path, true)
+    }
+
+    /// [`Rendered::add_path`], reading only the top level of a plain directory unless
+    /// `recurse` (Argo CD's `directory.recurse`, off by default there).
+    pub fn add_path_with(&mut self, path: &Path, recurse: bool) -> Result<(), AppError> {
+        self.add_entry(path, recurse, 0)
+    }
+
+    fn add_entry(&mut self, path: &Path, recurse: bool, depth: usize) -> Result<(), AppError> {
+        let meta = std::fs::metadata(path).map_err(|e| AppError::io(path, e))?;
+        if !meta.is_dir() {
+            let text = std::fs::read_to_string(path).map_err(|e| AppError::io(path, e))?;
+            return self.add_stream(path, &text);
+        }
+        if is_kustomization_dir(path) {
+            return self.add_kustomization(path);
+        }
+        if depth > MAX_DIR_DEPTH {
+            return Err(AppError::io(
+                path,
+                std::io::Error::other(format!(
+                    "directories nested more than {MAX_DIR_DEPTH} deep (a symlink cycle?)"
+                )),
+            ));
+        }
+        let mut entries = Vec::new();
+        for entry in std::fs::read_dir(path).map_err(|e| AppError::io(path, e))? {
+            entries.push(entry.map_err(|e| AppError::io(path, e))?.path());
+        }
+        entries.sort();
+        for entry in entries {
+            if entry.is_dir() {
+                if recurse {
+                    self.add_entry(&entry, recurse, depth + 1)?;
+                }
+            } else if has_manifest_extension(&entry) {
+                self.add_entry(&entry, recurse, depth + 1)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Adds the documents of one YAML (or JSON) stream read from `path` (which need not
+    /// exist: `<stdin>` works). Errors name `path:line`.
+    pub fn add_stream(&mut self, path: &Path, text: &str) -> Result<(), AppError> {
+        let file = self.sources.add(path);
+        let docs = parse_stream(text, file, &Limits::default()).map_err(|e| AppError::Yaml {
+            location: Location {
+                path: path.to_path_buf(),
+                line: e.line,
+            },
+            message: e.message,
+        })?;
+        for doc in docs {
+            self.add_object(doc);
+        }
+        Ok(())
+    }
+
+    /// Adds one document: nothing for an empty one, the items of a `*List`, else itself.
+    fn add_object(&mut self, doc: Node) {
+        if doc.value.is_null() {
+            return;
+        }
+        let is_list = doc
+            .get("kind")
+            .and_then(Node::as_str)
+            .is_some_and(|k| k.ends_with("List"))
+            && doc.get("items").and_then(Node::as_seq).is_some();
+        if !is_list {
+            self.objects.push(doc);
+            return;
+        }
+        if let Value::Map(mut map) = doc.value
+            && let Some(Node {
+                value: Value::Seq(items),
+                ..
+            }) = map.remove("items")
+        {
+            self.objects.extend(items);
+        }
+    }
+
+    /// Renders the kustomization in `dir` and adds its objects, moving their file ids into
+    /// this map.
+    pub fn add_kustomization(&mut self, dir: &Path) -> Result<(), AppError> {
+        let output = shipway_render::render(dir, &shipway_render::Options::default())?;
+        let table = self.sources.absorb(&output.sources);
+        for mut object in output.objects {
+            object.remap_files(&table);
+            self.objects.push(object);
+        }
+        self.warnings.extend(output.warnings);
+        Ok(())
+    }
+}
+
+/// Whether `dir` holds a kustomization file (kustomize's three spellings).
+fn is_kustomization_dir(dir: &Path) -> bool {
+    shipway_render::kustomization::KUSTOMIZATION_FILE_NAMES
+        .iter()
+        .any(|name| dir.join(name).is_file())
+}
+
+/// Whether a file in a plain directory is read as manifests.
+fn has_manifest_extension(path: &Path) -> bool {
+    path.extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| matches!(e, "yaml" | "yml" | "json"))
+}
+
+/// Loads the manifests at `path`: a directory with a kustomization is rendered with
+/// `shipway-render`; any other directory is read recursively (`*.yaml`, `*.yml`,
+/// `*.json`, sorted by path) and a file is read as a YAML stream, with `List` kinds
+/// flattened and empty documents skipped.
+pub fn load_manifests(path: &Path) -> Result<Rendered, AppError> {
+    let mut rendered = Rendered::default();
+    rendered.add_path(path)?;
+    Ok(rendered)
+}
+
+/// An app: where its manifests come from and how it is synced.
+#[derive(Debug, Clone, PartialEq)]
+pub struct App {
+    /// The app's name, a DNS label: it names the app's inventory in the cluster.
+    pub name: String,
+    /// Where the manifests come from.
+    pub source: Source,
+    /// The namespace for namespaced objects that name none (Argo CD's
+    /// `destination.namespace`, or `--namespace`); `None` leaves that to the cluster
+    /// default of the kubeconfig context.
+    pub namespace: Option<String>,
+    /// Automation, sync options and retry.
+    pub sync: SyncPolicy,
+    /// Differences the diff ignores (Argo CD's `spec.ignoreDifferences`).
+    pub ignore_differences: Vec<IgnoreDifference>,
+    /// Image overrides applied after rendering (Argo CD's `kustomize.images`).
+    pub images: Vec<ImageOverride>,
+    /// The cluster the `Application` asked for; checked with [`App::check_destination`].
+    pub destination: Destination,
+    /// The file the app was defined in (the `Application` manifest, or the path given).
+    pub defined_in: PathBuf,
+}
+
+impl App {
+    /// The app at `path`. A YAML file holding an Argo CD `Application`
+    /// (`argoproj.io/v1alpha1`) is parsed as one; any other file or directory is an app
+    /// of its manifests, named after the directory (or the file's stem) as a DNS label,
+    /// with `namespace` as its default namespace.
+    ///
+    /// For an `Application`, `namespace` must agree with `destination.namespace` when both
+    /// are given: a silent winner would deploy somewhere neither place says.
+    pub fn from_path(path: &Path, namespace: Option<&str>) -> Result<App, AppError> {
+        let meta = std::fs::metadata(path).map_err(|e| AppError::io(path, e))?;
+        if meta.is_file() && has_manifest_extension(path) {
+            let text = std::fs::read_to_string(path).map_err(|e| AppError::io(path, e))?;
+            if let Some(mut app) = argo::parse_application_file(path, &text)? {
+                if let Some(flag) = namespace {
+                    match &app.namespace {
+                        Some(ns) if ns != flag => {
+                            return Err(AppError::invalid(
+                                path,
+                                Pos::NONE,
+                                format!(
+                                    "the Application's destination.namespace is `{ns}` but \
+                                     --namespace `{flag}` was given"
+                                ),
+                            ));
+                        }
+                        _ => app.namespace = Some(flag.to_string()),
+                    }
+                }
+                return Ok(app);
+            }
+        }
+        let absolute = std::path::absolute(path).map_err(|e| AppError::io(path, e))?;
+        // `.` and `..` have no name of their own: take it from the resolved directory.
+        let resolved = std::fs::canonicalize(&absolute).unwrap_or(absolute);
+        let base = if meta.is_dir() {
+            resolved.file_name()
+        } else {
+            resolved.file_stem()
+        };
+        let name = sanitize_name(&base.unwrap_or_default().to_string_lossy());
+        Ok(App {
+            name,
+            source: Source::Local {
+                path: path.to_path_buf(),
+                recurse: true,
+            },
+            namespace: namespace.map(str::to_string),
+            sync: SyncPolicy::default(),
+            ignore_differences: Vec::new(),
+            images: Vec::new(),
+            destination: Destination::default(),
+            defined_in: path.to_path_buf(),
+        })
+    }
+
+    /// Renders the app: a local source in place, a git source from the tree at its
+    /// resolved revision (fetched into `work_dir`, see [`source::checkout`]), then applies
+    /// the image overrides. Nothing is returned unless every step succeeded.
+    pub fn render(&self, work_dir: &Path) -> Result<Rendered, AppError> {
+        let mut rendered = Rendered::default();
+        match &self.source {
+            Source::Local { path, recurse } => rendered.add_path_with(path, *recurse)?,
+            Source::Git {
+                url,
+                revision,
+                path,
+                recurse,
+            } => {
+                let checkout = source::checkout(url, revision, work_dir)?;
+                let dir = checkout.dir.join(path);
+                if !dir.exists() {
+                    return Err(AppError::Git {
+                        url: url.clone(),
+                        message: format!(
+                            "path `{}` does not exist at revision `{revision}` ({})",
+                            path.display(),
+                            checkout.commit
+                        ),
+                    });
+                }
+                rendered.add_path_with(&dir, *recurse)?;
+                rendered.revision = Some(checkout.commit);
+            }
+        }
+        apply_images(&mut rendered.objects, &self.images);
+        Ok(rendered)
+    }
+
+    /// Checks that the `Application`'s destination is the cluster `target` selects: only
+    /// the kubeconfig's cluster is supported, and `https://kubernetes.default.svc` (Argo
+    /// CD's "the cluster I run in", also named `in-cluster`) means that one.
+    pub fn check_destination(&self, target: &Target) -> Result<(), AppError> {
+        self.destination.check(target, &self.defined_in)
+    }
+}
+
+/// `text` as a DNS label (RFC 1123): lowercase letters, digits and `-`, at most 63
+/// characters, starting and ending alphanumeric; `app` when nothing is left.
+pub fn sanitize_name(text: &str) -> String {
+    let mut name = String::new();
+    for c in text.chars() {
+        let c = c.to_ascii_lowercase();
+        if c.is_ascii_lowercase() || c.is_ascii_digit() {
+            name.push(c);
+        } else if !name.is_empty() && !name.ends_with('-') {
+            name.push('-');
+        }
+    }
+    name.truncate(63);
+    let name = name.trim_end_matches('-');
+    if name.is_empty() {
+        "app".to_string()
+    } else {
+        name.to_string()
+    }
+}
+
+/// Applies image overrides to every `containers[].image` and `initContainers[].image` in
+/// `objects`, as kustomize's `images` transformer does: an override matches an image
+/// whose name (without tag and digest) equals its `name`; it replaces the name with
+/// `new_name`, and a new tag or digest replaces both the old tag and digest.
+pub fn apply_images(objects: &mut [Node], images: &[ImageOverride]) {
+    if images.is_empty() {
+        return;
+    }
+    for object in objects {
+        walk_containers(object, images);
+    }
+}
+
+/// Kustomize's legacy image filter walks every `containers`/`initContainers` list in the
+/// object, not only pod templates, so custom resources embedding pod specs are covered.
+fn walk_containers(node: &mut Node, images: &[ImageOverride]) {
+    match &mut node.value {
+        Value::Map(map) => {
+            for entry in &mut map.entries {
+                if (entry.key == "containers" || entry.key == "initContainers")
+                    && let Some(items) = entry.value.as_seq_mut()
+                {
+                    for item in items {
+                        let Some(image) = item.get_mut("image") else {
+                            continue;
+                        };
+                        let Some(current) = image.as_str() else {
+                            continue;
+                        };
+                        // Each override is applied in turn, as kustomize runs one
+                        // filter per `images` entry: a later entry sees what an earlier
+                        // one wrote.
+                        let mut value = current.to_string();
+                        for image_override in images {
+                            if let Some(new) = image_override.apply(&value) {
+                                value = new;
+                            }
+                        }
+                        if value != current {
+                            image.value = Value::Str(value);
+                        }
+                    }
+                }
+                walk_containers(&mut entry.value, images);
+            }
+        }
+        Value::Seq(items) => {
+            for item in items {
+                walk_containers(item, images);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Splits an image reference into name, tag and digest. The tag is after the last `:`
+/// of the last path segment, so a registry port (`host:5000/app`) stays in the name.
+pub(crate) fn split_image(image: &str) -> (&str, Option<&str>, Option<&str>) {
+    let (rest, digest) = match image.split_once('@') {
+        Some((rest, digest)) => (rest, Some(digest)),
+        None => (image, None),
+    };
+    let slash = rest.rfind('/').map_or(0, |i| i + 1);
+    match rest[slash..].rfind(':') {
+        Some(colon) => (
+            &rest[..slash + colon],
+            Some(&rest[slash + colon + 1..]),
+            digest,
+        ),
+        None => (rest, None, digest),
+    }
+}
+
+#[cfg(test)]
+mod tests;
