@@ -10,11 +10,12 @@ use anyhow::{Context, bail};
 use serde_json::Value;
 use shipway_cli::{PlanArgs, PlanFormat, StatusArgs, SyncArgs, TargetArgs};
 use shipway_cluster::app::App;
+use shipway_cluster::app::kubeconfig::Target;
 use shipway_cluster::cluster::{Cluster, Key};
 use shipway_cluster::diff;
 use shipway_cluster::inventory::PruneOptions;
 use shipway_cluster::plan::{self, Action, Plan, PlanOptions};
-use shipway_cluster::sync::{self, Hook, Ledger, Progress, SyncError, SyncOptions};
+use shipway_cluster::sync::{self, Backoff, Hook, Ledger, Progress, SyncError, SyncOptions};
 use shipway_model::Severity;
 
 use super::ExitStatus;
@@ -45,17 +46,50 @@ fn cache_dir() -> PathBuf {
         .join("shipway")
 }
 
-/// The cluster the target arguments name (kubectl's rules).
-async fn connect(target: &TargetArgs) -> anyhow::Result<Cluster> {
-    let (client, namespace) =
-        shipway_cluster::app::client(target.kubeconfig.as_deref(), target.context.as_deref())
-            .await?;
-    Ok(Cluster::new(client, &namespace))
+/// The cluster the target arguments name (kubectl's rules), and its kubeconfig entry.
+async fn connect(target: &TargetArgs) -> anyhow::Result<(Cluster, Target)> {
+    let found = Target::load(target.kubeconfig.as_deref(), target.context.as_deref())?;
+    let client = found.client().await?;
+    Ok((Cluster::new(client, &found.namespace), found))
+}
+
+/// An app's `ignoreDifferences` as the diff module's rules.
+fn ignore_rules(app: &App) -> Vec<diff::IgnoreRule> {
+    app.ignore_differences
+        .iter()
+        .map(|rule| diff::IgnoreRule {
+            name: rule.name.clone(),
+            namespace: rule.namespace.clone(),
+            json_pointers: rule.json_pointers.clone(),
+            jq_path_expressions: rule.jq_path_expressions.clone(),
+            managed_fields_managers: rule.managed_fields_managers.clone(),
+            ..diff::IgnoreRule::new(rule.group.clone(), rule.kind.clone())
+        })
+        .collect()
+}
+
+/// The app's retry policy as the engine's backoff (Argo CD's defaults without one).
+fn backoff(app: &App) -> Backoff {
+    match &app.sync.retry {
+        Some(retry) => Backoff {
+            limit: retry.limit.unwrap_or(0),
+            duration: retry.backoff,
+            factor: retry.factor.max(1),
+            max_duration: retry.max_backoff,
+        },
+        None => Backoff::default(),
+    }
 }
 
 /// Loads, renders and checks an app, and assigns namespaces against `cluster`.
-async fn prepare(path: &Path, target: &TargetArgs, cluster: &Cluster) -> anyhow::Result<Prepared> {
+async fn prepare(
+    path: &Path,
+    target: &TargetArgs,
+    cluster: &Cluster,
+    found: &Target,
+) -> anyhow::Result<Prepared> {
     let app = App::from_path(path, target.namespace.as_deref())?;
+    app.check_destination(found)?;
     let rendered = app
         .render(&cache_dir())
         .with_context(|| format!("rendering app `{}`", app.name))?;
@@ -102,7 +136,7 @@ async fn prepare(path: &Path, target: &TargetArgs, cluster: &Cluster) -> anyhow:
     }
     let options = PlanOptions {
         force_conflicts: target.force_conflicts,
-        ignore: app.ignore_rules(),
+        ignore: ignore_rules(&app),
         prune: PruneOptions {
             max_prune_percent: target.max_prune,
             confirm: target.confirm_prune,
@@ -123,8 +157,8 @@ async fn prepare(path: &Path, target: &TargetArgs, cluster: &Cluster) -> anyhow:
 /// `shipway plan`.
 pub(crate) fn plan(args: &PlanArgs) -> anyhow::Result<ExitStatus> {
     runtime()?.block_on(async {
-        let cluster = connect(&args.target).await?;
-        let prepared = prepare(&args.app, &args.target, &cluster).await?;
+        let (cluster, found) = connect(&args.target).await?;
+        let prepared = prepare(&args.app, &args.target, &cluster, &found).await?;
         let plan = plan::plan(
             &cluster,
             &prepared.app.name,
@@ -260,14 +294,14 @@ pub(crate) fn sync(args: &SyncArgs) -> anyhow::Result<ExitStatus> {
         } else {
             None
         };
-        let cluster = connect(&target).await?;
+        let (cluster, found) = connect(&target).await?;
         let mut printer = Printer {
             terminal: std::io::stderr().is_terminal(),
             redrawn: false,
         };
         let mut status = ExitStatus::Success;
         for path in &args.apps {
-            let prepared = prepare(path, &target, &cluster).await?;
+            let prepared = prepare(path, &target, &cluster, &found).await?;
             let options = SyncOptions {
                 plan: prepared.options.clone(),
                 prune: !args.no_prune,
@@ -275,7 +309,7 @@ pub(crate) fn sync(args: &SyncArgs) -> anyhow::Result<ExitStatus> {
                 replace: prepared.app.sync.options.replace,
                 wait: args.wait || args.sandbox,
                 timeout,
-                backoff: prepared.app.backoff(),
+                backoff: backoff(&prepared.app),
                 ..SyncOptions::default()
             };
             let report = sync_with_retries(&cluster, &prepared, args, &options, &mut printer).await;
@@ -332,7 +366,7 @@ async fn sync_with_retries(
         Some(path) => Some(read_plan(path).map_err(|error| SyncError::PlanOutdated(format!("{}: {error}", path.display())))?),
         None => None,
     };
-    let retry = prepared.app.sync.retry.clone();
+    let limit = options.backoff.limit;
     let mut pause = options.backoff.duration;
     let mut attempt = 0;
     loop {
@@ -355,11 +389,11 @@ async fn sync_with_retries(
             }
         };
         let retryable = matches!(&result, Err(SyncError::Object { failure, .. }) if failure.is_transient());
-        if !retryable || attempt >= retry.limit {
+        if !retryable || attempt >= limit {
             return result;
         }
         attempt += 1;
-        printer.line(&format!("retrying in {}s (attempt {attempt} of {})", pause.as_secs(), retry.limit));
+        printer.line(&format!("retrying in {}s (attempt {attempt} of {limit})", pause.as_secs()));
         tokio::time::sleep(pause).await;
         pause = (pause * options.backoff.factor).min(options.backoff.max_duration);
     }
@@ -429,8 +463,8 @@ impl Drop for SandboxGuard {
 /// `shipway status`.
 pub(crate) fn status(args: &StatusArgs) -> anyhow::Result<ExitStatus> {
     runtime()?.block_on(async {
-        let cluster = connect(&args.target).await?;
-        let prepared = prepare(&args.app, &args.target, &cluster).await?;
+        let (cluster, found) = connect(&args.target).await?;
+        let prepared = prepare(&args.app, &args.target, &cluster, &found).await?;
         let status = shipway_cluster::status::status(
             &cluster,
             &prepared.app.name,
