@@ -36,10 +36,14 @@
 //!   `sim.shipway.dev/fault: lost` makes it Lost; on a `LoadBalancer` Service or an Ingress,
 //!   `sim.shipway.dev/fault: pending` withholds the load-balancer address.
 //!
+//! Where cert-manager's CRDs are served, [`certmanager`] stands in for cert-manager:
+//! issuers become Ready and Certificates get their TLS Secret (placeholder content).
+//!
 //! Pods that serve HTTP (`sim.shipway.dev/endpoint`, `sim.shipway.dev/error-rate`,
 //! `sim.shipway.dev/latency-ms` and the `-bad`/`-slow` image tags) are described in
 //! [`pod_http`].
 
+mod certmanager;
 mod cronjob;
 mod daemonset;
 mod deployment;
@@ -172,6 +176,7 @@ pub(crate) fn reconcile_pass(store: &mut Store, state: &mut ControllerState) -> 
     kubelet::schedule(&mut ctx);
     kubelet::reconcile(&mut ctx);
     service::reconcile(&mut ctx);
+    certmanager::reconcile(&mut ctx);
     (ctx.store.resource_version() - before) as usize
 }
 
