@@ -351,7 +351,6 @@ pub async fn plan(
         items.push(result?);
     }
     // Prune: owned objects the render no longer has.
-    let mut live_annotations: HashMap<Key, Value> = HashMap::new();
     let rendered: HashSet<Key> = items.iter().map(|item| item.key.clone()).collect();
     let mut live_of_pruned: HashMap<Key, Value> = HashMap::new();
     for entry in &inventory.entries {
@@ -361,10 +360,6 @@ pub async fn plan(
         }
         match cluster.get(&key).await {
             Ok(Some(live)) => {
-                live_annotations.insert(
-                    key.clone(),
-                    live.pointer("/metadata/annotations").cloned().unwrap_or(Value::Null),
-                );
                 live_of_pruned.insert(key, live);
             }
             // Already gone, or its kind is no longer served: nothing to prune.
@@ -376,24 +371,12 @@ pub async fn plan(
     prune_options.prune_last = prune_options.prune_last || options.prune_last;
     let mut kept = Vec::new();
     let mut prune_refused = None;
-    let live_inventory = Inventory {
-        app: inventory.app.clone(),
-        entries: inventory
-            .entries
-            .iter()
-            .filter(|entry| {
-                let key = entry_key(entry);
-                rendered.contains(&key) || live_of_pruned.contains_key(&key)
-            })
-            .cloned()
-            .collect(),
-    };
-    match inventory::prune_plan(&live_inventory, desired, &prune_options, &|entry| {
+    match inventory::prune_plan(&inventory, desired, &prune_options, |entry| {
         live_of_pruned.get(&entry_key(entry)).cloned()
     }) {
         Ok(decision) => {
-            for entry in decision.to_delete {
-                let key = entry_key(&entry);
+            for item in decision.to_delete {
+                let key = entry_key(&item.entry);
                 let resource_version = live_of_pruned
                     .get(&key)
                     .and_then(|live| live.pointer("/metadata/resourceVersion"))
@@ -408,13 +391,12 @@ pub async fn plan(
                     note: None,
                 });
             }
-            for (entry, reason) in decision.kept {
-                kept.push((entry_key(&entry), reason));
+            for kept_entry in decision.kept {
+                kept.push((entry_key(&kept_entry.entry), kept_entry.reason.to_string()));
             }
         }
         Err(refusal) => prune_refused = Some(refusal.to_string()),
     }
-    let _ = live_annotations;
     Ok(Plan {
         app: app.to_owned(),
         namespace: namespace.to_owned(),

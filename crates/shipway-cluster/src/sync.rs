@@ -474,7 +474,7 @@ async fn execute(
         let mut entries: Vec<inventory::Entry> = plan
             .items
             .iter()
-            .filter_map(|item| item.desired.as_ref().map(inventory::Entry::of))
+            .filter_map(|item| item.desired.as_ref().and_then(|d| inventory::Entry::of(d).ok()))
             .collect();
         if !pruning {
             let previous = plan::read_inventory(cluster, &plan.app, &plan.namespace).await?;
