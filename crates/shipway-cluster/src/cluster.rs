@@ -127,7 +127,7 @@ pub enum Failure {
 impl Failure {
     /// Whether retrying the same call may succeed.
     pub fn is_transient(&self) -> bool {
-        matches!(self, Failure::Transient { .. } | Failure::Moved(_))
+        matches!(self, Failure::Transient { .. })
     }
 
     fn from_kube(error: kube::Error) -> Failure {
@@ -179,11 +179,64 @@ fn is_immutable(message: &str) -> bool {
         || message.contains("cannot change roleRef")
 }
 
+/// Retries of calls the server failed transiently (Argo CD's defaults: 5 s doubling up to
+/// 3 min, 5 attempts).
+#[derive(Debug, Clone)]
+pub struct Backoff {
+    /// Attempts after the first.
+    pub limit: u32,
+    /// The first pause.
+    pub duration: Duration,
+    /// Each pause is the previous times this.
+    pub factor: u32,
+    /// The longest pause.
+    pub max_duration: Duration,
+}
+
+impl Default for Backoff {
+    fn default() -> Self {
+        Backoff {
+            limit: 5,
+            duration: Duration::from_secs(5),
+            factor: 2,
+            max_duration: Duration::from_secs(180),
+        }
+    }
+}
+
+/// Runs `call` and retries it while it fails transiently, per `backoff`.
+pub async fn with_retry<T, F, Fut>(backoff: &Backoff, mut call: F) -> Result<T, Failure>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, Failure>>,
+{
+    let mut pause = backoff.duration;
+    let mut attempt = 0;
+    loop {
+        match call().await {
+            Err(failure) if failure.is_transient() && attempt < backoff.limit => {
+                attempt += 1;
+                let wait = match &failure {
+                    Failure::Transient {
+                        retry_after: Some(after),
+                        ..
+                    } => *after,
+                    _ => pause,
+                };
+                tokio::time::sleep(wait).await;
+                pause = (pause * backoff.factor).min(backoff.max_duration);
+            }
+            other => return other,
+        }
+    }
+}
+
 /// One cluster: a kube client, a default namespace and the resource types found so far.
 pub struct Cluster {
     client: kube::Client,
     default_namespace: String,
     resources: Mutex<HashMap<(String, String, String), (ApiResource, ApiCapabilities)>>,
+    backoff: Backoff,
 }
 
 impl Cluster {
@@ -193,7 +246,16 @@ impl Cluster {
             client,
             default_namespace: default_namespace.to_owned(),
             resources: Mutex::new(HashMap::new()),
+            backoff: Backoff::default(),
         }
+    }
+
+    /// Retries transient failures (429, 5xx, dropped connections) of every call with
+    /// `backoff` (Argo CD's defaults otherwise).
+    #[must_use]
+    pub fn with_backoff(mut self, backoff: Backoff) -> Cluster {
+        self.backoff = backoff;
+        self
     }
 
     /// The kube client.
@@ -269,10 +331,13 @@ impl Cluster {
     /// The live object, `None` when it does not exist.
     pub async fn get(&self, key: &Key) -> Result<Option<Value>, Failure> {
         let api = self.api(key).await?;
-        match api.get_opt(&key.name).await {
-            Ok(found) => Ok(found.map(to_value)),
-            Err(error) => Err(Failure::from_kube(error)),
-        }
+        with_retry(&self.backoff, || async {
+            match api.get_opt(&key.name).await {
+                Ok(found) => Ok(found.map(to_value)),
+                Err(error) => Err(Failure::from_kube(error)),
+            }
+        })
+        .await
     }
 
     /// Every object of `key`'s kind in `key.namespace` (all namespaces when it is empty and
@@ -288,7 +353,11 @@ impl Cluster {
         if !label_selector.is_empty() {
             params = params.labels(label_selector);
         }
-        match api.list(&params).await {
+        let answer = with_retry(&self.backoff, || async {
+            api.list(&params).await.map_err(Failure::from_kube)
+        })
+        .await;
+        match answer {
             Ok(list) => Ok(list
                 .items
                 .into_iter()
@@ -301,7 +370,7 @@ impl Cluster {
                     to_value(item)
                 })
                 .collect()),
-            Err(error) => Err(Failure::from_kube(error)),
+            Err(failure) => Err(failure),
         }
     }
 
@@ -312,10 +381,22 @@ impl Cluster {
         let mut params = PatchParams::apply(FIELD_MANAGER);
         params.force = force;
         params.dry_run = dry_run;
-        api.patch(&key.name, &params, &Patch::Apply(object))
-            .await
-            .map(to_value)
-            .map_err(Failure::from_kube)
+        // Without a resourceVersion an apply is idempotent, so a 409 that is not a field
+        // conflict (a write raced it) is retried like a transient failure.
+        let unconditional = object.pointer("/metadata/resourceVersion").is_none();
+        with_retry(&self.backoff, || async {
+            match api.patch(&key.name, &params, &Patch::Apply(object)).await {
+                Ok(applied) => Ok(to_value(applied)),
+                Err(error) => match Failure::from_kube(error) {
+                    Failure::Moved(message) if unconditional => Err(Failure::Transient {
+                        message,
+                        retry_after: None,
+                    }),
+                    other => Err(other),
+                },
+            }
+        })
+        .await
     }
 
     /// Creates `object` (POST): for hooks with `generateName`.
@@ -328,10 +409,13 @@ impl Cluster {
             field_manager: Some(FIELD_MANAGER.to_owned()),
             ..PostParams::default()
         };
-        api.create(&params, &dynamic)
-            .await
-            .map(to_value)
-            .map_err(Failure::from_kube)
+        with_retry(&self.backoff, || async {
+            api.create(&params, &dynamic)
+                .await
+                .map(to_value)
+                .map_err(Failure::from_kube)
+        })
+        .await
     }
 
     /// Deletes an object with the given propagation (`None`: the server's default) and,
@@ -355,11 +439,14 @@ impl Cluster {
                 uid: None,
             });
         }
-        match api.delete(&key.name, &params).await {
-            Ok(_) => Ok(()),
-            Err(kube::Error::Api(status)) if status.code == 404 => Ok(()),
-            Err(error) => Err(Failure::from_kube(error)),
-        }
+        with_retry(&self.backoff, || async {
+            match api.delete(&key.name, &params).await {
+                Ok(_) => Ok(()),
+                Err(kube::Error::Api(status)) if status.code == 404 => Ok(()),
+                Err(error) => Err(Failure::from_kube(error)),
+            }
+        })
+        .await
     }
 
     /// Waits until `key` no longer exists, polling; `false` on timeout.

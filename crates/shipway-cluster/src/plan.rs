@@ -341,8 +341,16 @@ pub async fn plan(
         .map(|entry| (entry_key(entry), entry.hash.clone()))
         .collect();
     let pending_kinds: HashSet<(String, String)> = crd_scopes(desired).into_keys().collect();
+    let rendered_namespaces: HashSet<String> = desired
+        .iter()
+        .map(Key::of)
+        .filter(|key| key.group.is_empty() && key.kind == "Namespace")
+        .map(|key| key.name)
+        .collect();
     let results: Vec<Result<Planned, PlanError>> = futures_util::stream::iter(desired.iter())
-        .map(|object| plan_object(cluster, object, &recorded, &pending_kinds, options))
+        .map(|object| {
+            plan_object(cluster, object, &recorded, &pending_kinds, &rendered_namespaces, options)
+        })
         .buffered(CONCURRENCY)
         .collect()
         .await;
@@ -422,6 +430,7 @@ async fn plan_object(
     object: &Value,
     recorded: &HashMap<Key, String>,
     pending_kinds: &HashSet<(String, String)>,
+    rendered_namespaces: &HashSet<String>,
     options: &PlanOptions,
 ) -> Result<Planned, PlanError> {
     let key = Key::of(object);
@@ -467,11 +476,40 @@ async fn plan_object(
             ));
         }
         Err(Failure::Conflict(message)) => {
+            // Show what the sync would change once it takes the fields over.
+            let forced = cluster
+                .apply(object, true, true)
+                .await
+                .map_err(|failure| PlanError::Object {
+                    key: key.clone(),
+                    failure,
+                })?;
+            let changes = match &live {
+                Some(live) => diff::compare(Some(live), Some(&forced), &options.ignore)
+                    .map_err(|error| PlanError::Object {
+                        key: key.clone(),
+                        failure: Failure::Rejected(error.to_string()),
+                    })?,
+                None => Vec::new(),
+            };
             return Ok(planned(
                 Action::Update,
                 resource_version,
-                Vec::new(),
+                changes,
                 Some(format!("{message} (sync needs --force-conflicts)")),
+            ));
+        }
+        Err(Failure::NotFound(_))
+            if live.is_none() && rendered_namespaces.contains(&key.namespace) =>
+        {
+            // Its namespace is in the render and created first; the server cannot dry-run
+            // into a namespace that does not exist yet.
+            let changes = diff::diff(None, Some(&masked_manifest(object)));
+            return Ok(planned(
+                Action::Create,
+                None,
+                changes,
+                Some(format!("namespace {} is created first, in the same sync", key.namespace)),
             ));
         }
         Err(failure) => return Err(PlanError::Object { key, failure }),

@@ -18,6 +18,7 @@ use std::time::Duration;
 use futures_util::StreamExt as _;
 use serde_json::Value;
 
+pub use crate::cluster::{Backoff, with_retry};
 use crate::cluster::{Cluster, Failure, Key};
 use crate::health::{self, Health};
 use crate::inventory::{self, Inventory};
@@ -54,31 +55,6 @@ impl HookPhase {
             HookPhase::Sync => "Sync",
             HookPhase::PostSync => "PostSync",
             HookPhase::SyncFail => "SyncFail",
-        }
-    }
-}
-
-/// Retries of calls the server failed transiently (Argo CD's defaults: 5 s doubling up to
-/// 3 min, 5 attempts).
-#[derive(Debug, Clone)]
-pub struct Backoff {
-    /// Attempts after the first.
-    pub limit: u32,
-    /// The first pause.
-    pub duration: Duration,
-    /// Each pause is the previous times this.
-    pub factor: u32,
-    /// The longest pause.
-    pub max_duration: Duration,
-}
-
-impl Default for Backoff {
-    fn default() -> Self {
-        Backoff {
-            limit: 5,
-            duration: Duration::from_secs(5),
-            factor: 2,
-            max_duration: Duration::from_secs(180),
         }
     }
 }
@@ -271,33 +247,6 @@ fn replace_allowed(object: &Value) -> bool {
     argo || ours
 }
 
-/// Runs `call` and retries it while it fails transiently, per `backoff`.
-pub async fn with_retry<T, F, Fut>(backoff: &Backoff, mut call: F) -> Result<T, Failure>
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Result<T, Failure>>,
-{
-    let mut pause = backoff.duration;
-    let mut attempt = 0;
-    loop {
-        match call().await {
-            Err(failure) if failure.is_transient() && attempt < backoff.limit => {
-                attempt += 1;
-                let wait = match &failure {
-                    Failure::Transient {
-                        retry_after: Some(after),
-                        ..
-                    } => *after,
-                    _ => pause,
-                };
-                tokio::time::sleep(wait).await;
-                pause = (pause * backoff.factor).min(backoff.max_duration);
-            }
-            other => return other,
-        }
-    }
-}
-
 /// The sync state kept across retries of a whole sync: hooks that already ran.
 #[derive(Debug, Default)]
 pub struct Ledger {
@@ -419,8 +368,8 @@ async fn execute(
         return Err(SyncError::Conflicts(conflicts));
     }
     let result = async {
-        run_hooks(cluster, hooks, HookPhase::PreSync, None, options, ledger, progress, deadline, &mut report).await?;
-        // Namespaces and CRDs first, then waves in order.
+        // Namespaces and CRDs first (PreSync hooks run in those namespaces and may use
+        // those kinds), then PreSync hooks, then waves in order.
         let mut groups: BTreeMap<(u8, i64), Vec<&Planned>> = BTreeMap::new();
         for item in plan.items.iter().filter(|i| i.action != Action::Delete) {
             let Some(desired) = &item.desired else { continue };
@@ -440,6 +389,15 @@ async fn execute(
                 waves
             });
         let mut hook_waves_done = HashSet::new();
+        if let Some(mut prerequisites) = groups.remove(&(0, 0)) {
+            prerequisites.sort_by_key(|item| (inventory::kind_order(&item.key.kind), item.key.clone()));
+            let applied = apply_group(cluster, &prerequisites, options, progress, preconditions.is_some()).await?;
+            report.unchanged += prerequisites.iter().filter(|i| i.action == Action::Unchanged).count();
+            report.applied.extend(applied);
+            wait_established(cluster, &prerequisites, options, deadline).await?;
+            cluster.forget_resources();
+        }
+        run_hooks(cluster, hooks, HookPhase::PreSync, None, options, ledger, progress, deadline, &mut report).await?;
         let group_count = groups.len();
         for (index, ((first, wave), mut items)) in groups.into_iter().enumerate() {
             items.sort_by_key(|item| (inventory::kind_order(&item.key.kind), item.key.clone()));
@@ -561,7 +519,7 @@ async fn apply_one(
         metadata.insert("resourceVersion".into(), version.clone().into());
     }
     if item.action == Action::ReplaceRequired {
-        with_retry(&options.backoff, || cluster.delete(&key, true, None))
+        cluster.delete(&key, true, None)
             .await
             .map_err(failed)?;
         let gone = cluster
@@ -576,16 +534,12 @@ async fn apply_one(
         if let Some(metadata) = manifest.get_mut("metadata").and_then(Value::as_object_mut) {
             metadata.remove("resourceVersion");
         }
-        with_retry(&options.backoff, || {
-            cluster.apply(&manifest, options.plan.force_conflicts, false)
-        })
+        cluster.apply(&manifest, options.plan.force_conflicts, false)
         .await
         .map_err(failed)?;
         return Ok((key, "replaced"));
     }
-    with_retry(&options.backoff, || {
-        cluster.apply(&manifest, options.plan.force_conflicts, false)
-    })
+    cluster.apply(&manifest, options.plan.force_conflicts, false)
     .await
     .map_err(|failure| match failure {
         Failure::Moved(message) if preconditions => {
@@ -617,7 +571,7 @@ async fn ensure_namespace(
         failure,
     })?;
     if exists.is_none() {
-        with_retry(&options.backoff, || cluster.apply(&object, false, false))
+        cluster.apply(&object, false, false)
             .await
             .map_err(|failure| SyncError::Object {
                 key: key.clone(),
@@ -825,7 +779,7 @@ async fn write_inventory(
     }
     .to_configmap(namespace);
     let key = Key::of(&configmap);
-    with_retry(&options.backoff, || cluster.apply(&configmap, true, false))
+    cluster.apply(&configmap, true, false)
         .await
         .map_err(|failure| SyncError::Object { key, failure })?;
     Ok(())
@@ -858,7 +812,7 @@ async fn prune(
     }
     doomed.sort();
     for (_, _, _, key, _) in doomed {
-        with_retry(&options.backoff, || cluster.delete(&key, true, None))
+        cluster.delete(&key, true, None)
             .await
             .map_err(|failure| SyncError::Object {
                 key: key.clone(),
@@ -965,7 +919,7 @@ async fn run_hook(
             .await
             .map_err(|f| failed(f.to_string()))?;
     }
-    let created = with_retry(&options.backoff, || cluster.create(&hook.object))
+    let created = cluster.create(&hook.object)
         .await
         .map_err(|f| failed(f.to_string()))?;
     let created_key = Key::of(&created);

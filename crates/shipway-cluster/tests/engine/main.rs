@@ -37,7 +37,13 @@ fn start() -> (Simulator, Cluster, tokio::task::JoinHandle<()>) {
             request.map(axum::body::Body::new)
         });
     let client = kube::Client::new(service, "default");
-    (simulator, Cluster::new(client, "default"), controllers)
+    let backoff = Backoff {
+        limit: 8,
+        duration: Duration::from_millis(20),
+        factor: 2,
+        max_duration: Duration::from_millis(200),
+    };
+    (simulator, Cluster::new(client, "default").with_backoff(backoff), controllers)
 }
 
 /// Collects progress lines.
@@ -155,14 +161,17 @@ async fn image_change_rolls_removed_objects_are_pruned_and_drift_is_corrected() 
         run(&cluster, &first, &options()).await.unwrap();
         // Change the image, drop a ConfigMap.
         let second = vec![namespace("shop"), deployment("web", "nginx:1.28"), configmap("settings")];
-        let plan = plan::plan(&cluster, "shop", "shop", &second, &options().plan).await.unwrap();
+        // One of four objects is 25%: above the default 20% prune limit.
+        let mut wider = options();
+        wider.plan.prune.max_prune_percent = 50;
+        let plan = plan::plan(&cluster, "shop", "shop", &second, &wider.plan).await.unwrap();
         let actions: Vec<(String, Action)> = plan.items.iter().map(|i| (i.key.name.clone(), i.action)).collect();
         assert!(actions.contains(&("web".into(), Action::Update)), "{actions:?}");
         assert!(actions.contains(&("old".into(), Action::Delete)), "{actions:?}");
         let web = plan.items.iter().find(|i| i.key.name == "web").unwrap();
         let text = shipway_cluster::diff::render_text(&web.changes);
         assert!(text.contains("nginx:1.28"), "{text}");
-        let report = run(&cluster, &second, &options()).await.unwrap();
+        let report = run(&cluster, &second, &wider).await.unwrap();
         assert_eq!(report.pruned, vec![key("ConfigMap", "old")]);
         assert!(cluster.get(&key("ConfigMap", "old")).await.unwrap().is_none());
         let live = cluster.get(&key("Deployment", "web")).await.unwrap().unwrap();
