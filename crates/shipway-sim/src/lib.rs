@@ -342,14 +342,27 @@ impl Simulator {
         tokio::spawn(async move {
             let closer = CloseListeners(simulator.clone());
             let mut interval = tokio::time::interval(tick.max(Duration::from_millis(10)));
+            let mut settled_at: Option<(u64, u64)> = None;
             interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             loop {
                 tokio::select! {
                     _ = interval.tick() => {}
                     _ = stop.changed() => break,
                 }
-                controllers::pod_http::fulfil(&simulator.shared.controllers).await;
-                simulator.settle();
+                let bound = controllers::pod_http::fulfil(&simulator.shared.controllers).await;
+                // A pass is a function of the objects, the clock (whole seconds) and the
+                // listeners: when none of them moved since a pass that wrote nothing,
+                // the next pass would write nothing too, so it is skipped. This keeps an
+                // idle cluster idle.
+                let now = {
+                    let store = simulator.lock();
+                    (store.resource_version(), store.now())
+                };
+                if bound > 0 || Some(now) != settled_at {
+                    simulator.settle();
+                    let store = simulator.lock();
+                    settled_at = Some((store.resource_version(), store.now()));
+                }
             }
             drop(closer);
         })

@@ -30,7 +30,7 @@ fn start() -> (Simulator, Cluster, tokio::task::JoinHandle<()>) {
         job_run_seconds: 0,
         ..SimulationConfig::default()
     });
-    let controllers = simulator.run_controllers(Duration::from_millis(20));
+    let controllers = simulator.run_controllers(Duration::from_millis(100));
     let service = simulator
         .router()
         .map_request(|request: axum::http::Request<kube::client::Body>| {
@@ -73,7 +73,7 @@ fn options() -> SyncOptions {
             factor: 2,
             max_duration: Duration::from_millis(200),
         },
-        poll: Duration::from_millis(50),
+        poll: Duration::from_millis(200),
         ..SyncOptions::default()
     }
 }

@@ -308,9 +308,10 @@ async fn metrics(State(traffic): State<Arc<Traffic>>) -> impl IntoResponse {
 
 /// Binds a loopback listener for every pod that wants one and is not served yet. Called by
 /// the async controller loop; the state lock is never held across an await.
-pub(crate) async fn fulfil(state: &Mutex<ControllerState>) {
+pub(crate) async fn fulfil(state: &Mutex<ControllerState>) -> usize {
     let lock = || state.lock().unwrap_or_else(PoisonError::into_inner);
     let pending = lock().endpoints.pending();
+    let bound = pending.len();
     for (uid, traffic) in pending {
         let Ok(listener) = tokio::net::TcpListener::bind("127.0.0.1:0").await else {
             continue;
@@ -330,6 +331,7 @@ pub(crate) async fn fulfil(state: &Mutex<ControllerState>) {
             task.abort();
         }
     }
+    bound
 }
 
 #[cfg(test)]
