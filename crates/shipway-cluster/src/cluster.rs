@@ -97,7 +97,9 @@ impl fmt::Display for Key {
 #[derive(Debug, thiserror::Error)]
 pub enum Failure {
     /// The kind is not served (no CRD yet, or a typo).
-    #[error("{0}: the cluster does not serve this kind (is its CustomResourceDefinition installed?)")]
+    #[error(
+        "{0}: the cluster does not serve this kind (is its CustomResourceDefinition installed?)"
+    )]
     UnknownKind(String),
     /// 409 from server-side apply: fields owned by another manager.
     #[error("{0}")]
@@ -143,8 +145,7 @@ impl Failure {
                 match (status.code, status.reason.as_str()) {
                     (409, _) if is_field_conflict(&status) => Failure::Conflict(message),
                     (409, "Conflict") => Failure::Moved(message),
-                    (422, _) if is_immutable(&message) => Failure::Immutable(message),
-                    (403, _) if is_immutable(&message) => Failure::Immutable(message),
+                    (403 | 422, _) if is_immutable(&message) => Failure::Immutable(message),
                     (404, _) => Failure::NotFound(message),
                     (429 | 500..=599, _) => Failure::Transient {
                         message: format!("{} ({})", message, status.code),
@@ -231,11 +232,14 @@ where
     }
 }
 
+/// The resource types found so far, by (group, version, kind).
+type ResourceCache = HashMap<(String, String, String), (ApiResource, ApiCapabilities)>;
+
 /// One cluster: a kube client, a default namespace and the resource types found so far.
 pub struct Cluster {
     client: kube::Client,
     default_namespace: String,
-    resources: Mutex<HashMap<(String, String, String), (ApiResource, ApiCapabilities)>>,
+    resources: Mutex<ResourceCache>,
     backoff: Backoff,
 }
 
@@ -300,10 +304,7 @@ impl Cluster {
         self.lock_resources().clear();
     }
 
-    fn lock_resources(
-        &self,
-    ) -> std::sync::MutexGuard<'_, HashMap<(String, String, String), (ApiResource, ApiCapabilities)>>
-    {
+    fn lock_resources(&self) -> std::sync::MutexGuard<'_, ResourceCache> {
         self.resources
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
@@ -375,7 +376,12 @@ impl Cluster {
     }
 
     /// Server-side apply of `object` as [`FIELD_MANAGER`].
-    pub async fn apply(&self, object: &Value, force: bool, dry_run: bool) -> Result<Value, Failure> {
+    pub async fn apply(
+        &self,
+        object: &Value,
+        force: bool,
+        dry_run: bool,
+    ) -> Result<Value, Failure> {
         let key = Key::of(object);
         let api = self.api(&key).await?;
         let mut params = PatchParams::apply(FIELD_MANAGER);
@@ -477,8 +483,10 @@ mod tests {
 
     #[test]
     fn keys_read_objects_and_print_like_kubectl() {
-        let key = Key::of(&serde_json::json!({"apiVersion": "apps/v1", "kind": "Deployment",
-            "metadata": {"name": "web", "namespace": "shop"}}));
+        let key = Key::of(
+            &serde_json::json!({"apiVersion": "apps/v1", "kind": "Deployment",
+            "metadata": {"name": "web", "namespace": "shop"}}),
+        );
         assert_eq!(key.group, "apps");
         assert_eq!(key.to_string(), "Deployment shop/web");
         let namespace = Key::of(&serde_json::json!({"apiVersion": "v1", "kind": "Namespace",
@@ -492,7 +500,9 @@ mod tests {
         assert!(is_immutable(
             "Deployment.apps \"web\" is invalid: spec.selector: Invalid value: v1.LabelSelector{}: field is immutable"
         ));
-        assert!(is_immutable("StatefulSet.apps \"db\" is invalid: spec: Forbidden: updates to statefulset spec for fields other than 'replicas'"));
+        assert!(is_immutable(
+            "StatefulSet.apps \"db\" is invalid: spec: Forbidden: updates to statefulset spec for fields other than 'replicas'"
+        ));
         assert!(!is_immutable("spec.replicas: Invalid value: -1"));
     }
 }

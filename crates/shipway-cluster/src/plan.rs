@@ -2,7 +2,7 @@
 //!
 //! Each rendered object is compared with its live copy through a server-side dry-run apply,
 //! so defaults, admission and immutable fields are the server's own: a change that only a
-//! delete and recreate can make (a Deployment selector, a Job template, a StatefulSet's
+//! delete and recreate can make (a Deployment selector, a Job template, a `StatefulSet`'s
 //! claim templates) shows as `replace-required` here, not as a failed sync later. Objects
 //! whose manifest is the one last applied (the inventory's content hash) and whose live
 //! fields still hold every value of the manifest are `unchanged` without a dry run, which
@@ -107,7 +107,9 @@ impl Plan {
 
     /// Whether the cluster already matches (nothing to create, update, replace or delete).
     pub fn in_sync(&self) -> bool {
-        self.items.iter().all(|item| item.action == Action::Unchanged)
+        self.items
+            .iter()
+            .all(|item| item.action == Action::Unchanged)
     }
 
     /// The JSON form: `{"changes":[{"object":{…},"action":…,"diff":…}]}`, plus what `sync
@@ -177,11 +179,11 @@ impl Plan {
                 "kind": text(object, "kind")?,
                 "metadata": {"name": text(object, "name")?},
             }));
-            key.namespace = object
+            object
                 .get("namespace")
                 .and_then(Value::as_str)
                 .unwrap_or_default()
-                .to_owned();
+                .clone_into(&mut key.namespace);
             let action = Action::parse(&text(change, "action")?)
                 .ok_or_else(|| format!("{key}: unknown action"))?;
             items.push(Planned {
@@ -251,7 +253,7 @@ pub enum PlanError {
         /// What went wrong.
         failure: Failure,
     },
-    /// The inventory ConfigMap is unreadable.
+    /// The inventory `ConfigMap` is unreadable.
     #[error("{0}")]
     Inventory(String),
 }
@@ -305,7 +307,9 @@ pub async fn assign_namespaces(
                 .unwrap_or(true),
             Err(failure) => return Err(PlanError::Object { key, failure }),
         };
-        if namespaced && let Some(metadata) = object.get_mut("metadata").and_then(Value::as_object_mut) {
+        if namespaced
+            && let Some(metadata) = object.get_mut("metadata").and_then(Value::as_object_mut)
+        {
             metadata.insert("namespace".into(), namespace.into());
         }
     }
@@ -349,7 +353,14 @@ pub async fn plan(
         .collect();
     let results: Vec<Result<Planned, PlanError>> = futures_util::stream::iter(desired.iter())
         .map(|object| {
-            plan_object(cluster, object, &recorded, &pending_kinds, &rendered_namespaces, options)
+            plan_object(
+                cluster,
+                object,
+                &recorded,
+                &pending_kinds,
+                &rendered_namespaces,
+                options,
+            )
         })
         .buffered(CONCURRENCY)
         .collect()
@@ -444,7 +455,9 @@ async fn plan_object(
     };
     let live = match cluster.get(&key).await {
         Ok(live) => live,
-        Err(Failure::UnknownKind(_)) if pending_kinds.contains(&(key.group.clone(), key.kind.clone())) => {
+        Err(Failure::UnknownKind(_))
+            if pending_kinds.contains(&(key.group.clone(), key.kind.clone())) =>
+        {
             return Ok(planned(
                 Action::Create,
                 None,
@@ -463,57 +476,65 @@ async fn plan_object(
         && recorded.get(&key) == Some(&inventory::content_hash(object))
         && contained(object, live)
     {
-        return Ok(planned(Action::Unchanged, resource_version, Vec::new(), None));
+        return Ok(planned(
+            Action::Unchanged,
+            resource_version,
+            Vec::new(),
+            None,
+        ));
     }
-    let dry_run = match cluster.apply(object, options.force_conflicts, true).await {
-        Ok(result) => result,
-        Err(Failure::Immutable(message)) => {
-            return Ok(planned(
-                Action::ReplaceRequired,
-                resource_version,
-                Vec::new(),
-                Some(message),
-            ));
-        }
-        Err(Failure::Conflict(message)) => {
-            // Show what the sync would change once it takes the fields over.
-            let forced = cluster
-                .apply(object, true, true)
-                .await
-                .map_err(|failure| PlanError::Object {
-                    key: key.clone(),
-                    failure,
-                })?;
-            let changes = match &live {
-                Some(live) => diff::compare(Some(live), Some(&forced), &options.ignore)
-                    .map_err(|error| PlanError::Object {
+    let dry_run =
+        match cluster.apply(object, options.force_conflicts, true).await {
+            Ok(result) => result,
+            Err(Failure::Immutable(message)) => {
+                return Ok(planned(
+                    Action::ReplaceRequired,
+                    resource_version,
+                    Vec::new(),
+                    Some(message),
+                ));
+            }
+            Err(Failure::Conflict(message)) => {
+                // Show what the sync would change once it takes the fields over.
+                let forced = cluster.apply(object, true, true).await.map_err(|failure| {
+                    PlanError::Object {
                         key: key.clone(),
-                        failure: Failure::Rejected(error.to_string()),
-                    })?,
-                None => Vec::new(),
-            };
-            return Ok(planned(
-                Action::Update,
-                resource_version,
-                changes,
-                Some(format!("{message} (sync needs --force-conflicts)")),
-            ));
-        }
-        Err(Failure::NotFound(_))
-            if live.is_none() && rendered_namespaces.contains(&key.namespace) =>
-        {
-            // Its namespace is in the render and created first; the server cannot dry-run
-            // into a namespace that does not exist yet.
-            let changes = diff::diff(None, Some(&masked_manifest(object)));
-            return Ok(planned(
-                Action::Create,
-                None,
-                changes,
-                Some(format!("namespace {} is created first, in the same sync", key.namespace)),
-            ));
-        }
-        Err(failure) => return Err(PlanError::Object { key, failure }),
-    };
+                        failure,
+                    }
+                })?;
+                let changes = match &live {
+                    Some(live) => diff::compare(Some(live), Some(&forced), &options.ignore)
+                        .map_err(|error| PlanError::Object {
+                            key: key.clone(),
+                            failure: Failure::Rejected(error.to_string()),
+                        })?,
+                    None => Vec::new(),
+                };
+                return Ok(planned(
+                    Action::Update,
+                    resource_version,
+                    changes,
+                    Some(format!("{message} (sync needs --force-conflicts)")),
+                ));
+            }
+            Err(Failure::NotFound(_))
+                if live.is_none() && rendered_namespaces.contains(&key.namespace) =>
+            {
+                // Its namespace is in the render and created first; the server cannot dry-run
+                // into a namespace that does not exist yet.
+                let changes = diff::diff(None, Some(&masked_manifest(object)));
+                return Ok(planned(
+                    Action::Create,
+                    None,
+                    changes,
+                    Some(format!(
+                        "namespace {} is created first, in the same sync",
+                        key.namespace
+                    )),
+                ));
+            }
+            Err(failure) => return Err(PlanError::Object { key, failure }),
+        };
     let Some(live) = live else {
         let changes = diff::diff(None, Some(&masked_manifest(object)));
         return Ok(planned(Action::Create, None, changes, None));
@@ -574,7 +595,13 @@ mod tests {
 
     #[test]
     fn actions_round_trip_their_spelling() {
-        for action in [Action::Create, Action::Update, Action::Unchanged, Action::Delete, Action::ReplaceRequired] {
+        for action in [
+            Action::Create,
+            Action::Update,
+            Action::Unchanged,
+            Action::Delete,
+            Action::ReplaceRequired,
+        ] {
             assert_eq!(Action::parse(action.as_str()), Some(action));
         }
     }

@@ -113,7 +113,11 @@ pub async fn status(
     // Children: ReplicaSets, Pods and Jobs of the app's namespaces, by owner uid.
     let mut by_owner: HashMap<String, Vec<Value>> = HashMap::new();
     for namespace in &namespaces {
-        for (group, version, kind) in [("apps", "v1", "ReplicaSet"), ("", "v1", "Pod"), ("batch", "v1", "Job")] {
+        for (group, version, kind) in [
+            ("apps", "v1", "ReplicaSet"),
+            ("", "v1", "Pod"),
+            ("batch", "v1", "Job"),
+        ] {
             let key = Key {
                 group: group.into(),
                 version: version.into(),
@@ -132,7 +136,10 @@ pub async fn status(
                     .flatten()
                 {
                     if let Some(uid) = owner.get("uid").and_then(Value::as_str) {
-                        by_owner.entry(uid.to_owned()).or_default().push(object.clone());
+                        by_owner
+                            .entry(uid.to_owned())
+                            .or_default()
+                            .push(object.clone());
                     }
                 }
             }
@@ -140,10 +147,13 @@ pub async fn status(
     }
     let mut objects = Vec::new();
     for item in &plan.items {
-        let live = cluster.get(&item.key).await.map_err(|failure| PlanError::Object {
-            key: item.key.clone(),
-            failure,
-        })?;
+        let live = cluster
+            .get(&item.key)
+            .await
+            .map_err(|failure| PlanError::Object {
+                key: item.key.clone(),
+                failure,
+            })?;
         let (health, message) = match &live {
             None if item.action == Action::Delete => (Health::Healthy, String::new()),
             None => (Health::Missing, "not found".to_owned()),
@@ -169,7 +179,11 @@ pub async fn status(
         });
     }
     let health = health::worst(objects.iter().map(|o| o.health));
-    let sync = if plan.in_sync() { "Synced" } else { "OutOfSync" };
+    let sync = if plan.in_sync() {
+        "Synced"
+    } else {
+        "OutOfSync"
+    };
     Ok(AppStatus {
         app: app.to_owned(),
         health,

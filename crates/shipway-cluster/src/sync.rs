@@ -1,12 +1,12 @@
 //! Syncs: apply a plan in order, run hooks, wait for health, record the inventory, prune.
 //!
-//! The order is Argo CD's: PreSync hooks; then Namespaces and CRDs (waiting for
-//! `Established`); then sync waves (`argocd.argoproj.io/sync-wave`, or our
+//! The order is Argo CD's: Namespaces and CRDs (waiting for
+//! `Established`); then `PreSync` hooks; then sync waves (`argocd.argoproj.io/sync-wave`, or our
 //! `shipway.dev/sync-wave`) in ascending order, each wave in kind order, the next wave
 //! starting only when the previous one is healthy; Sync hooks run with their wave; then the
 //! inventory is written, owned objects no longer rendered are pruned (reverse waves,
-//! `PruneLast` at the very end, foreground deletion waited for); then PostSync hooks. A
-//! failing hook or wave runs the SyncFail hooks and stops. Nothing mutates before the plan
+//! `PruneLast` at the very end, foreground deletion waited for); then `PostSync` hooks. A
+//! failing hook or wave runs the `SyncFail` hooks and stops. Nothing mutates before the plan
 //! says it can: replace-required objects that did not opt in, and conflicts without
 //! `--force-conflicts`, stop the sync first. Calls the server answers with 429, 5xx or a
 //! dropped connection are retried with backoff (honouring `Retry-After`); hooks that already
@@ -268,15 +268,17 @@ pub async fn sync(
 ) -> Result<SyncReport, SyncError> {
     let deadline = tokio::time::Instant::now() + options.timeout;
     if options.create_namespace {
-        ensure_namespace(cluster, namespace, options, progress).await?;
+        ensure_namespace(cluster, namespace, progress).await?;
     }
     let plan = plan::plan(cluster, app, namespace, desired, &options.plan).await?;
-    execute(cluster, &plan, hooks, options, ledger, progress, deadline, None).await
+    execute(
+        cluster, &plan, hooks, options, ledger, progress, deadline, None,
+    )
+    .await
 }
 
 /// Applies a saved plan: every object it planned, with the live `resourceVersion` it was
 /// planned against as a precondition; refuses when the cluster moved since.
-#[expect(clippy::too_many_arguments, reason = "the sync's inputs, each needed")]
 pub async fn sync_plan(
     cluster: &Cluster,
     plan: &Plan,
@@ -325,11 +327,24 @@ pub async fn sync_plan(
         items,
         ..plan.clone()
     };
-    execute(cluster, &plan, hooks, options, ledger, progress, deadline, Some(())).await
+    execute(
+        cluster,
+        &plan,
+        hooks,
+        options,
+        ledger,
+        progress,
+        deadline,
+        Some(()),
+    )
+    .await
 }
 
 #[expect(clippy::too_many_arguments, reason = "the sync's inputs, each needed")]
-#[expect(clippy::too_many_lines, reason = "the phases in order, read top to bottom")]
+#[expect(
+    clippy::too_many_lines,
+    reason = "the phases in order, read top to bottom"
+)]
 async fn execute(
     cluster: &Cluster,
     plan: &Plan,
@@ -355,7 +370,10 @@ async fn execute(
             {
                 blocked.push((item.key.clone(), item.note.clone().unwrap_or_default()));
             }
-            Action::Update if !options.plan.force_conflicts && item.note.as_deref().is_some_and(|n| n.contains("conflict")) => {
+            Action::Update
+                if !options.plan.force_conflicts
+                    && item.note.as_deref().is_some_and(|n| n.contains("conflict")) =>
+            {
                 conflicts.push((item.key.clone(), item.note.clone().unwrap_or_default()));
             }
             _ => {}
@@ -372,13 +390,21 @@ async fn execute(
         // those kinds), then PreSync hooks, then waves in order.
         let mut groups: BTreeMap<(u8, i64), Vec<&Planned>> = BTreeMap::new();
         for item in plan.items.iter().filter(|i| i.action != Action::Delete) {
-            let Some(desired) = &item.desired else { continue };
+            let Some(desired) = &item.desired else {
+                continue;
+            };
             let wave = inventory::sync_wave(desired).map_err(|message| SyncError::Object {
                 key: item.key.clone(),
                 failure: Failure::Rejected(message.to_string()),
             })?;
-            let first = u8::from(!matches!(item.key.kind.as_str(), "Namespace" | "CustomResourceDefinition"));
-            groups.entry((first, if first == 0 { 0 } else { wave })).or_default().push(item);
+            let first = u8::from(!matches!(
+                item.key.kind.as_str(),
+                "Namespace" | "CustomResourceDefinition"
+            ));
+            groups
+                .entry((first, if first == 0 { 0 } else { wave }))
+                .or_default()
+                .push(item);
         }
         let sync_hook_waves: BTreeMap<i64, Vec<&Hook>> = hooks
             .iter()
@@ -390,19 +416,45 @@ async fn execute(
             });
         let mut hook_waves_done = HashSet::new();
         if let Some(mut prerequisites) = groups.remove(&(0, 0)) {
-            prerequisites.sort_by_key(|item| (inventory::kind_order(&item.key.kind), item.key.clone()));
-            let applied = apply_group(cluster, &prerequisites, options, progress, preconditions.is_some()).await?;
-            report.unchanged += prerequisites.iter().filter(|i| i.action == Action::Unchanged).count();
+            prerequisites
+                .sort_by_key(|item| (inventory::kind_order(&item.key.kind), item.key.clone()));
+            let applied = apply_group(
+                cluster,
+                &prerequisites,
+                options,
+                progress,
+                preconditions.is_some(),
+            )
+            .await?;
+            report.unchanged += prerequisites
+                .iter()
+                .filter(|i| i.action == Action::Unchanged)
+                .count();
             report.applied.extend(applied);
             wait_established(cluster, &prerequisites, options, deadline).await?;
             cluster.forget_resources();
         }
-        run_hooks(cluster, hooks, HookPhase::PreSync, None, options, ledger, progress, deadline, &mut report).await?;
+        run_hooks(
+            cluster,
+            hooks,
+            HookPhase::PreSync,
+            None,
+            options,
+            ledger,
+            progress,
+            deadline,
+            &mut report,
+        )
+        .await?;
         let group_count = groups.len();
         for (index, ((first, wave), mut items)) in groups.into_iter().enumerate() {
             items.sort_by_key(|item| (inventory::kind_order(&item.key.kind), item.key.clone()));
-            let applied = apply_group(cluster, &items, options, progress, preconditions.is_some()).await?;
-            report.unchanged += items.iter().filter(|i| i.action == Action::Unchanged).count();
+            let applied =
+                apply_group(cluster, &items, options, progress, preconditions.is_some()).await?;
+            report.unchanged += items
+                .iter()
+                .filter(|i| i.action == Action::Unchanged)
+                .count();
             report.applied.extend(applied);
             if first == 0 {
                 wait_established(cluster, &items, options, deadline).await?;
@@ -412,7 +464,18 @@ async fn execute(
             if let Some(wave_hooks) = sync_hook_waves.get(&wave) {
                 hook_waves_done.insert(wave);
                 let owned: Vec<Hook> = wave_hooks.iter().map(|h| (*h).clone()).collect();
-                run_hooks(cluster, &owned, HookPhase::Sync, Some(wave), options, ledger, progress, deadline, &mut report).await?;
+                run_hooks(
+                    cluster,
+                    &owned,
+                    HookPhase::Sync,
+                    Some(wave),
+                    options,
+                    ledger,
+                    progress,
+                    deadline,
+                    &mut report,
+                )
+                .await?;
             }
             let later_waves = index + 1 < group_count;
             if later_waves || options.wait {
@@ -424,7 +487,18 @@ async fn execute(
         for (wave, wave_hooks) in &sync_hook_waves {
             if !hook_waves_done.contains(wave) {
                 let owned: Vec<Hook> = wave_hooks.iter().map(|h| (*h).clone()).collect();
-                run_hooks(cluster, &owned, HookPhase::Sync, Some(*wave), options, ledger, progress, deadline, &mut report).await?;
+                run_hooks(
+                    cluster,
+                    &owned,
+                    HookPhase::Sync,
+                    Some(*wave),
+                    options,
+                    ledger,
+                    progress,
+                    deadline,
+                    &mut report,
+                )
+                .await?;
             }
         }
         // The inventory: every rendered object, plus owned ones prune does not delete now.
@@ -432,26 +506,59 @@ async fn execute(
         let mut entries: Vec<inventory::Entry> = plan
             .items
             .iter()
-            .filter_map(|item| item.desired.as_ref().and_then(|d| inventory::Entry::of(d).ok()))
+            .filter_map(|item| {
+                item.desired
+                    .as_ref()
+                    .and_then(|d| inventory::Entry::of(d).ok())
+            })
             .collect();
-        if !pruning {
-            let previous = plan::read_inventory(cluster, &plan.app, &plan.namespace).await?;
-            let rendered: HashSet<Key> = plan.items.iter().filter(|i| i.desired.is_some()).map(|i| i.key.clone()).collect();
-            entries.extend(previous.entries.into_iter().filter(|e| !rendered.contains(&plan::entry_key(e))));
-        } else {
-            let kept: HashSet<&Key> = plan.kept.iter().map(|(key, _)| key).collect();
-            let previous = plan::read_inventory(cluster, &plan.app, &plan.namespace).await?;
-            entries.extend(previous.entries.into_iter().filter(|e| kept.contains(&plan::entry_key(e))));
-        }
-        write_inventory(cluster, &plan.app, &plan.namespace, entries, options).await?;
+        // Owned objects that stay owned: all that are no longer rendered when nothing is
+        // pruned now, else those prune keeps.
+        let previous = plan::read_inventory(cluster, &plan.app, &plan.namespace).await?;
+        let rendered: HashSet<Key> = plan
+            .items
+            .iter()
+            .filter(|i| i.desired.is_some())
+            .map(|i| i.key.clone())
+            .collect();
+        let kept: HashSet<&Key> = plan.kept.iter().map(|(key, _)| key).collect();
+        entries.extend(previous.entries.into_iter().filter(|e| {
+            let key = plan::entry_key(e);
+            if pruning {
+                kept.contains(&key)
+            } else {
+                !rendered.contains(&key)
+            }
+        }));
+        write_inventory(cluster, &plan.app, &plan.namespace, entries).await?;
         if pruning {
             prune(cluster, plan, options, progress, deadline, &mut report).await?;
         }
-        if hooks.iter().any(|h| h.phases.contains(&HookPhase::PostSync)) || options.wait {
-            let keys: Vec<Key> = plan.items.iter().filter(|i| i.desired.is_some()).map(|i| i.key.clone()).collect();
+        if hooks
+            .iter()
+            .any(|h| h.phases.contains(&HookPhase::PostSync))
+            || options.wait
+        {
+            let keys: Vec<Key> = plan
+                .items
+                .iter()
+                .filter(|i| i.desired.is_some())
+                .map(|i| i.key.clone())
+                .collect();
             wait_healthy(cluster, &keys, options, progress, deadline).await?;
         }
-        run_hooks(cluster, hooks, HookPhase::PostSync, None, options, ledger, progress, deadline, &mut report).await?;
+        run_hooks(
+            cluster,
+            hooks,
+            HookPhase::PostSync,
+            None,
+            options,
+            ledger,
+            progress,
+            deadline,
+            &mut report,
+        )
+        .await?;
         Ok::<(), SyncError>(())
     }
     .await;
@@ -460,7 +567,18 @@ async fn execute(
         Err(error) => {
             progress.line(&format!("sync failed: {error}"));
             // SyncFail hooks report; their own failure does not hide the first one.
-            let _ = run_hooks(cluster, hooks, HookPhase::SyncFail, None, options, ledger, progress, deadline, &mut report).await;
+            let _ = run_hooks(
+                cluster,
+                hooks,
+                HookPhase::SyncFail,
+                None,
+                options,
+                ledger,
+                progress,
+                deadline,
+                &mut report,
+            )
+            .await;
             Err(error)
         }
     }
@@ -519,9 +637,7 @@ async fn apply_one(
         metadata.insert("resourceVersion".into(), version.clone().into());
     }
     if item.action == Action::ReplaceRequired {
-        cluster.delete(&key, true, None)
-            .await
-            .map_err(failed)?;
+        cluster.delete(&key, true, None).await.map_err(failed)?;
         let gone = cluster
             .wait_deleted(&key, options.timeout)
             .await
@@ -534,19 +650,21 @@ async fn apply_one(
         if let Some(metadata) = manifest.get_mut("metadata").and_then(Value::as_object_mut) {
             metadata.remove("resourceVersion");
         }
-        cluster.apply(&manifest, options.plan.force_conflicts, false)
-        .await
-        .map_err(failed)?;
+        cluster
+            .apply(&manifest, options.plan.force_conflicts, false)
+            .await
+            .map_err(failed)?;
         return Ok((key, "replaced"));
     }
-    cluster.apply(&manifest, options.plan.force_conflicts, false)
-    .await
-    .map_err(|failure| match failure {
-        Failure::Moved(message) if preconditions => {
-            SyncError::PlanOutdated(format!("{key}: {message}"))
-        }
-        other => failed(other),
-    })?;
+    cluster
+        .apply(&manifest, options.plan.force_conflicts, false)
+        .await
+        .map_err(|failure| match failure {
+            Failure::Moved(message) if preconditions => {
+                SyncError::PlanOutdated(format!("{key}: {message}"))
+            }
+            other => failed(other),
+        })?;
     Ok((
         key,
         if item.action == Action::Create {
@@ -561,17 +679,20 @@ async fn apply_one(
 async fn ensure_namespace(
     cluster: &Cluster,
     namespace: &str,
-    options: &SyncOptions,
     progress: &mut dyn Progress,
 ) -> Result<(), SyncError> {
     let object = serde_json::json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}});
     let key = Key::of(&object);
-    let exists = cluster.get(&key).await.map_err(|failure| SyncError::Object {
-        key: key.clone(),
-        failure,
-    })?;
+    let exists = cluster
+        .get(&key)
+        .await
+        .map_err(|failure| SyncError::Object {
+            key: key.clone(),
+            failure,
+        })?;
     if exists.is_none() {
-        cluster.apply(&object, false, false)
+        cluster
+            .apply(&object, false, false)
             .await
             .map_err(|failure| SyncError::Object {
                 key: key.clone(),
@@ -589,12 +710,18 @@ async fn wait_established(
     options: &SyncOptions,
     deadline: tokio::time::Instant,
 ) -> Result<(), SyncError> {
-    for item in items.iter().filter(|i| i.key.kind == "CustomResourceDefinition") {
+    for item in items
+        .iter()
+        .filter(|i| i.key.kind == "CustomResourceDefinition")
+    {
         loop {
-            let live = cluster.get(&item.key).await.map_err(|failure| SyncError::Object {
-                key: item.key.clone(),
-                failure,
-            })?;
+            let live = cluster
+                .get(&item.key)
+                .await
+                .map_err(|failure| SyncError::Object {
+                    key: item.key.clone(),
+                    failure,
+                })?;
             let established = live
                 .as_ref()
                 .and_then(|l| l.pointer("/status/conditions"))
@@ -629,10 +756,13 @@ pub async fn health_of(
     let results: Vec<Result<(Key, Health, String), SyncError>> =
         futures_util::stream::iter(keys.iter().cloned())
             .map(|key| async move {
-                let live = cluster.get(&key).await.map_err(|failure| SyncError::Object {
-                    key: key.clone(),
-                    failure,
-                })?;
+                let live = cluster
+                    .get(&key)
+                    .await
+                    .map_err(|failure| SyncError::Object {
+                        key: key.clone(),
+                        failure,
+                    })?;
                 Ok(match live {
                     None => (key, Health::Missing, "not found".to_owned()),
                     Some(object) => match health::object_health(&object) {
@@ -676,8 +806,12 @@ async fn wait_healthy(
             return Ok(());
         }
         progress.waiting(&unhealthy);
-        let degraded = states.iter().any(|(_, health, _)| *health == Health::Degraded);
-        if tokio::time::Instant::now() >= deadline || (degraded && options.wait && failing_for_good(&states)) {
+        let degraded = states
+            .iter()
+            .any(|(_, health, _)| *health == Health::Degraded);
+        if tokio::time::Instant::now() >= deadline
+            || (degraded && options.wait && failing_for_good(&states))
+        {
             let mut detailed = Vec::new();
             for (key, why) in unhealthy {
                 detailed.push((key.clone(), why));
@@ -697,7 +831,9 @@ async fn wait_healthy(
 fn failing_for_good(states: &[(Key, Health, String)]) -> bool {
     states.iter().any(|(_, health, message)| {
         *health == Health::Degraded
-            && (message.contains("progress deadline") || message.contains("BackoffLimitExceeded") || message.contains("backoff limit"))
+            && (message.contains("progress deadline")
+                || message.contains("BackoffLimitExceeded")
+                || message.contains("backoff limit"))
     })
 }
 
@@ -752,26 +888,33 @@ fn pod_reason(pod: &Value) -> Option<String> {
             .into_iter()
             .flatten()
         {
-            if let Some(reason) = status.pointer("/state/waiting/reason").and_then(Value::as_str) {
+            if let Some(reason) = status
+                .pointer("/state/waiting/reason")
+                .and_then(Value::as_str)
+            {
                 return Some(reason.to_owned());
             }
-            if let Some(reason) = status.pointer("/state/terminated/reason").and_then(Value::as_str) {
+            if let Some(reason) = status
+                .pointer("/state/terminated/reason")
+                .and_then(Value::as_str)
+            {
                 return Some(reason.to_owned());
             }
         }
     }
-    pod.pointer("/status/phase").and_then(Value::as_str).map(String::from)
+    pod.pointer("/status/phase")
+        .and_then(Value::as_str)
+        .map(String::from)
 }
 
-/// Writes the app's inventory ConfigMap.
+/// Writes the app's inventory `ConfigMap`.
 async fn write_inventory(
     cluster: &Cluster,
     app: &str,
     namespace: &str,
     mut entries: Vec<inventory::Entry>,
-    options: &SyncOptions,
 ) -> Result<(), SyncError> {
-    entries.sort_by(|a, b| plan::entry_key(a).cmp(&plan::entry_key(b)));
+    entries.sort_by_key(plan::entry_key);
     entries.dedup_by(|a, b| plan::entry_key(a) == plan::entry_key(b));
     let configmap = Inventory {
         app: app.to_owned(),
@@ -779,7 +922,8 @@ async fn write_inventory(
     }
     .to_configmap(namespace);
     let key = Key::of(&configmap);
-    cluster.apply(&configmap, true, false)
+    cluster
+        .apply(&configmap, true, false)
         .await
         .map_err(|failure| SyncError::Object { key, failure })?;
     Ok(())
@@ -797,10 +941,13 @@ async fn prune(
 ) -> Result<(), SyncError> {
     let mut doomed: Vec<(bool, i64, i32, Key, Option<String>)> = Vec::new();
     for item in plan.items.iter().filter(|i| i.action == Action::Delete) {
-        let live = cluster.get(&item.key).await.map_err(|failure| SyncError::Object {
-            key: item.key.clone(),
-            failure,
-        })?;
+        let live = cluster
+            .get(&item.key)
+            .await
+            .map_err(|failure| SyncError::Object {
+                key: item.key.clone(),
+                failure,
+            })?;
         let Some(live) = live else { continue };
         let wave = inventory::sync_wave(&live).unwrap_or(0);
         let last = options.plan.prune_last
@@ -808,11 +955,18 @@ async fn prune(
                 .pointer("/metadata/annotations/argocd.argoproj.io~1sync-options")
                 .and_then(Value::as_str)
                 .is_some_and(|o| o.split(',').any(|o| o.trim() == "PruneLast=true"));
-        doomed.push((last, -wave, -inventory::kind_order(&item.key.kind), item.key.clone(), item.resource_version.clone()));
+        doomed.push((
+            last,
+            -wave,
+            -inventory::kind_order(&item.key.kind),
+            item.key.clone(),
+            item.resource_version.clone(),
+        ));
     }
     doomed.sort();
     for (_, _, _, key, _) in doomed {
-        cluster.delete(&key, true, None)
+        cluster
+            .delete(&key, true, None)
             .await
             .map_err(|failure| SyncError::Object {
                 key: key.clone(),
@@ -859,7 +1013,12 @@ async fn run_hooks(
     selected.sort_by_key(|hook| {
         (
             inventory::sync_wave(&hook.object).unwrap_or(0),
-            inventory::kind_order(hook.object.get("kind").and_then(Value::as_str).unwrap_or_default()),
+            inventory::kind_order(
+                hook.object
+                    .get("kind")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default(),
+            ),
             Key::of(&hook.object),
         )
     });
@@ -906,8 +1065,10 @@ async fn run_hook(
         .pointer("/metadata/annotations")
         .and_then(|a| HOOK_DELETE_POLICY.iter().find_map(|p| a.get(*p)))
         .and_then(Value::as_str)
-        .map(|p| p.split(',').map(|s| s.trim().to_owned()).collect())
-        .unwrap_or_else(|| vec!["BeforeHookCreation".to_owned()]);
+        .map_or_else(
+            || vec!["BeforeHookCreation".to_owned()],
+            |p| p.split(',').map(|s| s.trim().to_owned()).collect(),
+        );
     if !key.name.is_empty() && policies.iter().any(|p| p == "BeforeHookCreation") {
         cluster
             .delete(&key, true, None)
@@ -919,7 +1080,8 @@ async fn run_hook(
             .await
             .map_err(|f| failed(f.to_string()))?;
     }
-    let created = cluster.create(&hook.object)
+    let created = cluster
+        .create(&hook.object)
         .await
         .map_err(|f| failed(f.to_string()))?;
     let created_key = Key::of(&created);
@@ -973,7 +1135,9 @@ async fn run_hook(
 fn hook_done(live: &Value) -> Option<Result<String, String>> {
     match live.get("kind").and_then(Value::as_str) {
         Some("Job") => {
-            let conditions = live.pointer("/status/conditions").and_then(Value::as_array)?;
+            let conditions = live
+                .pointer("/status/conditions")
+                .and_then(Value::as_array)?;
             for condition in conditions {
                 let holds = condition.get("status").and_then(Value::as_str) == Some("True");
                 let message = condition
@@ -984,7 +1148,10 @@ fn hook_done(live: &Value) -> Option<Result<String, String>> {
                 match condition.get("type").and_then(Value::as_str) {
                     Some("Complete") if holds => return Some(Ok("Job completed".into())),
                     Some("Failed") if holds => {
-                        let reason = condition.get("reason").and_then(Value::as_str).unwrap_or("Failed");
+                        let reason = condition
+                            .get("reason")
+                            .and_then(Value::as_str)
+                            .unwrap_or("Failed");
                         return Some(Err(format!("{reason}: {message}")));
                     }
                     _ => {}
@@ -1026,17 +1193,28 @@ mod tests {
         let (ordinary, hooks) = split_hooks(objects).unwrap();
         assert_eq!(ordinary.len(), 1);
         assert_eq!(hooks.len(), 1);
-        assert_eq!(hooks[0].phases, vec![HookPhase::PreSync, HookPhase::SyncFail]);
-        let bad = vec![json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p",
-            "annotations": {"argocd.argoproj.io/hook": "Later"}}})];
-        assert!(split_hooks(bad).unwrap_err().contains("unknown hook phase `Later`"));
+        assert_eq!(
+            hooks[0].phases,
+            vec![HookPhase::PreSync, HookPhase::SyncFail]
+        );
+        let bad = vec![
+            json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p",
+            "annotations": {"argocd.argoproj.io/hook": "Later"}}}),
+        ];
+        assert!(
+            split_hooks(bad)
+                .unwrap_err()
+                .contains("unknown hook phase `Later`")
+        );
     }
 
     #[test]
     fn replace_opt_in_is_read_from_either_annotation() {
         assert!(replace_allowed(&json!({"metadata": {"annotations": {
             "argocd.argoproj.io/sync-options": "ServerSideApply=true,Replace=true"}}})));
-        assert!(replace_allowed(&json!({"metadata": {"annotations": {"shipway.dev/replace": "true"}}})));
+        assert!(replace_allowed(
+            &json!({"metadata": {"annotations": {"shipway.dev/replace": "true"}}})
+        ));
         assert!(!replace_allowed(&json!({"metadata": {}})));
     }
 
@@ -1048,7 +1226,9 @@ mod tests {
             "reason": "BackoffLimitExceeded", "message": "Job has reached the specified backoff limit"}]}});
         assert_eq!(
             hook_done(&failed),
-            Some(Err("BackoffLimitExceeded: Job has reached the specified backoff limit".into()))
+            Some(Err(
+                "BackoffLimitExceeded: Job has reached the specified backoff limit".into()
+            ))
         );
         assert_eq!(hook_done(&json!({"kind": "Job", "status": {}})), None);
     }

@@ -31,11 +31,12 @@ fn start() -> (Simulator, Cluster, tokio::task::JoinHandle<()>) {
         ..SimulationConfig::default()
     });
     let controllers = simulator.run_controllers(Duration::from_millis(100));
-    let service = simulator
-        .router()
-        .map_request(|request: axum::http::Request<kube::client::Body>| {
-            request.map(axum::body::Body::new)
-        });
+    let service =
+        simulator
+            .router()
+            .map_request(|request: axum::http::Request<kube::client::Body>| {
+                request.map(axum::body::Body::new)
+            });
     let client = kube::Client::new(service, "default");
     let backoff = Backoff {
         limit: 8,
@@ -43,7 +44,11 @@ fn start() -> (Simulator, Cluster, tokio::task::JoinHandle<()>) {
         factor: 2,
         max_duration: Duration::from_millis(200),
     };
-    (simulator, Cluster::new(client, "default").with_backoff(backoff), controllers)
+    (
+        simulator,
+        Cluster::new(client, "default").with_backoff(backoff),
+        controllers,
+    )
 }
 
 /// Collects progress lines.
@@ -95,9 +100,23 @@ fn configmap(name: &str) -> Value {
         "data": {"greeting": "hello"}})
 }
 
-async fn run(cluster: &Cluster, objects: &[Value], options: &SyncOptions) -> Result<sync::SyncReport, SyncError> {
+async fn run(
+    cluster: &Cluster,
+    objects: &[Value],
+    options: &SyncOptions,
+) -> Result<sync::SyncReport, SyncError> {
     let (objects, hooks) = sync::split_hooks(objects.to_vec()).unwrap();
-    sync::sync(cluster, "shop", "shop", &objects, &hooks, options, &mut Ledger::default(), &mut Lines::default()).await
+    sync::sync(
+        cluster,
+        "shop",
+        "shop",
+        &objects,
+        &hooks,
+        options,
+        &mut Ledger::default(),
+        &mut Lines::default(),
+    )
+    .await
 }
 
 fn key(kind: &str, name: &str) -> Key {
@@ -110,7 +129,11 @@ fn key(kind: &str, name: &str) -> Key {
         group: group.into(),
         version: version.into(),
         kind: kind.into(),
-        namespace: if kind == "Namespace" { String::new() } else { "shop".into() },
+        namespace: if kind == "Namespace" {
+            String::new()
+        } else {
+            "shop".into()
+        },
         name: name.into(),
     }
 }
@@ -121,33 +144,81 @@ async fn example_staging_overlay_syncs_to_healthy() {
         let (_simulator, cluster, _controllers) = start();
         let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
         let crds = std::fs::read_to_string(root.join("examples/cluster/crds.yaml")).unwrap();
-        let crds: Vec<Value> = shipway_model::yaml::parse_stream(&crds, shipway_model::FileId(0), &shipway_model::yaml::Limits::default())
-            .unwrap()
+        let crds: Vec<Value> = shipway_model::yaml::parse_stream(
+            &crds,
+            shipway_model::FileId(0),
+            &shipway_model::yaml::Limits::default(),
+        )
+        .unwrap()
+        .iter()
+        .map(shipway_model::Node::to_json)
+        .filter(|o| !o.is_null())
+        .collect();
+        let (crds, _) = sync::split_hooks(crds).unwrap();
+        let report = sync::sync(
+            &cluster,
+            "cluster",
+            "default",
+            &crds,
+            &[],
+            &options(),
+            &mut Ledger::default(),
+            &mut Lines::default(),
+        )
+        .await
+        .unwrap();
+        assert_eq!(report.applied.len(), 6);
+        let rendered = shipway_render::render(
+            &root.join("examples/platform/overlays/staging"),
+            &shipway_render::Options::default(),
+        )
+        .unwrap();
+        let mut objects: Vec<Value> = rendered
+            .objects
             .iter()
             .map(shipway_model::Node::to_json)
-            .filter(|o| !o.is_null())
             .collect();
-        let (crds, _) = sync::split_hooks(crds).unwrap();
-        let report = sync::sync(&cluster, "cluster", "default", &crds, &[], &options(), &mut Ledger::default(), &mut Lines::default())
+        plan::assign_namespaces(&cluster, &mut objects, "platform-staging")
             .await
             .unwrap();
-        assert_eq!(report.applied.len(), 6);
-        let rendered = shipway_render::render(&root.join("examples/platform/overlays/staging"), &shipway_render::Options::default()).unwrap();
-        let mut objects: Vec<Value> = rendered.objects.iter().map(shipway_model::Node::to_json).collect();
-        plan::assign_namespaces(&cluster, &mut objects, "platform-staging").await.unwrap();
         let (objects, hooks) = sync::split_hooks(objects).unwrap();
-        let report = sync::sync(&cluster, "staging", "platform-staging", &objects, &hooks, &options(), &mut Ledger::default(), &mut Lines::default())
-            .await
-            .unwrap();
+        let report = sync::sync(
+            &cluster,
+            "staging",
+            "platform-staging",
+            &objects,
+            &hooks,
+            &options(),
+            &mut Ledger::default(),
+            &mut Lines::default(),
+        )
+        .await
+        .unwrap();
         assert_eq!(report.applied.len(), objects.len());
         let keys: Vec<Key> = objects.iter().map(Key::of).collect();
         let states = sync::health_of(&cluster, &keys).await.unwrap();
-        let unhealthy: Vec<_> = states.iter().filter(|(_, h, _)| *h != Health::Healthy).collect();
+        let unhealthy: Vec<_> = states
+            .iter()
+            .filter(|(_, h, _)| *h != Health::Healthy)
+            .collect();
         assert!(unhealthy.is_empty(), "{unhealthy:?}");
         // A second plan finds nothing to do.
         let options = options();
-        let again = plan::plan(&cluster, "staging", "platform-staging", &objects, &options.plan).await.unwrap();
-        let changed: Vec<_> = again.items.iter().filter(|i| i.action != Action::Unchanged).map(|i| (&i.key, i.action, &i.changes)).collect();
+        let again = plan::plan(
+            &cluster,
+            "staging",
+            "platform-staging",
+            &objects,
+            &options.plan,
+        )
+        .await
+        .unwrap();
+        let changed: Vec<_> = again
+            .items
+            .iter()
+            .filter(|i| i.action != Action::Unchanged)
+            .map(|i| (&i.key, i.action, &i.changes))
+            .collect();
         assert!(changed.is_empty(), "{changed:?}");
     })
     .await;
@@ -157,25 +228,59 @@ async fn example_staging_overlay_syncs_to_healthy() {
 async fn image_change_rolls_removed_objects_are_pruned_and_drift_is_corrected() {
     bounded(120, async {
         let (simulator, cluster, _controllers) = start();
-        let first = vec![namespace("shop"), deployment("web", "nginx:1.27"), configmap("settings"), configmap("old")];
+        let first = vec![
+            namespace("shop"),
+            deployment("web", "nginx:1.27"),
+            configmap("settings"),
+            configmap("old"),
+        ];
         run(&cluster, &first, &options()).await.unwrap();
         // Change the image, drop a ConfigMap.
-        let second = vec![namespace("shop"), deployment("web", "nginx:1.28"), configmap("settings")];
+        let second = vec![
+            namespace("shop"),
+            deployment("web", "nginx:1.28"),
+            configmap("settings"),
+        ];
         // One of four objects is 25%: above the default 20% prune limit.
         let mut wider = options();
         wider.plan.prune.max_prune_percent = 50;
-        let plan = plan::plan(&cluster, "shop", "shop", &second, &wider.plan).await.unwrap();
-        let actions: Vec<(String, Action)> = plan.items.iter().map(|i| (i.key.name.clone(), i.action)).collect();
-        assert!(actions.contains(&("web".into(), Action::Update)), "{actions:?}");
-        assert!(actions.contains(&("old".into(), Action::Delete)), "{actions:?}");
+        let plan = plan::plan(&cluster, "shop", "shop", &second, &wider.plan)
+            .await
+            .unwrap();
+        let actions: Vec<(String, Action)> = plan
+            .items
+            .iter()
+            .map(|i| (i.key.name.clone(), i.action))
+            .collect();
+        assert!(
+            actions.contains(&("web".into(), Action::Update)),
+            "{actions:?}"
+        );
+        assert!(
+            actions.contains(&("old".into(), Action::Delete)),
+            "{actions:?}"
+        );
         let web = plan.items.iter().find(|i| i.key.name == "web").unwrap();
         let text = shipway_cluster::diff::render_text(&web.changes);
         assert!(text.contains("nginx:1.28"), "{text}");
         let report = run(&cluster, &second, &wider).await.unwrap();
         assert_eq!(report.pruned, vec![key("ConfigMap", "old")]);
-        assert!(cluster.get(&key("ConfigMap", "old")).await.unwrap().is_none());
-        let live = cluster.get(&key("Deployment", "web")).await.unwrap().unwrap();
-        assert_eq!(live["spec"]["template"]["spec"]["containers"][0]["image"], "nginx:1.28");
+        assert!(
+            cluster
+                .get(&key("ConfigMap", "old"))
+                .await
+                .unwrap()
+                .is_none()
+        );
+        let live = cluster
+            .get(&key("Deployment", "web"))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            live["spec"]["template"]["spec"]["containers"][0]["image"],
+            "nginx:1.28"
+        );
         assert_eq!(live["status"]["updatedReplicas"], 2);
         // Drift made behind shipway's back shows in the plan and is corrected by a sync.
         {
@@ -193,14 +298,20 @@ async fn image_change_rolls_removed_objects_are_pruned_and_drift_is_corrected() 
                 )
                 .unwrap();
         }
-        let drift = plan::plan(&cluster, "shop", "shop", &second, &options().plan).await.unwrap();
+        let drift = plan::plan(&cluster, "shop", "shop", &second, &options().plan)
+            .await
+            .unwrap();
         let web = drift.items.iter().find(|i| i.key.name == "web").unwrap();
         assert_eq!(web.action, Action::Update);
         assert!(shipway_cluster::diff::render_text(&web.changes).contains("replicas"));
         let mut force = options();
         force.plan.force_conflicts = true;
         run(&cluster, &second, &force).await.unwrap();
-        let live = cluster.get(&key("Deployment", "web")).await.unwrap().unwrap();
+        let live = cluster
+            .get(&key("Deployment", "web"))
+            .await
+            .unwrap()
+            .unwrap();
         assert_eq!(live["spec"]["replicas"], 2);
     })
     .await;
@@ -210,21 +321,34 @@ async fn image_change_rolls_removed_objects_are_pruned_and_drift_is_corrected() 
 async fn empty_or_failed_renders_prune_nothing() {
     bounded(60, async {
         let (_simulator, cluster, _controllers) = start();
-        run(&cluster, &[namespace("shop"), configmap("a"), configmap("b")], &options()).await.unwrap();
+        run(
+            &cluster,
+            &[namespace("shop"), configmap("a"), configmap("b")],
+            &options(),
+        )
+        .await
+        .unwrap();
         let mut failed = options();
         failed.plan.prune.render_ok = false;
         let report = run(&cluster, &[namespace("shop")], &failed).await.unwrap();
         assert!(report.prune_refused.is_some());
         assert!(report.pruned.is_empty());
         let report = run(&cluster, &[], &options()).await.unwrap();
-        assert!(report.prune_refused.is_some(), "an empty render never prunes");
+        assert!(
+            report.prune_refused.is_some(),
+            "an empty render never prunes"
+        );
         assert!(cluster.get(&key("ConfigMap", "a")).await.unwrap().is_some());
         // Pruning most of the inventory needs confirmation.
-        let report = run(&cluster, &[namespace("shop")], &options()).await.unwrap();
+        let report = run(&cluster, &[namespace("shop")], &options())
+            .await
+            .unwrap();
         assert!(report.prune_refused.is_some(), "{report:?}");
         let mut confirmed = options();
         confirmed.plan.prune.confirm = true;
-        let report = run(&cluster, &[namespace("shop")], &confirmed).await.unwrap();
+        let report = run(&cluster, &[namespace("shop")], &confirmed)
+            .await
+            .unwrap();
         assert_eq!(report.pruned.len(), 2, "{report:?}");
     })
     .await;
@@ -234,23 +358,45 @@ async fn empty_or_failed_renders_prune_nothing() {
 async fn changed_selector_is_replace_required_and_stops_the_sync() {
     bounded(60, async {
         let (_simulator, cluster, _controllers) = start();
-        run(&cluster, &[namespace("shop"), deployment("web", "nginx:1.27")], &options()).await.unwrap();
+        run(
+            &cluster,
+            &[namespace("shop"), deployment("web", "nginx:1.27")],
+            &options(),
+        )
+        .await
+        .unwrap();
         let mut changed = deployment("web", "nginx:1.28");
         changed["spec"]["selector"]["matchLabels"]["tier"] = "front".into();
         changed["spec"]["template"]["metadata"]["labels"]["tier"] = "front".into();
         let objects = vec![namespace("shop"), changed.clone()];
-        let plan = plan::plan(&cluster, "shop", "shop", &objects, &options().plan).await.unwrap();
+        let plan = plan::plan(&cluster, "shop", "shop", &objects, &options().plan)
+            .await
+            .unwrap();
         let web = plan.items.iter().find(|i| i.key.name == "web").unwrap();
         assert_eq!(web.action, Action::ReplaceRequired);
         assert!(web.note.as_deref().unwrap().contains("field is immutable"));
         let error = run(&cluster, &objects, &options()).await.unwrap_err();
         assert!(matches!(error, SyncError::ReplaceRequired(_)), "{error}");
-        let live = cluster.get(&key("Deployment", "web")).await.unwrap().unwrap();
-        assert_eq!(live["spec"]["template"]["spec"]["containers"][0]["image"], "nginx:1.27", "nothing applied");
+        let live = cluster
+            .get(&key("Deployment", "web"))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            live["spec"]["template"]["spec"]["containers"][0]["image"], "nginx:1.27",
+            "nothing applied"
+        );
         // Opting in deletes and recreates it.
-        changed["metadata"]["annotations"] = json!({"argocd.argoproj.io/sync-options": "Replace=true"});
-        run(&cluster, &[namespace("shop"), changed], &options()).await.unwrap();
-        let live = cluster.get(&key("Deployment", "web")).await.unwrap().unwrap();
+        changed["metadata"]["annotations"] =
+            json!({"argocd.argoproj.io/sync-options": "Replace=true"});
+        run(&cluster, &[namespace("shop"), changed], &options())
+            .await
+            .unwrap();
+        let live = cluster
+            .get(&key("Deployment", "web"))
+            .await
+            .unwrap()
+            .unwrap();
         assert_eq!(live["spec"]["selector"]["matchLabels"]["tier"], "front");
     })
     .await;
@@ -264,10 +410,15 @@ async fn missing_image_fails_the_wait_naming_the_pod_and_reason() {
         broken["spec"]["progressDeadlineSeconds"] = 2.into();
         let mut options = options();
         options.timeout = Duration::from_secs(20);
-        let error = run(&cluster, &[namespace("shop"), broken], &options).await.unwrap_err();
+        let error = run(&cluster, &[namespace("shop"), broken], &options)
+            .await
+            .unwrap_err();
         let text = error.to_string();
         assert!(text.contains("Deployment shop/web"), "{text}");
-        assert!(text.contains("Pod shop/web-") && text.contains("ImagePullBackOff"), "{text}");
+        assert!(
+            text.contains("Pod shop/web-") && text.contains("ImagePullBackOff"),
+            "{text}"
+        );
     })
     .await;
 }
@@ -288,21 +439,44 @@ fn job(name: &str, phase: &str, fault: Option<&str>) -> Value {
 async fn presync_runs_first_and_a_failing_one_runs_syncfail_and_stops() {
     bounded(90, async {
         let (_simulator, cluster, _controllers) = start();
-        run(&cluster, &[namespace("shop"), deployment("web", "nginx:1.27")], &options()).await.unwrap();
+        run(
+            &cluster,
+            &[namespace("shop"), deployment("web", "nginx:1.27")],
+            &options(),
+        )
+        .await
+        .unwrap();
         // A passing migration runs before the Deployment changes.
-        let objects = vec![namespace("shop"), deployment("web", "nginx:1.28"), job("migrate", "PreSync", None)];
+        let objects = vec![
+            namespace("shop"),
+            deployment("web", "nginx:1.28"),
+            job("migrate", "PreSync", None),
+        ];
         let report = run(&cluster, &objects, &options()).await.unwrap();
         assert_eq!(report.hooks.len(), 1);
         let migrated = cluster.get(&key("Job", "migrate")).await.unwrap().unwrap();
-        let web = cluster.get(&key("Deployment", "web")).await.unwrap().unwrap();
-        let job_done = migrated["status"]["completionTime"].as_str().unwrap().to_owned();
-        let rolled = web["metadata"]["managedFields"].as_array().unwrap().iter()
+        let web = cluster
+            .get(&key("Deployment", "web"))
+            .await
+            .unwrap()
+            .unwrap();
+        let job_done = migrated["status"]["completionTime"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let rolled = web["metadata"]["managedFields"]
+            .as_array()
+            .unwrap()
+            .iter()
             .filter(|f| f["manager"] == "shipway")
             .filter_map(|f| f["time"].as_str())
             .max()
             .unwrap()
             .to_owned();
-        assert!(job_done <= rolled, "the migration finished ({job_done}) before the Deployment changed ({rolled})");
+        assert!(
+            job_done <= rolled,
+            "the migration finished ({job_done}) before the Deployment changed ({rolled})"
+        );
         // A failing migration stops the sync and runs the SyncFail hook.
         let objects = vec![
             namespace("shop"),
@@ -312,9 +486,19 @@ async fn presync_runs_first_and_a_failing_one_runs_syncfail_and_stops() {
         ];
         let error = run(&cluster, &objects, &options()).await.unwrap_err();
         assert!(matches!(error, SyncError::Hook { .. }), "{error}");
-        assert!(cluster.get(&key("Job", "notify")).await.unwrap().is_some(), "SyncFail ran");
-        let web = cluster.get(&key("Deployment", "web")).await.unwrap().unwrap();
-        assert_eq!(web["spec"]["template"]["spec"]["containers"][0]["image"], "nginx:1.28", "not changed");
+        assert!(
+            cluster.get(&key("Job", "notify")).await.unwrap().is_some(),
+            "SyncFail ran"
+        );
+        let web = cluster
+            .get(&key("Deployment", "web"))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            web["spec"]["template"]["spec"]["containers"][0]["image"], "nginx:1.28",
+            "not changed"
+        );
     })
     .await;
 }
@@ -323,7 +507,11 @@ async fn presync_runs_first_and_a_failing_one_runs_syncfail_and_stops() {
 async fn injected_faults_still_converge_and_hooks_run_once() {
     bounded(90, async {
         let (simulator, cluster, _controllers) = start();
-        for (code, reason, retry_after) in [(503, "ServiceUnavailable", None), (429, "TooManyRequests", Some(1)), (500, "InternalError", None)] {
+        for (code, reason, retry_after) in [
+            (503, "ServiceUnavailable", None),
+            (429, "TooManyRequests", Some(1)),
+            (500, "InternalError", None),
+        ] {
             simulator.inject_fault(Fault {
                 method: "PATCH".into(),
                 path_contains: "/deployments/".into(),
@@ -341,12 +529,20 @@ async fn injected_faults_still_converge_and_hooks_run_once() {
             reason: "ServiceUnavailable",
             retry_after: None,
         });
-        let objects = vec![namespace("shop"), deployment("web", "nginx:1.27"), job("migrate", "PreSync", None)];
+        let objects = vec![
+            namespace("shop"),
+            deployment("web", "nginx:1.27"),
+            job("migrate", "PreSync", None),
+        ];
         let report = run(&cluster, &objects, &options()).await.unwrap();
         assert_eq!(report.hooks.len(), 1, "the hook ran once");
         let jobs = cluster.list(&key("Job", ""), "").await.unwrap();
         assert_eq!(jobs.len(), 1, "{jobs:?}");
-        let live = cluster.get(&key("Deployment", "web")).await.unwrap().unwrap();
+        let live = cluster
+            .get(&key("Deployment", "web"))
+            .await
+            .unwrap()
+            .unwrap();
         assert_eq!(live["status"]["readyReplicas"], 2);
         simulator.drop_watches();
     })

@@ -2,6 +2,7 @@
 //! cluster, and hand the objects to the sync engine (`shipway-cluster`), printing what it
 //! reports.
 
+use std::fmt::Write as _;
 use std::io::{IsTerminal as _, Write as _};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -127,12 +128,17 @@ async fn prepare(
         .clone()
         .or_else(|| app.namespace.clone())
         .unwrap_or_else(|| cluster.default_namespace().to_owned());
-    let objects: Vec<Value> = rendered.objects.iter().map(shipway_model::Node::to_json).collect();
-    let (mut objects, mut hooks) =
-        sync::split_hooks(objects).map_err(|message| anyhow::anyhow!("app `{}`: {message}", app.name))?;
+    let objects: Vec<Value> = rendered
+        .objects
+        .iter()
+        .map(shipway_model::Node::to_json)
+        .collect();
+    let (mut objects, mut hooks) = sync::split_hooks(objects)
+        .map_err(|message| anyhow::anyhow!("app `{}`: {message}", app.name))?;
     plan::assign_namespaces(cluster, &mut objects, &namespace).await?;
     for hook in &mut hooks {
-        plan::assign_namespaces(cluster, std::slice::from_mut(&mut hook.object), &namespace).await?;
+        plan::assign_namespaces(cluster, std::slice::from_mut(&mut hook.object), &namespace)
+            .await?;
     }
     let options = PlanOptions {
         force_conflicts: target.force_conflicts,
@@ -202,21 +208,21 @@ fn plan_text(plan: &Plan) -> String {
             Action::ReplaceRequired => "!",
             Action::Unchanged => " ",
         };
-        out.push_str(&format!("\n{sign} {} {}\n", item.action.as_str(), item.key));
+        let _ = write!(out, "\n{sign} {} {}\n", item.action.as_str(), item.key);
         if let Some(note) = &item.note {
-            out.push_str(&format!("    {note}\n"));
+            let _ = writeln!(out, "    {note}");
         }
         if item.action == Action::Update {
             for line in diff::render_text(&item.changes).lines() {
-                out.push_str(&format!("  {line}\n"));
+                let _ = writeln!(out, "  {line}");
             }
         }
     }
     for (key, reason) in &plan.kept {
-        out.push_str(&format!("\n  kept {key}: {reason}\n"));
+        let _ = write!(out, "\n  kept {key}: {reason}\n");
     }
     if let Some(refused) = &plan.prune_refused {
-        out.push_str(&format!("\nprune refused: {refused}\n"));
+        let _ = write!(out, "\nprune refused: {refused}\n");
     }
     if plan.in_sync() {
         out.push_str("\nThe cluster matches the render: nothing to do.\n");
@@ -245,7 +251,9 @@ impl Progress for Printer {
         let summary = match unhealthy {
             [] => return,
             [(key, why)] => format!("waiting for {key}: {why}"),
-            [(key, why), rest @ ..] => format!("waiting for {} objects; {key}: {why}", rest.len() + 1),
+            [(key, why), rest @ ..] => {
+                format!("waiting for {} objects; {key}: {why}", rest.len() + 1)
+            }
         };
         let mut err = std::io::stderr().lock();
         if self.terminal {
@@ -272,9 +280,9 @@ fn parse_duration(text: &str) -> anyhow::Result<Duration> {
             'h' => 3600,
             _ => bail!("--timeout {text:?}: expected a duration like 90s, 5m or 1h30m"),
         };
-        let value: u64 = number
-            .parse()
-            .map_err(|_| anyhow::anyhow!("--timeout {text:?}: expected a duration like 90s, 5m or 1h30m"))?;
+        let value: u64 = number.parse().map_err(|_| {
+            anyhow::anyhow!("--timeout {text:?}: expected a duration like 90s, 5m or 1h30m")
+        })?;
         total += value * unit;
         number.clear();
     }
@@ -327,7 +335,10 @@ pub(crate) fn sync(args: &SyncArgs) -> anyhow::Result<ExitStatus> {
                         eprintln!("kept {key}: {reason}");
                     }
                     if let Some(refused) = &report.prune_refused {
-                        eprintln!("error: prune refused for app {}: {refused}", prepared.app.name);
+                        eprintln!(
+                            "error: prune refused for app {}: {refused}",
+                            prepared.app.name
+                        );
                         status = ExitStatus::Failure;
                     }
                     if args.sandbox {
@@ -363,7 +374,10 @@ async fn sync_with_retries(
 ) -> Result<sync::SyncReport, SyncError> {
     let mut ledger = Ledger::default();
     let saved = match &args.plan {
-        Some(path) => Some(read_plan(path).map_err(|error| SyncError::PlanOutdated(format!("{}: {error}", path.display())))?),
+        Some(path) => Some(
+            read_plan(path)
+                .map_err(|error| SyncError::PlanOutdated(format!("{}: {error}", path.display())))?,
+        ),
         None => None,
     };
     let limit = options.backoff.limit;
@@ -372,7 +386,16 @@ async fn sync_with_retries(
     loop {
         let result = match &saved {
             Some(plan) => {
-                sync::sync_plan(cluster, plan, &prepared.objects, &prepared.hooks, options, &mut ledger, printer).await
+                sync::sync_plan(
+                    cluster,
+                    plan,
+                    &prepared.objects,
+                    &prepared.hooks,
+                    options,
+                    &mut ledger,
+                    printer,
+                )
+                .await
             }
             None => {
                 sync::sync(
@@ -388,12 +411,16 @@ async fn sync_with_retries(
                 .await
             }
         };
-        let retryable = matches!(&result, Err(SyncError::Object { failure, .. }) if failure.is_transient());
+        let retryable =
+            matches!(&result, Err(SyncError::Object { failure, .. }) if failure.is_transient());
         if !retryable || attempt >= limit {
             return result;
         }
         attempt += 1;
-        printer.line(&format!("retrying in {}s (attempt {attempt} of {limit})", pause.as_secs()));
+        printer.line(&format!(
+            "retrying in {}s (attempt {attempt} of {limit})",
+            pause.as_secs()
+        ));
         tokio::time::sleep(pause).await;
         pause = (pause * options.backoff.factor).min(options.backoff.max_duration);
     }

@@ -47,7 +47,10 @@ fn shipway(sandbox: &Sandbox, args: &[&str]) -> Output {
         .args(args)
         .arg("--kubeconfig")
         .arg(&sandbox.kubeconfig)
-        .env("XDG_CACHE_HOME", sandbox.kubeconfig.parent().unwrap().join("cache"))
+        .env(
+            "XDG_CACHE_HOME",
+            sandbox.kubeconfig.parent().unwrap().join("cache"),
+        )
         .output()
         .unwrap()
 }
@@ -93,7 +96,7 @@ fn write_app(dir: &Path, image: &str, with_extra: bool) {
         dir.join("kustomization.yaml"),
         format!(
             "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nnamespace: shop\nresources:\n{}",
-            resources.iter().map(|r| format!("- {r}\n")).collect::<String>()
+            resources.iter().map(|r| ["- ", r, "\n"].concat()).collect::<String>()
         ),
     )
     .unwrap();
@@ -124,18 +127,47 @@ fn plan_sync_status_prune_and_broken_renders_over_http() {
     let status = shipway(&sandbox, &["status", &app_arg, "-o", "json"]);
     assert!(status.status.success(), "{}", text(&status));
     let status: Value = serde_json::from_slice(&status.stdout).unwrap();
-    assert_eq!((status["health"].as_str(), status["sync"].as_str()), (Some("Healthy"), Some("Synced")), "{status}");
+    assert_eq!(
+        (status["health"].as_str(), status["sync"].as_str()),
+        (Some("Healthy"), Some("Synced")),
+        "{status}"
+    );
 
     // The image changes and a file is dropped: the plan says so, the sync rolls and prunes.
     write_app(&app, "nginx:1.28", false);
     std::fs::remove_file(app.join("extra.yaml")).unwrap();
-    let plan = shipway(&sandbox, &["plan", &app_arg]);
+    // One object of four is above the default 20% prune limit: the plan says prune is
+    // refused unless confirmed.
+    let refused = shipway(&sandbox, &["plan", &app_arg]);
+    assert!(
+        String::from_utf8_lossy(&refused.stdout).contains("prune refused"),
+        "{}",
+        text(&refused)
+    );
+    let plan = shipway(&sandbox, &["plan", &app_arg, "--confirm-prune"]);
     let plan_text = String::from_utf8_lossy(&plan.stdout).into_owned();
-    assert!(plan_text.contains("1 to update") && plan_text.contains("1 to delete"), "{plan_text}");
+    assert!(
+        plan_text.contains("1 to update") && plan_text.contains("1 to delete"),
+        "{plan_text}"
+    );
     assert!(plan_text.contains("nginx:1.28"), "{plan_text}");
-    let synced = shipway(&sandbox, &["sync", &app_arg, "--wait", "--timeout", "60s", "--confirm-prune"]);
+    let synced = shipway(
+        &sandbox,
+        &[
+            "sync",
+            &app_arg,
+            "--wait",
+            "--timeout",
+            "60s",
+            "--confirm-prune",
+        ],
+    );
     assert!(synced.status.success(), "{}", text(&synced));
-    assert!(String::from_utf8_lossy(&synced.stderr).contains("pruned ConfigMap shop/extra"), "{}", text(&synced));
+    assert!(
+        String::from_utf8_lossy(&synced.stderr).contains("pruned ConfigMap shop/extra"),
+        "{}",
+        text(&synced)
+    );
 
     // A broken render deletes nothing and exits non-zero.
     std::fs::write(
@@ -145,8 +177,18 @@ fn plan_sync_status_prune_and_broken_renders_over_http() {
     .unwrap();
     let broken = shipway(&sandbox, &["sync", &app_arg]);
     assert_eq!(broken.status.code(), Some(1), "{}", text(&broken));
-    assert!(String::from_utf8_lossy(&broken.stderr).contains("missing.yaml"), "{}", text(&broken));
-    let status = shipway(&sandbox, &["status", &dir.path().join("shop-copy").display().to_string()]);
+    assert!(
+        String::from_utf8_lossy(&broken.stderr).contains("missing.yaml"),
+        "{}",
+        text(&broken)
+    );
+    let status = shipway(
+        &sandbox,
+        &[
+            "status",
+            &dir.path().join("shop-copy").display().to_string(),
+        ],
+    );
     assert!(!status.status.success());
     write_app(&app, "nginx:1.28", false);
     let plan = shipway(&sandbox, &["plan", &app_arg]);
@@ -159,7 +201,10 @@ fn plan_sync_status_prune_and_broken_renders_over_http() {
     // A saved plan is refused once the cluster moved.
     write_app(&app, "nginx:1.29", false);
     let saved = dir.path().join("plan.json");
-    let planned = shipway(&sandbox, &["plan", &app_arg, "--out", &saved.display().to_string()]);
+    let planned = shipway(
+        &sandbox,
+        &["plan", &app_arg, "--out", &saved.display().to_string()],
+    );
     assert!(planned.status.success(), "{}", text(&planned));
     let moved = Command::new("kubectl")
         .arg("--kubeconfig")
@@ -169,7 +214,14 @@ fn plan_sync_status_prune_and_broken_renders_over_http() {
         .output()
         .unwrap();
     assert!(moved.status.success(), "{}", text(&moved));
-    let refused = shipway(&sandbox, &["sync", &app_arg, "--plan", &saved.display().to_string()]);
+    let refused = shipway(
+        &sandbox,
+        &["sync", &app_arg, "--plan", &saved.display().to_string()],
+    );
     assert_eq!(refused.status.code(), Some(1), "{}", text(&refused));
-    assert!(String::from_utf8_lossy(&refused.stderr).contains("changed since the plan"), "{}", text(&refused));
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("changed since the plan"),
+        "{}",
+        text(&refused)
+    );
 }
