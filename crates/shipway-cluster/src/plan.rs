@@ -286,8 +286,9 @@ pub async fn read_inventory(
     }
 }
 
-/// Fills in the namespace of namespaced objects that have none; objects of kinds the
-/// cluster does not serve yet keep theirs (their CRD may be in the same render).
+/// Fills in the namespace of namespaced objects that have none and drops it from
+/// cluster-scoped ones; objects of kinds the cluster does not serve yet are scoped by their
+/// CRD in the same render when there is one.
 pub async fn assign_namespaces(
     cluster: &Cluster,
     objects: &mut [Value],
@@ -296,9 +297,6 @@ pub async fn assign_namespaces(
     let definitions = crd_scopes(objects);
     for object in objects.iter_mut() {
         let key = Key::of(object);
-        if !key.namespace.is_empty() {
-            continue;
-        }
         let namespaced = match cluster.is_namespaced(&key).await {
             Ok(namespaced) => namespaced,
             Err(Failure::UnknownKind(_)) => definitions
@@ -307,9 +305,14 @@ pub async fn assign_namespaces(
                 .unwrap_or(true),
             Err(failure) => return Err(PlanError::Object { key, failure }),
         };
-        if namespaced
-            && let Some(metadata) = object.get_mut("metadata").and_then(Value::as_object_mut)
-        {
+        let Some(metadata) = object.get_mut("metadata").and_then(Value::as_object_mut) else {
+            continue;
+        };
+        if !namespaced {
+            // kubectl ignores a namespace on cluster-scoped objects (kustomize sets one on
+            // kinds it does not know); so does the identity shipway records.
+            metadata.remove("namespace");
+        } else if key.namespace.is_empty() {
             metadata.insert("namespace".into(), namespace.into());
         }
     }
