@@ -50,7 +50,8 @@ trap cleanup EXIT
 start_sandbox() {
   local name=$1
   local config="$BENCH_WORKDIR/$name.kubeconfig"
-  "$SHIPWAY" sandbox --listen 127.0.0.1:0 --kubeconfig-out "$config" >"$BENCH_WORKDIR/$name.log" 2>&1 &
+  # API only: the comparison is of applying, and neither side waits for pods.
+  "$SHIPWAY" sandbox --no-controllers --listen 127.0.0.1:0 --kubeconfig-out "$config" >"$BENCH_WORKDIR/$name.log" 2>&1 &
   pids+=($!)
   for _ in $(seq 100); do
     if [ -s "$config" ] && kubectl --kubeconfig "$config" get --raw /version >/dev/null 2>&1; then

@@ -180,6 +180,11 @@ pub struct SandboxArgs {
     /// Load the cluster's objects from FILE when it exists, and save them there on exit.
     #[arg(long, value_name = "FILE")]
     pub state: Option<PathBuf>,
+
+    /// Serve the API only: no controllers or kubelet, so workloads get no pods (for
+    /// benchmarks of the API path).
+    #[arg(long)]
+    pub no_controllers: bool,
 }
 
 /// How `release`, `promote` and `rollback` push.

@@ -52,11 +52,13 @@ async fn run(args: &SandboxArgs) -> anyhow::Result<ExitStatus> {
     let address = listener.local_addr()?;
     write_kubeconfig(&args.kubeconfig_out, &format!("http://{address}"))?;
     print_banner(args, address);
-    let controllers = simulator.run_controllers(TICK);
+    let controllers = (!args.no_controllers).then(|| simulator.run_controllers(TICK));
     shipway_sim::serve(listener, simulator.clone(), shutdown_signal())
         .await
         .context("serving the sandbox API")?;
-    controllers.abort();
+    if let Some(controllers) = controllers {
+        controllers.abort();
+    }
     if let Some(state) = &args.state {
         let document = simulator.lock().export_state();
         save_state(state, &document)?;
