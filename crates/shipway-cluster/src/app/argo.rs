@@ -111,39 +111,9 @@ impl RetryPolicy {
     }
 }
 
-/// One `spec.ignoreDifferences` entry: fields of matching objects the diff ignores.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct IgnoreDifference {
-    /// API group (`""` for the core group); `*` matches every group.
-    pub group: String,
-    /// Kind; `*` matches every kind.
-    pub kind: String,
-    /// Only the object of this name, when set.
-    pub name: Option<String>,
-    /// Only objects in this namespace, when set.
-    pub namespace: Option<String>,
-    /// RFC 6901 JSON pointers of ignored fields (`/spec/replicas`).
-    pub json_pointers: Vec<String>,
-    /// jq path expressions of ignored fields, verbatim; which subset is evaluated is the
-    /// diff's business.
-    pub jq_path_expressions: Vec<String>,
-    /// Field managers whose fields are ignored (`kube-controller-manager`).
-    pub managed_fields_managers: Vec<String>,
-}
-
-impl IgnoreDifference {
-    /// Whether this entry applies to an object, matching as Argo CD does: group and kind
-    /// exactly or by `*`, name and namespace exactly when set.
-    pub fn matches(&self, group: &str, kind: &str, name: &str, namespace: Option<&str>) -> bool {
-        (self.group == "*" || self.group == group)
-            && (self.kind == "*" || self.kind == kind)
-            && self.name.as_deref().is_none_or(|n| n == name)
-            && self
-                .namespace
-                .as_deref()
-                .is_none_or(|n| Some(n) == namespace)
-    }
-}
+/// One `spec.ignoreDifferences` entry: the diff module's rule, so the parsed form is the
+/// one the plan applies.
+pub use crate::diff::IgnoreRule as IgnoreDifference;
 
 /// One image override, as kustomize's `images` entries and Argo CD's `kustomize.images`
 /// strings (`name=newName:tag`, `name:tag`, `name@digest`) express it.
@@ -921,7 +891,7 @@ fn parse_ignore_differences(path: &Path, node: &Node) -> Result<Vec<IgnoreDiffer
                  jqPathExpressions or managedFieldsManagers",
             ));
         }
-        out.push(IgnoreDifference {
+        let rule = IgnoreDifference {
             group,
             kind,
             name,
@@ -929,7 +899,12 @@ fn parse_ignore_differences(path: &Path, node: &Node) -> Result<Vec<IgnoreDiffer
             json_pointers,
             jq_path_expressions,
             managed_fields_managers,
-        });
+        };
+        // A jq expression outside the supported subset or a bad pointer is an error here,
+        // naming the file and line, not at the first plan.
+        rule.check()
+            .map_err(|error| AppError::invalid(path, item.pos, error.to_string()))?;
+        out.push(rule);
     }
     Ok(out)
 }

@@ -181,6 +181,9 @@ fn git(git_dir: Option<&Path>) -> Command {
         command.env_remove(var);
     }
     command.env("GIT_TERMINAL_PROMPT", "0").stdin(Stdio::null());
+    // No background auto-gc: a detached gc holds the mirror's locks while the next fetch
+    // or archive of the same mirror runs, which then fails.
+    command.args(["-c", "gc.auto=0", "-c", "maintenance.auto=false"]);
     if let Some(dir) = git_dir {
         command.arg("--git-dir").arg(dir);
     }

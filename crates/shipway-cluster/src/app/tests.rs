@@ -158,10 +158,14 @@ fn parses_a_full_application() {
     assert_eq!(secret.group, "");
     assert_eq!(secret.jq_path_expressions, vec![".data.password"]);
     assert_eq!(secret.managed_fields_managers, vec!["vault-injector"]);
-    assert!(secret.matches("", "Secret", "db", Some("guestbook")));
-    assert!(!secret.matches("", "Secret", "db", Some("other")));
-    assert!(app.ignore_differences[0].matches("apps", "Deployment", "web", Some("x")));
-    assert!(!app.ignore_differences[0].matches("apps", "Deployment", "api", Some("x")));
+    let object = |api_version: &str, kind: &str, name: &str, namespace: &str| {
+        serde_json::json!({"apiVersion": api_version, "kind": kind,
+            "metadata": {"name": name, "namespace": namespace}})
+    };
+    assert!(secret.matches(&object("v1", "Secret", "db", "guestbook")));
+    assert!(!secret.matches(&object("v1", "Secret", "db", "other")));
+    assert!(app.ignore_differences[0].matches(&object("apps/v1", "Deployment", "web", "x")));
+    assert!(!app.ignore_differences[0].matches(&object("apps/v1", "Deployment", "api", "x")));
     assert_eq!(
         app.images,
         vec![

@@ -4,105 +4,43 @@
 //! `/openapi/v2`, `explain` reads them, and `api-resources` needs no per-group-version
 //! request. Plus in-process checks of the negotiated discovery shapes.
 
-use std::path::PathBuf;
-use std::process::Stdio;
-use std::time::Duration;
-
 use axum::body::Body;
 use axum::http::Request;
 use serde_json::{Value, json};
 use shipway_sim::Simulator;
-use tempfile::TempDir;
 use tower::ServiceExt;
 
 use crate::bounded;
+use crate::kubectl::{Cluster as Served, Output};
 
 /// The `Accept` kubectl 1.32 and kube-rs send for discovery.
 const AGGREGATED: &str = "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList,application/json;g=apidiscovery.k8s.io;v=v2beta1;as=APIGroupDiscoveryList,application/json";
 
-/// A served simulator with its own kubeconfig, HOME and discovery cache (the harness of
-/// `kubectl.rs`, kept separate so the two files can change independently).
-struct Cluster {
-    simulator: Simulator,
-    dir: TempDir,
-    kubeconfig: PathBuf,
-}
-
-/// What one kubectl run printed.
-#[derive(Debug)]
-struct Output {
-    success: bool,
-    stdout: String,
-    stderr: String,
-}
+/// The harness of `kubectl.rs`, with an `ok` that keeps stderr (these tests read the
+/// request log) and a look at the stored objects.
+struct Cluster(Served);
 
 impl Cluster {
     async fn start() -> Self {
-        let simulator = Simulator::new();
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let address = listener.local_addr().unwrap();
-        tokio::spawn(shipway_sim::serve(
-            listener,
-            simulator.clone(),
-            std::future::pending(),
-        ));
-        let dir = TempDir::new().unwrap();
-        let kubeconfig = dir.path().join("kubeconfig");
-        let config = format!(
-            "apiVersion: v1\nkind: Config\nclusters:\n- name: sim\n  cluster:\n    server: http://{address}\n\
-             users:\n- name: sim\n  user: {{}}\ncontexts:\n- name: sim\n  context:\n    cluster: sim\n    user: sim\n\
-             current-context: sim\n"
-        );
-        tokio::fs::write(&kubeconfig, config).await.unwrap();
-        Self {
-            simulator,
-            dir,
-            kubeconfig,
-        }
-    }
-
-    async fn kubectl(&self, args: &[&str]) -> Output {
-        let mut command = tokio::process::Command::new("kubectl");
-        command
-            .arg("--kubeconfig")
-            .arg(&self.kubeconfig)
-            .arg("--cache-dir")
-            .arg(self.dir.path().join("cache"))
-            .arg("--request-timeout=20s")
-            .args(args)
-            .env("HOME", self.dir.path())
-            .env("KUBECONFIG", &self.kubeconfig)
-            .current_dir(self.dir.path())
-            .stdin(Stdio::null())
-            .kill_on_drop(true);
-        let output = tokio::time::timeout(Duration::from_secs(60), command.output())
-            .await
-            .unwrap_or_else(|_| panic!("kubectl {args:?} timed out"))
-            .unwrap();
-        Output {
-            success: output.status.success(),
-            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-        }
+        Self(Served::start().await)
     }
 
     /// Runs kubectl and requires success.
     async fn ok(&self, args: &[&str]) -> Output {
-        let output = self.kubectl(args).await;
+        let output = self.0.kubectl(args).await;
         assert!(output.success, "kubectl {args:?} failed: {output:?}");
         output
     }
 
     fn write(&self, name: &str, text: &str) -> String {
-        let path = self.dir.path().join(name);
-        std::fs::write(&path, text).unwrap();
-        path.display().to_string()
+        self.0.write(name, text)
     }
 
     /// The live object as the store holds it.
     fn live(&self, group: &str, plural: &str, namespace: &str, name: &str) -> Value {
         let resource = shipway_sim::resources::find(group, "v1", plural).unwrap();
-        self.simulator
+        self.0
+            .simulator
             .lock()
             .get(resource, Some(namespace), name)
             .unwrap()

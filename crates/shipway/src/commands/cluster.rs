@@ -54,21 +54,6 @@ async fn connect(target: &TargetArgs) -> anyhow::Result<(Cluster, Target)> {
     Ok((Cluster::new(client, &found.namespace), found))
 }
 
-/// An app's `ignoreDifferences` as the diff module's rules.
-fn ignore_rules(app: &App) -> Vec<diff::IgnoreRule> {
-    app.ignore_differences
-        .iter()
-        .map(|rule| diff::IgnoreRule {
-            name: rule.name.clone(),
-            namespace: rule.namespace.clone(),
-            json_pointers: rule.json_pointers.clone(),
-            jq_path_expressions: rule.jq_path_expressions.clone(),
-            managed_fields_managers: rule.managed_fields_managers.clone(),
-            ..diff::IgnoreRule::new(rule.group.clone(), rule.kind.clone())
-        })
-        .collect()
-}
-
 /// The app's retry policy as the engine's backoff (Argo CD's defaults without one).
 fn backoff(app: &App) -> Backoff {
     match &app.sync.retry {
@@ -142,7 +127,7 @@ async fn prepare(
     }
     let options = PlanOptions {
         force_conflicts: target.force_conflicts,
-        ignore: ignore_rules(&app),
+        ignore: app.ignore_differences.clone(),
         prune: PruneOptions {
             max_prune_percent: target.max_prune,
             confirm: target.confirm_prune,
