@@ -411,64 +411,18 @@ pub fn apply_images(objects: &mut [Node], images: &[ImageOverride]) {
     }
 }
 
-/// Kustomize's legacy image filter walks every `containers`/`initContainers` list in the
-/// object, not only pod templates, so custom resources embedding pod specs are covered.
+/// Applies every override in turn to one image (a later entry sees what an earlier one
+/// wrote, as kustomize runs one filter per `images` entry).
 fn walk_containers(node: &mut Node, images: &[ImageOverride]) {
-    match &mut node.value {
-        Value::Map(map) => {
-            for entry in &mut map.entries {
-                if (entry.key == "containers" || entry.key == "initContainers")
-                    && let Some(items) = entry.value.as_seq_mut()
-                {
-                    for item in items {
-                        let Some(image) = item.get_mut("image") else {
-                            continue;
-                        };
-                        let Some(current) = image.as_str() else {
-                            continue;
-                        };
-                        // Each override is applied in turn, as kustomize runs one
-                        // filter per `images` entry: a later entry sees what an earlier
-                        // one wrote.
-                        let mut value = current.to_string();
-                        for image_override in images {
-                            if let Some(new) = image_override.apply(&value) {
-                                value = new;
-                            }
-                        }
-                        if value != current {
-                            image.value = Value::Str(value);
-                        }
-                    }
-                }
-                walk_containers(&mut entry.value, images);
+    shipway_render::image::walk_containers(node, &|current| {
+        let mut value = current.to_string();
+        for image_override in images {
+            if let Some(new) = image_override.apply(&value) {
+                value = new;
             }
         }
-        Value::Seq(items) => {
-            for item in items {
-                walk_containers(item, images);
-            }
-        }
-        _ => {}
-    }
-}
-
-/// Splits an image reference into name, tag and digest. The tag is after the last `:`
-/// of the last path segment, so a registry port (`host:5000/app`) stays in the name.
-pub(crate) fn split_image(image: &str) -> (&str, Option<&str>, Option<&str>) {
-    let (rest, digest) = match image.split_once('@') {
-        Some((rest, digest)) => (rest, Some(digest)),
-        None => (image, None),
-    };
-    let slash = rest.rfind('/').map_or(0, |i| i + 1);
-    match rest[slash..].rfind(':') {
-        Some(colon) => (
-            &rest[..slash + colon],
-            Some(&rest[slash + colon + 1..]),
-            digest,
-        ),
-        None => (rest, None, digest),
-    }
+        (value != current).then_some(value)
+    });
 }
 
 #[cfg(test)]

@@ -1486,53 +1486,13 @@ fn affix_fields(ra: &mut ResMap, affix: &str, prefix: bool, specs: &[FieldSpec])
     }
 }
 
-/// Splits an image reference into name, tag and digest.
-fn split_image(image: &str) -> (&str, Option<&str>, Option<&str>) {
-    let (rest, digest) = match image.split_once('@') {
-        Some((rest, digest)) => (rest, Some(digest)),
-        None => (image, None),
-    };
-    let slash = rest.rfind('/').map_or(0, |i| i + 1);
-    match rest[slash..].rfind(':') {
-        Some(colon) => (
-            &rest[..slash + colon],
-            Some(&rest[slash + colon + 1..]),
-            digest,
-        ),
-        None => (rest, None, digest),
-    }
-}
-
 fn set_images(ra: &mut ResMap, spec: &crate::kustomization::ImageSpec, specs: &[FieldSpec]) {
-    let update = |value: &str| -> Option<String> {
-        let (name, tag, digest) = split_image(value);
-        if name != spec.name {
-            return None;
-        }
-        let mut name = spec.new_name.clone().unwrap_or_else(|| name.to_string());
-        let (tag, digest) = match (&spec.new_tag, &spec.digest) {
-            (Some(t), Some(d)) if !t.is_empty() && !d.is_empty() => {
-                (Some(t.as_str()), Some(d.as_str()))
-            }
-            (Some(t), _) if !t.is_empty() => (Some(t.as_str()), None),
-            (_, Some(d)) if !d.is_empty() => (None, Some(d.as_str())),
-            _ => (tag, digest),
-        };
-        if let Some(tag) = tag {
-            name.push(':');
-            name.push_str(tag);
-        }
-        if let Some(digest) = digest {
-            name.push('@');
-            name.push_str(digest);
-        }
-        Some(name)
-    };
+    let update = |value: &str| spec.apply(value);
     for resource in ra.resources_mut() {
         let gvk = resource.gvk();
         // Every `containers`/`initContainers` list anywhere in the object, as kustomize's
         // legacy image filter walks them, plus the configured field specs.
-        walk_containers(&mut resource.node, &update);
+        crate::image::walk_containers(&mut resource.node, &update);
         for fs in specs.iter().filter(|s| s.applies_to(&gvk)) {
             visit_fields(&mut resource.node, &fs.path, false, &mut |map, key| {
                 if let Some(new) = map.get(key).and_then(Node::as_str).and_then(update) {
@@ -1540,30 +1500,6 @@ fn set_images(ra: &mut ResMap, spec: &crate::kustomization::ImageSpec, specs: &[
                 }
             });
         }
-    }
-}
-
-fn walk_containers(node: &mut Node, update: &dyn Fn(&str) -> Option<String>) {
-    match &mut node.value {
-        Value::Map(map) => {
-            for entry in &mut map.entries {
-                if (entry.key == "containers" || entry.key == "initContainers")
-                    && let Some(items) = entry.value.as_seq_mut()
-                {
-                    for item in items {
-                        if let Some(new) = item.str_at(&["image"]).and_then(update)
-                            && let Some(m) = item.as_map_mut()
-                        {
-                            let pos = m.get("image").map_or(Pos::NONE, |n| n.pos);
-                            m.insert("image".into(), Node::at(Value::Str(new), pos));
-                        }
-                    }
-                }
-                walk_containers(&mut entry.value, update);
-            }
-        }
-        Value::Seq(items) => items.iter_mut().for_each(|i| walk_containers(i, update)),
-        _ => {}
     }
 }
 

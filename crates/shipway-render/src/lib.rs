@@ -15,6 +15,7 @@ pub mod error;
 pub mod fieldspec;
 pub mod generate;
 pub mod helm;
+pub mod image;
 pub mod kustomization;
 pub mod loader;
 pub mod patch;

@@ -17,7 +17,8 @@ use std::time::Duration;
 use shipway_model::yaml::{Limits, parse_stream};
 use shipway_model::{FileId, Mapping, Node, Pos, Value};
 
-use super::{App, AppError, Source, Target, location, source, split_image};
+use super::{App, AppError, Source, Target, location, source};
+use shipway_render::image::split_image;
 
 /// The server URL Argo CD uses for the cluster it runs in; shipway reads it as "the
 /// cluster the kubeconfig selects".
@@ -184,24 +185,14 @@ impl ImageOverride {
     /// The rewritten image, or `None` when `image`'s name is not this override's. A new
     /// tag or digest replaces both the old tag and the old digest, as in kustomize.
     pub fn apply(&self, image: &str) -> Option<String> {
-        let (name, tag, digest) = split_image(image);
-        if name != self.name {
-            return None;
+        shipway_render::kustomization::ImageSpec {
+            name: self.name.clone(),
+            new_name: self.new_name.clone(),
+            new_tag: self.new_tag.clone(),
+            digest: self.digest.clone(),
+            pos: Pos::NONE,
         }
-        let mut out = self.new_name.clone().unwrap_or_else(|| name.to_string());
-        let (tag, digest) = match (self.new_tag.as_deref(), self.digest.as_deref()) {
-            (None, None) => (tag, digest),
-            new => new,
-        };
-        if let Some(tag) = tag {
-            out.push(':');
-            out.push_str(tag);
-        }
-        if let Some(digest) = digest {
-            out.push('@');
-            out.push_str(digest);
-        }
-        Some(out)
+        .apply(image)
     }
 }
 
