@@ -431,14 +431,7 @@ async fn start_sandbox(target: &mut TargetArgs) -> anyhow::Result<SandboxGuard> 
     let controllers = simulator.run_controllers(Duration::from_millis(100));
     let dir = tempfile_dir()?;
     let kubeconfig = dir.join("kubeconfig");
-    fs_err::write(
-        &kubeconfig,
-        format!(
-            "apiVersion: v1\nkind: Config\nclusters:\n- name: sandbox\n  cluster:\n    server: http://{address}\n\
-             users:\n- name: sandbox\n  user:\n    token: sandbox\ncontexts:\n- name: sandbox\n  context:\n    cluster: sandbox\n    user: sandbox\n    namespace: default\n\
-             current-context: sandbox\n"
-        ),
-    )?;
+    super::sandbox::write_kubeconfig(&kubeconfig, &format!("http://{address}"))?;
     eprintln!("started a sandbox cluster on http://{address} (in this process)");
     target.kubeconfig = Some(kubeconfig);
     target.context = None;

@@ -125,7 +125,7 @@ async fn shutdown_signal() {
 
 /// A kubeconfig with one cluster, user and context. The token is a placeholder: the
 /// simulator accepts any credentials, and kubectl wants a user entry.
-fn write_kubeconfig(path: &Path, server: &str) -> anyhow::Result<()> {
+pub(crate) fn write_kubeconfig(path: &Path, server: &str) -> anyhow::Result<()> {
     let text = format!(
         "apiVersion: v1\n\
          kind: Config\n\
