@@ -260,12 +260,13 @@ pub enum PlanError {
 
 /// The inventory's key for an app.
 pub fn inventory_key(app: &str, namespace: &str) -> Key {
-    let configmap = Inventory {
-        app: app.to_owned(),
-        entries: Vec::new(),
+    Key {
+        group: String::new(),
+        version: "v1".into(),
+        kind: "ConfigMap".into(),
+        namespace: namespace.to_owned(),
+        name: Inventory::configmap_name(app),
     }
-    .to_configmap(namespace);
-    Key::of(&configmap)
 }
 
 /// Reads the app's inventory (empty when there is none yet).
