@@ -78,6 +78,9 @@ pub struct Planned {
     pub changes: Vec<Change>,
     /// Why, when the action needs explaining (immutable field, conflict, pending CRD).
     pub note: Option<String>,
+    /// The live object the plan compared with (`None` when missing, and in plans read
+    /// back from a file).
+    pub live: Option<Value>,
 }
 
 /// A whole plan.
@@ -196,6 +199,7 @@ impl Plan {
                     .map(String::from),
                 changes: Vec::new(),
                 note: change.get("note").and_then(Value::as_str).map(String::from),
+                live: None,
             });
         }
         Ok(Plan {
@@ -400,8 +404,9 @@ pub async fn plan(
         Ok(decision) => {
             for item in decision.to_delete {
                 let key = entry_key(&item.entry);
-                let resource_version = live_of_pruned
-                    .get(&key)
+                let live = live_of_pruned.get(&key).cloned();
+                let resource_version = live
+                    .as_ref()
                     .and_then(|live| live.pointer("/metadata/resourceVersion"))
                     .and_then(Value::as_str)
                     .map(String::from);
@@ -412,6 +417,7 @@ pub async fn plan(
                     resource_version,
                     changes: Vec::new(),
                     note: None,
+                    live,
                 });
             }
             for kept_entry in decision.kept {
@@ -449,6 +455,48 @@ async fn plan_object(
     options: &PlanOptions,
 ) -> Result<Planned, PlanError> {
     let key = Key::of(object);
+    let live = match cluster.get(&key).await {
+        Ok(live) => live,
+        Err(Failure::UnknownKind(_))
+            if pending_kinds.contains(&(key.group.clone(), key.kind.clone())) =>
+        {
+            return Ok(Planned {
+                key,
+                action: Action::Create,
+                desired: Some(object.clone()),
+                resource_version: None,
+                changes: Vec::new(),
+                note: Some(
+                    "its CustomResourceDefinition is applied first, in the same sync".into(),
+                ),
+                live: None,
+            });
+        }
+        Err(failure) => return Err(PlanError::Object { key, failure }),
+    };
+    let mut planned = classify(
+        cluster,
+        object,
+        live.as_ref(),
+        recorded,
+        rendered_namespaces,
+        options,
+    )
+    .await?;
+    planned.live = live;
+    Ok(planned)
+}
+
+/// What a sync does to `object`, whose live copy is `live`.
+async fn classify(
+    cluster: &Cluster,
+    object: &Value,
+    live: Option<&Value>,
+    recorded: &HashMap<Key, String>,
+    rendered_namespaces: &HashSet<String>,
+    options: &PlanOptions,
+) -> Result<Planned, PlanError> {
+    let key = Key::of(object);
     let planned = |action, resource_version, changes, note| Planned {
         key: key.clone(),
         action,
@@ -456,27 +504,13 @@ async fn plan_object(
         resource_version,
         changes,
         note,
-    };
-    let live = match cluster.get(&key).await {
-        Ok(live) => live,
-        Err(Failure::UnknownKind(_))
-            if pending_kinds.contains(&(key.group.clone(), key.kind.clone())) =>
-        {
-            return Ok(planned(
-                Action::Create,
-                None,
-                Vec::new(),
-                Some("its CustomResourceDefinition is applied first, in the same sync".into()),
-            ));
-        }
-        Err(failure) => return Err(PlanError::Object { key, failure }),
+        live: None,
     };
     let resource_version = live
-        .as_ref()
         .and_then(|live| live.pointer("/metadata/resourceVersion"))
         .and_then(Value::as_str)
         .map(String::from);
-    if let Some(live) = &live
+    if let Some(live) = live
         && recorded.get(&key) == Some(&inventory::content_hash(object))
         && contained(object, live)
     {
@@ -506,7 +540,7 @@ async fn plan_object(
                         failure,
                     }
                 })?;
-                let changes = match &live {
+                let changes = match live {
                     Some(live) => diff::compare(Some(live), Some(&forced), &options.ignore)
                         .map_err(|error| PlanError::Object {
                             key: key.clone(),
@@ -544,7 +578,7 @@ async fn plan_object(
         return Ok(planned(Action::Create, None, changes, None));
     };
     // Ignores read the live managedFields, so they run before normalising (`compare`).
-    let changes = diff::compare(Some(&live), Some(&dry_run), &options.ignore).map_err(|error| {
+    let changes = diff::compare(Some(live), Some(&dry_run), &options.ignore).map_err(|error| {
         PlanError::Object {
             key: key.clone(),
             failure: Failure::Rejected(error.to_string()),

@@ -147,14 +147,9 @@ pub async fn status(
     }
     let mut objects = Vec::new();
     for item in &plan.items {
-        let live = cluster
-            .get(&item.key)
-            .await
-            .map_err(|failure| PlanError::Object {
-                key: item.key.clone(),
-                failure,
-            })?;
-        let (health, message) = match &live {
+        // The plan read every live object already.
+        let live = &item.live;
+        let (health, message) = match live {
             None if item.action == Action::Delete => (Health::Healthy, String::new()),
             None => (Health::Missing, "not found".to_owned()),
             Some(object) => match health::object_health(object) {
