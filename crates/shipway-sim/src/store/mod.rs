@@ -425,9 +425,17 @@ impl Store {
         resource: &'a ResourceType,
         namespace: Option<&'a str>,
     ) -> impl Iterator<Item = &'a Value> + 'a {
+        // Keys sort by group, plural, namespace, name: the objects asked for are one run
+        // of the map, so lists and the controllers' passes never scan other kinds.
+        let start: ObjectKey = (
+            resource.group,
+            resource.plural,
+            namespace.unwrap_or_default().to_owned(),
+            String::new(),
+        );
         self.objects
-            .iter()
-            .filter(move |((group, plural, object_namespace, _), _)| {
+            .range(start..)
+            .take_while(move |((group, plural, object_namespace, _), _)| {
                 *group == resource.group
                     && *plural == resource.plural
                     && namespace.is_none_or(|wanted| wanted == object_namespace)
