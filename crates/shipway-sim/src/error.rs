@@ -272,18 +272,25 @@ impl ApiError {
         name: &str,
         fields: Vec<(String, &'static str, String)>,
     ) -> Self {
-        let mut fields: Vec<InvalidField> = fields
-            .into_iter()
-            .map(|(field, cause, message)| InvalidField {
-                qualified_kind: qualified_kind.to_owned(),
-                group,
-                kind,
-                name: name.to_owned(),
-                field,
-                cause,
-                message,
-            })
-            .collect();
+        Self::from_fields(
+            fields
+                .into_iter()
+                .map(|(field, cause, message)| InvalidField {
+                    qualified_kind: qualified_kind.to_owned(),
+                    group,
+                    kind,
+                    name: name.to_owned(),
+                    field,
+                    cause,
+                    message,
+                })
+                .collect(),
+        )
+    }
+
+    /// 422 for the causes a validation found: the single-cause form for one, the
+    /// bracketed list for several, as the real server words them.
+    pub fn from_fields(mut fields: Vec<InvalidField>) -> Self {
         if fields.len() == 1 {
             Self::Invalid(Box::new(fields.remove(0)))
         } else {

@@ -1039,7 +1039,7 @@ impl Store {
             ));
         }
         if !problems.is_empty() {
-            return Err(invalid_from(problems));
+            return Err(ApiError::from_fields(problems));
         }
         if resource.kind == "CustomResourceDefinition" && resource.group == "apiextensions.k8s.io" {
             crd::admit_definition(object)?;
@@ -1491,15 +1491,6 @@ fn conflict(resource: &ResourceType, name: &str) -> ApiError {
         plural: resource.plural,
         name: name.into(),
         reason: "the object has been modified; please apply your changes to the latest version and try again".into(),
-    }
-}
-
-/// 422 with the causes a validation found (the single-cause form for one).
-fn invalid_from(mut problems: Vec<InvalidField>) -> ApiError {
-    if problems.len() == 1 {
-        ApiError::Invalid(Box::new(problems.remove(0)))
-    } else {
-        ApiError::InvalidMany(problems)
     }
 }
 
