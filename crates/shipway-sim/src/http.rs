@@ -143,8 +143,8 @@ impl Answer {
         }
     }
 
-    fn written_view(resource: &ResourceType, written: Written, subresource: Subresource) -> Self {
-        let view = store::subresource_view(resource, &written.object, subresource);
+    fn written_view(written: Written, subresource: Subresource) -> Self {
+        let view = store::subresource_view(&written.object, subresource);
         Self::written(Written {
             object: view,
             ..written
@@ -451,7 +451,7 @@ fn object(
             }
             Ok(Answer::json(
                 StatusCode::OK,
-                store::subresource_view(resource, &object, subresource),
+                store::subresource_view(&object, subresource),
             ))
         }
         Method::PUT => {
@@ -460,7 +460,7 @@ fn object(
                 simulator
                     .lock()
                     .update(resource, namespace, name, object, subresource, options)?;
-            Ok(Answer::written_view(resource, written, subresource))
+            Ok(Answer::written_view(written, subresource))
         }
         Method::PATCH => {
             let content_type = request.header(header::CONTENT_TYPE);
@@ -495,7 +495,7 @@ fn object(
                 subresource,
                 options,
             )?;
-            Ok(Answer::written_view(resource, written, subresource))
+            Ok(Answer::written_view(written, subresource))
         }
         Method::DELETE if subresource == Subresource::Main => {
             let delete = delete_options(request, options)?;

@@ -629,7 +629,7 @@ impl Store {
         }
         let old = self.get(resource, namespace, name)?;
         let mut target = match subresource {
-            Subresource::Scale => scale_of(resource, &old),
+            Subresource::Scale => scale_of(&old),
             _ => old.clone(),
         };
         match patch_type {
@@ -1198,7 +1198,7 @@ fn record_managed_fields(
 }
 
 /// The `autoscaling/v1` `Scale` view of an object with a scale subresource.
-fn scale_of(resource: &ResourceType, object: &Value) -> Value {
+fn scale_of(object: &Value) -> Value {
     let mut metadata = Map::new();
     for field in [
         "name",
@@ -1222,7 +1222,6 @@ fn scale_of(resource: &ResourceType, object: &Value) -> Value {
                 .join(",")
         })
         .unwrap_or_default();
-    let _ = resource;
     json!({
         "kind": "Scale",
         "apiVersion": "autoscaling/v1",
@@ -1277,13 +1276,9 @@ fn scale_into(resource: &ResourceType, old: &Value, scale: &Value) -> Result<Val
 }
 
 /// The public view of a subresource read.
-pub fn subresource_view(
-    resource: &ResourceType,
-    object: &Value,
-    subresource: Subresource,
-) -> Value {
+pub fn subresource_view(object: &Value, subresource: Subresource) -> Value {
     match subresource {
-        Subresource::Scale => scale_of(resource, object),
+        Subresource::Scale => scale_of(object),
         _ => object.clone(),
     }
 }
@@ -1731,7 +1726,7 @@ mod tests {
             )
             .unwrap();
         let live = store.get(deployments(), Some("default"), "web").unwrap();
-        let scale = subresource_view(deployments(), &live, Subresource::Scale);
+        let scale = subresource_view(&live, Subresource::Scale);
         assert_eq!(scale["spec"]["replicas"], 2);
         assert_eq!(scale["status"]["selector"], "app=web");
         let written = store
