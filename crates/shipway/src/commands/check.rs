@@ -2,103 +2,30 @@
 //! and print the findings in the chosen format.
 
 use std::io::{IsTerminal, Read};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use anyhow::Context;
 use shipway_check::report::{Checked, Format, Report};
 use shipway_cli::{CheckArgs, CheckFormat, FailOn};
-use shipway_model::yaml::{Limits, parse_one, parse_stream};
-use shipway_model::{Node, ObjectRef, Severity, SourceMap, Value};
+use shipway_cluster::app::Rendered;
+use shipway_model::yaml::parse_one;
+use shipway_model::{ObjectRef, Severity};
 
 use super::ExitStatus;
 
-/// Objects read from every path, with the files behind their positions.
-#[derive(Default)]
-struct Loaded {
-    objects: Vec<Node>,
-    sources: SourceMap,
-}
-
-impl Loaded {
-    fn add_stream(&mut self, path: &Path, text: &str) -> anyhow::Result<()> {
-        let file = self.sources.add(path);
-        let docs = parse_stream(text, file, &Limits::default())
-            .map_err(|e| anyhow::anyhow!("{}:{}: {}", path.display(), e.line, e.message))?;
-        for doc in docs {
-            self.add_object(doc);
-        }
-        Ok(())
+/// Adds the objects at `path` (files, directories, kustomizations: the loader the sync
+/// engine's apps use), or standard input for `-`.
+fn add_path(loaded: &mut Rendered, path: &Path) -> anyhow::Result<()> {
+    if path == Path::new("-") {
+        let mut text = String::new();
+        std::io::stdin()
+            .read_to_string(&mut text)
+            .context("reading standard input")?;
+        loaded.add_stream(Path::new("<stdin>"), &text)?;
+    } else {
+        loaded.add_path(path)?;
     }
-
-    fn add_object(&mut self, doc: Node) {
-        match &doc.value {
-            Value::Null => {}
-            Value::Map(map)
-                if map
-                    .get("kind")
-                    .and_then(Node::as_str)
-                    .is_some_and(|k| k.ends_with("List"))
-                    && map.get("items").and_then(Node::as_seq).is_some() =>
-            {
-                for item in doc
-                    .get("items")
-                    .and_then(Node::as_seq)
-                    .into_iter()
-                    .flatten()
-                {
-                    self.objects.push(item.clone());
-                }
-            }
-            _ => self.objects.push(doc),
-        }
-    }
-
-    fn add_kustomization(&mut self, dir: &Path) -> anyhow::Result<()> {
-        let output = shipway_render::render(dir, &shipway_render::Options::default())
-            .with_context(|| format!("rendering `{}`", dir.display()))?;
-        let table = self.sources.absorb(&output.sources);
-        for mut object in output.objects {
-            object.remap_files(&table);
-            self.objects.push(object);
-        }
-        Ok(())
-    }
-
-    fn add_path(&mut self, path: &Path) -> anyhow::Result<()> {
-        if path == Path::new("-") {
-            let mut text = String::new();
-            std::io::stdin()
-                .read_to_string(&mut text)
-                .context("reading standard input")?;
-            return self.add_stream(Path::new("<stdin>"), &text);
-        }
-        let meta = fs_err::metadata(path)?;
-        if meta.is_dir() {
-            if shipway_render::kustomization::KUSTOMIZATION_FILE_NAMES
-                .iter()
-                .any(|n| path.join(n).is_file())
-            {
-                return self.add_kustomization(path);
-            }
-            let mut entries: Vec<PathBuf> = fs_err::read_dir(path)?
-                .filter_map(Result::ok)
-                .map(|e| e.path())
-                .collect();
-            entries.sort();
-            for entry in entries {
-                let is_yaml = entry
-                    .extension()
-                    .and_then(|e| e.to_str())
-                    .is_some_and(|e| matches!(e, "yaml" | "yml" | "json"));
-                if entry.is_dir() || is_yaml {
-                    self.add_path(&entry)?;
-                }
-            }
-            return Ok(());
-        }
-        let text = fs_err::read_to_string(path)?;
-        self.add_stream(path, &text)
-    }
+    Ok(())
 }
 
 /// Checks the manifests under `args.paths` and prints the findings.
@@ -117,9 +44,9 @@ pub(crate) fn check(args: &CheckArgs) -> ExitStatus {
 }
 
 fn run(args: &CheckArgs) -> anyhow::Result<ExitStatus> {
-    let mut loaded = Loaded::default();
+    let mut loaded = Rendered::default();
     for path in &args.paths {
-        loaded.add_path(path)?;
+        add_path(&mut loaded, path)?;
     }
     let mut settings = shipway_check::Settings {
         kubernetes_version: args.kubernetes_version.clone(),
@@ -134,8 +61,8 @@ fn run(args: &CheckArgs) -> anyhow::Result<ExitStatus> {
             .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
     }
     if let Some(dir) = &args.crd_dir {
-        let mut crds = Loaded::default();
-        crds.add_path(dir)?;
+        let mut crds = Rendered::default();
+        add_path(&mut crds, dir)?;
         settings.crds = crds.objects;
     }
     shipway_check::validate_settings(&settings)?;
