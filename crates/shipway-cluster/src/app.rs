@@ -261,8 +261,12 @@ pub fn load_manifests(path: &Path) -> Result<Rendered, AppError> {
 /// An app: where its manifests come from and how it is synced.
 #[derive(Debug, Clone, PartialEq)]
 pub struct App {
-    /// The app's name, a DNS label: it names the app's inventory in the cluster.
+    /// The app's name, a DNS label, as every message shows it.
     pub name: String,
+    /// What identifies the app apart from its destination: `application:<namespace>/<name>`
+    /// for an Argo CD `Application`, `dir:<path relative to its git repository>` for a
+    /// directory ([`crate::identity::directory_id`]). See [`App::identity`].
+    pub id_source: String,
     /// Where the manifests come from.
     pub source: Source,
     /// The namespace for namespaced objects that name none (Argo CD's
@@ -322,6 +326,7 @@ impl App {
         };
         let name = sanitize_name(&base.unwrap_or_default().to_string_lossy());
         Ok(App {
+            id_source: crate::identity::directory_id(path),
             name,
             source: Source::Local {
                 path: path.to_path_buf(),
@@ -367,6 +372,12 @@ impl App {
         }
         apply_images(&mut rendered.objects, &self.images);
         Ok(rendered)
+    }
+
+    /// The app's identity once its destination namespace is known: everything it applies
+    /// is stamped with it, and its inventory is keyed by it.
+    pub fn identity(&self, namespace: &str) -> crate::identity::AppId {
+        crate::identity::AppId::new(&self.name, format!("{}@{namespace}", self.id_source))
     }
 
     /// Checks that the `Application`'s destination is the cluster `target` selects: only

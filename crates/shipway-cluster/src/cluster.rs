@@ -8,7 +8,7 @@
 
 use std::collections::HashMap;
 use std::fmt;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use kube::api::{Api, DeleteParams, DynamicObject, ListParams, Patch, PatchParams, PostParams};
@@ -180,12 +180,14 @@ fn is_immutable(message: &str) -> bool {
         || message.contains("cannot change roleRef")
 }
 
-/// Retries of calls the server failed transiently (Argo CD's defaults: 5 s doubling up to
-/// 3 min, 5 attempts).
+/// The one retry policy: calls the server failed transiently (429, 5xx, dropped
+/// connections) are retried here, per call, and nowhere else (5 s doubling up to 3 min, 5
+/// attempts, unless the app's Argo CD `retry` says otherwise), never past the deadline the
+/// engine sets ([`Cluster::scoped`]).
 #[derive(Debug, Clone)]
 pub struct Backoff {
-    /// Attempts after the first.
-    pub limit: u32,
+    /// Attempts after the first; `None` for unlimited (still bounded by the deadline).
+    pub limit: Option<u32>,
     /// The first pause.
     pub duration: Duration,
     /// Each pause is the previous times this.
@@ -197,7 +199,7 @@ pub struct Backoff {
 impl Default for Backoff {
     fn default() -> Self {
         Backoff {
-            limit: 5,
+            limit: Some(5),
             duration: Duration::from_secs(5),
             factor: 2,
             max_duration: Duration::from_secs(180),
@@ -205,18 +207,34 @@ impl Default for Backoff {
     }
 }
 
-/// Runs `call` and retries it while it fails transiently, per `backoff`.
-pub async fn with_retry<T, F, Fut>(backoff: &Backoff, mut call: F) -> Result<T, Failure>
+/// The longest timeout honoured: a longer one (`--timeout 99999999h`) means "no
+/// timeout" and must not overflow an `Instant`.
+pub const MAX_TIMEOUT: Duration = Duration::from_secs(10 * 365 * 24 * 3600);
+
+/// `now + timeout`, overflow-safe (capped at [`MAX_TIMEOUT`]).
+pub fn deadline_after(timeout: Duration) -> tokio::time::Instant {
+    let now = tokio::time::Instant::now();
+    now.checked_add(timeout.min(MAX_TIMEOUT)).unwrap_or(now)
+}
+
+/// Runs `call` and retries it while it fails transiently, per `backoff`, giving up with the
+/// last failure when the next pause would end after `deadline`.
+pub async fn with_retry<T, F, Fut>(
+    backoff: &Backoff,
+    deadline: Option<tokio::time::Instant>,
+    mut call: F,
+) -> Result<T, Failure>
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = Result<T, Failure>>,
 {
     let mut pause = backoff.duration;
-    let mut attempt = 0;
+    let mut attempt: u32 = 0;
     loop {
         match call().await {
-            Err(failure) if failure.is_transient() && attempt < backoff.limit => {
-                attempt += 1;
+            Err(failure)
+                if failure.is_transient() && backoff.limit.is_none_or(|limit| attempt < limit) =>
+            {
                 let wait = match &failure {
                     Failure::Transient {
                         retry_after: Some(after),
@@ -224,8 +242,18 @@ where
                     } => *after,
                     _ => pause,
                 };
+                if deadline.is_some_and(|deadline| {
+                    tokio::time::Instant::now()
+                        .checked_add(wait)
+                        .is_none_or(|resume| resume > deadline)
+                }) {
+                    return Err(failure);
+                }
+                attempt = attempt.saturating_add(1);
                 tokio::time::sleep(wait).await;
-                pause = (pause * backoff.factor).min(backoff.max_duration);
+                pause = pause
+                    .saturating_mul(backoff.factor.max(1))
+                    .min(backoff.max_duration);
             }
             other => return other,
         }
@@ -235,12 +263,15 @@ where
 /// The resource types found so far, by (group, version, kind).
 type ResourceCache = HashMap<(String, String, String), (ApiResource, ApiCapabilities)>;
 
-/// One cluster: a kube client, a default namespace and the resource types found so far.
+/// One cluster: a kube client, a default namespace, the resource types found so far (shared
+/// by its [`Cluster::scoped`] copies) and the retry policy with its deadline.
+#[derive(Clone)]
 pub struct Cluster {
     client: kube::Client,
     default_namespace: String,
-    resources: Mutex<ResourceCache>,
+    resources: Arc<Mutex<ResourceCache>>,
     backoff: Backoff,
+    deadline: Option<tokio::time::Instant>,
 }
 
 impl Cluster {
@@ -249,8 +280,21 @@ impl Cluster {
         Cluster {
             client,
             default_namespace: default_namespace.to_owned(),
-            resources: Mutex::new(HashMap::new()),
+            resources: Arc::new(Mutex::new(HashMap::new())),
             backoff: Backoff::default(),
+            deadline: None,
+        }
+    }
+
+    /// This cluster retrying with `backoff` and never past `deadline`: what the engine
+    /// uses for one app's plan or sync, so the app's retry policy is the only one applied
+    /// and `--timeout` bounds it.
+    #[must_use]
+    pub fn scoped(&self, backoff: &Backoff, deadline: tokio::time::Instant) -> Cluster {
+        Cluster {
+            backoff: backoff.clone(),
+            deadline: Some(deadline),
+            ..self.clone()
         }
     }
 
@@ -332,7 +376,7 @@ impl Cluster {
     /// The live object, `None` when it does not exist.
     pub async fn get(&self, key: &Key) -> Result<Option<Value>, Failure> {
         let api = self.api(key).await?;
-        with_retry(&self.backoff, || async {
+        with_retry(&self.backoff, self.deadline, || async {
             match api.get_opt(&key.name).await {
                 Ok(found) => Ok(found.map(to_value)),
                 Err(error) => Err(Failure::from_kube(error)),
@@ -354,7 +398,7 @@ impl Cluster {
         if !label_selector.is_empty() {
             params = params.labels(label_selector);
         }
-        let answer = with_retry(&self.backoff, || async {
+        let answer = with_retry(&self.backoff, self.deadline, || async {
             api.list(&params).await.map_err(Failure::from_kube)
         })
         .await;
@@ -390,7 +434,7 @@ impl Cluster {
         // Without a resourceVersion an apply is idempotent, so a 409 that is not a field
         // conflict (a write raced it) is retried like a transient failure.
         let unconditional = object.pointer("/metadata/resourceVersion").is_none();
-        with_retry(&self.backoff, || async {
+        with_retry(&self.backoff, self.deadline, || async {
             match api.patch(&key.name, &params, &Patch::Apply(object)).await {
                 Ok(applied) => Ok(to_value(applied)),
                 Err(error) => match Failure::from_kube(error) {
@@ -415,7 +459,7 @@ impl Cluster {
             field_manager: Some(FIELD_MANAGER.to_owned()),
             ..PostParams::default()
         };
-        with_retry(&self.backoff, || async {
+        with_retry(&self.backoff, self.deadline, || async {
             api.create(&params, &dynamic)
                 .await
                 .map(to_value)
@@ -433,19 +477,32 @@ impl Cluster {
         foreground: bool,
         resource_version: Option<&str>,
     ) -> Result<(), Failure> {
+        self.delete_checked(key, foreground, resource_version, None)
+            .await
+    }
+
+    /// [`Cluster::delete`] with a `uid` precondition as well: the server refuses (409) when
+    /// the object at that name is another one, so prune cannot delete a look-alike.
+    pub async fn delete_checked(
+        &self,
+        key: &Key,
+        foreground: bool,
+        resource_version: Option<&str>,
+        uid: Option<&str>,
+    ) -> Result<(), Failure> {
         let api = self.api(key).await?;
         let mut params = if foreground {
             DeleteParams::foreground()
         } else {
             DeleteParams::background()
         };
-        if let Some(version) = resource_version {
+        if resource_version.is_some() || uid.is_some() {
             params.preconditions = Some(kube::api::Preconditions {
-                resource_version: Some(version.to_owned()),
-                uid: None,
+                resource_version: resource_version.map(str::to_owned),
+                uid: uid.map(str::to_owned),
             });
         }
-        with_retry(&self.backoff, || async {
+        with_retry(&self.backoff, self.deadline, || async {
             match api.delete(&key.name, &params).await {
                 Ok(_) => Ok(()),
                 Err(kube::Error::Api(status)) if status.code == 404 => Ok(()),
@@ -455,9 +512,46 @@ impl Cluster {
         .await
     }
 
+    /// Every object of every listable kind the server serves, in all namespaces, that
+    /// matches `label_selector`. Kinds the client may not list are skipped (what cannot be
+    /// seen is not rebuilt into an inventory, so nothing more is pruned).
+    pub async fn list_everywhere(&self, label_selector: &str) -> Result<Vec<Value>, Failure> {
+        let discovery = kube::Discovery::new(self.client.clone())
+            .run()
+            .await
+            .map_err(Failure::from_kube)?;
+        let mut found = Vec::new();
+        for group in discovery.groups() {
+            for (resource, capabilities) in group.recommended_resources() {
+                if !capabilities.supports_operation(kube::discovery::verbs::LIST) {
+                    continue;
+                }
+                let api: Api<DynamicObject> = Api::all_with(self.client.clone(), &resource);
+                let params = ListParams::default().labels(label_selector);
+                let list = match with_retry(&self.backoff, self.deadline, || async {
+                    api.list(&params).await.map_err(Failure::from_kube)
+                })
+                .await
+                {
+                    Ok(list) => list,
+                    Err(failure) if failure.is_transient() => return Err(failure),
+                    Err(_) => continue,
+                };
+                for mut item in list.items {
+                    item.types = Some(kube::core::TypeMeta {
+                        api_version: resource.api_version.clone(),
+                        kind: resource.kind.clone(),
+                    });
+                    found.push(to_value(item));
+                }
+            }
+        }
+        Ok(found)
+    }
+
     /// Waits until `key` no longer exists, polling; `false` on timeout.
     pub async fn wait_deleted(&self, key: &Key, timeout: Duration) -> Result<bool, Failure> {
-        let deadline = tokio::time::Instant::now() + timeout;
+        let deadline = deadline_after(timeout);
         let mut pause = Duration::from_millis(50);
         loop {
             if self.get(key).await?.is_none() {

@@ -2,11 +2,15 @@
 //!
 //! Pruning is the most feared failure of a `GitOps` tool: a bad fetch or render that comes
 //! back empty and a tool that then deletes everything it owns. Shipway therefore prunes only what its
-//! own record says it applied — a labelled `ConfigMap` per app, `shipway-inventory-<app>`,
-//! listing every applied object's id and content hash — and only through [`prune_plan`],
-//! which refuses outright when the render failed or is empty, refuses to delete more than
-//! a percentage of the inventory without confirmation, and keeps Namespaces, volumes and
-//! CRDs (whose deletion destroys data) unless the live object opts in. The plan is ordered
+//! own record says it applied — a labelled `ConfigMap` per app, `shipway-inventory-<app>-<hash>`
+//! (named after the app's whole identity, [`AppId`]), listing every applied object's id,
+//! uid and content hash — and only through [`prune_plan`], which refuses outright when the
+//! render failed or is empty, deletes an object only when the live object carries this
+//! app's tracking annotation and the uid recorded when shipway applied it (the inventory is
+//! an ordinary `ConfigMap`: anyone who can edit it could otherwise name other people's
+//! objects), refuses to delete more than a percentage of the app's live owned objects
+//! without confirmation, and keeps Namespaces, volumes and CRDs (whose deletion destroys
+//! data) unless the live object opts in. The plan is ordered
 //! the way Argo CD prunes: reverse sync waves, reverse kind order, `PruneLast` at the end.
 //! [`kind_order`] and [`sync_wave`] are the same orderings the sync engine applies in.
 //!
@@ -19,16 +23,21 @@ use std::fmt;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
+use crate::identity::{self, AppId, Tracking};
+
 /// Label every object shipway manages for itself carries (the inventory `ConfigMap`).
 pub const MANAGED_BY_LABEL: &str = "app.kubernetes.io/managed-by";
 /// The value of [`MANAGED_BY_LABEL`].
 pub const MANAGED_BY: &str = "shipway";
-/// Label naming the app an inventory belongs to (sanitised to a label value).
-pub const APP_LABEL: &str = "shipway.dev/app";
+/// Label naming the app an inventory belongs to ([`AppId::label`]). Not the objects' app
+/// label: an inventory is not one of the app's objects.
+pub const INVENTORY_LABEL: &str = "shipway.dev/inventory";
 /// Data key of the inventory's entry list (a JSON array).
 pub const OBJECTS_KEY: &str = "objects";
-/// Data key holding the app name exactly as given (labels cannot hold every name).
+/// Data key holding the app's unique id ([`AppId::id`]); labels cannot hold every id.
 pub const APP_KEY: &str = "app";
+/// Data key holding the app's display name.
+pub const NAME_KEY: &str = "name";
 /// Per-object permission to prune a protected kind: `shipway.dev/prune: "true"`
 /// (`"false"` keeps any object).
 pub const PRUNE_ANNOTATION: &str = "shipway.dev/prune";
@@ -70,6 +79,18 @@ pub enum InventoryError {
         configmap: String,
         /// What the JSON parser said (with line and column).
         reason: String,
+    },
+    /// The `ConfigMap` records another app (two ids whose names hash alike, or an edit).
+    #[error(
+        "inventory ConfigMap {configmap} belongs to app `{found}`, not `{expected}`; refusing to use it"
+    )]
+    OtherApp {
+        /// `namespace/name` of the `ConfigMap`.
+        configmap: String,
+        /// The id it records.
+        found: String,
+        /// The id of the app being synced.
+        expected: String,
     },
     /// One entry of the list lacks a field or has a wrong type.
     #[error(
@@ -118,6 +139,8 @@ pub struct Entry {
     pub name: String,
     /// [`content_hash`] of the manifest as rendered.
     pub hash: String,
+    /// The live object's uid when shipway applied it (`""` when unknown: never pruned).
+    pub uid: String,
 }
 
 impl Entry {
@@ -149,6 +172,7 @@ impl Entry {
             namespace: str_at(object, "/metadata/namespace").to_owned(),
             name: name.to_owned(),
             hash: content_hash(object),
+            uid: String::new(),
         })
     }
 
@@ -174,6 +198,7 @@ impl Entry {
         json!({
             "group": self.group, "version": self.version, "kind": self.kind,
             "namespace": self.namespace, "name": self.name, "hash": self.hash,
+            "uid": self.uid,
         })
     }
 }
@@ -192,15 +217,15 @@ impl fmt::Display for Entry {
 /// An app's inventory: every object the last successful sync applied, sorted.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Inventory {
-    /// The app's name, exactly as given.
-    pub app: String,
+    /// The app it belongs to.
+    pub app: AppId,
     /// The entries, sorted and without duplicate objects.
     pub entries: Vec<Entry>,
 }
 
 impl Inventory {
     /// An inventory of `entries` (sorted; a repeated object keeps its last entry).
-    pub fn new(app: impl Into<String>, entries: impl IntoIterator<Item = Entry>) -> Self {
+    pub fn new(app: AppId, entries: impl IntoIterator<Item = Entry>) -> Self {
         let mut unique: Vec<Entry> = Vec::new();
         for entry in entries {
             unique.retain(|seen| !seen.same_object(&entry));
@@ -208,14 +233,14 @@ impl Inventory {
         }
         unique.sort();
         Self {
-            app: app.into(),
+            app,
             entries: unique,
         }
     }
 
     /// The inventory recording `rendered` (the objects just applied).
     pub fn from_rendered(
-        app: impl Into<String>,
+        app: AppId,
         rendered: &[Value],
     ) -> Result<Self, InventoryError> {
         let entries = rendered
@@ -226,7 +251,7 @@ impl Inventory {
     }
 
     /// The name of the `ConfigMap` holding the inventory of `app`.
-    pub fn configmap_name(app: &str) -> String {
+    pub fn configmap_name(app: &AppId) -> String {
         configmap_name(app)
     }
 
@@ -248,18 +273,20 @@ impl Inventory {
                 "namespace": namespace,
                 "labels": {
                     MANAGED_BY_LABEL: MANAGED_BY,
-                    APP_LABEL: label_value(&self.app),
+                    INVENTORY_LABEL: self.app.label(),
                 },
             },
             "data": {
-                APP_KEY: self.app,
+                APP_KEY: self.app.id,
+                NAME_KEY: self.app.name,
                 OBJECTS_KEY: objects,
             },
         })
     }
 
-    /// Reads an inventory back from its `ConfigMap`; errors name the `ConfigMap`.
-    pub fn from_configmap(configmap: &Value) -> Result<Self, InventoryError> {
+    /// Reads the inventory of `expected` back from its `ConfigMap`; errors name the
+    /// `ConfigMap`, and one that records another app is an error, never merged.
+    pub fn from_configmap(configmap: &Value, expected: &AppId) -> Result<Self, InventoryError> {
         let id = format!(
             "{}/{}",
             str_at(configmap, "/metadata/namespace"),
@@ -309,85 +336,86 @@ impl Inventory {
                 namespace: field("namespace", false)?,
                 name: field("name", true)?,
                 hash: field("hash", false)?,
+                // Written by every shipway that records uids; older entries have none.
+                uid: match item.get("uid") {
+                    None => String::new(),
+                    Some(_) => field("uid", false)?,
+                },
             });
         }
-        let app = match str_at(configmap, &format!("/data/{APP_KEY}")) {
-            "" => str_at(configmap, "/metadata/labels/shipway.dev~1app"),
-            app => app,
-        };
-        Ok(Self::new(app, entries))
+        let found = str_at(configmap, &format!("/data/{APP_KEY}"));
+        if found != expected.id {
+            return Err(InventoryError::OtherApp {
+                configmap: id,
+                found: found.to_owned(),
+                expected: expected.id.clone(),
+            });
+        }
+        Ok(Self::new(expected.clone(), entries))
     }
 }
 
-/// `shipway-inventory-<app>`, as a DNS label: the app name lower-cased with anything but
-/// letters, digits and `-` turned into `-`. When that changes the name (or it must be
-/// shortened to fit 63 characters) a hash of the exact name is appended, so two apps whose
-/// names sanitise alike (`web_a`, `web.a`) never share an inventory.
-fn configmap_name(app: &str) -> String {
-    let mut clean = String::with_capacity(app.len());
-    for c in app.chars() {
+/// `shipway-inventory-<name>-<hash>`, a DNS label: the app's label value (its name, then a
+/// hash of its whole id, so `teamA/web` and `teamB/web` never share an inventory), cut to
+/// fit 63 characters.
+fn configmap_name(app: &AppId) -> String {
+    let hash = app.short_hash();
+    let mut clean = String::new();
+    for c in app.name.chars() {
         let c = c.to_ascii_lowercase();
         let c = if c.is_ascii_alphanumeric() { c } else { '-' };
         if !(c == '-' && (clean.is_empty() || clean.ends_with('-'))) {
             clean.push(c);
         }
     }
-    while clean.ends_with('-') {
-        clean.pop();
-    }
-    let room = DNS_LABEL_MAX - NAME_PREFIX.len();
-    if clean == app && clean.len() <= room && !clean.is_empty() {
-        return format!("{NAME_PREFIX}{clean}");
-    }
-    let suffix = &hex_sha256(app.as_bytes())[..8];
-    clean.truncate(room - suffix.len() - 1);
+    clean.truncate(DNS_LABEL_MAX - NAME_PREFIX.len() - hash.len() - 1);
     while clean.ends_with('-') {
         clean.pop();
     }
     if clean.is_empty() {
-        format!("{NAME_PREFIX}{suffix}")
+        format!("{NAME_PREFIX}{hash}")
     } else {
-        format!("{NAME_PREFIX}{clean}-{suffix}")
+        format!("{NAME_PREFIX}{clean}-{hash}")
     }
-}
-
-/// The app name as a label value (63 characters of `[A-Za-z0-9._-]`, alphanumeric at both
-/// ends); the exact name is in the data.
-fn label_value(app: &str) -> String {
-    let mapped: String = app
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.') {
-                c
-            } else {
-                '-'
-            }
-        })
-        .take(DNS_LABEL_MAX)
-        .collect();
-    mapped
-        .trim_matches(|c: char| !c.is_ascii_alphanumeric())
-        .to_owned()
-}
-
-/// Lower-case hex SHA-256 of `bytes`.
-fn hex_sha256(bytes: &[u8]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut hex = String::with_capacity(64);
-    for byte in Sha256::digest(bytes) {
-        hex.push(char::from(DIGITS[usize::from(byte >> 4)]));
-        hex.push(char::from(DIGITS[usize::from(byte & 15)]));
-    }
-    hex
 }
 
 /// The first 16 hex digits of the SHA-256 of `object`'s canonical JSON (keys sorted at
 /// every level, no whitespace), so the same manifest hashes alike however its keys were
 /// ordered.
+///
+/// A Secret's `data` and `stringData` values are left out (their keys stay): the
+/// inventory is readable by anyone who can read `ConfigMap`s, and an unsalted hash over a
+/// value lets a guess be confirmed offline. Nothing is lost: the plan's unchanged fast path
+/// also requires every manifest value to be live, so a changed Secret value is still seen.
 pub fn content_hash(object: &Value) -> String {
     let mut text = String::new();
+    if is_secret(object) {
+        let mut copy = object.clone();
+        for field in ["data", "stringData"] {
+            if let Some(map) = copy.get_mut(field).and_then(Value::as_object_mut) {
+                for value in map.values_mut() {
+                    *value = Value::Null;
+                }
+            }
+        }
+        write_canonical(&copy, &mut text);
+    } else {
+        write_canonical(object, &mut text);
+    }
+    identity::hex(&Sha256::digest(text.as_bytes()))[..16].to_owned()
+}
+
+/// Whether `object` is a core `Secret`.
+pub fn is_secret(object: &Value) -> bool {
+    object.get("kind").and_then(Value::as_str) == Some("Secret")
+        && object.get("apiVersion").and_then(Value::as_str) == Some("v1")
+}
+
+/// `object`'s canonical JSON: keys sorted at every level, no whitespace.
+pub fn canonical_json(object: &Value) -> String {
+    let mut text = String::new();
     write_canonical(object, &mut text);
-    hex_sha256(text.as_bytes())[..16].to_owned()
+    text
 }
 
 fn write_canonical(value: &Value, out: &mut String) {
@@ -591,14 +619,15 @@ pub enum PruneRefusal {
         /// How many objects the inventory lists.
         inventory: usize,
     },
-    /// Too large a share of the inventory would go.
+    /// Too large a share of the app's live objects would go.
     #[error(
-        "refusing to prune {count} of {inventory} objects ({percent}% of the inventory, more than the {max}% limit): pass --confirm-prune to delete them, or --max-prune to raise the limit"
+        "refusing to prune {count} of the app's {inventory} live objects ({percent}%, more than the {max}% limit): pass --confirm-prune to delete them, or --max-prune to raise the limit"
     )]
     TooMany {
         /// Objects that would be deleted.
         count: usize,
-        /// Objects in the inventory.
+        /// Live objects the app owns (inventory entries whose live object exists and
+        /// carries the app's identity), rendered or not.
         inventory: usize,
         /// `count` as a percentage of `inventory`, rounded up.
         percent: usize,
@@ -611,8 +640,16 @@ pub enum PruneRefusal {
 }
 
 /// Why an object that is no longer rendered is kept.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum KeepReason {
+    /// The live object is not this app's: no tracking annotation naming the app, or not
+    /// the uid recorded when shipway applied it. It is dropped from the inventory.
+    NotOwned {
+        /// The app's display name.
+        app: String,
+        /// What the live object shows instead.
+        why: String,
+    },
     /// A Namespace, PVC, PV or CRD without `shipway.dev/prune: "true"` (or Argo CD's
     /// `Prune=true`) on the live object.
     ProtectedKind,
@@ -625,6 +662,9 @@ pub enum KeepReason {
 impl fmt::Display for KeepReason {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
+            Self::NotOwned { app, why } => {
+                return write!(f, "not pruned: not applied by app `{app}` ({why})");
+            }
             Self::ProtectedKind => {
                 "deleting it would destroy data; annotate it shipway.dev/prune: \"true\" to allow pruning"
             }
@@ -669,13 +709,47 @@ pub struct PrunePlan {
     pub gone: Vec<Entry>,
 }
 
+/// Why `live` (the object `entry` names) is not `app`'s to delete, or `None` when it is:
+/// it must carry the app's tracking annotation for itself and the uid recorded when
+/// shipway applied it.
+pub fn not_owned(app: &AppId, entry: &Entry, live: &Value) -> Option<String> {
+    match identity::tracking_of(live) {
+        Tracking::Untracked => {
+            return Some(format!(
+                "it has no `{}` annotation",
+                identity::TRACKING_ANNOTATION
+            ));
+        }
+        Tracking::Foreign(_) => {
+            return Some("its tracking annotation names another object".to_owned());
+        }
+        Tracking::App(id) if id != app.id => {
+            return Some(format!("it is tracked by app `{id}`"));
+        }
+        Tracking::App(_) => {}
+    }
+    let uid = str_at(live, "/metadata/uid");
+    if entry.uid.is_empty() {
+        return Some("the inventory records no uid for it".to_owned());
+    }
+    if uid != entry.uid {
+        return Some(format!(
+            "its uid `{uid}` is not the one recorded when shipway applied it (`{}`)",
+            entry.uid
+        ));
+    }
+    None
+}
+
 /// Decides what to prune: the inventory entries that `rendered` no longer contains.
 ///
-/// `live` gives the live object of an entry (`None` when it no longer exists); its
-/// annotations decide permission, wave and `PruneLast`, because those are what the cluster
-/// holds now, not what an earlier render said. Refuses as a whole when the render failed
-/// or is empty, or when more than `max_prune_percent` of the inventory would be deleted
-/// without `confirm`.
+/// `live` gives the live object of an entry (`None` when it no longer exists), rendered or
+/// not; its annotations decide ownership, permission, wave and `PruneLast`, because those
+/// are what the cluster holds now, not what an earlier render said. An object that is not
+/// the app's ([`not_owned`]) is never deleted. Refuses as a whole when the render failed
+/// or is empty, or when more than `max_prune_percent` of the app's live owned objects
+/// would be deleted without `confirm` (entries for objects that do not exist, or are not
+/// the app's, do not dilute the share).
 pub fn prune_plan<F>(
     inventory: &Inventory,
     rendered: &[Value],
@@ -702,11 +776,19 @@ where
         .collect::<Result<Vec<_>, _>>()
         .map_err(PruneRefusal::Invalid)?;
     let mut plan = PrunePlan::default();
+    let mut owned_live = 0usize;
     for entry in &inventory.entries {
+        let object = live(entry);
+        let not_ours = object
+            .as_ref()
+            .and_then(|object| not_owned(&inventory.app, entry, object));
+        if object.is_some() && not_ours.is_none() {
+            owned_live += 1;
+        }
         if rendered.iter().any(|r| r.same_object(entry)) {
             continue;
         }
-        let Some(object) = live(entry) else {
+        let Some(object) = object else {
             plan.gone.push(entry.clone());
             continue;
         };
@@ -714,6 +796,13 @@ where
             entry: entry.clone(),
             reason,
         };
+        if let Some(why) = not_ours {
+            plan.kept.push(keep(KeepReason::NotOwned {
+                app: inventory.app.name.clone(),
+                why,
+            }));
+            continue;
+        }
         let prune_option = argo_sync_option(&object, "Prune");
         let shipway_permission = annotation(&object, PRUNE_ANNOTATION).map(str::trim);
         if prune_option == Some("false") || shipway_permission == Some("false") {
@@ -738,7 +827,7 @@ where
         });
     }
     let count = plan.to_delete.len();
-    let total = inventory.entries.len();
+    let total = owned_live.max(1);
     if !options.confirm && count * 100 > options.max_prune_percent as usize * total {
         return Err(PruneRefusal::TooMany {
             count,
@@ -794,10 +883,27 @@ mod tests {
         }
     }
 
-    /// An inventory of `objects`, and a `live` lookup answering with the same objects.
+    fn shop() -> AppId {
+        AppId::new("shop", "dir:apps/shop@shop")
+    }
+
+    /// `object` as the app applied it: stamped, with a uid.
+    fn applied(object: &Value) -> Value {
+        let mut object = object.clone();
+        shop().stamp(&mut object);
+        let uid = format!("uid-{}", str_at(&object, "/metadata/name"));
+        object["metadata"]["uid"] = uid.into();
+        object
+    }
+
+    /// An inventory of `objects` as the app applied them (uids recorded), and a `live`
+    /// lookup answering with the same objects.
     fn cluster(objects: &[Value]) -> (Inventory, impl Fn(&Entry) -> Option<Value> + use<>) {
-        let inventory = Inventory::from_rendered("shop", objects).unwrap();
-        let live_objects = objects.to_vec();
+        let live_objects: Vec<Value> = objects.iter().map(applied).collect();
+        let mut inventory = Inventory::from_rendered(shop(), objects).unwrap();
+        for entry in &mut inventory.entries {
+            entry.uid = format!("uid-{}", entry.name);
+        }
         let live = move |entry: &Entry| {
             live_objects
                 .iter()
@@ -859,7 +965,7 @@ mod tests {
     #[test]
     fn configmap_round_trips() {
         let inventory = Inventory::from_rendered(
-            "shop",
+            shop(),
             &[
                 deployment("web"),
                 object("v1", "Namespace", "", "shop"),
@@ -873,63 +979,75 @@ mod tests {
             "sorted by group first"
         );
         let cm = inventory.to_configmap("shipway-system");
-        assert_eq!(cm["metadata"]["name"], "shipway-inventory-shop");
+        let name = format!("shipway-inventory-shop-{}", shop().short_hash());
+        assert_eq!(cm["metadata"]["name"], name.as_str());
+        assert_eq!(cm["data"][APP_KEY], "dir:apps/shop@shop");
         assert_eq!(cm["metadata"]["namespace"], "shipway-system");
         assert_eq!(cm["metadata"]["labels"][MANAGED_BY_LABEL], "shipway");
-        assert_eq!(cm["metadata"]["labels"][APP_LABEL], "shop");
+        assert_eq!(cm["metadata"]["labels"][INVENTORY_LABEL], shop().label());
         let list: Vec<Value> =
             serde_json::from_str(cm["data"][OBJECTS_KEY].as_str().unwrap()).unwrap();
         assert_eq!(list[1]["kind"], "Deployment");
         assert_eq!(list[1]["hash"].as_str().unwrap().len(), 16);
-        assert_eq!(Inventory::from_configmap(&cm).unwrap(), inventory);
-        let empty = Inventory::new("shop", []);
+        assert_eq!(Inventory::from_configmap(&cm, &shop()).unwrap(), inventory);
+        let empty = Inventory::new(shop(), []);
         assert_eq!(
-            Inventory::from_configmap(&empty.to_configmap("x")).unwrap(),
+            Inventory::from_configmap(&empty.to_configmap("x"), &shop()).unwrap(),
             empty
         );
     }
 
     #[test]
     fn corrupted_configmaps_are_named() {
-        let mut cm = Inventory::from_rendered("shop", &[deployment("web")])
+        let mut cm = Inventory::from_rendered(shop(), &[deployment("web")])
             .unwrap()
             .to_configmap("ops");
+        let name = cm["metadata"]["name"].as_str().unwrap().to_owned();
+        // Another app's inventory (a name collision, or an edit) is refused, never merged.
+        let other = AppId::new("shop", "dir:teamB/shop@shop");
+        assert!(matches!(
+            Inventory::from_configmap(&cm, &other),
+            Err(InventoryError::OtherApp { .. })
+        ));
         cm["data"][OBJECTS_KEY] = json!("[{\"kind\": ");
-        let error = Inventory::from_configmap(&cm).unwrap_err().to_string();
+        let error = Inventory::from_configmap(&cm, &shop()).unwrap_err().to_string();
         assert!(
-            error.starts_with(
-                "inventory ConfigMap ops/shipway-inventory-shop: data.objects is corrupted: "
-            ),
+            error.starts_with(&format!(
+                "inventory ConfigMap ops/{name}: data.objects is corrupted: "
+            )),
             "{error}"
         );
         assert!(error.contains("line 1"), "{error}");
         cm["data"][OBJECTS_KEY] = json!("[{\"group\": \"\", \"version\": \"v1\", \"kind\": 3}]");
         assert_eq!(
-            Inventory::from_configmap(&cm).unwrap_err().to_string(),
-            "inventory ConfigMap ops/shipway-inventory-shop: entry 0 of data.objects is invalid: \"kind\" is not a string"
+            Inventory::from_configmap(&cm, &shop()).unwrap_err().to_string(),
+            format!("inventory ConfigMap ops/{name}: entry 0 of data.objects is invalid: \"kind\" is not a string")
         );
         cm["data"] = json!({});
         assert!(matches!(
-            Inventory::from_configmap(&cm),
+            Inventory::from_configmap(&cm, &shop()),
             Err(InventoryError::MissingObjects { .. })
         ));
-        let secret = object("v1", "Secret", "ops", "shipway-inventory-shop");
+        let secret = object("v1", "Secret", "ops", &name);
         assert_eq!(
-            Inventory::from_configmap(&secret).unwrap_err().to_string(),
-            "inventory ops/shipway-inventory-shop: expected a ConfigMap, found Secret"
+            Inventory::from_configmap(&secret, &shop()).unwrap_err().to_string(),
+            format!("inventory ops/{name}: expected a ConfigMap, found Secret")
         );
     }
 
     #[test]
     fn names_are_dns_labels_and_never_collide() {
-        assert_eq!(configmap_name("web"), "shipway-inventory-web");
-        let a = configmap_name("Web_App");
-        let b = configmap_name("web.app");
-        assert!(a.starts_with("shipway-inventory-web-app-"), "{a}");
-        assert_ne!(a, b);
-        let long = configmap_name(&"x".repeat(100));
+        let web = |id: &str| configmap_name(&AppId::new("web", id));
+        let a = web("dir:teamA/web@shop");
+        let b = web("dir:teamB/web@shop");
+        assert!(a.starts_with("shipway-inventory-web-"), "{a}");
+        assert_ne!(a, b, "same base name, different apps");
+        let long = configmap_name(&AppId::new("x".repeat(100), "x"));
         assert!(long.len() <= 63, "{long}");
-        assert_eq!(configmap_name("___").len(), NAME_PREFIX.len() + 8);
+        assert_eq!(
+            configmap_name(&AppId::new("___", "x")).len(),
+            NAME_PREFIX.len() + 8
+        );
         for name in [a, b, long] {
             assert!(
                 name.bytes()
@@ -937,7 +1055,94 @@ mod tests {
             );
             assert!(!name.ends_with('-'));
         }
-        assert_eq!(label_value("-my app!"), "my-app");
+    }
+
+    #[test]
+    fn secret_values_never_reach_the_inventory_hash() {
+        let secret = |value: &str| {
+            json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "db", "namespace": "shop"},
+                "data": {"password": value}})
+        };
+        // A guessed value cannot be confirmed from the hash: values are not in it.
+        assert_eq!(
+            content_hash(&secret("aHVudGVyMg==")),
+            content_hash(&secret("c2VjcmV0"))
+        );
+        let mut renamed = secret("aHVudGVyMg==");
+        renamed["data"] = json!({"token": "aHVudGVyMg=="});
+        assert_ne!(content_hash(&secret("aHVudGVyMg==")), content_hash(&renamed));
+        let mut plain = secret("x");
+        plain["stringData"] = json!({"password": "hunter2"});
+        let mut other = secret("x");
+        other["stringData"] = json!({"password": "letmein"});
+        assert_eq!(content_hash(&plain), content_hash(&other));
+    }
+
+    #[test]
+    fn only_live_objects_carrying_the_app_and_its_uid_are_pruned() {
+        // A hand-edited inventory names ten kube-system Secrets, a Deployment of another
+        // namespace and sixty objects that do not exist, beside the app's one object.
+        let mine = deployment("web");
+        let mut inventory = Inventory::from_rendered(shop(), std::slice::from_ref(&mine)).unwrap();
+        inventory.entries[0].uid = "uid-web".into();
+        let mut foreign: Vec<Value> = (0..10)
+            .map(|i| object("v1", "Secret", "kube-system", &format!("token-{i}")))
+            .collect();
+        foreign.push(object("apps/v1", "Deployment", "payments", "api"));
+        for (i, object) in foreign.iter_mut().enumerate() {
+            object["metadata"]["uid"] = format!("foreign-{i}").into();
+            let mut entry = Entry::of(object).unwrap();
+            entry.uid = format!("foreign-{i}");
+            inventory.entries.push(entry);
+        }
+        for i in 0..60 {
+            inventory
+                .entries
+                .push(Entry::of(&deployment(&format!("ghost-{i}"))).unwrap());
+        }
+        // The Deployment of another namespace carries another app's tracking annotation.
+        AppId::new("api", "dir:payments/api@payments").stamp(&mut foreign[10]);
+        let lives: Vec<Value> = std::iter::once(applied(&mine)).chain(foreign).collect();
+        let live = |entry: &Entry| {
+            lives
+                .iter()
+                .find(|o| Entry::of(o).unwrap().same_object(entry))
+                .cloned()
+        };
+        let rendered = [object("v1", "ConfigMap", "shop", "settings")];
+        let plan = prune_plan(&inventory, &rendered, &ok(), live).unwrap_err();
+        // Only the app's own object may go, and it is 100% of the app's live objects: the
+        // ghosts and foreign entries do not dilute the share.
+        assert_eq!(
+            plan,
+            PruneRefusal::TooMany {
+                count: 1,
+                inventory: 1,
+                percent: 100,
+                max: 20
+            }
+        );
+        let confirmed = PruneOptions {
+            confirm: true,
+            ..ok()
+        };
+        let plan = prune_plan(&inventory, &rendered, &confirmed, live).unwrap();
+        assert_eq!(names(&plan), ["web"]);
+        assert_eq!(plan.kept.len(), 11);
+        assert!(plan.kept.iter().all(|kept| matches!(kept.reason, KeepReason::NotOwned { .. })));
+        let reasons: Vec<String> = plan.kept.iter().map(|k| k.reason.to_string()).collect();
+        assert!(reasons[0].starts_with("not pruned: not applied by app `shop`"), "{reasons:?}");
+        assert!(reasons.iter().any(|r| r.contains("tracked by app `dir:payments/api@payments`")));
+        assert_eq!(plan.gone.len(), 60);
+
+        // The app's own tracking annotation on an object recreated since (another uid), or
+        // recorded without a uid, is not enough either.
+        let mut recreated = applied(&mine);
+        recreated["metadata"]["uid"] = "uid-new".into();
+        let mut entry = inventory.entries[0].clone();
+        assert!(not_owned(&shop(), &entry, &recreated).unwrap().contains("uid"));
+        entry.uid.clear();
+        assert!(not_owned(&shop(), &entry, &applied(&mine)).is_some());
     }
 
     #[test]
@@ -987,7 +1192,7 @@ mod tests {
         };
         assert!(prune_plan(&inventory, &[], &confirmed, &live).is_err());
         // Nothing owned: nothing to prune, even from an empty render.
-        let empty = Inventory::new("shop", []);
+        let empty = Inventory::new(shop(), []);
         assert_eq!(
             prune_plan(&empty, &[], &ok(), &live).unwrap(),
             PrunePlan::default()
@@ -1014,7 +1219,7 @@ mod tests {
         assert!(
             refusal
                 .to_string()
-                .contains("refusing to prune 3 of 10 objects")
+                .contains("refusing to prune 3 of the app's 10 live objects")
         );
         let confirmed = PruneOptions {
             confirm: true,
@@ -1070,7 +1275,7 @@ mod tests {
         ];
         let (mut inventory, live) = cluster(&all);
         inventory = Inventory::new(
-            "shop",
+            shop(),
             inventory
                 .entries
                 .into_iter()
@@ -1093,7 +1298,7 @@ mod tests {
         let kept: Vec<(&str, KeepReason)> = plan
             .kept
             .iter()
-            .map(|k| (k.entry.name.as_str(), k.reason))
+            .map(|k| (k.entry.name.as_str(), k.reason.clone()))
             .collect();
         assert!(kept.contains(&("old", KeepReason::ProtectedKind)));
         assert!(kept.contains(&("data", KeepReason::ProtectedKind)));
@@ -1175,7 +1380,7 @@ mod tests {
         let plan = prune_plan(&inventory, std::slice::from_ref(&keep), &app_last, &live).unwrap();
         assert!(plan.to_delete.iter().all(|item| item.last));
         // A live object with a broken wave stops the prune, naming it.
-        let broken = annotated(deployment("late"), ARGO_WAVE_ANNOTATION, "soon");
+        let broken = applied(&annotated(deployment("late"), ARGO_WAVE_ANNOTATION, "soon"));
         let lookup = |entry: &Entry| {
             if entry.name == "late" {
                 Some(broken.clone())

@@ -17,6 +17,7 @@ pub mod app;
 pub mod cluster;
 pub mod diff;
 pub mod health;
+pub mod identity;
 pub mod inventory;
 pub mod plan;
 pub mod status;

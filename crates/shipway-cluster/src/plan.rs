@@ -16,7 +16,8 @@ use serde_json::{Value, json};
 
 use crate::cluster::{Cluster, Failure, Key};
 use crate::diff::{self, Change, IgnoreRule};
-use crate::inventory::{self, Inventory, PruneOptions};
+use crate::identity::{self, AppId, Tracking};
+use crate::inventory::{self, Inventory, KeepReason, PruneOptions};
 
 /// How many objects are compared with the cluster at once.
 const CONCURRENCY: usize = 16;
@@ -87,15 +88,26 @@ pub struct Planned {
 #[derive(Debug, Clone)]
 pub struct Plan {
     /// The app.
-    pub app: String,
+    pub app: AppId,
     /// Where the app's inventory lives.
     pub namespace: String,
     /// Every rendered object, then every pruned one.
     pub items: Vec<Planned>,
     /// Owned objects no longer rendered that prune keeps, with the reason.
     pub kept: Vec<(Key, String)>,
+    /// Inventory entries whose live object is not the app's (no tracking annotation
+    /// naming it, or another uid): never pruned, dropped from the inventory.
+    pub disowned: Vec<Key>,
     /// Why prune was refused as a whole, if it was.
     pub prune_refused: Option<String>,
+    /// Things the user should know that are not per object (a rebuilt inventory).
+    pub notes: Vec<String>,
+    /// The hook manifests the plan was made with (set by the caller that split them off),
+    /// saved with the plan so `sync --plan` runs the hooks that were reviewed.
+    pub hooks: Vec<Value>,
+    /// `secretDigest` of each Secret in a plan read back from a file (keyed digests, see
+    /// [`secret_digest`]), by key.
+    pub secret_digests: BTreeMap<Key, String>,
 }
 
 impl Plan {
@@ -116,9 +128,12 @@ impl Plan {
     }
 
     /// The JSON form: `{"changes":[{"object":{…},"action":…,"diff":…}]}`, plus what `sync
-    /// --plan` needs to apply exactly this plan (each manifest and the live
-    /// `resourceVersion` it was planned against).
-    pub fn to_json(&self) -> Value {
+    /// --plan` needs to apply exactly this plan: each manifest (Secret values masked), the
+    /// live `resourceVersion` it was planned against, the hooks, and — with `digest_key`,
+    /// for a saved plan — a keyed digest of each Secret ([`secret_digest`]), so that the
+    /// Secret applied later can be held to the one planned without the file holding its
+    /// values.
+    pub fn to_json(&self, digest_key: Option<&[u8]>) -> Value {
         let changes: Vec<Value> = self
             .items
             .iter()
@@ -136,6 +151,11 @@ impl Plan {
                 }
                 if let Some(desired) = &item.desired {
                     change["manifest"] = masked_manifest(desired);
+                    if let Some(key) = digest_key
+                        && inventory::is_secret(desired)
+                    {
+                        change["secretDigest"] = secret_digest(key, desired).into();
+                    }
                 }
                 change
             })
@@ -146,13 +166,32 @@ impl Plan {
             .map(|(key, reason)| json!({"object": key.to_json(), "reason": reason}))
             .collect();
         let mut plan = json!({
-            "app": self.app,
+            "app": self.app.name,
+            "appId": self.app.id,
             "namespace": self.namespace,
             "changes": changes,
             "kept": kept,
         });
         if let Some(refused) = &self.prune_refused {
             plan["pruneRefused"] = refused.clone().into();
+        }
+        if !self.notes.is_empty() {
+            plan["notes"] = self.notes.clone().into();
+        }
+        if digest_key.is_some() {
+            let hooks: Vec<Value> = self.hooks.iter().map(masked_manifest).collect();
+            plan["hooks"] = hooks.into();
+            let digests: serde_json::Map<String, Value> = self
+                .hooks
+                .iter()
+                .filter(|hook| inventory::is_secret(hook))
+                .filter_map(|hook| {
+                    digest_key.map(|key| (Key::of(hook).to_string(), secret_digest(key, hook).into()))
+                })
+                .collect();
+            if !digests.is_empty() {
+                plan["hookSecretDigests"] = digests.into();
+            }
         }
         plan
     }
@@ -161,7 +200,7 @@ impl Plan {
 impl Plan {
     /// Reads a plan saved with [`Plan::to_json`] back. Diffs are not read (a saved plan is
     /// applied, not printed again); Secret manifests hold masked values and are taken from
-    /// the render when the plan is applied.
+    /// the render when the plan is applied, held to their `secretDigest`.
     pub fn from_json(value: &Value) -> Result<Plan, String> {
         let text = |value: &Value, field: &str| -> Result<String, String> {
             value
@@ -171,6 +210,7 @@ impl Plan {
                 .ok_or_else(|| format!("a plan needs a string `{field}`"))
         };
         let mut items = Vec::new();
+        let mut secret_digests = BTreeMap::new();
         for change in value
             .get("changes")
             .and_then(Value::as_array)
@@ -189,10 +229,23 @@ impl Plan {
                 .clone_into(&mut key.namespace);
             let action = Action::parse(&text(change, "action")?)
                 .ok_or_else(|| format!("{key}: unknown action"))?;
+            let desired = change.get("manifest").cloned();
+            if let Some(manifest) = &desired {
+                if Key::of(manifest) != key {
+                    return Err(format!("{key}: its manifest names {}", Key::of(manifest)));
+                }
+                if inventory::is_secret(manifest) {
+                    let digest = change
+                        .get("secretDigest")
+                        .and_then(Value::as_str)
+                        .ok_or_else(|| format!("{key}: a saved Secret needs its `secretDigest`"))?;
+                    secret_digests.insert(key.clone(), digest.to_owned());
+                }
+            }
             items.push(Planned {
                 key,
                 action,
-                desired: change.get("manifest").cloned(),
+                desired,
                 resource_version: change
                     .get("resourceVersion")
                     .and_then(Value::as_str)
@@ -202,16 +255,112 @@ impl Plan {
                 live: None,
             });
         }
+        let hooks = match value.get("hooks") {
+            None => return Err("a saved plan needs its `hooks` (save it with `plan --out`)".into()),
+            Some(hooks) => hooks
+                .as_array()
+                .ok_or("`hooks` must be a list")?
+                .clone(),
+        };
+        for hook in &hooks {
+            if inventory::is_secret(hook) {
+                let name = Key::of(hook).to_string();
+                let digest = value
+                    .pointer("/hookSecretDigests")
+                    .and_then(|d| d.get(&name))
+                    .and_then(Value::as_str)
+                    .ok_or_else(|| format!("hook {name}: a saved Secret needs its digest"))?;
+                secret_digests.insert(Key::of(hook), digest.to_owned());
+            }
+        }
         Ok(Plan {
-            app: text(value, "app")?,
+            app: AppId::new(text(value, "app")?, text(value, "appId")?),
             namespace: text(value, "namespace")?,
             items,
             kept: Vec::new(),
+            disowned: Vec::new(),
             prune_refused: value
                 .get("pruneRefused")
                 .and_then(Value::as_str)
                 .map(String::from),
+            notes: Vec::new(),
+            hooks,
+            secret_digests,
         })
+    }
+}
+
+/// The keyed digest a saved plan holds for a Secret: HMAC-SHA256 under `key` of the
+/// manifest's canonical JSON, in hex. Unlike a plain hash it cannot confirm a guessed
+/// value without the key, which lives only in the cluster ([`DIGEST_KEY_SECRET`]).
+pub fn secret_digest(key: &[u8], manifest: &Value) -> String {
+    let key = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, key);
+    let tag = ring::hmac::sign(&key, inventory::canonical_json(manifest).as_bytes());
+    identity::hex(tag.as_ref())
+}
+
+/// The Secret (in the app's inventory namespace) holding the key of saved plans' Secret
+/// digests: created with 32 random bytes the first time a plan is saved.
+pub const DIGEST_KEY_SECRET: &str = "shipway-plan-digest-key";
+
+/// The key of saved plans' Secret digests for `namespace`, created when `create` and
+/// missing. `None` when it is missing and not created.
+pub async fn digest_key(
+    cluster: &Cluster,
+    namespace: &str,
+    create: bool,
+) -> Result<Option<Vec<u8>>, PlanError> {
+    let key = Key {
+        group: String::new(),
+        version: "v1".into(),
+        kind: "Secret".into(),
+        namespace: namespace.to_owned(),
+        name: DIGEST_KEY_SECRET.into(),
+    };
+    let failed = |failure| PlanError::Object {
+        key: key.clone(),
+        failure,
+    };
+    let read = |secret: &Value| -> Result<Vec<u8>, PlanError> {
+        let encoded = secret.pointer("/data/key").cloned().unwrap_or(Value::Null);
+        let bytes: k8s_openapi::ByteString = serde_json::from_value(encoded).map_err(|_| {
+            PlanError::Object {
+                key: key.clone(),
+                failure: Failure::Rejected("its `data.key` is not base64".into()),
+            }
+        })?;
+        if bytes.0.len() < 32 {
+            return Err(PlanError::Object {
+                key: key.clone(),
+                failure: Failure::Rejected("its `data.key` is shorter than 32 bytes".into()),
+            });
+        }
+        Ok(bytes.0)
+    };
+    if let Some(secret) = cluster.get(&key).await.map_err(failed)? {
+        return read(&secret).map(Some);
+    }
+    if !create {
+        return Ok(None);
+    }
+    let mut bytes = [0u8; 32];
+    ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut bytes).map_err(|_| {
+        failed(Failure::Rejected("the system random source failed".into()))
+    })?;
+    let encoded = serde_json::to_value(k8s_openapi::ByteString(bytes.to_vec()))
+        .unwrap_or(Value::Null);
+    let secret = json!({"apiVersion": "v1", "kind": "Secret", "type": "Opaque",
+        "metadata": {"name": DIGEST_KEY_SECRET, "namespace": namespace,
+            "labels": {inventory::MANAGED_BY_LABEL: inventory::MANAGED_BY}},
+        "data": {"key": encoded}});
+    match cluster.create(&secret).await {
+        Ok(created) => read(&created).map(Some),
+        // Another plan created it first: use that one.
+        Err(Failure::Moved(_) | Failure::Conflict(_)) => match cluster.get(&key).await.map_err(failed)? {
+            Some(secret) => read(&secret).map(Some),
+            None => Err(failed(Failure::Rejected("created and gone again".into()))),
+        },
+        Err(failure) => Err(failed(failure)),
     }
 }
 
@@ -219,9 +368,7 @@ impl Plan {
 /// plan file must not carry them); `sync --plan` re-reads Secret values from the render.
 fn masked_manifest(object: &Value) -> Value {
     let mut copy = object.clone();
-    if copy.get("kind").and_then(Value::as_str) == Some("Secret")
-        && copy.get("apiVersion").and_then(Value::as_str) == Some("v1")
-    {
+    if inventory::is_secret(&copy) {
         for field in ["data", "stringData"] {
             if let Some(map) = copy.get_mut(field).and_then(Value::as_object_mut) {
                 for value in map.values_mut() {
@@ -257,13 +404,35 @@ pub enum PlanError {
         /// What went wrong.
         failure: Failure,
     },
-    /// The inventory `ConfigMap` is unreadable.
+    /// The inventory `ConfigMap` is unreadable, or records another app.
     #[error("{0}")]
     Inventory(String),
+    /// Objects the app renders are already managed by other apps (Argo CD's
+    /// `FailOnSharedResource`): nothing is taken over silently.
+    #[error("{}", shared_message(app, objects))]
+    Shared {
+        /// The app being planned.
+        app: AppId,
+        /// Each shared object and the id of the app whose tracking annotation it carries.
+        objects: Vec<(Key, String)>,
+    },
+}
+
+fn shared_message(app: &AppId, objects: &[(Key, String)]) -> String {
+    let mut text = format!(
+        "app `{}` ({}) renders {} object(s) that another app manages; an object belongs to one app, so nothing was applied:",
+        app.name,
+        app.id,
+        objects.len()
+    );
+    for (key, other) in objects {
+        text.push_str(&format!("\n  {key}: managed by app `{other}`"));
+    }
+    text
 }
 
 /// The inventory's key for an app.
-pub fn inventory_key(app: &str, namespace: &str) -> Key {
+pub fn inventory_key(app: &AppId, namespace: &str) -> Key {
     Key {
         group: String::new(),
         version: "v1".into(),
@@ -273,22 +442,69 @@ pub fn inventory_key(app: &str, namespace: &str) -> Key {
     }
 }
 
-/// Reads the app's inventory (empty when there is none yet).
+/// Reads the app's inventory; `None` when there is none (a first sync, or a lost one).
 pub async fn read_inventory(
     cluster: &Cluster,
-    app: &str,
+    app: &AppId,
     namespace: &str,
-) -> Result<Inventory, PlanError> {
+) -> Result<Option<Inventory>, PlanError> {
     let key = inventory_key(app, namespace);
     match cluster.get(&key).await {
-        Ok(Some(configmap)) => Inventory::from_configmap(&configmap)
+        Ok(Some(configmap)) => Inventory::from_configmap(&configmap, app)
+            .map(Some)
             .map_err(|error| PlanError::Inventory(error.to_string())),
-        Ok(None) => Ok(Inventory {
-            app: app.to_owned(),
-            entries: Vec::new(),
-        }),
+        Ok(None) => Ok(None),
         Err(failure) => Err(PlanError::Object { key, failure }),
     }
+}
+
+/// Rebuilds a lost inventory from the live objects that carry the app's label and its
+/// tracking annotation for themselves (their uids are the live ones: each was applied by
+/// this app). Empty for an app never synced.
+pub async fn rebuild_inventory(cluster: &Cluster, app: &AppId) -> Result<Inventory, PlanError> {
+    let selector = format!("{}={}", identity::APP_LABEL, app.label());
+    let found = cluster
+        .list_everywhere(&selector)
+        .await
+        .map_err(|failure| PlanError::Inventory(format!("rebuilding the inventory of app `{app}`: {failure}")))?;
+    let entries = found
+        .iter()
+        .filter(|live| identity::tracking_of(live) == Tracking::App(app.id.clone()))
+        .filter_map(|live| {
+            let mut entry = inventory::Entry::of(live).ok()?;
+            // Unknown content: never `unchanged` without a dry run.
+            entry.hash = String::new();
+            entry.uid = live
+                .pointer("/metadata/uid")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_owned();
+            Some(entry)
+        });
+    Ok(Inventory::new(app.clone(), entries))
+}
+
+/// The inventory of `app`, rebuilt from live objects when it is missing; the note says
+/// when it was rebuilt.
+pub async fn load_inventory(
+    cluster: &Cluster,
+    app: &AppId,
+    namespace: &str,
+) -> Result<(Inventory, Option<String>), PlanError> {
+    if let Some(inventory) = read_inventory(cluster, app, namespace).await? {
+        return Ok((inventory, None));
+    }
+    let rebuilt = rebuild_inventory(cluster, app).await?;
+    let note = (!rebuilt.entries.is_empty()).then(|| {
+        format!(
+            "the inventory `{}/{}` was missing: rebuilt from {} live object(s) carrying app `{}`'s tracking annotation",
+            namespace,
+            Inventory::configmap_name(app),
+            rebuilt.entries.len(),
+            app.name
+        )
+    });
+    Ok((rebuilt, note))
 }
 
 /// Fills in the namespace of namespaced objects that have none and drops it from
@@ -338,15 +554,26 @@ fn crd_scopes(objects: &[Value]) -> HashMap<(String, String), bool> {
         .collect()
 }
 
-/// Plans the sync of `desired` (namespaces already assigned) for `app`.
+/// Plans the sync of `desired` (namespaces already assigned) for `app`. Every manifest is
+/// stamped with the app's tracking annotation and label first, so the plan shows what the
+/// sync applies; an object another app's annotation claims is an error ([`PlanError::Shared`]).
 pub async fn plan(
     cluster: &Cluster,
-    app: &str,
+    app: &AppId,
     namespace: &str,
     desired: &[Value],
     options: &PlanOptions,
 ) -> Result<Plan, PlanError> {
-    let inventory = read_inventory(cluster, app, namespace).await?;
+    let desired: Vec<Value> = desired
+        .iter()
+        .map(|object| {
+            let mut object = object.clone();
+            app.stamp(&mut object);
+            object
+        })
+        .collect();
+    let desired = desired.as_slice();
+    let (inventory, rebuilt) = load_inventory(cluster, app, namespace).await?;
     let recorded: HashMap<Key, String> = inventory
         .entries
         .iter()
@@ -377,6 +604,32 @@ pub async fn plan(
     for result in results {
         items.push(result?);
     }
+    let shared: Vec<(Key, String)> = items
+        .iter()
+        .filter_map(|item| match identity::tracking_of(item.live.as_ref()?) {
+            Tracking::App(other) if other != app.id => Some((item.key.clone(), other)),
+            _ => None,
+        })
+        .collect();
+    if !shared.is_empty() {
+        return Err(PlanError::Shared {
+            app: app.clone(),
+            objects: shared,
+        });
+    }
+    // Live objects by identity without version: what prune's ownership and share read.
+    let short = |key: &Key| {
+        (
+            key.group.clone(),
+            key.kind.clone(),
+            key.namespace.clone(),
+            key.name.clone(),
+        )
+    };
+    let mut live_all: HashMap<(String, String, String, String), Value> = items
+        .iter()
+        .filter_map(|item| Some((short(&item.key), item.live.clone()?)))
+        .collect();
     // Prune: owned objects the render no longer has.
     let rendered: HashSet<Key> = items.iter().map(|item| item.key.clone()).collect();
     let mut live_of_pruned: HashMap<Key, Value> = HashMap::new();
@@ -394,12 +647,16 @@ pub async fn plan(
             Err(failure) => return Err(PlanError::Object { key, failure }),
         }
     }
+    for (key, live) in &live_of_pruned {
+        live_all.insert(short(key), live.clone());
+    }
     let mut prune_options = options.prune.clone();
     prune_options.prune_last = prune_options.prune_last || options.prune_last;
     let mut kept = Vec::new();
+    let mut disowned = Vec::new();
     let mut prune_refused = None;
     match inventory::prune_plan(&inventory, desired, &prune_options, |entry| {
-        live_of_pruned.get(&entry_key(entry)).cloned()
+        live_all.get(&short(&entry_key(entry))).cloned()
     }) {
         Ok(decision) => {
             for item in decision.to_delete {
@@ -421,17 +678,24 @@ pub async fn plan(
                 });
             }
             for kept_entry in decision.kept {
+                if matches!(kept_entry.reason, KeepReason::NotOwned { .. }) {
+                    disowned.push(entry_key(&kept_entry.entry));
+                }
                 kept.push((entry_key(&kept_entry.entry), kept_entry.reason.to_string()));
             }
         }
         Err(refusal) => prune_refused = Some(refusal.to_string()),
     }
     Ok(Plan {
-        app: app.to_owned(),
+        app: app.clone(),
         namespace: namespace.to_owned(),
         items,
         kept,
+        disowned,
         prune_refused,
+        notes: rebuilt.into_iter().collect(),
+        hooks: Vec::new(),
+        secret_digests: BTreeMap::new(),
     })
 }
 

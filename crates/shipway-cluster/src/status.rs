@@ -7,6 +7,7 @@ use std::collections::HashMap;
 use serde_json::{Value, json};
 
 use crate::cluster::{Cluster, Key};
+use crate::identity::AppId;
 use crate::health::{self, Health};
 use crate::plan::{self, Action, PlanError, PlanOptions};
 
@@ -96,7 +97,7 @@ impl AppStatus {
 /// The status of `app` whose render is `desired` (namespaces assigned).
 pub async fn status(
     cluster: &Cluster,
-    app: &str,
+    app: &AppId,
     namespace: &str,
     desired: &[Value],
     options: &PlanOptions,
@@ -180,7 +181,7 @@ pub async fn status(
         "OutOfSync"
     };
     Ok(AppStatus {
-        app: app.to_owned(),
+        app: app.name.clone(),
         health,
         sync,
         objects,

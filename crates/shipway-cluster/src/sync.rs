@@ -9,10 +9,16 @@
 //! failing hook or wave runs the `SyncFail` hooks and stops. Nothing mutates before the plan
 //! says it can: replace-required objects that did not opt in, and conflicts without
 //! `--force-conflicts`, stop the sync first. Calls the server answers with 429, 5xx or a
-//! dropped connection are retried with backoff (honouring `Retry-After`); hooks that already
+//! dropped connection are retried per call with the app's backoff (honouring
+//! `Retry-After`), the one retry policy, never past the sync's timeout; hooks that already
 //! ran in this sync are tracked by uid and never run twice.
+//!
+//! Every applied object carries the app's tracking annotation ([`crate::identity`]) and
+//! the inventory records its uid; prune deletes an object only when the live object still
+//! carries both (with a uid precondition on the delete), and reports every other entry as
+//! not pruned.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::time::Duration;
 
 use futures_util::StreamExt as _;
@@ -21,6 +27,7 @@ use serde_json::Value;
 pub use crate::cluster::{Backoff, with_retry};
 use crate::cluster::{Cluster, Failure, Key};
 use crate::health::{self, Health};
+use crate::identity::AppId;
 use crate::inventory::{self, Inventory};
 use crate::plan::{self, Action, Plan, PlanError, PlanOptions, Planned};
 
@@ -110,6 +117,11 @@ pub struct SyncReport {
     pub prune_refused: Option<String>,
     /// Owned objects prune kept, with the reason.
     pub kept: Vec<(Key, String)>,
+    /// Objects a (saved) plan asked to delete that are not the app's, with the reason:
+    /// left alone.
+    pub not_pruned: Vec<(Key, String)>,
+    /// Notes of the plan (a rebuilt inventory).
+    pub notes: Vec<String>,
 }
 
 /// Why a sync stopped.
@@ -258,7 +270,7 @@ pub struct Ledger {
 #[expect(clippy::too_many_arguments, reason = "the sync's inputs, each needed")]
 pub async fn sync(
     cluster: &Cluster,
-    app: &str,
+    app: &AppId,
     namespace: &str,
     desired: &[Value],
     hooks: &[Hook],
@@ -266,7 +278,8 @@ pub async fn sync(
     ledger: &mut Ledger,
     progress: &mut dyn Progress,
 ) -> Result<SyncReport, SyncError> {
-    let deadline = tokio::time::Instant::now() + options.timeout;
+    let deadline = crate::cluster::deadline_after(options.timeout);
+    let cluster = &cluster.scoped(&options.backoff, deadline);
     if options.create_namespace {
         ensure_namespace(cluster, namespace, progress).await?;
     }
@@ -277,29 +290,80 @@ pub async fn sync(
     .await
 }
 
-/// Applies a saved plan: every object it planned, with the live `resourceVersion` it was
-/// planned against as a precondition; refuses when the cluster moved since.
+/// Applies a saved plan exactly: the manifests it holds (Secrets, whose values a plan file
+/// never holds, from `rendered` and `rendered_hooks` when their keyed digest is the one
+/// planned), the hooks it holds, with the live `resourceVersion` each object was planned
+/// against as a precondition. Refuses when the plan is another app's, when a Secret
+/// changed, or when the cluster moved since.
+#[expect(clippy::too_many_arguments, reason = "the sync's inputs, each needed")]
 pub async fn sync_plan(
     cluster: &Cluster,
+    app: &AppId,
     plan: &Plan,
     rendered: &[Value],
-    hooks: &[Hook],
+    rendered_hooks: &[Hook],
     options: &SyncOptions,
     ledger: &mut Ledger,
     progress: &mut dyn Progress,
 ) -> Result<SyncReport, SyncError> {
-    let deadline = tokio::time::Instant::now() + options.timeout;
-    // The saved plan masks Secret values; the manifests come from the render, and must be
-    // the ones the plan saw.
-    let by_key: BTreeMap<Key, &Value> = rendered.iter().map(|o| (Key::of(o), o)).collect();
+    let deadline = crate::cluster::deadline_after(options.timeout);
+    let cluster = &cluster.scoped(&options.backoff, deadline);
+    if plan.app.id != app.id {
+        return Err(SyncError::PlanOutdated(format!(
+            "the plan is for app `{}` ({}), not `{}` ({})",
+            plan.app.name, plan.app.id, app.name, app.id
+        )));
+    }
+    let digest_key = if plan.secret_digests.is_empty() {
+        None
+    } else {
+        Some(
+            plan::digest_key(cluster, &plan.namespace, false)
+                .await?
+                .ok_or_else(|| {
+                    SyncError::PlanOutdated(format!(
+                        "the Secret `{}/{}` holding the plan's digest key is gone",
+                        plan.namespace,
+                        plan::DIGEST_KEY_SECRET
+                    ))
+                })?,
+        )
+    };
+    // The render's Secrets, stamped as the plan stamped them, by key.
+    let mut secrets: BTreeMap<Key, Value> = BTreeMap::new();
+    for object in rendered.iter().chain(rendered_hooks.iter().map(|h| &h.object)) {
+        if inventory::is_secret(object) {
+            let mut object = object.clone();
+            if !rendered_hooks.iter().any(|h| Key::of(&h.object) == Key::of(&object)) {
+                app.stamp(&mut object);
+            }
+            secrets.insert(Key::of(&object), object);
+        }
+    }
+    let secret_as_planned = |key: &Key| -> Result<Value, SyncError> {
+        let (Some(planned), Some(digest_key)) = (plan.secret_digests.get(key), &digest_key)
+        else {
+            return Err(SyncError::PlanOutdated(format!(
+                "{key}: the plan holds no digest of this Secret"
+            )));
+        };
+        let current = secrets.get(key).ok_or_else(|| {
+            SyncError::PlanOutdated(format!("{key} is no longer rendered"))
+        })?;
+        if plan::secret_digest(digest_key, current) != *planned {
+            return Err(SyncError::PlanOutdated(format!(
+                "{key}: the rendered Secret is not the one planned (its values or fields changed)"
+            )));
+        }
+        Ok(current.clone())
+    };
     let mut items = Vec::new();
     for item in &plan.items {
         let mut item = item.clone();
-        if item.desired.is_some() {
-            let manifest = by_key.get(&item.key).ok_or_else(|| {
-                SyncError::PlanOutdated(format!("{} is no longer rendered", item.key))
-            })?;
-            item.desired = Some((*manifest).clone());
+        if let Some(desired) = &item.desired
+            && inventory::is_secret(desired)
+        {
+            item.desired = Some(secret_as_planned(&item.key)?);
         }
         let live = cluster
             .get(&item.key)
@@ -321,7 +385,23 @@ pub async fn sync_plan(
                 item.resource_version.as_deref().unwrap_or("none"),
             )));
         }
+        item.live = live;
         items.push(item);
+    }
+    let mut hook_objects = Vec::new();
+    for hook in &plan.hooks {
+        if inventory::is_secret(hook) {
+            hook_objects.push(secret_as_planned(&Key::of(hook))?);
+        } else {
+            hook_objects.push(hook.clone());
+        }
+    }
+    let (plain, hooks) = split_hooks(hook_objects).map_err(SyncError::PlanOutdated)?;
+    if let Some(object) = plain.first() {
+        return Err(SyncError::PlanOutdated(format!(
+            "{}: listed as a hook in the plan but has no hook annotation",
+            Key::of(object)
+        )));
     }
     let plan = Plan {
         items,
@@ -330,7 +410,7 @@ pub async fn sync_plan(
     execute(
         cluster,
         &plan,
-        hooks,
+        &hooks,
         options,
         ledger,
         progress,
@@ -357,9 +437,18 @@ async fn execute(
 ) -> Result<SyncReport, SyncError> {
     let mut report = SyncReport {
         kept: plan.kept.clone(),
-        prune_refused: plan.prune_refused.clone(),
+        // Without prune a refused prune is nothing to report as a failure.
+        prune_refused: plan.prune_refused.clone().filter(|_| options.prune),
+        notes: plan.notes.clone(),
         ..SyncReport::default()
     };
+    // The uid of every object as applied (or as found, when unchanged): the inventory
+    // records it, and prune deletes only that uid.
+    let mut uids: HashMap<Key, String> = plan
+        .items
+        .iter()
+        .filter_map(|item| Some((item.key.clone(), uid_of(item.live.as_ref()?)?)))
+        .collect();
     // Stop before anything mutates.
     let mut blocked = Vec::new();
     let mut conflicts = Vec::new();
@@ -430,7 +519,7 @@ async fn execute(
                 .iter()
                 .filter(|i| i.action == Action::Unchanged)
                 .count();
-            report.applied.extend(applied);
+            record(&mut report, &mut uids, applied);
             wait_established(cluster, &prerequisites, options, deadline).await?;
             cluster.forget_resources();
         }
@@ -455,7 +544,7 @@ async fn execute(
                 .iter()
                 .filter(|i| i.action == Action::Unchanged)
                 .count();
-            report.applied.extend(applied);
+            record(&mut report, &mut uids, applied);
             if first == 0 {
                 wait_established(cluster, &items, options, deadline).await?;
                 cluster.forget_resources();
@@ -507,14 +596,15 @@ async fn execute(
             .items
             .iter()
             .filter_map(|item| {
-                item.desired
-                    .as_ref()
-                    .and_then(|d| inventory::Entry::of(d).ok())
+                let mut entry = inventory::Entry::of(item.desired.as_ref()?).ok()?;
+                entry.uid = uids.get(&item.key).cloned().unwrap_or_default();
+                Some(entry)
             })
             .collect();
         // Owned objects that stay owned: all that are no longer rendered when nothing is
-        // pruned now, else those prune keeps.
-        let previous = plan::read_inventory(cluster, &plan.app, &plan.namespace).await?;
+        // pruned now, else those prune keeps; never those that are not the app's.
+        let (previous, _) = plan::load_inventory(cluster, &plan.app, &plan.namespace).await?;
+        let disowned: HashSet<&Key> = plan.disowned.iter().collect();
         let rendered: HashSet<Key> = plan
             .items
             .iter()
@@ -522,9 +612,11 @@ async fn execute(
             .map(|i| i.key.clone())
             .collect();
         let kept: HashSet<&Key> = plan.kept.iter().map(|(key, _)| key).collect();
-        entries.extend(previous.entries.into_iter().filter(|e| {
+        entries.extend(previous.entries.iter().cloned().filter(|e| {
             let key = plan::entry_key(e);
-            if pruning {
+            if disowned.contains(&key) {
+                false
+            } else if pruning {
                 kept.contains(&key)
             } else {
                 !rendered.contains(&key)
@@ -532,7 +624,16 @@ async fn execute(
         }));
         write_inventory(cluster, &plan.app, &plan.namespace, entries).await?;
         if pruning {
-            prune(cluster, plan, options, progress, deadline, &mut report).await?;
+            prune(
+                cluster,
+                plan,
+                &previous,
+                options,
+                progress,
+                deadline,
+                &mut report,
+            )
+            .await?;
         }
         if hooks
             .iter()
@@ -584,30 +685,53 @@ async fn execute(
     }
 }
 
+/// The uid of a live or applied object.
+fn uid_of(object: &Value) -> Option<String> {
+    object
+        .pointer("/metadata/uid")
+        .and_then(Value::as_str)
+        .map(String::from)
+}
+
+/// Records applied objects and their uids.
+fn record(
+    report: &mut SyncReport,
+    uids: &mut HashMap<Key, String>,
+    applied: Vec<(Key, Option<String>)>,
+) {
+    for (key, uid) in applied {
+        if let Some(uid) = uid {
+            uids.insert(key.clone(), uid);
+        }
+        report.applied.push(key);
+    }
+}
+
 /// Applies one group (a wave, or the namespaces and CRDs) concurrently; returns what was
-/// applied.
+/// applied, with the uid the server answered.
 async fn apply_group(
     cluster: &Cluster,
     items: &[&Planned],
     options: &SyncOptions,
     progress: &mut dyn Progress,
     preconditions: bool,
-) -> Result<Vec<Key>, SyncError> {
+) -> Result<Vec<(Key, Option<String>)>, SyncError> {
     let work: Vec<&Planned> = items
         .iter()
         .copied()
         .filter(|item| item.action != Action::Unchanged)
         .collect();
-    let results: Vec<Result<(Key, &'static str), SyncError>> = futures_util::stream::iter(work)
-        .map(|item| apply_one(cluster, item, options, preconditions))
-        .buffered(CONCURRENCY)
-        .collect()
-        .await;
+    let results: Vec<Result<(Key, &'static str, Option<String>), SyncError>> =
+        futures_util::stream::iter(work)
+            .map(|item| apply_one(cluster, item, options, preconditions))
+            .buffered(CONCURRENCY)
+            .collect()
+            .await;
     let mut applied = Vec::new();
     for result in results {
-        let (key, verb) = result?;
+        let (key, verb, uid) = result?;
         progress.line(&format!("{verb} {key}"));
-        applied.push(key);
+        applied.push((key, uid));
     }
     Ok(applied)
 }
@@ -617,14 +741,14 @@ async fn apply_one(
     item: &Planned,
     options: &SyncOptions,
     preconditions: bool,
-) -> Result<(Key, &'static str), SyncError> {
+) -> Result<(Key, &'static str, Option<String>), SyncError> {
     let key = item.key.clone();
     let failed = |failure| SyncError::Object {
         key: key.clone(),
         failure,
     };
     let Some(desired) = &item.desired else {
-        return Ok((key, "skipped"));
+        return Ok((key, "skipped", None));
     };
     let mut manifest = desired.clone();
     if preconditions
@@ -650,13 +774,13 @@ async fn apply_one(
         if let Some(metadata) = manifest.get_mut("metadata").and_then(Value::as_object_mut) {
             metadata.remove("resourceVersion");
         }
-        cluster
+        let applied = cluster
             .apply(&manifest, options.plan.force_conflicts, false)
             .await
             .map_err(failed)?;
-        return Ok((key, "replaced"));
+        return Ok((key, "replaced", uid_of(&applied)));
     }
-    cluster
+    let applied = cluster
         .apply(&manifest, options.plan.force_conflicts, false)
         .await
         .map_err(|failure| match failure {
@@ -672,6 +796,7 @@ async fn apply_one(
         } else {
             "updated"
         },
+        uid_of(&applied),
     ))
 }
 
@@ -910,14 +1035,14 @@ fn pod_reason(pod: &Value) -> Option<String> {
 /// Writes the app's inventory `ConfigMap`.
 async fn write_inventory(
     cluster: &Cluster,
-    app: &str,
+    app: &AppId,
     namespace: &str,
     mut entries: Vec<inventory::Entry>,
 ) -> Result<(), SyncError> {
     entries.sort_by_key(plan::entry_key);
     entries.dedup_by(|a, b| plan::entry_key(a) == plan::entry_key(b));
     let configmap = Inventory {
-        app: app.to_owned(),
+        app: app.clone(),
         entries,
     }
     .to_configmap(namespace);
@@ -930,17 +1055,43 @@ async fn write_inventory(
 }
 
 /// Deletes the plan's prune items in reverse wave and kind order (`PruneLast` last),
-/// foreground, waiting for each to go.
+/// foreground, waiting for each to go. Each is checked again against the inventory as it
+/// was before this sync and the live object as it is now (a saved plan is a file anyone may
+/// have edited): an object that is not in the inventory, or whose live copy does not carry
+/// the app's identity and recorded uid, is reported and left alone; the delete carries the
+/// uid as a precondition.
 async fn prune(
     cluster: &Cluster,
     plan: &Plan,
+    inventory: &Inventory,
     options: &SyncOptions,
     progress: &mut dyn Progress,
     deadline: tokio::time::Instant,
     report: &mut SyncReport,
 ) -> Result<(), SyncError> {
-    let mut doomed: Vec<(bool, i64, i32, Key, Option<String>)> = Vec::new();
+    let mut doomed: Vec<(bool, i64, i32, Key, String)> = Vec::new();
     for item in plan.items.iter().filter(|i| i.action == Action::Delete) {
+        let wanted = Key::of(&serde_json::json!({
+            "apiVersion": item.key.api_version(), "kind": item.key.kind,
+            "metadata": {"name": item.key.name, "namespace": item.key.namespace}}));
+        let Some(entry) = inventory
+            .entries
+            .iter()
+            .find(|e| {
+                e.group == wanted.group
+                    && e.kind == wanted.kind
+                    && e.namespace == wanted.namespace
+                    && e.name == wanted.name
+            })
+        else {
+            let why = format!(
+                "not pruned: not applied by app `{}` (it is not in the app's inventory)",
+                plan.app.name
+            );
+            progress.line(&format!("{}: {why}", item.key));
+            report.not_pruned.push((item.key.clone(), why));
+            continue;
+        };
         let live = cluster
             .get(&item.key)
             .await
@@ -949,24 +1100,26 @@ async fn prune(
                 failure,
             })?;
         let Some(live) = live else { continue };
+        if let Some(why) = inventory::not_owned(&plan.app, entry, &live) {
+            let why = format!("not pruned: not applied by app `{}` ({why})", plan.app.name);
+            progress.line(&format!("{}: {why}", item.key));
+            report.not_pruned.push((item.key.clone(), why));
+            continue;
+        }
         let wave = inventory::sync_wave(&live).unwrap_or(0);
-        let last = options.plan.prune_last
-            || live
-                .pointer("/metadata/annotations/argocd.argoproj.io~1sync-options")
-                .and_then(Value::as_str)
-                .is_some_and(|o| o.split(',').any(|o| o.trim() == "PruneLast=true"));
+        let last = options.plan.prune_last || inventory::prune_last(&live);
         doomed.push((
             last,
             -wave,
             -inventory::kind_order(&item.key.kind),
             item.key.clone(),
-            item.resource_version.clone(),
+            entry.uid.clone(),
         ));
     }
     doomed.sort();
-    for (_, _, _, key, _) in doomed {
+    for (_, _, _, key, uid) in doomed {
         cluster
-            .delete(&key, true, None)
+            .delete_checked(&key, true, None, Some(&uid))
             .await
             .map_err(|failure| SyncError::Object {
                 key: key.clone(),
@@ -1236,13 +1389,13 @@ mod tests {
     #[tokio::test]
     async fn transient_failures_are_retried_with_retry_after() {
         let backoff = Backoff {
-            limit: 3,
+            limit: Some(3),
             duration: Duration::from_millis(1),
             factor: 2,
             max_duration: Duration::from_millis(4),
         };
         let mut calls = 0;
-        let result = with_retry(&backoff, || {
+        let result = with_retry(&backoff, None, || {
             calls += 1;
             let attempt = calls;
             async move {
@@ -1259,12 +1412,41 @@ mod tests {
         .await;
         assert_eq!(result.unwrap(), 3);
         let mut calls = 0;
-        let rejected: Result<(), Failure> = with_retry(&backoff, || {
+        let rejected: Result<(), Failure> = with_retry(&backoff, None, || {
             calls += 1;
             async { Err(Failure::Rejected("invalid".into())) }
         })
         .await;
         assert!(rejected.is_err());
         assert_eq!(calls, 1, "refusals are not retried");
+    }
+
+    #[tokio::test]
+    async fn unlimited_retries_stop_at_the_deadline_and_huge_timeouts_do_not_overflow() {
+        // Argo CD's `limit` absent or negative: unlimited, bounded by the deadline only.
+        let backoff = Backoff {
+            limit: None,
+            duration: Duration::from_millis(5),
+            factor: 2,
+            max_duration: Duration::from_secs(180),
+        };
+        let deadline = crate::cluster::deadline_after(Duration::from_millis(60));
+        let mut calls = 0;
+        let result: Result<(), Failure> = with_retry(&backoff, Some(deadline), || {
+            calls += 1;
+            async {
+                Err(Failure::Transient {
+                    message: "503".into(),
+                    retry_after: None,
+                })
+            }
+        })
+        .await;
+        assert!(result.is_err());
+        // 5 + 10 + 20 ms of pauses fit in 60 ms, the next (40 ms) does not: at most four
+        // calls (fewer on a loaded machine), never unlimited.
+        assert!((1..=4).contains(&calls), "{calls} calls");
+        let far = crate::cluster::deadline_after(Duration::MAX);
+        assert!(far > tokio::time::Instant::now());
     }
 }

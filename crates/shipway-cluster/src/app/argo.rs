@@ -81,10 +81,11 @@ pub struct RetryPolicy {
 }
 
 impl Default for RetryPolicy {
-    /// Argo CD's defaults for a `retry` block without `limit` or `backoff`.
+    /// Argo CD's defaults for a `retry` block without `limit` or `backoff`: without a
+    /// `limit` retries are unlimited (shipway bounds them by the sync's timeout).
     fn default() -> Self {
         RetryPolicy {
-            limit: Some(0),
+            limit: None,
             backoff: Duration::from_secs(5),
             factor: 2,
             max_backoff: Duration::from_secs(180),
@@ -492,6 +493,14 @@ fn parse_application(path: &Path, doc: &Node) -> Result<App, AppError> {
             )
         })?
         .to_string();
+    // The Application's own namespace is part of its identity (two `web` Applications in
+    // two Argo CD namespaces are two apps); Argo CD's default is `argocd`.
+    let app_namespace = metadata
+        .get("namespace")
+        .and_then(Node::as_str)
+        .filter(|n| !n.is_empty())
+        .unwrap_or("argocd")
+        .to_string();
 
     let mut spec_fields = Fields::of(path, "spec", spec)?;
     spec_fields.string("project")?;
@@ -536,6 +545,7 @@ fn parse_application(path: &Path, doc: &Node) -> Result<App, AppError> {
     };
 
     Ok(App {
+        id_source: format!("application:{app_namespace}/{name}"),
         name,
         source,
         namespace: namespace.filter(|n| !n.is_empty()),

@@ -208,7 +208,9 @@ fn minimal_application_gets_argo_defaults() {
     assert!(app.sync.automated && !app.sync.prune && !app.sync.self_heal);
     let retry = app.sync.retry.unwrap();
     assert_eq!(retry, RetryPolicy::default());
-    assert!(!retry.allows(0));
+    // A `retry` block without `limit` retries without limit (bounded by the timeout).
+    assert_eq!(retry.limit, None);
+    assert!(retry.allows(1000));
 }
 
 /// The error for `text` (an Application written to `app.yaml`), which must name the

@@ -9,11 +9,19 @@ use std::time::Duration;
 use serde_json::{Value, json};
 use shipway_cluster::cluster::{Cluster, Key};
 use shipway_cluster::health::Health;
+use shipway_cluster::identity::AppId;
 use shipway_cluster::inventory::PruneOptions;
 use shipway_cluster::plan::{self, Action, PlanOptions};
 use shipway_cluster::sync::{self, Backoff, Ledger, Progress, SyncError, SyncOptions};
 use shipway_sim::{Fault, SimulationConfig, Simulator};
 use tower::ServiceExt as _;
+
+mod safety;
+
+/// The identity of a test app named `name`.
+fn app(name: &str) -> AppId {
+    AppId::new(name, format!("test:{name}"))
+}
 
 /// Runs a test body under a time limit.
 async fn bounded<T>(seconds: u64, body: impl Future<Output = T>) -> T {
@@ -39,7 +47,7 @@ fn start() -> (Simulator, Cluster, tokio::task::JoinHandle<()>) {
             });
     let client = kube::Client::new(service, "default");
     let backoff = Backoff {
-        limit: 8,
+        limit: Some(8),
         duration: Duration::from_millis(20),
         factor: 2,
         max_duration: Duration::from_millis(200),
@@ -72,8 +80,9 @@ fn options() -> SyncOptions {
         },
         wait: true,
         timeout: Duration::from_secs(30),
+        // The one retry policy (per call): six injected faults on one path need eight.
         backoff: Backoff {
-            limit: 5,
+            limit: Some(8),
             duration: Duration::from_millis(20),
             factor: 2,
             max_duration: Duration::from_millis(200),
@@ -108,7 +117,7 @@ async fn run(
     let (objects, hooks) = sync::split_hooks(objects.to_vec()).unwrap();
     sync::sync(
         cluster,
-        "shop",
+        &app("shop"),
         "shop",
         &objects,
         &hooks,
@@ -157,7 +166,7 @@ async fn example_staging_overlay_syncs_to_healthy() {
         let (crds, _) = sync::split_hooks(crds).unwrap();
         let report = sync::sync(
             &cluster,
-            "cluster",
+            &app("cluster"),
             "default",
             &crds,
             &[],
@@ -184,7 +193,7 @@ async fn example_staging_overlay_syncs_to_healthy() {
         let (objects, hooks) = sync::split_hooks(objects).unwrap();
         let report = sync::sync(
             &cluster,
-            "staging",
+            &app("staging"),
             "platform-staging",
             &objects,
             &hooks,
@@ -206,7 +215,7 @@ async fn example_staging_overlay_syncs_to_healthy() {
         let options = options();
         let again = plan::plan(
             &cluster,
-            "staging",
+            &app("staging"),
             "platform-staging",
             &objects,
             &options.plan,
@@ -244,7 +253,7 @@ async fn image_change_rolls_removed_objects_are_pruned_and_drift_is_corrected() 
         // One of four objects is 25%: above the default 20% prune limit.
         let mut wider = options();
         wider.plan.prune.max_prune_percent = 50;
-        let plan = plan::plan(&cluster, "shop", "shop", &second, &wider.plan)
+        let plan = plan::plan(&cluster, &app("shop"), "shop", &second, &wider.plan)
             .await
             .unwrap();
         let actions: Vec<(String, Action)> = plan
@@ -298,7 +307,7 @@ async fn image_change_rolls_removed_objects_are_pruned_and_drift_is_corrected() 
                 )
                 .unwrap();
         }
-        let drift = plan::plan(&cluster, "shop", "shop", &second, &options().plan)
+        let drift = plan::plan(&cluster, &app("shop"), "shop", &second, &options().plan)
             .await
             .unwrap();
         let web = drift.items.iter().find(|i| i.key.name == "web").unwrap();
@@ -369,7 +378,7 @@ async fn changed_selector_is_replace_required_and_stops_the_sync() {
         changed["spec"]["selector"]["matchLabels"]["tier"] = "front".into();
         changed["spec"]["template"]["metadata"]["labels"]["tier"] = "front".into();
         let objects = vec![namespace("shop"), changed.clone()];
-        let plan = plan::plan(&cluster, "shop", "shop", &objects, &options().plan)
+        let plan = plan::plan(&cluster, &app("shop"), "shop", &objects, &options().plan)
             .await
             .unwrap();
         let web = plan.items.iter().find(|i| i.key.name == "web").unwrap();

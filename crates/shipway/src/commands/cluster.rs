@@ -14,6 +14,7 @@ use shipway_cluster::app::App;
 use shipway_cluster::app::kubeconfig::Target;
 use shipway_cluster::cluster::{Cluster, Key};
 use shipway_cluster::diff;
+use shipway_cluster::identity::AppId;
 use shipway_cluster::inventory::PruneOptions;
 use shipway_cluster::plan::{self, Action, Plan, PlanOptions};
 use shipway_cluster::sync::{self, Backoff, Hook, Ledger, Progress, SyncError, SyncOptions};
@@ -24,6 +25,8 @@ use super::ExitStatus;
 /// An app ready for the engine: its objects (namespaces assigned), hooks and options.
 struct Prepared {
     app: App,
+    /// The app's identity at its namespace: what its objects and inventory are keyed by.
+    id: AppId,
     namespace: String,
     objects: Vec<Value>,
     hooks: Vec<Hook>,
@@ -54,11 +57,12 @@ async fn connect(target: &TargetArgs) -> anyhow::Result<(Cluster, Target)> {
     Ok((Cluster::new(client, &found.namespace), found))
 }
 
-/// The app's retry policy as the engine's backoff (Argo CD's defaults without one).
+/// The app's retry policy as the engine's backoff (Argo CD's defaults without one; a
+/// `limit` absent or negative is unlimited, bounded by `--timeout`).
 fn backoff(app: &App) -> Backoff {
     match &app.sync.retry {
         Some(retry) => Backoff {
-            limit: retry.limit.unwrap_or(0),
+            limit: retry.limit,
             duration: retry.backoff,
             factor: retry.factor.max(1),
             max_duration: retry.max_backoff,
@@ -137,6 +141,7 @@ async fn prepare(
         prune_last: app.sync.options.prune_last,
     };
     Ok(Prepared {
+        id: app.identity(&namespace),
         app,
         namespace,
         objects,
@@ -150,20 +155,29 @@ pub(crate) fn plan(args: &PlanArgs) -> anyhow::Result<ExitStatus> {
     runtime()?.block_on(async {
         let (cluster, found) = connect(&args.target).await?;
         let prepared = prepare(&args.app, &args.target, &cluster, &found).await?;
-        let plan = plan::plan(
+        let cluster = cluster.scoped(
+            &backoff(&prepared.app),
+            shipway_cluster::cluster::deadline_after(PLAN_TIMEOUT),
+        );
+        let mut plan = plan::plan(
             &cluster,
-            &prepared.app.name,
+            &prepared.id,
             &prepared.namespace,
             &prepared.objects,
             &prepared.options,
         )
         .await?;
+        plan.hooks = prepared.hooks.iter().map(|h| h.object.clone()).collect();
         if let Some(out) = &args.out {
-            let text = serde_json::to_string_pretty(&plan.to_json())?;
+            // The key of the Secrets' digests lives in the cluster, never in the file.
+            let key = plan::digest_key(&cluster, &prepared.namespace, true)
+                .await?
+                .context("creating the plan's digest key")?;
+            let text = serde_json::to_string_pretty(&plan.to_json(Some(&key)))?;
             fs_err::write(out, text + "\n")?;
         }
         let text = match args.output {
-            PlanFormat::Json => serde_json::to_string_pretty(&plan.to_json())? + "\n",
+            PlanFormat::Json => serde_json::to_string_pretty(&plan.to_json(None))? + "\n",
             PlanFormat::Text => plan_text(&plan),
         };
         print!("{text}");
@@ -175,7 +189,12 @@ pub(crate) fn plan(args: &PlanArgs) -> anyhow::Result<ExitStatus> {
 fn plan_text(plan: &Plan) -> String {
     let counts = plan.counts();
     let count = |action| counts.get(&action).copied().unwrap_or(0);
-    let mut out = format!(
+    let mut out = String::new();
+    for note in &plan.notes {
+        let _ = writeln!(out, "note: {note}");
+    }
+    let _ = write!(
+        out,
         "Plan for app {} (namespace {}): {} to create, {} to update, {} to replace, {} to delete, {} unchanged.\n",
         plan.app,
         plan.namespace,
@@ -250,31 +269,17 @@ impl Progress for Printer {
     }
 }
 
-/// Parses `90s`, `5m`, `1h`, `1m30s`.
+/// How long `plan` and `status` may spend retrying transient failures.
+const PLAN_TIMEOUT: Duration = Duration::from_secs(300);
+
+/// Parses `--timeout` (`90s`, `5m`, `1h30m`: Go durations, the one parser Argo CD's fields
+/// use too). Zero is refused: it would fail every wait at once.
 fn parse_duration(text: &str) -> anyhow::Result<Duration> {
-    let mut total = 0u64;
-    let mut number = String::new();
-    for c in text.chars() {
-        if c.is_ascii_digit() {
-            number.push(c);
-            continue;
-        }
-        let unit = match c {
-            's' => 1,
-            'm' => 60,
-            'h' => 3600,
-            _ => bail!("--timeout {text:?}: expected a duration like 90s, 5m or 1h30m"),
-        };
-        let value: u64 = number.parse().map_err(|_| {
-            anyhow::anyhow!("--timeout {text:?}: expected a duration like 90s, 5m or 1h30m")
-        })?;
-        total += value * unit;
-        number.clear();
+    match shipway_cluster::app::argo::parse_duration(text) {
+        Ok(duration) if !duration.is_zero() => Ok(duration),
+        Ok(_) => bail!("--timeout `{text}`: must be longer than zero"),
+        Err(message) => bail!("--timeout: {message} (expected a duration like 90s, 5m or 1h30m)"),
     }
-    if !number.is_empty() || total == 0 {
-        bail!("--timeout {text:?}: expected a duration like 90s, 5m or 1h30m");
-    }
-    Ok(Duration::from_secs(total))
 }
 
 /// `shipway sync`.
@@ -305,9 +310,12 @@ pub(crate) fn sync(args: &SyncArgs) -> anyhow::Result<ExitStatus> {
                 backoff: backoff(&prepared.app),
                 ..SyncOptions::default()
             };
-            let report = sync_with_retries(&cluster, &prepared, args, &options, &mut printer).await;
+            let report = sync_one(&cluster, &prepared, args, &options, &mut printer).await;
             match report {
                 Ok(report) => {
+                    for note in &report.notes {
+                        eprintln!("note: {note}");
+                    }
                     eprintln!(
                         "synced app {}: {} applied, {} pruned, {} unchanged, {} hook(s)",
                         prepared.app.name,
@@ -319,6 +327,9 @@ pub(crate) fn sync(args: &SyncArgs) -> anyhow::Result<ExitStatus> {
                     for (key, reason) in &report.kept {
                         eprintln!("kept {key}: {reason}");
                     }
+                    for (key, reason) in &report.not_pruned {
+                        eprintln!("{key}: {reason}");
+                    }
                     if let Some(refused) = &report.prune_refused {
                         eprintln!(
                             "error: prune refused for app {}: {refused}",
@@ -329,7 +340,7 @@ pub(crate) fn sync(args: &SyncArgs) -> anyhow::Result<ExitStatus> {
                     if args.sandbox {
                         let app_status = shipway_cluster::status::status(
                             &cluster,
-                            &prepared.app.name,
+                            &prepared.id,
                             &prepared.namespace,
                             &prepared.objects,
                             &prepared.options,
@@ -339,8 +350,9 @@ pub(crate) fn sync(args: &SyncArgs) -> anyhow::Result<ExitStatus> {
                     }
                 }
                 Err(error) => {
+                    // The other apps are still synced; the exit status reports the failure.
                     eprintln!("error: sync of app {} failed: {error}", prepared.app.name);
-                    return Ok(ExitStatus::Failure);
+                    status = ExitStatus::Failure;
                 }
             }
         }
@@ -348,9 +360,9 @@ pub(crate) fn sync(args: &SyncArgs) -> anyhow::Result<ExitStatus> {
     })
 }
 
-/// Syncs one app, retrying the whole sync per the app's retry policy when it failed for a
-/// reason waiting can fix; hooks that ran are not run again.
-async fn sync_with_retries(
+/// Syncs one app once: transient failures are retried inside the engine, per call, with
+/// the app's policy and never past `--timeout`; a saved plan is applied exactly.
+async fn sync_one(
     cluster: &Cluster,
     prepared: &Prepared,
     args: &SyncArgs,
@@ -358,56 +370,35 @@ async fn sync_with_retries(
     printer: &mut Printer,
 ) -> Result<sync::SyncReport, SyncError> {
     let mut ledger = Ledger::default();
-    let saved = match &args.plan {
-        Some(path) => Some(
-            read_plan(path)
-                .map_err(|error| SyncError::PlanOutdated(format!("{}: {error}", path.display())))?,
-        ),
-        None => None,
-    };
-    let limit = options.backoff.limit;
-    let mut pause = options.backoff.duration;
-    let mut attempt = 0;
-    loop {
-        let result = match &saved {
-            Some(plan) => {
-                sync::sync_plan(
-                    cluster,
-                    plan,
-                    &prepared.objects,
-                    &prepared.hooks,
-                    options,
-                    &mut ledger,
-                    printer,
-                )
-                .await
-            }
-            None => {
-                sync::sync(
-                    cluster,
-                    &prepared.app.name,
-                    &prepared.namespace,
-                    &prepared.objects,
-                    &prepared.hooks,
-                    options,
-                    &mut ledger,
-                    printer,
-                )
-                .await
-            }
-        };
-        let retryable =
-            matches!(&result, Err(SyncError::Object { failure, .. }) if failure.is_transient());
-        if !retryable || attempt >= limit {
-            return result;
+    match &args.plan {
+        Some(path) => {
+            let plan = read_plan(path)
+                .map_err(|error| SyncError::PlanOutdated(format!("{}: {error:#}", path.display())))?;
+            sync::sync_plan(
+                cluster,
+                &prepared.id,
+                &plan,
+                &prepared.objects,
+                &prepared.hooks,
+                options,
+                &mut ledger,
+                printer,
+            )
+            .await
         }
-        attempt += 1;
-        printer.line(&format!(
-            "retrying in {}s (attempt {attempt} of {limit})",
-            pause.as_secs()
-        ));
-        tokio::time::sleep(pause).await;
-        pause = (pause * options.backoff.factor).min(options.backoff.max_duration);
+        None => {
+            sync::sync(
+                cluster,
+                &prepared.id,
+                &prepared.namespace,
+                &prepared.objects,
+                &prepared.hooks,
+                options,
+                &mut ledger,
+                printer,
+            )
+            .await
+        }
     }
 }
 
@@ -470,9 +461,13 @@ pub(crate) fn status(args: &StatusArgs) -> anyhow::Result<ExitStatus> {
     runtime()?.block_on(async {
         let (cluster, found) = connect(&args.target).await?;
         let prepared = prepare(&args.app, &args.target, &cluster, &found).await?;
+        let cluster = cluster.scoped(
+            &backoff(&prepared.app),
+            shipway_cluster::cluster::deadline_after(PLAN_TIMEOUT),
+        );
         let status = shipway_cluster::status::status(
             &cluster,
-            &prepared.app.name,
+            &prepared.id,
             &prepared.namespace,
             &prepared.objects,
             &prepared.options,
@@ -494,7 +489,10 @@ mod tests {
     fn durations_parse_like_kubectl_flags() {
         assert_eq!(parse_duration("90s").unwrap(), Duration::from_secs(90));
         assert_eq!(parse_duration("1h30m").unwrap(), Duration::from_secs(5400));
-        assert!(parse_duration("5").is_err());
+        assert_eq!(parse_duration("500ms").unwrap(), Duration::from_millis(500));
+        assert!(parse_duration("0s").is_err());
         assert!(parse_duration("5d").is_err());
+        // Huge values parse; the engine caps them (`deadline_after`) instead of overflowing.
+        assert!(parse_duration("99999999999h").is_ok());
     }
 }
