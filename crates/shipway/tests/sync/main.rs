@@ -225,3 +225,98 @@ fn plan_sync_status_prune_and_broken_renders_over_http() {
         text(&refused)
     );
 }
+
+fn kubectl(sandbox: &Sandbox, dir: &Path, args: &[&str]) -> Output {
+    Command::new("kubectl")
+        .arg("--kubeconfig")
+        .arg(&sandbox.kubeconfig)
+        .args(args)
+        .env("HOME", dir)
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn no_prune_succeeds_huge_timeouts_work_and_saved_plans_apply_what_was_reviewed() {
+    let dir = TempDir::new().unwrap();
+    let sandbox = Sandbox::start(dir.path());
+    let app = dir.path().join("shop");
+    let app_arg = app.display().to_string();
+    write_app(&app, "nginx:1.27", true);
+    let synced = shipway(&sandbox, &["sync", &app_arg, "--timeout", "99999999999h"]);
+    assert!(synced.status.success(), "{}", text(&synced));
+
+    // A prune over the limit with --no-prune: the apply succeeded, so the sync did.
+    write_app(&app, "nginx:1.27", false);
+    std::fs::remove_file(app.join("extra.yaml")).unwrap();
+    let kept = shipway(&sandbox, &["sync", &app_arg, "--no-prune"]);
+    assert_eq!(kept.status.code(), Some(0), "{}", text(&kept));
+    let extra = kubectl(&sandbox, dir.path(), &["get", "configmap", "extra", "-n", "shop"]);
+    assert!(extra.status.success(), "{}", text(&extra));
+    let refused = shipway(&sandbox, &["sync", &app_arg]);
+    assert_eq!(refused.status.code(), Some(1), "{}", text(&refused));
+
+    // The reviewed plan is applied, not what the files say later; its prune too.
+    write_app(&app, "nginx:1.28", false);
+    let saved = dir.path().join("plan.json");
+    let planned = shipway(
+        &sandbox,
+        &[
+            "plan",
+            &app_arg,
+            "--confirm-prune",
+            "--out",
+            &saved.display().to_string(),
+        ],
+    );
+    assert!(planned.status.success(), "{}", text(&planned));
+    write_app(&app, "nginx:1.29", false);
+    let applied = shipway(
+        &sandbox,
+        &[
+            "sync",
+            &app_arg,
+            "--confirm-prune",
+            "--plan",
+            &saved.display().to_string(),
+        ],
+    );
+    assert!(applied.status.success(), "{}", text(&applied));
+    assert!(
+        String::from_utf8_lossy(&applied.stderr).contains("pruned ConfigMap shop/extra"),
+        "{}",
+        text(&applied)
+    );
+    let image = kubectl(
+        &sandbox,
+        dir.path(),
+        &[
+            "get",
+            "deployment",
+            "web",
+            "-n",
+            "shop",
+            "-o",
+            "jsonpath={.spec.template.spec.containers[0].image}",
+        ],
+    );
+    assert_eq!(String::from_utf8_lossy(&image.stdout), "nginx:1.28", "{}", text(&image));
+    let tracking = kubectl(
+        &sandbox,
+        dir.path(),
+        &[
+            "get",
+            "deployment",
+            "web",
+            "-n",
+            "shop",
+            "-o",
+            "jsonpath={.metadata.annotations.shipway\\.dev/tracking-id}",
+        ],
+    );
+    let tracking = String::from_utf8_lossy(&tracking.stdout).into_owned();
+    assert!(
+        tracking.starts_with("dir:") && tracking.ends_with("/shop@default:apps/Deployment:shop/web"),
+        "{tracking}"
+    );
+}
