@@ -139,10 +139,7 @@ pub fn tracking_of(live: &Value) -> Tracking {
         return Tracking::Untracked;
     };
     let key = Key::of(live);
-    let suffix = format!(
-        ":{}/{}:{}/{}",
-        key.group, key.kind, key.namespace, key.name
-    );
+    let suffix = format!(":{}/{}:{}/{}", key.group, key.kind, key.namespace, key.name);
     match value.strip_suffix(&suffix) {
         Some(id) if !id.is_empty() => Tracking::App(id.to_owned()),
         _ => Tracking::Foreign(value.to_owned()),
@@ -164,7 +161,11 @@ pub fn directory_id(path: &Path) -> String {
         .and_then(|root| resolved.strip_prefix(root).ok())
         .map(|rel| {
             let text = rel.to_string_lossy().replace('\\', "/");
-            if text.is_empty() { ".".to_owned() } else { text }
+            if text.is_empty() {
+                ".".to_owned()
+            } else {
+                text
+            }
         });
     match relative {
         Some(rel) => format!("dir:{rel}"),
@@ -214,7 +215,12 @@ mod tests {
         let long = AppId::new("A_very.Long name ".repeat(10), "x");
         let label = long.label();
         assert!(label.len() <= 63);
-        assert!(label.chars().next().is_some_and(|c| c.is_ascii_alphanumeric()));
+        assert!(
+            label
+                .chars()
+                .next()
+                .is_some_and(|c| c.is_ascii_alphanumeric())
+        );
         assert!(
             label
                 .chars()
@@ -230,8 +236,14 @@ mod tests {
         for team in ["teamA/web", "teamB/web"] {
             std::fs::create_dir_all(repo.path().join(team)).unwrap();
         }
-        assert_eq!(directory_id(&repo.path().join("teamA/web")), "dir:teamA/web");
-        assert_eq!(directory_id(&repo.path().join("teamB/web")), "dir:teamB/web");
+        assert_eq!(
+            directory_id(&repo.path().join("teamA/web")),
+            "dir:teamA/web"
+        );
+        assert_eq!(
+            directory_id(&repo.path().join("teamB/web")),
+            "dir:teamB/web"
+        );
         assert_eq!(directory_id(repo.path()), "dir:.");
     }
 }

@@ -239,10 +239,7 @@ impl Inventory {
     }
 
     /// The inventory recording `rendered` (the objects just applied).
-    pub fn from_rendered(
-        app: AppId,
-        rendered: &[Value],
-    ) -> Result<Self, InventoryError> {
+    pub fn from_rendered(app: AppId, rendered: &[Value]) -> Result<Self, InventoryError> {
         let entries = rendered
             .iter()
             .map(Entry::of)
@@ -1010,7 +1007,9 @@ mod tests {
             Err(InventoryError::OtherApp { .. })
         ));
         cm["data"][OBJECTS_KEY] = json!("[{\"kind\": ");
-        let error = Inventory::from_configmap(&cm, &shop()).unwrap_err().to_string();
+        let error = Inventory::from_configmap(&cm, &shop())
+            .unwrap_err()
+            .to_string();
         assert!(
             error.starts_with(&format!(
                 "inventory ConfigMap ops/{name}: data.objects is corrupted: "
@@ -1020,8 +1019,12 @@ mod tests {
         assert!(error.contains("line 1"), "{error}");
         cm["data"][OBJECTS_KEY] = json!("[{\"group\": \"\", \"version\": \"v1\", \"kind\": 3}]");
         assert_eq!(
-            Inventory::from_configmap(&cm, &shop()).unwrap_err().to_string(),
-            format!("inventory ConfigMap ops/{name}: entry 0 of data.objects is invalid: \"kind\" is not a string")
+            Inventory::from_configmap(&cm, &shop())
+                .unwrap_err()
+                .to_string(),
+            format!(
+                "inventory ConfigMap ops/{name}: entry 0 of data.objects is invalid: \"kind\" is not a string"
+            )
         );
         cm["data"] = json!({});
         assert!(matches!(
@@ -1030,7 +1033,9 @@ mod tests {
         ));
         let secret = object("v1", "Secret", "ops", &name);
         assert_eq!(
-            Inventory::from_configmap(&secret, &shop()).unwrap_err().to_string(),
+            Inventory::from_configmap(&secret, &shop())
+                .unwrap_err()
+                .to_string(),
             format!("inventory ops/{name}: expected a ConfigMap, found Secret")
         );
     }
@@ -1070,7 +1075,10 @@ mod tests {
         );
         let mut renamed = secret("aHVudGVyMg==");
         renamed["data"] = json!({"token": "aHVudGVyMg=="});
-        assert_ne!(content_hash(&secret("aHVudGVyMg==")), content_hash(&renamed));
+        assert_ne!(
+            content_hash(&secret("aHVudGVyMg==")),
+            content_hash(&renamed)
+        );
         let mut plain = secret("x");
         plain["stringData"] = json!({"password": "hunter2"});
         let mut other = secret("x");
@@ -1129,10 +1137,21 @@ mod tests {
         let plan = prune_plan(&inventory, &rendered, &confirmed, live).unwrap();
         assert_eq!(names(&plan), ["web"]);
         assert_eq!(plan.kept.len(), 11);
-        assert!(plan.kept.iter().all(|kept| matches!(kept.reason, KeepReason::NotOwned { .. })));
+        assert!(
+            plan.kept
+                .iter()
+                .all(|kept| matches!(kept.reason, KeepReason::NotOwned { .. }))
+        );
         let reasons: Vec<String> = plan.kept.iter().map(|k| k.reason.to_string()).collect();
-        assert!(reasons[0].starts_with("not pruned: not applied by app `shop`"), "{reasons:?}");
-        assert!(reasons.iter().any(|r| r.contains("tracked by app `dir:payments/api@payments`")));
+        assert!(
+            reasons[0].starts_with("not pruned: not applied by app `shop`"),
+            "{reasons:?}"
+        );
+        assert!(
+            reasons
+                .iter()
+                .any(|r| r.contains("tracked by app `dir:payments/api@payments`"))
+        );
         assert_eq!(plan.gone.len(), 60);
 
         // The app's own tracking annotation on an object recreated since (another uid), or
@@ -1140,7 +1159,11 @@ mod tests {
         let mut recreated = applied(&mine);
         recreated["metadata"]["uid"] = "uid-new".into();
         let mut entry = inventory.entries[0].clone();
-        assert!(not_owned(&shop(), &entry, &recreated).unwrap().contains("uid"));
+        assert!(
+            not_owned(&shop(), &entry, &recreated)
+                .unwrap()
+                .contains("uid")
+        );
         entry.uid.clear();
         assert!(not_owned(&shop(), &entry, &applied(&mine)).is_some());
     }

@@ -10,6 +10,7 @@
 //! that are no longer rendered are `delete` (prune), subject to the inventory's safety rules.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
+use std::fmt::Write as _;
 
 use futures_util::StreamExt as _;
 use serde_json::{Value, json};
@@ -186,7 +187,8 @@ impl Plan {
                 .iter()
                 .filter(|hook| inventory::is_secret(hook))
                 .filter_map(|hook| {
-                    digest_key.map(|key| (Key::of(hook).to_string(), secret_digest(key, hook).into()))
+                    digest_key
+                        .map(|key| (Key::of(hook).to_string(), secret_digest(key, hook).into()))
                 })
                 .collect();
             if !digests.is_empty() {
@@ -257,10 +259,7 @@ impl Plan {
         }
         let hooks = match value.get("hooks") {
             None => return Err("a saved plan needs its `hooks` (save it with `plan --out`)".into()),
-            Some(hooks) => hooks
-                .as_array()
-                .ok_or("`hooks` must be a list")?
-                .clone(),
+            Some(hooks) => hooks.as_array().ok_or("`hooks` must be a list")?.clone(),
         };
         for hook in &hooks {
             if inventory::is_secret(hook) {
@@ -321,45 +320,40 @@ pub async fn digest_key(
         key: key.clone(),
         failure,
     };
-    let read = |secret: &Value| -> Result<Vec<u8>, PlanError> {
+    let read = |secret: &Value| -> Result<Vec<u8>, &'static str> {
         let encoded = secret.pointer("/data/key").cloned().unwrap_or(Value::Null);
-        let bytes: k8s_openapi::ByteString = serde_json::from_value(encoded).map_err(|_| {
-            PlanError::Object {
-                key: key.clone(),
-                failure: Failure::Rejected("its `data.key` is not base64".into()),
-            }
-        })?;
+        let bytes: k8s_openapi::ByteString =
+            serde_json::from_value(encoded).map_err(|_| "its `data.key` is not base64")?;
         if bytes.0.len() < 32 {
-            return Err(PlanError::Object {
-                key: key.clone(),
-                failure: Failure::Rejected("its `data.key` is shorter than 32 bytes".into()),
-            });
+            return Err("its `data.key` is shorter than 32 bytes");
         }
         Ok(bytes.0)
     };
+    let unreadable = |why: &str| failed(Failure::Rejected(why.to_owned()));
     if let Some(secret) = cluster.get(&key).await.map_err(failed)? {
-        return read(&secret).map(Some);
+        return read(&secret).map(Some).map_err(unreadable);
     }
     if !create {
         return Ok(None);
     }
     let mut bytes = [0u8; 32];
-    ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut bytes).map_err(|_| {
-        failed(Failure::Rejected("the system random source failed".into()))
-    })?;
-    let encoded = serde_json::to_value(k8s_openapi::ByteString(bytes.to_vec()))
-        .unwrap_or(Value::Null);
+    ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut bytes)
+        .map_err(|_| failed(Failure::Rejected("the system random source failed".into())))?;
+    let encoded =
+        serde_json::to_value(k8s_openapi::ByteString(bytes.to_vec())).unwrap_or(Value::Null);
     let secret = json!({"apiVersion": "v1", "kind": "Secret", "type": "Opaque",
         "metadata": {"name": DIGEST_KEY_SECRET, "namespace": namespace,
             "labels": {inventory::MANAGED_BY_LABEL: inventory::MANAGED_BY}},
         "data": {"key": encoded}});
     match cluster.create(&secret).await {
-        Ok(created) => read(&created).map(Some),
+        Ok(created) => read(&created).map(Some).map_err(unreadable),
         // Another plan created it first: use that one.
-        Err(Failure::Moved(_) | Failure::Conflict(_)) => match cluster.get(&key).await.map_err(failed)? {
-            Some(secret) => read(&secret).map(Some),
-            None => Err(failed(Failure::Rejected("created and gone again".into()))),
-        },
+        Err(Failure::Moved(_) | Failure::Conflict(_)) => {
+            match cluster.get(&key).await.map_err(failed)? {
+                Some(secret) => read(&secret).map(Some).map_err(unreadable),
+                None => Err(failed(Failure::Rejected("created and gone again".into()))),
+            }
+        }
         Err(failure) => Err(failed(failure)),
     }
 }
@@ -426,7 +420,7 @@ fn shared_message(app: &AppId, objects: &[(Key, String)]) -> String {
         objects.len()
     );
     for (key, other) in objects {
-        text.push_str(&format!("\n  {key}: managed by app `{other}`"));
+        let _ = write!(text, "\n  {key}: managed by app `{other}`");
     }
     text
 }
@@ -466,7 +460,11 @@ pub async fn rebuild_inventory(cluster: &Cluster, app: &AppId) -> Result<Invento
     let found = cluster
         .list_everywhere(&selector)
         .await
-        .map_err(|failure| PlanError::Inventory(format!("rebuilding the inventory of app `{app}`: {failure}")))?;
+        .map_err(|failure| {
+            PlanError::Inventory(format!(
+                "rebuilding the inventory of app `{app}`: {failure}"
+            ))
+        })?;
     let entries = found
         .iter()
         .filter(|live| identity::tracking_of(live) == Tracking::App(app.id.clone()))
@@ -474,11 +472,10 @@ pub async fn rebuild_inventory(cluster: &Cluster, app: &AppId) -> Result<Invento
             let mut entry = inventory::Entry::of(live).ok()?;
             // Unknown content: never `unchanged` without a dry run.
             entry.hash = String::new();
-            entry.uid = live
-                .pointer("/metadata/uid")
+            live.pointer("/metadata/uid")
                 .and_then(Value::as_str)
                 .unwrap_or_default()
-                .to_owned();
+                .clone_into(&mut entry.uid);
             Some(entry)
         });
     Ok(Inventory::new(app.clone(), entries))

@@ -7,8 +7,8 @@ use std::collections::HashMap;
 use serde_json::{Value, json};
 
 use crate::cluster::{Cluster, Key};
-use crate::identity::AppId;
 use crate::health::{self, Health};
+use crate::identity::AppId;
 use crate::plan::{self, Action, PlanError, PlanOptions};
 
 /// One object of the tree.

@@ -331,29 +331,33 @@ pub async fn sync_plan(
     };
     // The render's Secrets, stamped as the plan stamped them, by key.
     let mut secrets: BTreeMap<Key, Value> = BTreeMap::new();
-    for object in rendered.iter().chain(rendered_hooks.iter().map(|h| &h.object)) {
+    for object in rendered
+        .iter()
+        .chain(rendered_hooks.iter().map(|h| &h.object))
+    {
         if inventory::is_secret(object) {
             let mut object = object.clone();
-            if !rendered_hooks.iter().any(|h| Key::of(&h.object) == Key::of(&object)) {
+            if !rendered_hooks
+                .iter()
+                .any(|h| Key::of(&h.object) == Key::of(&object))
+            {
                 app.stamp(&mut object);
             }
             secrets.insert(Key::of(&object), object);
         }
     }
-    let secret_as_planned = |key: &Key| -> Result<Value, SyncError> {
-        let (Some(planned), Some(digest_key)) = (plan.secret_digests.get(key), &digest_key)
-        else {
-            return Err(SyncError::PlanOutdated(format!(
-                "{key}: the plan holds no digest of this Secret"
-            )));
+    // Errors are the `PlanOutdated` message.
+    let secret_as_planned = |key: &Key| -> Result<Value, String> {
+        let (Some(planned), Some(digest_key)) = (plan.secret_digests.get(key), &digest_key) else {
+            return Err(format!("{key}: the plan holds no digest of this Secret"));
         };
-        let current = secrets.get(key).ok_or_else(|| {
-            SyncError::PlanOutdated(format!("{key} is no longer rendered"))
-        })?;
+        let current = secrets
+            .get(key)
+            .ok_or_else(|| format!("{key} is no longer rendered"))?;
         if plan::secret_digest(digest_key, current) != *planned {
-            return Err(SyncError::PlanOutdated(format!(
+            return Err(format!(
                 "{key}: the rendered Secret is not the one planned (its values or fields changed)"
-            )));
+            ));
         }
         Ok(current.clone())
     };
@@ -363,7 +367,7 @@ pub async fn sync_plan(
         if let Some(desired) = &item.desired
             && inventory::is_secret(desired)
         {
-            item.desired = Some(secret_as_planned(&item.key)?);
+            item.desired = Some(secret_as_planned(&item.key).map_err(SyncError::PlanOutdated)?);
         }
         let live = cluster
             .get(&item.key)
@@ -391,7 +395,7 @@ pub async fn sync_plan(
     let mut hook_objects = Vec::new();
     for hook in &plan.hooks {
         if inventory::is_secret(hook) {
-            hook_objects.push(secret_as_planned(&Key::of(hook))?);
+            hook_objects.push(secret_as_planned(&Key::of(hook)).map_err(SyncError::PlanOutdated)?);
         } else {
             hook_objects.push(hook.clone());
         }
@@ -612,16 +616,22 @@ async fn execute(
             .map(|i| i.key.clone())
             .collect();
         let kept: HashSet<&Key> = plan.kept.iter().map(|(key, _)| key).collect();
-        entries.extend(previous.entries.iter().cloned().filter(|e| {
-            let key = plan::entry_key(e);
-            if disowned.contains(&key) {
-                false
-            } else if pruning {
-                kept.contains(&key)
-            } else {
-                !rendered.contains(&key)
-            }
-        }));
+        entries.extend(
+            previous
+                .entries
+                .iter()
+                .filter(|e| {
+                    let key = plan::entry_key(e);
+                    if disowned.contains(&key) {
+                        false
+                    } else if pruning {
+                        kept.contains(&key)
+                    } else {
+                        !rendered.contains(&key)
+                    }
+                })
+                .cloned(),
+        );
         write_inventory(cluster, &plan.app, &plan.namespace, entries).await?;
         if pruning {
             prune(
@@ -685,6 +695,10 @@ async fn execute(
     }
 }
 
+/// One applied object: its key, what was done (`created`, …) and the uid the server
+/// answered.
+type Applied = (Key, &'static str, Option<String>);
+
 /// The uid of a live or applied object.
 fn uid_of(object: &Value) -> Option<String> {
     object
@@ -721,12 +735,11 @@ async fn apply_group(
         .copied()
         .filter(|item| item.action != Action::Unchanged)
         .collect();
-    let results: Vec<Result<(Key, &'static str, Option<String>), SyncError>> =
-        futures_util::stream::iter(work)
-            .map(|item| apply_one(cluster, item, options, preconditions))
-            .buffered(CONCURRENCY)
-            .collect()
-            .await;
+    let results: Vec<Result<Applied, SyncError>> = futures_util::stream::iter(work)
+        .map(|item| apply_one(cluster, item, options, preconditions))
+        .buffered(CONCURRENCY)
+        .collect()
+        .await;
     let mut applied = Vec::new();
     for result in results {
         let (key, verb, uid) = result?;
@@ -741,7 +754,7 @@ async fn apply_one(
     item: &Planned,
     options: &SyncOptions,
     preconditions: bool,
-) -> Result<(Key, &'static str, Option<String>), SyncError> {
+) -> Result<Applied, SyncError> {
     let key = item.key.clone();
     let failed = |failure| SyncError::Object {
         key: key.clone(),
@@ -1074,16 +1087,12 @@ async fn prune(
         let wanted = Key::of(&serde_json::json!({
             "apiVersion": item.key.api_version(), "kind": item.key.kind,
             "metadata": {"name": item.key.name, "namespace": item.key.namespace}}));
-        let Some(entry) = inventory
-            .entries
-            .iter()
-            .find(|e| {
-                e.group == wanted.group
-                    && e.kind == wanted.kind
-                    && e.namespace == wanted.namespace
-                    && e.name == wanted.name
-            })
-        else {
+        let Some(entry) = inventory.entries.iter().find(|e| {
+            e.group == wanted.group
+                && e.kind == wanted.kind
+                && e.namespace == wanted.namespace
+                && e.name == wanted.name
+        }) else {
             let why = format!(
                 "not pruned: not applied by app `{}` (it is not in the app's inventory)",
                 plan.app.name

@@ -50,7 +50,11 @@ async fn a_hand_edited_inventory_never_prunes_objects_the_app_did_not_apply() {
         // Deployment in another namespace.
         let mut foreign = Vec::new();
         cluster
-            .apply(&json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "payments"}}), false, false)
+            .apply(
+                &json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "payments"}}),
+                false,
+                false,
+            )
             .await
             .unwrap();
         for i in 0..10 {
@@ -70,9 +74,11 @@ async fn a_hand_edited_inventory_never_prunes_objects_the_app_did_not_apply() {
             serde_json::from_str(configmap["data"]["objects"].as_str().unwrap()).unwrap();
         for object in &foreign {
             let k = Key::of(object);
-            entries.push(json!({"group": k.group, "version": k.version, "kind": k.kind,
+            entries.push(
+                json!({"group": k.group, "version": k.version, "kind": k.kind,
                 "namespace": k.namespace, "name": k.name, "hash": "",
-                "uid": object["metadata"]["uid"]}));
+                "uid": object["metadata"]["uid"]}),
+            );
         }
         for i in 0..60 {
             entries.push(json!({"group": "", "version": "v1", "kind": "ConfigMap",
@@ -95,7 +101,11 @@ async fn a_hand_edited_inventory_never_prunes_objects_the_app_did_not_apply() {
             .collect();
         assert_eq!(not_pruned.len(), 11, "{:?}", report.kept);
         for object in &foreign {
-            assert!(exists(&cluster, &Key::of(object)).await, "{}", Key::of(object));
+            assert!(
+                exists(&cluster, &Key::of(object)).await,
+                "{}",
+                Key::of(object)
+            );
         }
         assert!(exists(&cluster, &key("ConfigMap", "settings")).await);
         // The foreign entries are dropped from the inventory, the ghosts with them.
@@ -180,7 +190,11 @@ async fn a_lost_inventory_is_rebuilt_from_the_objects_carrying_the_app() {
             .await
             .unwrap();
         assert_eq!(plan.notes.len(), 1, "{:?}", plan.notes);
-        assert!(plan.notes[0].contains("rebuilt from 3 live object(s)"), "{:?}", plan.notes);
+        assert!(
+            plan.notes[0].contains("rebuilt from 3 live object(s)"),
+            "{:?}",
+            plan.notes
+        );
         let deletes: Vec<&str> = plan
             .items
             .iter()

@@ -193,9 +193,9 @@ fn plan_text(plan: &Plan) -> String {
     for note in &plan.notes {
         let _ = writeln!(out, "note: {note}");
     }
-    let _ = write!(
+    let _ = writeln!(
         out,
-        "Plan for app {} (namespace {}): {} to create, {} to update, {} to replace, {} to delete, {} unchanged.\n",
+        "Plan for app {} (namespace {}): {} to create, {} to update, {} to replace, {} to delete, {} unchanged.",
         plan.app,
         plan.namespace,
         count(Action::Create),
@@ -372,8 +372,9 @@ async fn sync_one(
     let mut ledger = Ledger::default();
     match &args.plan {
         Some(path) => {
-            let plan = read_plan(path)
-                .map_err(|error| SyncError::PlanOutdated(format!("{}: {error:#}", path.display())))?;
+            let plan = read_plan(path).map_err(|error| {
+                SyncError::PlanOutdated(format!("{}: {error:#}", path.display()))
+            })?;
             sync::sync_plan(
                 cluster,
                 &prepared.id,

@@ -251,7 +251,11 @@ fn no_prune_succeeds_huge_timeouts_work_and_saved_plans_apply_what_was_reviewed(
     std::fs::remove_file(app.join("extra.yaml")).unwrap();
     let kept = shipway(&sandbox, &["sync", &app_arg, "--no-prune"]);
     assert_eq!(kept.status.code(), Some(0), "{}", text(&kept));
-    let extra = kubectl(&sandbox, dir.path(), &["get", "configmap", "extra", "-n", "shop"]);
+    let extra = kubectl(
+        &sandbox,
+        dir.path(),
+        &["get", "configmap", "extra", "-n", "shop"],
+    );
     assert!(extra.status.success(), "{}", text(&extra));
     let refused = shipway(&sandbox, &["sync", &app_arg]);
     assert_eq!(refused.status.code(), Some(1), "{}", text(&refused));
@@ -300,7 +304,12 @@ fn no_prune_succeeds_huge_timeouts_work_and_saved_plans_apply_what_was_reviewed(
             "jsonpath={.spec.template.spec.containers[0].image}",
         ],
     );
-    assert_eq!(String::from_utf8_lossy(&image.stdout), "nginx:1.28", "{}", text(&image));
+    assert_eq!(
+        String::from_utf8_lossy(&image.stdout),
+        "nginx:1.28",
+        "{}",
+        text(&image)
+    );
     let tracking = kubectl(
         &sandbox,
         dir.path(),
@@ -316,7 +325,8 @@ fn no_prune_succeeds_huge_timeouts_work_and_saved_plans_apply_what_was_reviewed(
     );
     let tracking = String::from_utf8_lossy(&tracking.stdout).into_owned();
     assert!(
-        tracking.starts_with("dir:") && tracking.ends_with("/shop@default:apps/Deployment:shop/web"),
+        tracking.starts_with("dir:")
+            && tracking.ends_with("/shop@default:apps/Deployment:shop/web"),
         "{tracking}"
     );
 }
