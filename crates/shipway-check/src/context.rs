@@ -221,17 +221,46 @@ impl<'a> Ctx<'a> {
         path: &str,
         message: impl Into<String>,
     ) {
+        let pos = node_at(object, path).map_or(object.pos, |n| n.pos);
+        self.push(rule, severity, object, path, pos, message.into());
+    }
+
+    /// Like [`Ctx::report_as`], pointing at the key of the field at `path` rather than its
+    /// value: for findings about the field's name.
+    pub fn report_key_as(
+        &mut self,
+        rule: &Rule,
+        severity: Severity,
+        object: &Node,
+        path: &str,
+        message: impl Into<String>,
+    ) {
+        let Some(pos) = key_pos_at(object, path) else {
+            self.report_as(rule, severity, object, path, message);
+            return;
+        };
+        self.push(rule, severity, object, path, pos, message.into());
+    }
+
+    fn push(
+        &mut self,
+        rule: &Rule,
+        severity: Severity,
+        object: &Node,
+        path: &str,
+        pos: Pos,
+        message: String,
+    ) {
         if is_ignored(object, rule.code) || self.settings.config.ignores(rule.code, object) {
             return;
         }
-        let pos = node_at(object, path).map_or(object.pos, |n| n.pos);
         self.findings.push(Finding {
             rule: rule.code.to_string(),
             severity,
             object: Some(ObjectRef::of(object)),
             pos,
             path: path.to_string(),
-            message: message.into(),
+            message,
         });
     }
 
@@ -293,28 +322,86 @@ pub fn matches_code(entry: &str, code: &str) -> bool {
 /// The node at a report path (`spec.containers[0].image`, `metadata.labels["app"]`).
 pub fn node_at<'n>(object: &'n Node, path: &str) -> Option<&'n Node> {
     let mut node = object;
+    for step in steps(path)? {
+        node = match step {
+            Step::Index(index) => node.as_seq()?.get(index)?,
+            key => &entry(node, &key)?.value,
+        };
+    }
+    Some(node)
+}
+
+/// Where the key of the field at a report path is written, for findings about the key
+/// itself (an unknown field is its name, not its value). `None` when the path does not end
+/// in a mapping key or does not exist.
+pub fn key_pos_at(object: &Node, path: &str) -> Option<Pos> {
+    let mut steps = steps(path)?;
+    let last = steps.pop()?;
+    if matches!(last, Step::Index(_)) {
+        return None;
+    }
+    let mut node = object;
+    for step in steps {
+        node = match step {
+            Step::Index(index) => node.as_seq()?.get(index)?,
+            key => &entry(node, &key)?.value,
+        };
+    }
+    Some(entry(node, &last)?.key_pos)
+}
+
+/// One step of a report path.
+enum Step<'p> {
+    /// `.name`: a plain key.
+    Key(&'p str),
+    /// `["name"]`: a key as Rust's `{:?}` prints it, quotes included.
+    Quoted(&'p str),
+    /// `[0]`.
+    Index(usize),
+}
+
+/// The steps of a report path; `None` when it is malformed.
+fn steps(path: &str) -> Option<Vec<Step<'_>>> {
+    let mut out = Vec::new();
     let mut rest = path;
     while !rest.is_empty() {
         if let Some(after) = rest.strip_prefix('[') {
-            let close = after.find(']')?;
-            let inner = &after[..close];
-            node = if let Some(key) = inner.strip_prefix('"').and_then(|k| k.strip_suffix('"')) {
-                node.get(key)?
+            let (step, len) = if after.starts_with('"') {
+                // The closing quote is the first one not escaped with a backslash.
+                let mut escaped = false;
+                let end = after.char_indices().skip(1).find_map(|(i, c)| {
+                    let closes = c == '"' && !escaped;
+                    escaped = c == '\\' && !escaped;
+                    closes.then_some(i)
+                })?;
+                (Step::Quoted(&after[..=end]), end + 1)
             } else {
-                let index: usize = inner.parse().ok()?;
-                match &node.value {
-                    Value::Seq(items) => items.get(index)?,
-                    _ => return None,
-                }
+                let close = after.find(']')?;
+                (Step::Index(after[..close].parse().ok()?), close)
             };
-            rest = after[close + 1..].trim_start_matches('.');
+            rest = after[len..].strip_prefix(']')?.trim_start_matches('.');
+            out.push(step);
             continue;
         }
         let end = rest.find(['.', '[']).unwrap_or(rest.len());
-        node = node.get(&rest[..end])?;
+        out.push(Step::Key(&rest[..end]));
         rest = rest[end..].trim_start_matches('.');
     }
-    Some(node)
+    Some(out)
+}
+
+/// The entry a key step names in a mapping.
+fn entry<'n>(node: &'n Node, step: &Step<'_>) -> Option<&'n shipway_model::Entry> {
+    let map = node.as_map()?;
+    match step {
+        Step::Key(key) => map.entry(key),
+        // Paths quote keys with `{:?}`, escapes and all; compare the same spelling.
+        Step::Quoted(quoted) => map
+            .entries
+            .iter()
+            .find(|e| format!("{:?}", e.key) == *quoted),
+        Step::Index(_) => None,
+    }
 }
 
 #[cfg(test)]
@@ -337,6 +424,20 @@ mod tests {
             Some("y")
         );
         assert!(node_at(&node, "spec.containers[1]").is_none());
+    }
+
+    #[test]
+    fn key_positions_are_the_keys_not_the_values() {
+        let node = parse_one(
+            "spec:\n  foo:\n    bar: 1\n  containers:\n  - name: a\n    \"we\\\"ird\": x\n",
+        )
+        .unwrap();
+        let at = |path| key_pos_at(&node, path).map(|p| (p.line, p.col));
+        assert_eq!(at("spec.foo"), Some((2, 3)));
+        assert_eq!(node_at(&node, "spec.foo").map(|n| n.pos.line), Some(3));
+        assert_eq!(at("spec.containers[0][\"we\\\"ird\"]"), Some((6, 5)));
+        assert_eq!(at("spec.containers[0]"), None);
+        assert_eq!(at("spec.nope"), None);
     }
 
     #[test]

@@ -350,6 +350,12 @@ pub struct CheckArgs {
     /// stdout with `-o text`, on stderr otherwise).
     #[arg(long)]
     pub capacity: bool,
+
+    /// Which files may be read: with `LoadRestrictionsRootOnly`, a symbolic link in a
+    /// directory given on the command line must stay inside that directory, and
+    /// kustomizations may read only files in or below their own directory.
+    #[arg(long, value_enum, default_value_t = LoadRestrictor::LoadRestrictionsRootOnly)]
+    pub load_restrictor: LoadRestrictor,
 }
 
 /// `shipway check -o` values.

@@ -1,5 +1,6 @@
 //! The object model shared by every shipway layer: values with source positions, YAML input
-//! and kustomize-identical YAML output, object identity and the ordered object set.
+//! and kustomize-identical YAML output, object identity and the ordered object set, and the
+//! one rule for printing input text safely ([`text::escape_control`]).
 //!
 //! This crate does no I/O beyond what callers hand it and nothing async; it is the bottom of
 //! the dependency graph.
@@ -10,6 +11,7 @@
 //! assert_eq!(to_kustomize_yaml(&node).unwrap(), "apiVersion: v1\nkind: ConfigMap\n");
 //! ```
 
+pub mod text;
 pub mod value;
 pub mod yaml;
 

@@ -27,12 +27,25 @@ pub fn run(cli: shipway_cli::Cli) -> ExitStatus {
             if is_broken_pipe(&err) {
                 return ExitStatus::Success;
             }
-            eprintln!("error: {err}");
-            for cause in err.chain().skip(1) {
-                eprintln!("  caused by: {cause}");
-            }
+            print_error(&err);
             ExitStatus::Failure
         }
+    }
+}
+
+/// Prints an error and its causes on stderr. Messages quote inputs (object names, commit
+/// messages, what git printed), so each line has its control characters escaped; the line
+/// breaks between them are the messages' own.
+pub(crate) fn print_error(err: &anyhow::Error) {
+    let escaped = |text: String| {
+        text.lines()
+            .map(|line| shipway_model::text::escape_control(line).into_owned())
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    eprintln!("error: {}", escaped(err.to_string()));
+    for cause in err.chain().skip(1) {
+        eprintln!("  caused by: {}", escaped(cause.to_string()));
     }
 }
 

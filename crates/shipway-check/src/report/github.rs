@@ -1,18 +1,18 @@
 //! `-o github`: one workflow command per finding (`::error file=…,line=…,title=…::…`),
-//! which GitHub Actions turns into annotations on the pull request.
+//! which GitHub Actions turns into annotations on the pull request. The job log shows the
+//! commands as they are, so text from the inputs has its control characters escaped.
 
 use std::fmt::Write as _;
 
 use shipway_model::Severity;
+use shipway_model::text::escape_control;
 
 use super::Report;
 
-/// Escapes a workflow command's data or property, as the runner expects.
+/// Escapes a workflow command's data or property, as the runner expects, after escaping
+/// control characters (line breaks would otherwise end the command early).
 fn escape(text: &str, property: bool) -> String {
-    let mut out = text
-        .replace('%', "%25")
-        .replace('\r', "%0D")
-        .replace('\n', "%0A");
+    let mut out = escape_control(text).replace('%', "%25");
     if property {
         out = out.replace(':', "%3A").replace(',', "%2C");
     }

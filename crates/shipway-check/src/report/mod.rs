@@ -3,16 +3,24 @@
 //!
 //! Reporters are pure: they get the findings, the file names behind positions and, for
 //! `text`, a way to fetch source lines, and return a string.
+//!
+//! Text that came from the inputs (object names, values quoted in messages, file names,
+//! source lines) goes through [`shipway_model::text::escape_control`] in the formats that
+//! reach a terminal or a log (`text`, `github`); the structured formats escape it their own
+//! way. Source lines holding a Secret's values are masked ([`SecretLines`]).
 
 mod github;
 mod json;
 mod junit;
 mod sarif;
+mod secrets;
 mod text;
 
 use std::path::Path;
 
 use shipway_model::{Finding, ObjectRef, Severity, SourceMap};
+
+pub use secrets::{SecretLines, mask};
 
 /// A path with `.` and `..` folded lexically, for display: a `..` after a symbolic link
 /// would resolve elsewhere on disk, which only matters for repositories that link
@@ -70,6 +78,8 @@ pub struct Report<'a> {
     pub color: bool,
     /// Source lines for `text` excerpts: `(file, 1-based line)`.
     pub source_line: &'a dyn Fn(&Path, u32) -> Option<String>,
+    /// Lines whose excerpts are masked because they hold a Secret's values.
+    pub secret_lines: &'a SecretLines,
 }
 
 impl Report<'_> {

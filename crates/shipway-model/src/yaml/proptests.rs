@@ -5,6 +5,10 @@
 //! later stage (or `kubectl apply`) reads it again, and the two must agree. The generators
 //! lean towards the scalars where YAML's type resolution is subtle (`yes`, `0644`, `1e3`,
 //! `~`, leading indicators, line breaks) because uniform random text rarely hits them.
+//!
+//! Alias expansion is bounded relative to the input: whatever a stream of anchors and
+//! aliases reads as, its keys and strings add up to at most the input plus the alias byte
+//! budget for an input of that size.
 
 use proptest::prelude::*;
 
@@ -133,8 +137,81 @@ fn value() -> impl Strategy<Value = Value> {
     })
 }
 
+/// Bytes of keys and strings in a tree.
+fn text_bytes(node: &Node) -> usize {
+    match &node.value {
+        Value::Str(text) => text.len(),
+        Value::Seq(items) => items.iter().map(text_bytes).sum(),
+        Value::Map(map) => map
+            .entries
+            .iter()
+            .map(|e| e.key.len() + text_bytes(&e.value))
+            .sum(),
+        _ => 0,
+    }
+}
+
+/// A stream of anchors and aliases: a scalar (or mapping) of `size` bytes anchored as `a0`,
+/// then `levels` sequences each holding `fan_out` aliases to the previous level (the
+/// billion-laughs shape), `extra` aliases to the top level, and an alias used as a key.
+fn alias_stream(size: usize, levels: usize, fan_out: usize, extra: usize, map: bool) -> String {
+    let base = "x".repeat(size);
+    let mut text = if map {
+        format!("a0: &a0 {{{base}: {base}}}\n")
+    } else {
+        format!("a0: &a0 {base}\n")
+    };
+    for level in 1..=levels {
+        let refs = vec![format!("*a{}", level - 1); fan_out].join(", ");
+        text.push_str(&format!("a{level}: &a{level} [{refs}]\n"));
+    }
+    for i in 0..extra {
+        text.push_str(&format!("e{i}: *a{levels}\n"));
+    }
+    if !map {
+        // An alias used as a key copies its text too.
+        text.push_str("keys:\n  *a0 : 1\n");
+    }
+    text
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(256))]
+
+    /// Keys and strings produced from a stream are at most the input plus the alias byte
+    /// budget, however the anchors and aliases are arranged; beyond it the reader refuses
+    /// with an error naming an alias's line.
+    #[test]
+    fn alias_expansion_is_bounded_by_the_input_size(
+        size in 0usize..4096,
+        levels in 0usize..4,
+        fan_out in 1usize..12,
+        extra in 0usize..64,
+        map in any::<bool>(),
+        ratio in 1usize..32,
+        floor in prop_oneof![Just(0usize), 0usize..65536],
+    ) {
+        let text = alias_stream(size, levels, fan_out, extra, map);
+        let limits = Limits {
+            alias_bytes_per_input_byte: ratio,
+            min_alias_bytes: floor,
+            ..Limits::default()
+        };
+        let budget = limits.alias_bytes_budget(text.len());
+        match parse_stream(&text, FileId(0), &limits) {
+            Ok(docs) => {
+                let produced: usize = docs.iter().map(text_bytes).sum();
+                prop_assert!(
+                    produced <= text.len() + budget,
+                    "{produced} bytes from a {}-byte input, budget {budget}", text.len()
+                );
+            }
+            Err(e) => {
+                prop_assert!(e.message.contains("aliases expand"), "{e}");
+                prop_assert!(e.line >= 2, "{e}");
+            }
+        }
+    }
 
     /// Arbitrary text is either read or rejected with an error.
     #[test]

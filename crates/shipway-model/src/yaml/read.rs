@@ -4,6 +4,11 @@
 //! events into resolved values the way Go's yaml.v3 decodes them for kustomize, and enforces
 //! what kustomize users rely on: duplicate keys are errors, aliases are expanded with a
 //! budget (no billion-laughs), merge keys (`<<`) work, and every limit is explicit.
+//!
+//! Alias expansion is bounded twice: by the number of nodes it adds, and by the bytes of
+//! keys and strings it copies, relative to the size of the input. The node budget alone let
+//! one large scalar aliased a few thousand times allocate gigabytes while adding only a few
+//! thousand nodes.
 
 use std::collections::HashMap;
 
@@ -23,6 +28,22 @@ pub struct Limits {
     pub max_depth: usize,
     /// Most nodes that alias expansion may add to one stream.
     pub max_alias_nodes: usize,
+    /// How many bytes of keys and strings alias expansion may copy per byte of input (see
+    /// [`Limits::alias_bytes_budget`]).
+    pub alias_bytes_per_input_byte: usize,
+    /// The smallest alias byte budget, however small the input.
+    pub min_alias_bytes: usize,
+}
+
+impl Limits {
+    /// How many bytes of keys and strings alias expansion may copy in a stream of
+    /// `input_len` bytes: `alias_bytes_per_input_byte` times the input, at least
+    /// `min_alias_bytes`.
+    pub fn alias_bytes_budget(&self, input_len: usize) -> usize {
+        input_len
+            .saturating_mul(self.alias_bytes_per_input_byte)
+            .max(self.min_alias_bytes)
+    }
 }
 
 impl Default for Limits {
@@ -32,6 +53,11 @@ impl Default for Limits {
             max_documents: 1_000_000,
             max_depth: 256,
             max_alias_nodes: 1_000_000,
+            // Legitimate anchors (shared labels, resource blocks, env lists) repeat small
+            // pieces a few times; sixteen times the file, or 16 MiB, is far above that and
+            // far below what hurts.
+            alias_bytes_per_input_byte: 16,
+            min_alias_bytes: 16 * 1024 * 1024,
         }
     }
 }
@@ -61,9 +87,10 @@ impl YamlError {
 /// Reads every document of a stream. Empty documents come back as [`Value::Null`] nodes.
 pub fn parse_stream(text: &str, file: FileId, limits: &Limits) -> Result<Vec<Node>, YamlError> {
     if text.len() > limits.max_bytes {
+        // The whole input is at fault; it starts at line 1, and callers print `file:line`.
         return Err(YamlError {
-            line: 0,
-            col: 0,
+            line: 1,
+            col: 1,
             message: format!(
                 "input is {} bytes, more than the limit of {} bytes",
                 text.len(),
@@ -71,8 +98,9 @@ pub fn parse_stream(text: &str, file: FileId, limits: &Limits) -> Result<Vec<Nod
             ),
         });
     }
+    let input_len = text.len();
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-    Builder::new(file, limits).run(text)
+    Builder::new(file, limits, input_len).run(text)
 }
 
 /// Reads a stream that must hold exactly one document (tests and small inputs).
@@ -81,9 +109,10 @@ pub fn parse_one(text: &str) -> Result<Node, YamlError> {
     match docs.len() {
         0 => Ok(Node::new(Value::Null)),
         1 => Ok(docs.remove(0)),
+        // Point at the first document too many, which is where the reader should look.
         n => Err(YamlError {
-            line: 0,
-            col: 0,
+            line: docs[1].pos.line.max(1),
+            col: docs[1].pos.col.max(1),
             message: format!("expected one document, found {n}"),
         }),
     }
@@ -109,24 +138,69 @@ struct MapFrame {
     merges: Vec<Node>,
 }
 
+/// An anchored node and what one alias to it costs.
+struct Anchored {
+    node: Node,
+    /// Nodes in the tree.
+    nodes: usize,
+    /// Bytes of keys and strings in the tree.
+    bytes: usize,
+}
+
+impl Anchored {
+    fn new(node: &Node) -> Anchored {
+        let (nodes, bytes) = expansion_cost(node);
+        Anchored {
+            node: node.clone(),
+            nodes,
+            bytes,
+        }
+    }
+}
+
+/// Nodes, and bytes of keys and strings, in a tree: what copying it for an alias costs.
+fn expansion_cost(node: &Node) -> (usize, usize) {
+    match &node.value {
+        Value::Str(text) => (1, text.len()),
+        Value::Seq(items) => items.iter().fold((1, 0), |(nodes, bytes), item| {
+            let (n, b) = expansion_cost(item);
+            (nodes + n, bytes.saturating_add(b))
+        }),
+        Value::Map(map) => map.entries.iter().fold((1, 0), |(nodes, bytes), entry| {
+            let (n, b) = expansion_cost(&entry.value);
+            (
+                nodes + n,
+                bytes.saturating_add(b).saturating_add(entry.key.len()),
+            )
+        }),
+        Value::Null | Value::Bool(_) | Value::Int(_) | Value::Uint(_) | Value::Float(_) => (1, 0),
+    }
+}
+
 struct Builder<'l> {
     file: FileId,
     limits: &'l Limits,
     stack: Vec<Frame>,
-    anchors: HashMap<usize, (Node, usize)>,
+    anchors: HashMap<usize, Anchored>,
     alias_nodes: usize,
+    /// Bytes of keys and strings copied by aliases so far.
+    alias_bytes: usize,
+    /// Size of the input, which the alias byte budget is relative to.
+    input_len: usize,
     docs: Vec<Node>,
     root: Option<Node>,
 }
 
 impl<'l> Builder<'l> {
-    fn new(file: FileId, limits: &'l Limits) -> Builder<'l> {
+    fn new(file: FileId, limits: &'l Limits, input_len: usize) -> Builder<'l> {
         Builder {
             file,
             limits,
             stack: Vec::new(),
             anchors: HashMap::new(),
             alias_nodes: 0,
+            alias_bytes: 0,
+            input_len,
             docs: Vec::new(),
             root: None,
         }
@@ -181,9 +255,7 @@ impl<'l> Builder<'l> {
                     let value = resolve_scalar(&text, style, tag.as_deref())
                         .map_err(|m| YamlError::at(pos, m))?;
                     let node = Node::at(value, pos);
-                    if anchor != 0 {
-                        self.anchors.insert(anchor, (node.clone(), 1));
-                    }
+                    self.remember(anchor, &node);
                     self.complete(node)?;
                 }
                 Event::SequenceStart(anchor, _) => {
@@ -243,10 +315,10 @@ impl<'l> Builder<'l> {
                     }
                 }
                 Event::Alias(id) => {
-                    let Some((node, count)) = self.anchors.get(&id) else {
+                    let Some(anchored) = self.anchors.get(&id) else {
                         return Err(YamlError::at(pos, "unknown anchor"));
                     };
-                    self.alias_nodes += count;
+                    self.alias_nodes += anchored.nodes;
                     if self.alias_nodes > self.limits.max_alias_nodes {
                         return Err(YamlError::at(
                             pos,
@@ -256,7 +328,24 @@ impl<'l> Builder<'l> {
                             ),
                         ));
                     }
-                    let node = node.clone();
+                    // Checked before the copy is made, so the budget bounds what is
+                    // allocated, not just what is kept.
+                    self.alias_bytes = self.alias_bytes.saturating_add(anchored.bytes);
+                    let budget = self.limits.alias_bytes_budget(self.input_len);
+                    if self.alias_bytes > budget {
+                        return Err(YamlError::at(
+                            pos,
+                            format!(
+                                "aliases expand to more than {budget} bytes of keys and strings \
+                                 ({} times the {}-byte input, at least {}); refusing to expand \
+                                 further",
+                                self.limits.alias_bytes_per_input_byte,
+                                self.input_len,
+                                self.limits.min_alias_bytes
+                            ),
+                        ));
+                    }
+                    let node = anchored.node.clone();
                     if self.awaiting_key() {
                         let Some(text) = node.value.scalar_text() else {
                             return Err(YamlError::at(
@@ -290,8 +379,7 @@ impl<'l> Builder<'l> {
 
     fn remember(&mut self, anchor: usize, node: &Node) {
         if anchor != 0 {
-            self.anchors
-                .insert(anchor, (node.clone(), node.count_nodes()));
+            self.anchors.insert(anchor, Anchored::new(node));
         }
     }
 
@@ -459,6 +547,54 @@ mod tests {
         }
         let err = parse_one(&text).unwrap_err();
         assert!(err.message.contains("aliases expand"), "{err}");
+    }
+
+    /// One 1 MiB scalar aliased 3,000 times added only 3,000 nodes, under the node budget,
+    /// while copying 3 GiB of text.
+    #[test]
+    fn one_large_scalar_aliased_many_times_is_bounded_by_bytes() {
+        let mut text = format!("k0: &big {}\n", "x".repeat(1024 * 1024));
+        for i in 1..=3000 {
+            text.push_str(&format!("k{i}: *big\n"));
+        }
+        let err = parse_one(&text).unwrap_err();
+        assert!(err.message.contains("bytes of keys and strings"), "{err}");
+        // The budget is 16 MiB (16 times the 1 MiB input): the 17th alias, on line 18,
+        // crosses it.
+        assert_eq!((err.line, err.col), (18, 6), "{err}");
+    }
+
+    #[test]
+    fn the_alias_byte_budget_scales_with_the_input() {
+        let limits = Limits {
+            alias_bytes_per_input_byte: 4,
+            min_alias_bytes: 0,
+            ..Limits::default()
+        };
+        // 100 bytes of anchored text in a ~130-byte file: three aliases fit under 4 × 130,
+        // six do not.
+        let base = format!("a: &a {}\n", "y".repeat(100));
+        let three = format!("{base}b: [*a, *a, *a]\n");
+        assert!(parse_stream(&three, FileId(0), &limits).is_ok());
+        let six = format!("{base}b: [*a, *a, *a, *a, *a, *a]\n");
+        let err = parse_stream(&six, FileId(0), &limits).unwrap_err();
+        assert_eq!(err.line, 2, "{err}");
+    }
+
+    #[test]
+    fn an_input_over_the_size_limit_names_line_1() {
+        let limits = Limits {
+            max_bytes: 4,
+            ..Limits::default()
+        };
+        let err = parse_stream("a: 12345\n", FileId(0), &limits).unwrap_err();
+        assert_eq!((err.line, err.col), (1, 1), "{err}");
+        assert!(
+            err.message.contains("more than the limit of 4 bytes"),
+            "{err}"
+        );
+        let err = parse_one("a: 1\n---\nb: 2\n").unwrap_err();
+        assert_eq!(err.line, 3, "{err}");
     }
 
     #[test]

@@ -1,21 +1,32 @@
 //! `shipway check`: load manifests (files, directories, kustomizations, stdin), check them
 //! and print the findings in the chosen format.
+//!
+//! Directories are walked by [`load`], which keeps symbolic links inside the directory
+//! given unless `--load-restrictor LoadRestrictionsNone`.
+
+mod load;
 
 use std::io::{IsTerminal, Read};
 use std::path::Path;
 
 use anyhow::Context;
-use shipway_check::report::{Checked, Format, Report};
-use shipway_cli::{CheckArgs, CheckFormat, FailOn};
+use shipway_check::report::{Checked, Format, Report, SecretLines};
+use shipway_cli::{CheckArgs, CheckFormat, FailOn, LoadRestrictor};
 use shipway_cluster::app::Rendered;
+use shipway_model::text::escape_control;
 use shipway_model::yaml::parse_one;
 use shipway_model::{ObjectRef, Severity};
 
 use super::ExitStatus;
 
-/// Adds the objects at `path` (files, directories, kustomizations: the loader the sync
-/// engine's apps use), or standard input for `-`.
-fn add_path(loaded: &mut Rendered, path: &Path) -> anyhow::Result<()> {
+/// Adds the objects at `path` (files, directories, kustomizations: parsed and rendered by
+/// the loader the sync engine's apps use), or standard input for `-`. Warnings go to
+/// stderr.
+fn add_path(
+    loaded: &mut Rendered,
+    path: &Path,
+    restrictor: shipway_render::LoadRestrictor,
+) -> anyhow::Result<()> {
     if path == Path::new("-") {
         let mut text = String::new();
         std::io::stdin()
@@ -23,7 +34,9 @@ fn add_path(loaded: &mut Rendered, path: &Path) -> anyhow::Result<()> {
             .context("reading standard input")?;
         loaded.add_stream(Path::new("<stdin>"), &text)?;
     } else {
-        loaded.add_path(path)?;
+        for warning in load::add_path(loaded, path, restrictor)? {
+            eprintln!("warning: {}", escape_control(&warning));
+        }
     }
     Ok(())
 }
@@ -34,19 +47,20 @@ pub(crate) fn check(args: &CheckArgs) -> ExitStatus {
         Ok(status) => status,
         Err(err) => {
             // Usage and I/O problems exit 2, unlike findings (1).
-            eprintln!("error: {err}");
-            for cause in err.chain().skip(1) {
-                eprintln!("  caused by: {cause}");
-            }
+            crate::print_error(&err);
             ExitStatus::Usage
         }
     }
 }
 
 fn run(args: &CheckArgs) -> anyhow::Result<ExitStatus> {
+    let restrictor = match args.load_restrictor {
+        LoadRestrictor::LoadRestrictionsRootOnly => shipway_render::LoadRestrictor::RootOnly,
+        LoadRestrictor::LoadRestrictionsNone => shipway_render::LoadRestrictor::None,
+    };
     let mut loaded = Rendered::default();
     for path in &args.paths {
-        add_path(&mut loaded, path)?;
+        add_path(&mut loaded, path, restrictor)?;
     }
     let mut settings = shipway_check::Settings {
         kubernetes_version: args.kubernetes_version.clone(),
@@ -62,7 +76,7 @@ fn run(args: &CheckArgs) -> anyhow::Result<ExitStatus> {
     }
     if let Some(dir) = &args.crd_dir {
         let mut crds = Rendered::default();
-        add_path(&mut crds, dir)?;
+        add_path(&mut crds, dir, restrictor)?;
         settings.crds = crds.objects;
     }
     shipway_check::validate_settings(&settings)?;
@@ -98,12 +112,14 @@ fn run(args: &CheckArgs) -> anyhow::Result<ExitStatus> {
             .nth(line.checked_sub(1)? as usize)
             .map(str::to_string)
     };
+    let secret_lines = SecretLines::of(&loaded.objects);
     let report = Report {
         findings: &findings,
         sources: &loaded.sources,
         checked: &checked,
         color,
         source_line: &source_line,
+        secret_lines: &secret_lines,
     };
     let format = match args.output {
         CheckFormat::Text => Format::Text,

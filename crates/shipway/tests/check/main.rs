@@ -147,3 +147,173 @@ fn explain_prints_a_rules_documentation() {
     assert_eq!(code, 1);
     assert!(stderr.contains("no rule"), "{stderr}");
 }
+
+/// Writes `dir/bomb.yaml`: a ConfigMap of about 1 MiB whose one 1 MiB value is aliased
+/// 3,000 times (3 GiB once expanded), and a kustomization naming it.
+fn write_alias_bomb(dir: &Path) {
+    let mut text = format!(
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: bomb\ndata:\n  k0: &big {}\n",
+        "x".repeat(1024 * 1024)
+    );
+    for i in 1..=3000 {
+        text.push_str(&format!("  k{i}: *big\n"));
+    }
+    std::fs::write(dir.join("bomb.yaml"), text).unwrap();
+    std::fs::write(dir.join("kustomization.yaml"), "resources:\n- bomb.yaml\n").unwrap();
+}
+
+/// Runs `shipway ARGS` with stdout discarded and fails the test if it has not exited
+/// within `seconds`: `(exit code, stderr)`.
+fn shipway_within(seconds: u64, args: &[&std::ffi::OsStr]) -> (i32, String) {
+    let stderr = tempfile::NamedTempFile::new().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_shipway"))
+        .args(args)
+        .env("NO_COLOR", "1")
+        .stdout(std::process::Stdio::null())
+        .stderr(stderr.reopen().unwrap())
+        .spawn()
+        .unwrap();
+    let started = std::time::Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if started.elapsed() > std::time::Duration::from_secs(seconds) {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("shipway {args:?} still running after {seconds}s");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    (
+        status.code().unwrap_or(-1),
+        std::fs::read_to_string(stderr.path()).unwrap(),
+    )
+}
+
+/// One 1 MiB scalar aliased 3,000 times used to make `shipway check` allocate gigabytes,
+/// whether given the file or its kustomization.
+#[test]
+fn an_alias_bomb_fails_fast_naming_the_file_and_line() {
+    let tmp = tempfile::tempdir().unwrap();
+    write_alias_bomb(tmp.path());
+    for path in [tmp.path().to_path_buf(), tmp.path().join("bomb.yaml")] {
+        let (code, stderr) = shipway_within(60, &["check".as_ref(), path.as_os_str()]);
+        assert_eq!(code, 2, "{stderr}");
+        // The 17th alias (line 23) crosses the 16 MiB budget.
+        assert!(
+            stderr.contains("bomb.yaml:23: aliases expand to more than"),
+            "{stderr}"
+        );
+    }
+}
+
+/// Runs `shipway ARGS` from `dir`: `(exit code, stdout, stderr)`.
+fn shipway_in(dir: &Path, args: &[&str]) -> (i32, String, String) {
+    let output = Command::new(env!("CARGO_BIN_EXE_shipway"))
+        .args(args)
+        .current_dir(dir)
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    (
+        output.status.code().unwrap_or(-1),
+        String::from_utf8(output.stdout).unwrap(),
+        String::from_utf8(output.stderr).unwrap(),
+    )
+}
+
+const CONFIG_MAP: &str =
+    "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c, namespace: apps}\ndata: {a: b}\n";
+
+/// A link in the checked directory to a credentials file elsewhere used to be read, and
+/// its token quoted in an excerpt. It is refused like render refuses files outside the
+/// kustomization root, naming the link, unless `--load-restrictor LoadRestrictionsNone`.
+#[test]
+fn symlinks_out_of_the_checked_directory_are_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (dir, outside) = (tmp.path().join("dir"), tmp.path().join("outside"));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::create_dir_all(outside.join("more")).unwrap();
+    std::fs::write(dir.join("app.yaml"), CONFIG_MAP).unwrap();
+    std::fs::write(outside.join("credentials.yaml"), "token: s3cr3t-t0ken\n").unwrap();
+    std::fs::write(outside.join("more/x.yaml"), "token: s3cr3t-t0ken\n").unwrap();
+    std::os::unix::fs::symlink("../outside/credentials.yaml", dir.join("creds.yaml")).unwrap();
+    let (code, stdout, stderr) = shipway_in(tmp.path(), &["check", "dir"]);
+    assert_eq!(code, 2, "{stdout}{stderr}");
+    assert!(
+        stderr.contains("`dir/creds.yaml`: security; file '")
+            && stderr.contains("credentials.yaml' is not in or below '")
+            && stderr.contains("--load-restrictor LoadRestrictionsNone"),
+        "{stderr}"
+    );
+    assert!(!format!("{stdout}{stderr}").contains("s3cr3t"));
+    // A linked directory is refused the same way.
+    std::fs::remove_file(dir.join("creds.yaml")).unwrap();
+    std::os::unix::fs::symlink("../outside/more", dir.join("more")).unwrap();
+    let (code, _, stderr) = shipway_in(tmp.path(), &["check", "dir"]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("`dir/more`: security;"), "{stderr}");
+    // Opting out reads it; links inside the directory are always fine.
+    let (code, stdout, stderr) = shipway_in(
+        tmp.path(),
+        &["check", "--load-restrictor", "LoadRestrictionsNone", "dir"],
+    );
+    assert_eq!(code, 1, "{stdout}{stderr}");
+    assert!(stdout.contains("dir/more/x.yaml"), "{stdout}");
+    std::fs::remove_file(dir.join("more")).unwrap();
+    std::os::unix::fs::symlink("app.yaml", dir.join("same.yaml")).unwrap();
+    let (code, stdout, stderr) = shipway_in(tmp.path(), &["check", "dir"]);
+    assert!(code != 2, "{stdout}{stderr}");
+    assert!(stdout.contains("2 objects checked"), "{stdout}");
+}
+
+/// A link back up the tree used to be walked until a depth limit failed the run.
+#[test]
+fn symlink_loops_are_skipped_with_a_warning() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("dir");
+    std::fs::create_dir_all(dir.join("sub")).unwrap();
+    std::fs::write(dir.join("app.yaml"), CONFIG_MAP).unwrap();
+    std::fs::write(
+        dir.join("sub/other.yaml"),
+        CONFIG_MAP.replace("name: c", "name: d"),
+    )
+    .unwrap();
+    std::os::unix::fs::symlink("..", dir.join("sub/up")).unwrap();
+    std::os::unix::fs::symlink("sub", dir.join("twice")).unwrap();
+    let (code, stdout, stderr) = shipway_in(tmp.path(), &["check", "dir"]);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    assert!(stdout.contains("2 objects checked"), "{stdout}");
+    assert!(
+        stderr.contains("warning: `dir/sub/up` links back to `"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("warning: `dir/twice` leads to `")
+            && stderr.contains("already read as `dir/sub`"),
+        "{stderr}"
+    );
+}
+
+/// Excerpts under findings about a Secret's values show `***`, and names with control
+/// characters print escaped.
+#[test]
+fn excerpts_mask_secret_values_and_names_are_escaped() {
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::write(
+        tmp.path().join("secret.yaml"),
+        "apiVersion: v1\nkind: Secret\nmetadata: {name: s, namespace: apps}\ndata:\n  token: 8675309123\nstringData: {password: [hunter2]}\n---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: \"web\\e[2J\", namespace: apps}\n",
+    )
+    .unwrap();
+    let (code, stdout, stderr) = shipway_in(tmp.path(), &["check", "secret.yaml"]);
+    assert_eq!(code, 1, "{stdout}{stderr}");
+    assert!(
+        !stdout.contains("8675309123") && !stdout.contains("hunter2"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("    |   token: ***\n"), "{stdout}");
+    assert!(stdout.contains("    | stringData: ***\n"), "{stdout}");
+    assert!(!stdout.contains('\x1b'), "{stdout:?}");
+    assert!(stdout.contains("ConfigMap apps/web\\u{1b}[2J"), "{stdout}");
+}

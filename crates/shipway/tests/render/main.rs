@@ -260,3 +260,61 @@ fn helm_charts_fail_clearly_without_helm_or_chart() {
         .to_string();
     assert!(disabled.contains("--enable-helm"), "{disabled}");
 }
+
+/// Writes `dir/bomb.yaml`: a ConfigMap of about 1 MiB whose one 1 MiB value is aliased
+/// 3,000 times (3 GiB once expanded), and a kustomization naming it.
+fn write_alias_bomb(dir: &Path) {
+    let mut text = format!(
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: bomb\ndata:\n  k0: &big {}\n",
+        "x".repeat(1024 * 1024)
+    );
+    for i in 1..=3000 {
+        text.push_str(&format!("  k{i}: *big\n"));
+    }
+    std::fs::write(dir.join("bomb.yaml"), text).unwrap();
+    std::fs::write(dir.join("kustomization.yaml"), "resources:\n- bomb.yaml\n").unwrap();
+}
+
+/// Runs `shipway ARGS` with stdout discarded and fails the test if it has not exited
+/// within `seconds`: `(exit code, stderr)`.
+fn shipway_within(seconds: u64, args: &[&std::ffi::OsStr]) -> (i32, String) {
+    let stderr = tempfile::NamedTempFile::new().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_shipway"))
+        .args(args)
+        .env("NO_COLOR", "1")
+        .stdout(std::process::Stdio::null())
+        .stderr(stderr.reopen().unwrap())
+        .spawn()
+        .unwrap();
+    let started = std::time::Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if started.elapsed() > std::time::Duration::from_secs(seconds) {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("shipway {args:?} still running after {seconds}s");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    (
+        status.code().unwrap_or(-1),
+        std::fs::read_to_string(stderr.path()).unwrap(),
+    )
+}
+
+/// One 1 MiB scalar aliased 3,000 times used to make `shipway render` allocate gigabytes;
+/// the reader's alias byte budget stops it at the alias that crosses it.
+#[test]
+fn an_alias_bomb_fails_fast_naming_the_file_and_line() {
+    let tmp = tempfile::tempdir().unwrap();
+    write_alias_bomb(tmp.path());
+    let (code, stderr) = shipway_within(60, &["render".as_ref(), tmp.path().as_os_str()]);
+    assert_eq!(code, 1, "{stderr}");
+    // The 17th alias (line 23) crosses the 16 MiB budget.
+    assert!(
+        stderr.contains("bomb.yaml:23: aliases expand to more than"),
+        "{stderr}"
+    );
+}

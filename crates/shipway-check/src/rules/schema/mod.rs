@@ -88,13 +88,25 @@ pub(crate) fn report_kind(ctx: &mut Ctx<'_>, rule: &'static Rule, kind: Kind) {
         } else {
             rule.severity
         };
-        ctx.report_as(
-            rule,
-            severity,
-            &objects[i],
-            &violation.path,
-            violation.message,
-        );
+        // An unknown field is its name: point at the key, where the typo is, not at a
+        // value that may start lines below it.
+        if kind == Kind::UnknownField {
+            ctx.report_key_as(
+                rule,
+                severity,
+                &objects[i],
+                &violation.path,
+                violation.message,
+            );
+        } else {
+            ctx.report_as(
+                rule,
+                severity,
+                &objects[i],
+                &violation.path,
+                violation.message,
+            );
+        }
     }
 }
 
@@ -110,6 +122,17 @@ mod tests {
     #[test]
     fn unknown_field() {
         fixture("schema/unknown-field");
+    }
+
+    /// The finding points at the misspelt key, not at its value on the lines below.
+    #[test]
+    fn unknown_field_points_at_the_key() {
+        let findings = crate::testing::lint(
+            "schema/unknown-field",
+            "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers: [{name: c, image: nginx:1.27}]\n  nodeselector:\n    disktype: ssd\n",
+        );
+        let found: Vec<(u32, u32)> = findings.iter().map(|f| (f.pos.line, f.pos.col)).collect();
+        assert_eq!(found, [(6, 3)], "{findings:?}");
     }
 
     #[test]
