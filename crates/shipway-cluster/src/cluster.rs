@@ -84,11 +84,20 @@ impl Key {
 
 impl fmt::Display for Key {
     /// `Deployment platform/web`, `Namespace platform`: how kubectl users name objects.
+    /// Names come from rendered input before any server validated them, so control
+    /// characters are escaped: a name cannot rewrite the terminal or forge a log line.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        use shipway_model::text::escape_control as escape;
         if self.namespace.is_empty() {
-            write!(f, "{} {}", self.kind, self.name)
+            write!(f, "{} {}", escape(&self.kind), escape(&self.name))
         } else {
-            write!(f, "{} {}/{}", self.kind, self.namespace, self.name)
+            write!(
+                f,
+                "{} {}/{}",
+                escape(&self.kind),
+                escape(&self.namespace),
+                escape(&self.name)
+            )
         }
     }
 }
@@ -583,6 +592,10 @@ mod tests {
         );
         assert_eq!(key.group, "apps");
         assert_eq!(key.to_string(), "Deployment shop/web");
+        let hostile = Key::of(&serde_json::json!({"apiVersion": "v1", "kind": "ConfigMap",
+            "metadata": {"name": "a\u{1b}[2Jb\nerror: forged", "namespace": "shop"}}));
+        let shown = hostile.to_string();
+        assert!(!shown.contains('\u{1b}') && !shown.contains('\n'), "{shown}");
         let namespace = Key::of(&serde_json::json!({"apiVersion": "v1", "kind": "Namespace",
             "metadata": {"name": "shop"}}));
         assert_eq!(namespace.api_version(), "v1");

@@ -248,7 +248,10 @@ impl Progress for Printer {
             let _ = write!(err, "\r\x1b[K");
             self.redrawn = false;
         }
-        let _ = writeln!(err, "{text}");
+        // Progress quotes server messages and input: escape all but the line breaks.
+        for line in text.lines() {
+            let _ = writeln!(err, "{}", shipway_model::text::escape_control(line));
+        }
     }
 
     fn waiting(&mut self, unhealthy: &[(Key, String)]) {
