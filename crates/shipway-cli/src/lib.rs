@@ -229,7 +229,13 @@ pub struct ReleaseArgs {
     #[arg(long)]
     pub add: bool,
 
-    /// The commit subject (default: generated from the environment and images).
+    /// Release even when, while pushing, the branch turns out to have moved with another
+    /// release of one of the same images (which this one would overwrite).
+    #[arg(long)]
+    pub force: bool,
+
+    /// The commit message: the first line is the subject (default: generated from the
+    /// environment and images), further lines the body.
     #[arg(short, long, value_name = "MESSAGE")]
     pub message: Option<String>,
 
@@ -257,7 +263,8 @@ pub struct PromoteArgs {
     #[arg(long)]
     pub force: bool,
 
-    /// The commit subject (default: generated).
+    /// The commit message: the first line is the subject (default: generated), further
+    /// lines the body.
     #[arg(short, long, value_name = "MESSAGE")]
     pub message: Option<String>,
 
@@ -281,7 +288,8 @@ pub struct RollbackArgs {
     #[arg(long, default_value_t = 1, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
     pub steps: u32,
 
-    /// The commit subject (default: generated).
+    /// The commit message: the first line is the subject (default: generated), further
+    /// lines the body.
     #[arg(short, long, value_name = "MESSAGE")]
     pub message: Option<String>,
 

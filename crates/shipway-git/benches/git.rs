@@ -127,7 +127,7 @@ fn release_on_10000_commits(bencher: divan::Bencher) {
     bencher.bench_local(|| {
         n += 1;
         let change = ImageRef::parse(&format!("api:2.{n}")).unwrap().to_change();
-        ops::release(&repo, &target, vec![change], false, None, None).unwrap()
+        ops::release(&repo, &target, vec![change], false, false, None, None).unwrap()
     });
 }
 

@@ -15,7 +15,7 @@
 //! let cfg = config::Config::load(repo.root())?;
 //! let target = config::resolve(repo.root(), std::path::Path::new("."), &cfg, "staging")?;
 //! let change = ImageRef::parse("api=ghcr.io/acme/api:1.5")?.to_change();
-//! let outcome = ops::release(&repo, &target, vec![change], false, None, None)?;
+//! let outcome = ops::release(&repo, &target, vec![change], false, false, None, None)?;
 //! println!("{:?}", outcome.commit);
 //! # Ok(())
 //! # }
@@ -156,6 +156,23 @@ pub enum Error {
         attempts: u32,
         /// The local commit.
         commit: String,
+    },
+    /// While a release was being pushed, someone else's commit set one of its images to
+    /// another reference. Nothing was pushed and the local commit was dropped.
+    #[error(
+        "`{image}` was set to `{reference}` by {kind} {commit} ({author}) while this release was being pushed; nothing was pushed and the local commit was dropped (use `--force` to release over it)"
+    )]
+    ConcurrentRelease {
+        /// The image entry both changed.
+        image: String,
+        /// The reference the other commit set.
+        reference: String,
+        /// What the other commit was: `release`, `promote` or `rollback`.
+        kind: &'static str,
+        /// The other commit.
+        commit: String,
+        /// Its author.
+        author: String,
     },
     /// Unpushed local commits could not be rebased onto the moved remote branch.
     #[error(

@@ -69,9 +69,9 @@ pub struct Record {
 /// The history-facing name of an unset reference.
 const NONE: &str = "(none)";
 
-/// The commit message for `record`: a subject (`subject`, else generated), one line per
-/// image, and the trailers.
-pub fn commit_message(record: &Record, subject: Option<&str>) -> String {
+/// The commit message for `record`: a subject and body (`message`'s first line and the
+/// rest, else a generated subject), one line per image, and the trailers.
+pub fn commit_message(record: &Record, message: Option<&str>) -> String {
     let target = record.environment.as_deref().unwrap_or(&record.file);
     let changed: Vec<&ImageEdit> = record.images.iter().filter(|e| e.changed()).collect();
     let generated = {
@@ -84,12 +84,18 @@ pub fn commit_message(record: &Record, subject: Option<&str>) -> String {
             (kind, _) => format!("{} {target}: {}", kind.as_str(), names.join(", ")),
         }
     };
-    // A subject must be one line, or it would run into the body.
-    let subject = subject
-        .map(|s| s.lines().next().unwrap_or_default().trim().to_owned())
-        .filter(|s| !s.is_empty())
-        .unwrap_or(generated);
+    let (subject, body) = split_message(message.unwrap_or_default());
+    let subject = if subject.is_empty() {
+        generated
+    } else {
+        subject.to_owned()
+    };
     let mut out = format!("{subject}\n\n");
+    if !body.is_empty() {
+        // The body stays above the image lines and the trailers, so the trailers remain
+        // the last paragraph and history never reads the body as a record.
+        let _ = write!(out, "{body}\n\n");
+    }
     for e in &changed {
         let before = e
             .before
@@ -132,6 +138,23 @@ pub fn commit_message(record: &Record, subject: Option<&str>) -> String {
         let _ = writeln!(out, "Shipway-Failed-Release: {commit}");
     }
     out
+}
+
+/// A message's subject (its first non-blank line, trimmed) and body (the lines after it,
+/// with trailing spaces and surrounding blank lines removed, as `git commit` would).
+fn split_message(message: &str) -> (&str, String) {
+    let mut lines = message.lines().skip_while(|l| l.trim().is_empty());
+    let subject = lines.next().unwrap_or_default().trim();
+    let body: Vec<&str> = lines.map(str::trim_end).collect();
+    let start = body
+        .iter()
+        .position(|l| !l.is_empty())
+        .unwrap_or(body.len());
+    let end = body
+        .iter()
+        .rposition(|l| !l.is_empty())
+        .map_or(start, |i| i + 1);
+    (subject, body[start..end].join("\n"))
 }
 
 /// One image of a history entry.
@@ -249,9 +272,15 @@ mod tests {
             failed: vec!["abc".into()],
             promoted_from: None,
         };
-        let message = commit_message(&record, Some("Back out 3\nsecond line"));
+        let message = commit_message(
+            &record,
+            Some("  Back out 3  \n\nThe canary failed:\n  p99 latency doubled.   \n\n"),
+        );
         insta::assert_snapshot!(message, @r"
         Back out 3
+
+        The canary failed:
+          p99 latency doubled.
 
         - api: api:3 → api:2
         - marks as failed: abc

@@ -6,7 +6,10 @@
 //! `git commit` restores the file); and a push is never forced. When the remote branch has
 //! moved, the commit is rebuilt on the new tip by re-running the same edit (a textual rebase
 //! of neighbouring `images:` lines would conflict for no reason), then pushed again after a
-//! randomised, growing pause, up to a limit.
+//! randomised, growing pause, up to a limit. A release is not re-applied when the commits
+//! that moved the branch set one of its images to something else: two people releasing the
+//! same image at once is a decision, and the later one must not silently win (unless
+//! forced).
 
 use std::collections::HashSet;
 use std::hash::{BuildHasher, Hasher};
@@ -60,14 +63,22 @@ struct Plan {
     promoted_from: Option<String>,
     /// Rollbacks commit even when nothing changes, because the failure marks matter.
     allow_empty: bool,
+    /// Re-apply the edit on a moved branch even when the commits that moved it set the
+    /// same images.
+    force: bool,
 }
 
 /// Sets images in `target`'s kustomization, commits, and pushes when `push` is given.
+///
+/// When the push finds the branch moved by commits that set one of the same images to
+/// another reference, the release is refused ([`Error::ConcurrentRelease`], naming that
+/// commit) and the local commit dropped, unless `force`, which re-applies it on top.
 pub fn release(
     repo: &Repo,
     target: &Target,
     changes: Vec<ImageChange>,
     add: bool,
+    force: bool,
     message: Option<&str>,
     push: Option<&PushOptions>,
 ) -> Result<Outcome, Error> {
@@ -78,6 +89,7 @@ pub fn release(
         failed: Vec::new(),
         promoted_from: None,
         allow_empty: false,
+        force,
     };
     run(repo, target, &plan, message, push)
 }
@@ -162,6 +174,9 @@ pub fn promote(
         failed: Vec::new(),
         promoted_from: Some(from.label().to_owned()),
         allow_empty: false,
+        // A promotion copies what another environment already runs; re-applying it on a
+        // moved branch is what was asked.
+        force: true,
     };
     run(repo, to, &plan, message, push)
 }
@@ -230,6 +245,8 @@ pub fn rollback(
         failed: abandoned,
         promoted_from: None,
         allow_empty: true,
+        // A rollback restores a known state whatever landed meanwhile.
+        force: true,
     };
     run(repo, target, &plan, message, push)
 }
@@ -395,6 +412,14 @@ fn push_with_retry(
         let tip = repo.resolve("FETCH_HEAD")?;
         let unpushed = repo.run(&["rev-list", "--count", &base, &format!("^{tip}")])?;
         if unpushed.trim() == "0" {
+            if !plan.force
+                && let Some(other) = concurrent_edit(repo, target, &base, &tip, &outcome.edits)?
+            {
+                // Leave the branch as it was before this release, so that running it
+                // again (with `--force`, or after a look at the other release) just works.
+                repo.run(&["reset", "-q", "--hard", &base])?;
+                return Err(other);
+            }
             // Our commit is the only local one: rebuild it on the new tip. Resetting is
             // safe because the tree was clean when we started and the commit is ours.
             repo.run(&["reset", "-q", "--hard", &tip])?;
@@ -421,6 +446,46 @@ fn push_with_retry(
         }
     }
     Ok(())
+}
+
+/// The refusal when a commit in `base..tip` set one of the images `edits` change to a
+/// reference other than ours (the newest such commit for each image decides); `None`
+/// when the edit can be re-applied without overwriting anyone.
+fn concurrent_edit(
+    repo: &Repo,
+    target: &Target,
+    base: &str,
+    tip: &str,
+    edits: &[ImageEdit],
+) -> Result<Option<Error>, Error> {
+    let range = format!("{base}..{tip}");
+    let output = repo.output(&["log", "-z", LOG_FORMAT, &range, "--", &target.file])?;
+    if !output.status.success() {
+        return Err(Error::Git {
+            command: "git log".into(),
+            stderr: String::from_utf8_lossy(&output.stderr).trim().to_owned(),
+        });
+    }
+    let entries = parse_log(&String::from_utf8_lossy(&output.stdout), &target.file);
+    for edit in edits.iter().filter(|e| e.changed()) {
+        let ours = edit.after.reference(&edit.name);
+        let newest = entries.iter().find_map(|entry| {
+            let image = entry.images.iter().find(|i| i.name == edit.name)?;
+            Some((entry, image))
+        });
+        if let Some((entry, image)) = newest
+            && image.to != ours
+        {
+            return Ok(Some(Error::ConcurrentRelease {
+                image: edit.name.clone(),
+                reference: image.to.clone(),
+                kind: entry.kind.as_str(),
+                commit: entry.commit.clone(),
+                author: entry.author.clone(),
+            }));
+        }
+    }
+    Ok(None)
 }
 
 /// Whether a failed push failed only because the remote branch moved (or another push was

@@ -10,6 +10,8 @@
 //! aliases reads as, its keys and strings add up to at most the input plus the alias byte
 //! budget for an input of that size.
 
+use std::fmt::Write as _;
+
 use proptest::prelude::*;
 
 use super::{Limits, parse_one, parse_stream, to_kustomize_yaml};
@@ -163,10 +165,10 @@ fn alias_stream(size: usize, levels: usize, fan_out: usize, extra: usize, map: b
     };
     for level in 1..=levels {
         let refs = vec![format!("*a{}", level - 1); fan_out].join(", ");
-        text.push_str(&format!("a{level}: &a{level} [{refs}]\n"));
+        let _ = writeln!(text, "a{level}: &a{level} [{refs}]");
     }
     for i in 0..extra {
-        text.push_str(&format!("e{i}: *a{levels}\n"));
+        let _ = writeln!(text, "e{i}: *a{levels}");
     }
     if !map {
         // An alias used as a key copies its text too.

@@ -553,9 +553,10 @@ mod tests {
     /// while copying 3 GiB of text.
     #[test]
     fn one_large_scalar_aliased_many_times_is_bounded_by_bytes() {
+        use std::fmt::Write as _;
         let mut text = format!("k0: &big {}\n", "x".repeat(1024 * 1024));
         for i in 1..=3000 {
-            text.push_str(&format!("k{i}: *big\n"));
+            let _ = writeln!(text, "k{i}: *big");
         }
         let err = parse_one(&text).unwrap_err();
         assert!(err.message.contains("bytes of keys and strings"), "{err}");

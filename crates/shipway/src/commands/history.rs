@@ -1,11 +1,15 @@
 //! `shipway history`: an environment's releases, promotions and rollbacks, newest first, read
 //! from the trailers of git commits.
+//!
+//! Authors and trailer values are whatever a commit says, so the text output escapes their
+//! control characters; the JSON output leaves escaping to JSON.
 
 use std::fmt::Write as _;
 use std::io::Write as _;
 
 use anyhow::Context;
 use shipway_cli::{HistoryArgs, HistoryFormat};
+use shipway_model::text::escape_control;
 
 use super::ExitStatus;
 use super::release::open;
@@ -42,17 +46,24 @@ pub(crate) fn history(args: &HistoryArgs) -> anyhow::Result<ExitStatus> {
                 let short = e.commit.get(..12).unwrap_or(&e.commit);
                 let _ = writeln!(
                     out,
-                    "{short}  {}  {:<8}  {}",
-                    e.time,
+                    "{}  {}  {:<8}  {}",
+                    escape_control(short),
+                    escape_control(&e.time),
                     e.kind.as_str(),
-                    e.author
+                    escape_control(&e.author)
                 );
                 for i in &e.images {
                     let from = i.from.as_deref().unwrap_or("(none)");
-                    let _ = writeln!(out, "    {}: {from} → {}", i.name, i.to);
+                    let _ = writeln!(
+                        out,
+                        "    {}: {} → {}",
+                        escape_control(&i.name),
+                        escape_control(from),
+                        escape_control(&i.to)
+                    );
                 }
                 for f in &e.failed {
-                    let _ = writeln!(out, "    marks failed: {f}");
+                    let _ = writeln!(out, "    marks failed: {}", escape_control(f));
                 }
             }
             if entries.is_empty() {

@@ -8,6 +8,7 @@ use shipway_git::config::{Config, Target};
 use shipway_git::ops::{Outcome, PushOptions};
 use shipway_git::repo::Repo;
 use shipway_git::{ImageChange, ImageRef};
+use shipway_model::text::escape_control;
 
 use super::ExitStatus;
 
@@ -24,6 +25,7 @@ pub(crate) fn release(args: &ReleaseArgs) -> anyhow::Result<ExitStatus> {
         &target,
         changes,
         args.add,
+        args.force,
         args.message.as_deref(),
         push_options(&args.push).as_ref(),
     )
@@ -57,7 +59,14 @@ pub(super) fn report(verb: &str, target: &Target, outcome: &Outcome, push: &Push
             .before
             .as_ref()
             .map_or_else(|| "(none)".to_owned(), |b| b.reference(&e.name));
-        eprintln!("  {}: {before} → {}", e.name, e.after.reference(&e.name));
+        // Names and references are read from the kustomization file: escaped like any
+        // input text that reaches a terminal.
+        eprintln!(
+            "  {}: {} → {}",
+            escape_control(&e.name),
+            escape_control(&before),
+            escape_control(&e.after.reference(&e.name))
+        );
     }
     match &outcome.commit {
         Some(commit) => {

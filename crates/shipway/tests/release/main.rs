@@ -206,15 +206,40 @@ fn ten_clones_release_ten_images_at_the_same_moment() {
 }
 
 #[test]
-fn racing_releases_of_one_image_both_land_in_order() {
+fn racing_releases_of_one_image_refuse_the_later_unless_forced() {
     within(120, || {
         let context = TestContext::new();
         let alice = context.clone_as("alice");
         let bob = context.clone_as("bob");
-        // Deterministic race: b has not seen a's push when it pushes, so b's push is
-        // rejected, and b re-applies its edit on top of a's release.
-        ok(&alice, &["release", "dev", "--image", "api:2.0", "--push"]);
-        let out = ok(&bob, &["release", "dev", "--image", "api:3.0", "--push"]);
+        // Deterministic race: bob has not seen alice's push when he pushes, so his push is
+        // rejected. Re-applying his edit on top would silently replace her tag: he is told
+        // whose release it was and what it set, and his branch is left as it was.
+        let alices = ok(&alice, &["release", "dev", "--image", "api:2.0", "--push"]);
+        let alices = alices.trim();
+        let before = git(&bob, &["rev-parse", "HEAD"]);
+        let (code, stdout, stderr) =
+            shipway(&bob, &["release", "dev", "--image", "api:3.0", "--push"]);
+        assert_eq!(code, 1, "{stdout}{stderr}");
+        assert!(
+            stderr.contains(&format!(
+                "`api` was set to `api:2.0` by release {alices} (alice) while this release was being pushed"
+            )),
+            "{stderr}"
+        );
+        assert!(stderr.contains("--force"), "{stderr}");
+        assert_eq!(git(&bob, &["rev-parse", "HEAD"]), before);
+        assert_clean(&bob);
+        assert_eq!(
+            git(&context.origin, &["rev-parse", "main"]).trim(),
+            alices,
+            "nothing of bob's was pushed"
+        );
+        // With `--force` his release lands on top of hers, recording her tag as the one
+        // it replaces.
+        let out = ok(
+            &bob,
+            &["release", "dev", "--image", "api:3.0", "--push", "--force"],
+        );
         assert_eq!(out.trim(), git(&bob, &["rev-parse", "HEAD"]).trim());
         let found = history(&bob, "dev");
         let entries = found["entries"].as_array().unwrap();
@@ -226,8 +251,7 @@ fn racing_releases_of_one_image_both_land_in_order() {
         git(&alice, &["pull", "-q"]);
         assert!(read(&alice, "overlays/dev/kustomization.yaml").contains("newTag: \"3.0\""));
 
-        // A real race from two threads: whichever lands second is on top, the history is
-        // a chain (nothing lost), and the file matches the newest entry.
+        // A real race from two threads: exactly one lands, the other names it.
         let (carol, dave) = (context.clone_as("carol"), context.clone_as("dave"));
         let barrier = Arc::new(Barrier::new(2));
         let threads: Vec<_> = [(carol, "4.0"), (dave, "5.0")]
@@ -241,23 +265,108 @@ fn racing_releases_of_one_image_both_land_in_order() {
                 })
             })
             .collect();
-        for t in threads {
-            let (code, stdout, stderr) = t.join().unwrap();
-            assert_eq!(code, 0, "{stdout}{stderr}");
-        }
+        let results: Vec<(i32, String, String)> =
+            threads.into_iter().map(|t| t.join().unwrap()).collect();
+        let landed: Vec<&(i32, String, String)> = results.iter().filter(|r| r.0 == 0).collect();
+        assert_eq!(landed.len(), 1, "{results:?}");
+        let winner = landed[0].1.trim();
+        let (_, _, loser) = results.iter().find(|r| r.0 != 0).unwrap();
+        assert!(loser.contains(&format!("by release {winner} (")), "{loser}");
         let check = context.clone_as("check");
         let found = history(&check, "dev");
         let entries = found["entries"].as_array().unwrap();
-        assert_eq!(entries.len(), 4);
-        assert_eq!(
-            entries[0]["images"][0]["from"],
-            entries[1]["images"][0]["to"]
-        );
-        assert_eq!(entries[1]["images"][0]["from"], "api:3.0");
-        let newest = entries[0]["images"][0]["to"].as_str().unwrap();
-        let tag = newest.strip_prefix("api:").unwrap();
+        assert_eq!(entries.len(), 3);
+        assert_eq!(entries[0]["commit"], winner);
+        assert_eq!(entries[0]["images"][0]["from"], "api:3.0");
+        let tag = entries[0]["images"][0]["to"]
+            .as_str()
+            .unwrap()
+            .strip_prefix("api:")
+            .unwrap();
         assert!(
             read(&check, "overlays/dev/kustomization.yaml").contains(&format!("newTag: \"{tag}\""))
+        );
+    });
+}
+
+#[test]
+fn racing_releases_of_different_images_both_land() {
+    within(120, || {
+        let context = TestContext::new();
+        let alice = context.clone_as("alice");
+        let bob = context.clone_as("bob");
+        ok(
+            &alice,
+            &["release", "prod", "--image", "img1:2.0", "--push"],
+        );
+        ok(&bob, &["release", "prod", "--image", "img2:3.0", "--push"]);
+        let check = context.clone_as("check");
+        let text = read(&check, "overlays/prod/kustomization.yaml");
+        assert!(
+            text.contains("img1 # moved\n  newTag: \"2.0\"")
+                && text.contains("img2 # moved\n  newTag: \"3.0\""),
+            "{text}"
+        );
+        assert_eq!(
+            history(&check, "prod")["entries"].as_array().unwrap().len(),
+            2
+        );
+    });
+}
+
+#[test]
+fn a_multi_line_message_keeps_its_body() {
+    within(60, || {
+        let context = TestContext::new();
+        let clone = context.clone_as("ops");
+        ok(
+            &clone,
+            &[
+                "release",
+                "dev",
+                "--image",
+                "api:1.1",
+                "-m",
+                "Ship the fix\n\nFixes the login loop.\nSee INC-42.",
+            ],
+        );
+        let message = git(&clone, &["log", "-1", "--format=%B"]);
+        assert!(
+            message.starts_with("Ship the fix\n\nFixes the login loop.\nSee INC-42.\n\n- api: api:1.0 → api:1.1\n\nShipway-Kind: release\n"),
+            "{message}"
+        );
+        assert_eq!(history(&clone, "dev")["entries"][0]["kind"], "release");
+    });
+}
+
+/// Authors and trailer values are printed as a commit wrote them: escape sequences in
+/// them must not reach the terminal.
+#[test]
+fn history_escapes_control_characters() {
+    within(60, || {
+        let context = TestContext::new();
+        let clone = context.clone_as("ops");
+        let file = clone.join("overlays/dev/kustomization.yaml");
+        std::fs::write(&file, ENV.replace("newTag: \"1.0\"", "newTag: \"1.1\"")).unwrap();
+        git(
+            &clone,
+            &[
+                "-c",
+                "user.name=ev\x1b[2Jil",
+                "commit",
+                "-q",
+                "-am",
+                "release dev: api",
+                "-m",
+                "Shipway-Kind: release\nShipway-Path: overlays/dev/kustomization.yaml\nShipway-Image: api api:1.0 -> api:1.1\x1b]0;pwned\x07",
+            ],
+        );
+        let text = ok(&clone, &["history", "dev"]);
+        assert!(!text.contains('\x1b') && !text.contains('\x07'), "{text:?}");
+        assert!(text.contains("  ev\\u{1b}[2Jil\n"), "{text}");
+        assert!(
+            text.contains("    api: api:1.0 → api:1.1\\u{1b}]0;pwned\\u{7}\n"),
+            "{text}"
         );
     });
 }

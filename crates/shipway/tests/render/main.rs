@@ -261,15 +261,16 @@ fn helm_charts_fail_clearly_without_helm_or_chart() {
     assert!(disabled.contains("--enable-helm"), "{disabled}");
 }
 
-/// Writes `dir/bomb.yaml`: a ConfigMap of about 1 MiB whose one 1 MiB value is aliased
+/// Writes `dir/bomb.yaml`: a `ConfigMap` of about 1 MiB whose one 1 MiB value is aliased
 /// 3,000 times (3 GiB once expanded), and a kustomization naming it.
 fn write_alias_bomb(dir: &Path) {
+    use std::fmt::Write as _;
     let mut text = format!(
         "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: bomb\ndata:\n  k0: &big {}\n",
         "x".repeat(1024 * 1024)
     );
     for i in 1..=3000 {
-        text.push_str(&format!("  k{i}: *big\n"));
+        let _ = writeln!(text, "  k{i}: *big");
     }
     std::fs::write(dir.join("bomb.yaml"), text).unwrap();
     std::fs::write(dir.join("kustomization.yaml"), "resources:\n- bomb.yaml\n").unwrap();

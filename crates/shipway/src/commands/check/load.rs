@@ -42,12 +42,13 @@ pub(super) fn add_path(
     let mut walk = Walk {
         loaded,
         restrictor,
-        root: root.clone(),
+        root,
         walked: HashMap::new(),
         walking: Vec::new(),
         warnings: Vec::new(),
     };
-    walk.dir(path, root)?;
+    let root = walk.root.clone();
+    walk.dir(path, &root)?;
     Ok(walk.warnings)
 }
 
@@ -66,9 +67,9 @@ struct Walk<'a> {
 
 impl Walk<'_> {
     /// Walks `dir`, whose canonical form is `real`.
-    fn dir(&mut self, dir: &Path, real: PathBuf) -> anyhow::Result<()> {
-        self.walked.insert(real.clone(), dir.to_path_buf());
-        self.walking.push(real.clone());
+    fn dir(&mut self, dir: &Path, real: &Path) -> anyhow::Result<()> {
+        self.walked.insert(real.to_path_buf(), dir.to_path_buf());
+        self.walking.push(real.to_path_buf());
         let mut entries = Vec::new();
         for entry in fs_err::read_dir(dir)? {
             let entry = entry.with_context(|| format!("reading `{}`", dir.display()))?;
@@ -112,7 +113,7 @@ impl Walk<'_> {
                     first.display()
                 ));
             } else {
-                self.dir(&path, entry_real)?;
+                self.dir(&path, &entry_real)?;
             }
         }
         self.walking.pop();
