@@ -16,10 +16,12 @@ pub mod argo;
 pub mod kubeconfig;
 pub mod source;
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use shipway_model::yaml::{Limits, parse_stream};
 use shipway_model::{Node, Pos, SourceMap, Value};
+use shipway_render::LoadRestrictor;
 use shipway_render::error::Location;
 
 pub use argo::{
@@ -76,6 +78,21 @@ pub enum AppError {
         /// What is missing or wrong, naming the files read.
         message: String,
     },
+    /// A symbolic link in a walked directory resolves outside the directory given (the
+    /// load restrictor kustomize applies, here for plain directories too): a link to a
+    /// credentials file would otherwise be read, and quoted.
+    #[error(
+        "`{}`: security; file '{}' is not in or below '{}' (`{}` is a symbolic link; use --load-restrictor LoadRestrictionsNone to allow it)",
+        link.display(), target.display(), root.display(), link.display()
+    )]
+    OutsideRoot {
+        /// The link.
+        link: PathBuf,
+        /// What it resolves to.
+        target: PathBuf,
+        /// The directory given.
+        root: PathBuf,
+    },
     /// The app's Argo CD destination is not the cluster of the chosen kubeconfig context.
     #[error("{location}: {message}")]
     Destination {
@@ -127,14 +144,11 @@ pub struct Rendered {
     pub warnings: Vec<String>,
 }
 
-/// How deep directories are followed before loading gives up: a symlink cycle would
-/// otherwise recurse forever.
-const MAX_DIR_DEPTH: usize = 64;
-
 impl Rendered {
     /// Adds the objects at `path`: a kustomization directory is rendered, any other
     /// directory is read recursively (`*.yaml`, `*.yml`, `*.json`, sorted by path), and a
-    /// file is read as a YAML stream.
+    /// file is read as a YAML stream. Symbolic links that leave the directory are refused
+    /// and loops skipped ([`Rendered::add_path_restricted`]).
     pub fn add_path(&mut self, path: &Path) -> Result<(), AppError> {
         self.add_path_with(path, true)
     }
@@ -142,41 +156,50 @@ impl Rendered {
     /// [`Rendered::add_path`], reading only the top level of a plain directory unless
     /// `recurse` (Argo CD's `directory.recurse`, off by default there).
     pub fn add_path_with(&mut self, path: &Path, recurse: bool) -> Result<(), AppError> {
-        self.add_entry(path, recurse, 0)
+        let warnings = self.add_path_restricted(path, recurse, LoadRestrictor::RootOnly)?;
+        self.warnings.extend(warnings);
+        Ok(())
     }
 
-    fn add_entry(&mut self, path: &Path, recurse: bool, depth: usize) -> Result<(), AppError> {
+    /// Adds the objects at `path` under `restrictor`, and returns the walk's warnings (a
+    /// symlink loop skipped). Under `LoadRestrictionsRootOnly` (the default, as for
+    /// `shipway render`) a symbolic link in a walked directory that resolves outside `path`
+    /// is an error naming the link; each real directory is walked once, so a link back to
+    /// one being walked (a loop) or to one already walked is skipped with a warning. A file
+    /// named as `path` itself is read, link or not: that is the user's explicit choice.
+    pub fn add_path_restricted(
+        &mut self,
+        path: &Path,
+        recurse: bool,
+        restrictor: LoadRestrictor,
+    ) -> Result<Vec<String>, AppError> {
         let meta = std::fs::metadata(path).map_err(|e| AppError::io(path, e))?;
         if !meta.is_dir() {
-            let text = std::fs::read_to_string(path).map_err(|e| AppError::io(path, e))?;
-            return self.add_stream(path, &text);
+            self.add_file(path)?;
+            return Ok(Vec::new());
         }
         if is_kustomization_dir(path) {
-            return self.add_kustomization(path);
+            self.add_kustomization_with(path, restrictor)?;
+            return Ok(Vec::new());
         }
-        if depth > MAX_DIR_DEPTH {
-            return Err(AppError::io(
-                path,
-                std::io::Error::other(format!(
-                    "directories nested more than {MAX_DIR_DEPTH} deep (a symlink cycle?)"
-                )),
-            ));
-        }
-        let mut entries = Vec::new();
-        for entry in std::fs::read_dir(path).map_err(|e| AppError::io(path, e))? {
-            entries.push(entry.map_err(|e| AppError::io(path, e))?.path());
-        }
-        entries.sort();
-        for entry in entries {
-            if entry.is_dir() {
-                if recurse {
-                    self.add_entry(&entry, recurse, depth + 1)?;
-                }
-            } else if has_manifest_extension(&entry) {
-                self.add_entry(&entry, recurse, depth + 1)?;
-            }
-        }
-        Ok(())
+        let root = std::fs::canonicalize(path).map_err(|e| AppError::io(path, e))?;
+        let mut walk = Walk {
+            loaded: self,
+            restrictor,
+            recurse,
+            root: root.clone(),
+            walked: HashMap::new(),
+            walking: Vec::new(),
+            warnings: Vec::new(),
+        };
+        walk.dir(path, &root)?;
+        Ok(walk.warnings)
+    }
+
+    /// Reads one YAML or JSON stream from the file `path`.
+    pub fn add_file(&mut self, path: &Path) -> Result<(), AppError> {
+        let text = std::fs::read_to_string(path).map_err(|e| AppError::io(path, e))?;
+        self.add_stream(path, &text)
     }
 
     /// Adds the documents of one YAML (or JSON) stream read from `path` (which need not
@@ -223,7 +246,20 @@ impl Rendered {
     /// Renders the kustomization in `dir` and adds its objects, moving their file ids into
     /// this map.
     pub fn add_kustomization(&mut self, dir: &Path) -> Result<(), AppError> {
-        let output = shipway_render::render(dir, &shipway_render::Options::default())?;
+        self.add_kustomization_with(dir, LoadRestrictor::RootOnly)
+    }
+
+    /// [`Rendered::add_kustomization`] with the chosen load restrictor.
+    pub fn add_kustomization_with(
+        &mut self,
+        dir: &Path,
+        restrictor: LoadRestrictor,
+    ) -> Result<(), AppError> {
+        let options = shipway_render::Options {
+            load_restrictor: restrictor,
+            ..shipway_render::Options::default()
+        };
+        let output = shipway_render::render(dir, &options)?;
         let table = self.sources.absorb(&output.sources);
         for mut object in output.objects {
             object.remap_files(&table);
@@ -231,6 +267,95 @@ impl Rendered {
         }
         self.warnings.extend(output.warnings);
         Ok(())
+    }
+}
+
+/// The state of one directory walk.
+pub(crate) struct Walk<'a> {
+    loaded: &'a mut Rendered,
+    restrictor: LoadRestrictor,
+    /// Whether subdirectories are walked (Argo CD's `directory.recurse`).
+    recurse: bool,
+    /// The canonical directory given on the command line.
+    root: PathBuf,
+    /// Real directories walked so far, with the path they were first reached by.
+    walked: HashMap<PathBuf, PathBuf>,
+    /// Real directories being walked, outermost first: a link to one of them is a loop.
+    walking: Vec<PathBuf>,
+    warnings: Vec<String>,
+}
+
+impl Walk<'_> {
+    /// Walks `dir`, whose canonical form is `real`.
+    fn dir(&mut self, dir: &Path, real: &Path) -> Result<(), AppError> {
+        self.walked.insert(real.to_path_buf(), dir.to_path_buf());
+        self.walking.push(real.to_path_buf());
+        let mut entries = Vec::new();
+        for entry in std::fs::read_dir(dir).map_err(|e| AppError::io(dir, e))? {
+            let entry = entry.map_err(|e| AppError::io(dir, e))?;
+            entries.push((entry.path(), entry.file_name()));
+        }
+        entries.sort();
+        for (path, name) in entries {
+            let is_link = std::fs::symlink_metadata(&path)
+                .map_err(|e| AppError::io(&path, e))?
+                .file_type()
+                .is_symlink();
+            let meta = match std::fs::metadata(&path) {
+                Ok(meta) => meta,
+                // A dangling link: an error if it would have been read, else ignored.
+                Err(e) if has_manifest_extension(&path) => return Err(AppError::io(&path, e)),
+                Err(_) => continue,
+            };
+            if !meta.is_dir() && !has_manifest_extension(&path) {
+                continue;
+            }
+            if meta.is_dir() && !self.recurse {
+                continue;
+            }
+            let entry_real = if is_link {
+                let target = std::fs::canonicalize(&path).map_err(|e| AppError::io(&path, e))?;
+                self.restrict(&path, &target)?;
+                target
+            } else {
+                real.join(&name)
+            };
+            if !meta.is_dir() {
+                self.loaded.add_file(&path)?;
+            } else if is_kustomization_dir(&path) {
+                self.loaded.add_kustomization_with(&path, self.restrictor)?;
+            } else if self.walking.contains(&entry_real) {
+                self.warnings.push(format!(
+                    "`{}` links back to `{}`, which contains it; skipping the loop",
+                    path.display(),
+                    entry_real.display()
+                ));
+            } else if let Some(first) = self.walked.get(&entry_real) {
+                self.warnings.push(format!(
+                    "`{}` leads to `{}`, already read as `{}`; skipping it",
+                    path.display(),
+                    entry_real.display(),
+                    first.display()
+                ));
+            } else {
+                self.dir(&path, &entry_real)?;
+            }
+        }
+        self.walking.pop();
+        Ok(())
+    }
+
+    /// Refuses the symbolic link `link`, which resolves to `target`, when the load
+    /// restrictor keeps reads inside the root and `target` is not.
+    fn restrict(&self, link: &Path, target: &Path) -> Result<(), AppError> {
+        if self.restrictor == LoadRestrictor::None || target.starts_with(&self.root) {
+            return Ok(());
+        }
+        Err(AppError::OutsideRoot {
+            link: link.to_path_buf(),
+            target: target.to_path_buf(),
+            root: self.root.clone(),
+        })
     }
 }
 

@@ -595,7 +595,10 @@ mod tests {
         let hostile = Key::of(&serde_json::json!({"apiVersion": "v1", "kind": "ConfigMap",
             "metadata": {"name": "a\u{1b}[2Jb\nerror: forged", "namespace": "shop"}}));
         let shown = hostile.to_string();
-        assert!(!shown.contains('\u{1b}') && !shown.contains('\n'), "{shown}");
+        assert!(
+            !shown.contains('\u{1b}') && !shown.contains('\n'),
+            "{shown}"
+        );
         let namespace = Key::of(&serde_json::json!({"apiVersion": "v1", "kind": "Namespace",
             "metadata": {"name": "shop"}}));
         assert_eq!(namespace.api_version(), "v1");

@@ -1060,3 +1060,45 @@ fn destinations_must_be_the_kubeconfig_cluster() {
         .to_string();
     assert!(error.contains("`staging`"), "{error}");
 }
+
+#[test]
+fn directory_apps_stay_inside_their_directory_and_skip_symlink_loops() {
+    let dir = TempDir::new().unwrap();
+    let app = dir.path().join("app");
+    write(
+        &app,
+        "cm.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n",
+    );
+    // A loop back to the app's own directory is skipped with a warning, not walked.
+    std::os::unix::fs::symlink(&app, app.join("again")).unwrap();
+    let rendered = App::from_path(&app, None)
+        .unwrap()
+        .render(dir.path())
+        .unwrap();
+    assert_eq!(names(&rendered), ["ConfigMap/a"]);
+    assert!(
+        rendered
+            .warnings
+            .iter()
+            .any(|w| w.contains("skipping the loop")),
+        "{:?}",
+        rendered.warnings
+    );
+    // A link to a file outside the app (a credentials file) is refused, naming the link.
+    write(
+        dir.path(),
+        "token.yaml",
+        "apiVersion: v1\nkind: Secret\nmetadata: {name: t}\n",
+    );
+    std::os::unix::fs::symlink(dir.path().join("token.yaml"), app.join("creds.yaml")).unwrap();
+    let error = App::from_path(&app, None)
+        .unwrap()
+        .render(dir.path())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        error.contains("creds.yaml") && error.contains("is not in or below"),
+        "{error}"
+    );
+}

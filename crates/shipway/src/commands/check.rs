@@ -4,8 +4,6 @@
 //! Directories are walked by [`load`], which keeps symbolic links inside the directory
 //! given unless `--load-restrictor LoadRestrictionsNone`.
 
-mod load;
-
 use std::io::{IsTerminal, Read};
 use std::path::Path;
 
@@ -34,7 +32,7 @@ fn add_path(
             .context("reading standard input")?;
         loaded.add_stream(Path::new("<stdin>"), &text)?;
     } else {
-        for warning in load::add_path(loaded, path, restrictor)? {
+        for warning in loaded.add_path_restricted(path, true, restrictor)? {
             eprintln!("warning: {}", escape_control(&warning));
         }
     }
