@@ -28,9 +28,14 @@
 //!   write, objects validated and pruned against the storage version's
 //!   `openAPIV3Schema`, `status` subresource when declared, discovery and `OpenAPI` updated);
 //! - list with label and field selectors, `limit`/`continue` (410 for a compacted token);
-//!   watch as chunked JSON lines, from a resourceVersion out of a bounded history, with
+//!   watch as chunked JSON lines, from a resourceVersion out of a history bounded by count
+//!   (10,000 events) and by bytes (64 MiB, [`Store::set_history_byte_limit`]), with
 //!   bookmarks, `sendInitialEvents` and its closing bookmark, an in-stream `ERROR` 410 for
-//!   a compacted version, selector transitions sent as `ADDED`/`DELETED`, `timeoutSeconds`;
+//!   a compacted version, selector transitions sent as `ADDED`/`DELETED`, `timeoutSeconds`
+//!   (any value; one past the clock's range means none); each watcher's queue is bounded
+//!   (16 MiB and 1024 events, [`Simulator::set_watch_buffer`]) and a watcher that stays
+//!   full for two seconds is dropped, ending its stream, as a real server closes slow
+//!   watchers;
 //! - create, get, update, delete, deletecollection; PATCH with JSON patch, merge patch,
 //!   strategic merge patch (built-in kinds; 415 for custom ones) and server-side apply
 //!   (the `ssa` module: per-manager `managedFields` in the real `FieldsV1` encoding,
@@ -57,7 +62,8 @@
 //! - Table responses for `kubectl get` (per-kind columns), errors as `metav1.Status`
 //!   bodies with the real `reason`, `code`, message and details;
 //! - test hooks: [`Simulator::inject_fault`] (5xx, 429 with `Retry-After`, 409),
-//!   [`Simulator::drop_watches`], [`Store::compact_history`], the virtual clock;
+//!   [`Simulator::drop_watches`], [`Simulator::open_watches`],
+//!   [`Store::compact_history`], the virtual clock;
 //! - workload simulation (the `controllers` module): Deployments, `ReplicaSets`,
 //!   `StatefulSets`, `DaemonSets`, Jobs and `CronJobs` get their pods, a scheduler and kubelet
 //!   run the pods (with faults scripted by annotations), claims bind, Services get
@@ -164,6 +170,10 @@ struct Shared {
     /// Bumped to end every open watch (test hook and shutdown).
     watch_stop: tokio::sync::watch::Sender<u64>,
     bookmark_interval: Mutex<Duration>,
+    /// How far a watcher may fall behind before it is dropped.
+    watch_buffer: Mutex<watch::BufferLimits>,
+    /// Watch streams still being fed (see [`Simulator::open_watches`]).
+    open_watches: Arc<std::sync::atomic::AtomicUsize>,
     /// The workload controllers' configuration, allocations and pod listeners. Locked
     /// before the store whenever both are held.
     controllers: Mutex<controllers::ControllerState>,
@@ -175,6 +185,8 @@ impl Default for Shared {
             faults: Mutex::new(Vec::new()),
             watch_stop: tokio::sync::watch::channel(0).0,
             bookmark_interval: Mutex::new(Duration::from_secs(10)),
+            watch_buffer: Mutex::new(watch::BufferLimits::default()),
+            open_watches: Arc::default(),
             controllers: Mutex::new(controllers::ControllerState::new(
                 SimulationConfig::default(),
             )),
@@ -264,6 +276,48 @@ impl Simulator {
         *self
             .shared
             .bookmark_interval
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Bounds what each watch may have queued for a client that does not read: `bytes` of
+    /// events (16 MiB by default) and `events` events (1024). A watcher whose queue stays
+    /// full for two seconds is dropped: its stream ends, as a real server closes a slow
+    /// watcher, and the client re-watches. Bytes are clamped to 1 KiB ..= 4 GiB.
+    pub fn set_watch_buffer(&self, bytes: usize, events: usize) {
+        let limits = watch::BufferLimits {
+            bytes: bytes.clamp(1024, u32::MAX as usize),
+            events: events.max(1),
+        };
+        *self
+            .shared
+            .watch_buffer
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = limits;
+    }
+
+    /// How many watches are still fed events: those that have not timed out, been
+    /// dropped for falling behind, lost their client or been ended by
+    /// [`Simulator::drop_watches`]. Their responses may still be delivering what was
+    /// queued.
+    pub fn open_watches(&self) -> usize {
+        self.shared
+            .open_watches
+            .load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// Counts a watch as open until the returned guard is dropped.
+    fn watch_opened(&self) -> WatchGuard {
+        self.shared
+            .open_watches
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        WatchGuard(self.shared.open_watches.clone())
+    }
+
+    fn watch_buffer(&self) -> watch::BufferLimits {
+        *self
+            .shared
+            .watch_buffer
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
     }
@@ -366,6 +420,15 @@ impl Simulator {
             }
             drop(closer);
         })
+    }
+}
+
+/// Counts one open watch; dropped when its task ends, however it ends.
+struct WatchGuard(Arc<std::sync::atomic::AtomicUsize>);
+
+impl Drop for WatchGuard {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
     }
 }
 
