@@ -96,6 +96,9 @@
 //! - **Protobuf request bodies** are decoded only for the kinds `kubectl create namespace`,
 //!   `configmap`, `secret` and `serviceaccount` send through client-go's typed clients;
 //!   other protobuf bodies get 415. Responses are always JSON.
+//! - **Serving** ([`serve`]): HTTP/1.1 only; a request header must arrive within 32
+//!   seconds (the real `ReadHeaderTimeout`); shutdown ends watches, waits one second for
+//!   connections and then closes them.
 //! - **No auth or admission**: any credentials are accepted; no quotas, `LimitRanges` or
 //!   webhooks. Bare pods get the admission defaults (service account, tolerations) but no
 //!   token volume is projected from a real Secret.
@@ -442,18 +445,58 @@ impl Drop for CloseListeners {
     }
 }
 
-/// Serves `simulator` on `listener` (HTTP/1.1, plain text) until `shutdown` completes; open
-/// watches are ended then, so shutdown does not wait for their timeouts.
+/// How long a client may take to send a request's header: a real API server's
+/// `ReadHeaderTimeout` (32 s). Without it, a half-sent header holds its connection forever.
+const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(32);
+
+/// How long shutdown waits for connections to finish after watches were ended. A client
+/// that does not read its watch, or has sent half a request, would otherwise keep the
+/// server (and a sandbox waiting to save its state) from stopping.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(1);
+
+/// Serves `simulator` on `listener` (HTTP/1.1, plain text) until `shutdown` completes.
+///
+/// On shutdown it stops accepting, ends every open watch, lets connections finish their
+/// current response for up to one second and then closes the rest, so it returns promptly
+/// whatever the clients do. A request header must arrive within 32 seconds.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     simulator: Simulator,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let stopper = simulator.clone();
-    axum::serve(listener, simulator.router())
-        .with_graceful_shutdown(async move {
-            shutdown.await;
-            stopper.drop_watches();
-        })
-        .await
+    let router = simulator.router();
+    let mut builder = hyper::server::conn::http1::Builder::new();
+    builder
+        .timer(hyper_util::rt::TokioTimer::new())
+        .header_read_timeout(HEADER_READ_TIMEOUT);
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    // Dropping the set aborts whatever connections outlive the grace period.
+    let mut connections = tokio::task::JoinSet::new();
+    let mut shutdown = std::pin::pin!(shutdown);
+    loop {
+        tokio::select! {
+            () = &mut shutdown => break,
+            accepted = listener.accept() => {
+                let Ok((stream, _)) = accepted else {
+                    // Accept fails for one connection (reset before accept) or for a
+                    // moment (out of file descriptors); neither should stop the server.
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                };
+                let service = hyper_util::service::TowerToHyperService::new(router.clone());
+                let connection = builder.serve_connection(hyper_util::rt::TokioIo::new(stream), service);
+                let connection = graceful.watch(connection);
+                connections.spawn(async move {
+                    // A connection error (a client that went away) concerns that client only.
+                    let _ = connection.await;
+                });
+            }
+            Some(_) = connections.join_next(), if !connections.is_empty() => {}
+        }
+    }
+    drop(listener);
+    simulator.drop_watches();
+    let _ = tokio::time::timeout(SHUTDOWN_GRACE, graceful.shutdown()).await;
+    connections.shutdown().await;
+    Ok(())
 }

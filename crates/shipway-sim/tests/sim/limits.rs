@@ -1,6 +1,6 @@
 //! Limits under load and abuse: watch memory bounded by bytes, slow watchers dropped,
-//! and watch timeouts too large for a clock. Servers listen on 127.0.0.1 only and stop
-//! when their test ends.
+//! shutdown whatever the clients do, and watch timeouts too large for a clock. Servers
+//! listen on 127.0.0.1 only and stop when their test ends.
 
 use axum::body::Body;
 use axum::http::{HeaderMap, Request};
@@ -160,6 +160,48 @@ async fn unread_watch_is_dropped_when_it_falls_behind() {
         assert!(text.ends_with("0\r\n\r\n"), "the chunked body ends cleanly");
         let delivered = text.matches("\"type\":\"ADDED\"").count();
         assert!(delivered < 48, "dropped before the end: {delivered} events");
+    })
+    .await;
+}
+
+/// Regression: an unread watch or a half-sent request header kept shutdown waiting for
+/// ever (and the sandbox from saving its state).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_finishes_despite_unread_watches_and_half_sent_headers() {
+    bounded(60, async {
+        let sim = Simulator::new();
+        for index in 0..8 {
+            let object = big_configmap(&format!("cm-{index}"), 512 * 1024);
+            let (code, _, _) = send(
+                &sim,
+                "POST",
+                CONFIGMAPS,
+                "application/json",
+                object.to_string(),
+            )
+            .await;
+            assert_eq!(code, 201);
+        }
+        let (address, stop, server) = serve(&sim).await;
+        // Reads nothing of a 4 MB initial list.
+        let mut watcher = small_client(address).await;
+        watcher
+            .write_all(
+                format!("GET {CONFIGMAPS}?watch=true HTTP/1.1\r\nHost: x\r\n\r\n").as_bytes(),
+            )
+            .await
+            .unwrap();
+        let mut half = tokio::net::TcpStream::connect(address).await.unwrap();
+        half.write_all(b"GET /api/v1/namespaces HTTP/1.1\r\nHost: x\r\nAcc")
+            .await
+            .unwrap();
+        // Both requests reached the server before it is asked to stop.
+        let mut first = [0_u8; 12];
+        watcher.read_exact(&mut first).await.unwrap();
+        assert_eq!(&first, b"HTTP/1.1 200");
+        stop.send(()).unwrap();
+        server.await.unwrap().unwrap();
+        drop((watcher, half));
     })
     .await;
 }
