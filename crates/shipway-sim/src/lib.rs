@@ -36,6 +36,13 @@
 //!   (16 MiB and 1024 events, [`Simulator::set_watch_buffer`]) and a watcher that stays
 //!   full for two seconds is dropped, ending its stream, as a real server closes slow
 //!   watchers;
+//! - the real limits: request bodies over 3 MiB answer 413 `Request entity too large:
+//!   limit is 3145728`; objects over etcd's 1.5 MiB answer 500 `etcdserver: request is too
+//!   large` (a non-apply write is retried without `managedFields` first, as upstream does);
+//!   `ConfigMap` and `Secret` data over 1 MiB is a 422 `Too long`; invalid base64 in
+//!   `[]byte` fields (`Secret` `data`, `binaryData`) and out-of-range `int32` values are
+//!   the decoder's 400; YAML apply bodies whose aliases would expand past four times the
+//!   body (at least 64 KiB) are a 400 before anything is expanded;
 //! - create, get, update, delete, deletecollection; PATCH with JSON patch, merge patch,
 //!   strategic merge patch (built-in kinds; 415 for custom ones) and server-side apply
 //!   (the `ssa` module: per-manager `managedFields` in the real `FieldsV1` encoding,
@@ -96,6 +103,14 @@
 //! - **Protobuf request bodies** are decoded only for the kinds `kubectl create namespace`,
 //!   `configmap`, `secret` and `serviceaccount` send through client-go's typed clients;
 //!   other protobuf bodies get 415. Responses are always JSON.
+//! - **Limits**: the etcd limit is measured on the object's JSON, which is larger than the
+//!   protobuf a real server stores, so the simulator refuses slightly smaller objects. The
+//!   YAML expansion bound and its message are the simulator's own (a real server has
+//!   only go-yaml's alias-ratio check). The `ConfigMap` size error's field path (empty,
+//!   printed `: Too long: …`) follows upstream's code but was not seen on a 1.32 server;
+//!   base64 error offsets follow a port of Go's decoder. Slow watchers get a two-second
+//!   grace (the real cacher's is shorter). A watch's initial events (no resourceVersion,
+//!   or `sendInitialEvents`) are copied per watcher, as a list response is.
 //! - **Serving** ([`serve`]): HTTP/1.1 only; a request header must arrive within 32
 //!   seconds (the real `ReadHeaderTimeout`); shutdown ends watches, waits one second for
 //!   connections and then closes them.
@@ -125,6 +140,7 @@ mod strategic;
 mod table;
 mod validation;
 mod watch;
+mod yaml_budget;
 
 use std::future::Future;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};

@@ -44,6 +44,11 @@ const DEFAULT_HISTORY: usize = 10_000;
 /// this simulator's equivalent for a process that also runs the test suite.
 const DEFAULT_HISTORY_BYTES: usize = 64 * 1024 * 1024;
 
+/// The largest object the store accepts, as JSON: etcd's default `--max-request-bytes`
+/// (1.5 MiB). A real server measures the protobuf encoding, which is smaller than JSON, so
+/// the simulator refuses slightly earlier than a real cluster does.
+pub const MAX_OBJECT_BYTES: usize = 1536 * 1024;
+
 /// (group, plural, namespace — `""` when cluster-scoped —, name).
 pub(crate) type ObjectKey = (&'static str, &'static str, String, String);
 
@@ -603,6 +608,7 @@ impl Store {
                 warnings,
             });
         }
+        fit_for_storage(&mut object, operation == Operation::Apply)?;
         let object = self.persist(object_key, EventType::Added, object, None);
         self.after_write(resource, &object);
         Ok(Written {
@@ -997,6 +1003,7 @@ impl Store {
                 warnings,
             });
         }
+        fit_for_storage(&mut object, operation == Operation::Apply)?;
         let object_key = key(resource, namespace, name);
         let object = self.persist(object_key, EventType::Modified, object, Some(old.clone()));
         if object.pointer("/metadata/deletionTimestamp").is_some() {
@@ -1161,6 +1168,23 @@ impl Store {
         }
         Ok(())
     }
+}
+
+/// etcd's request limit, checked where a real server meets it: after validation, when the
+/// object is written (so a dry run never meets it). Like the real handlers, a create,
+/// update or patch that is too large is retried without `managedFields`, which can be
+/// large; server-side apply is not, since its field ownership is the point of the write.
+fn fit_for_storage(object: &mut Value, apply: bool) -> Result<(), ApiError> {
+    if json_size(object) <= MAX_OBJECT_BYTES {
+        return Ok(());
+    }
+    if !apply && object.pointer("/metadata/managedFields").is_some() {
+        remove_metadata(object, "managedFields");
+        if json_size(object) <= MAX_OBJECT_BYTES {
+            return Ok(());
+        }
+    }
+    Err(ApiError::StorageTooLarge)
 }
 
 /// What `fieldValidation` makes of undeclared fields (already dropped from the object):

@@ -1,6 +1,9 @@
-//! Limits under load and abuse: watch memory bounded by bytes, slow watchers dropped,
-//! shutdown whatever the clients do, and watch timeouts too large for a clock. Servers
-//! listen on 127.0.0.1 only and stop when their test ends.
+//! Limits and validation under load and abuse: watch memory bounded by bytes, slow watchers
+//! dropped, shutdown whatever the clients do, request and object size limits, YAML alias
+//! bombs, Secret base64, `fieldValidation` on every write verb, and watch timeouts too
+//! large for a clock. Servers listen on 127.0.0.1 only and stop when their test ends.
+
+use std::fmt::Write as _;
 
 use axum::body::Body;
 use axum::http::{HeaderMap, Request};
@@ -33,6 +36,14 @@ async fn send(
         .await
         .unwrap();
     (status, headers, serde_json::from_slice(&bytes).unwrap())
+}
+
+fn warnings(headers: &HeaderMap) -> Vec<String> {
+    headers
+        .get_all("warning")
+        .iter()
+        .map(|value| value.to_str().unwrap().to_owned())
+        .collect()
 }
 
 const CONFIGMAPS: &str = "/api/v1/namespaces/default/configmaps";
@@ -202,6 +213,269 @@ async fn shutdown_finishes_despite_unread_watches_and_half_sent_headers() {
         stop.send(()).unwrap();
         server.await.unwrap().unwrap();
         drop((watcher, half));
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn request_bodies_over_three_mebibytes_are_413() {
+    bounded(30, async {
+        let sim = Simulator::new();
+        let body = "x".repeat(3 * 1024 * 1024 + 1);
+        let (code, _, status) = send(&sim, "POST", CONFIGMAPS, "application/json", body).await;
+        assert_eq!(code, 413);
+        assert_eq!(status["reason"], "RequestEntityTooLarge");
+        assert_eq!(
+            status["message"],
+            "Request entity too large: limit is 3145728"
+        );
+        // An apply body is a PATCH body: the same limit.
+        let body = format!("data: {{a: {}}}", "x".repeat(3 * 1024 * 1024));
+        let (code, _, _) = send(
+            &sim,
+            "PATCH",
+            &format!("{CONFIGMAPS}/big?fieldManager=test"),
+            "application/apply-patch+yaml",
+            body,
+        )
+        .await;
+        assert_eq!(code, 413);
+    })
+    .await;
+}
+
+/// Regression: a 1 MiB scalar aliased 3,000 times is a 1 MiB apply body that expands to
+/// 3 GiB. It is refused with 400 before anything is expanded.
+#[tokio::test]
+async fn yaml_alias_bombs_are_refused() {
+    bounded(30, async {
+        let sim = Simulator::new();
+        let mut body = format!(
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: bomb\n  annotations:\n    a: &a {}\ndata:\n",
+            "x".repeat(1024 * 1024)
+        );
+        for index in 0..3000 {
+            writeln!(body, "  k{index}: *a").unwrap();
+        }
+        assert!(body.len() < 3 * 1024 * 1024);
+        let (code, _, status) = send(
+            &sim,
+            "PATCH",
+            &format!("{CONFIGMAPS}/bomb?fieldManager=test"),
+            "application/apply-patch+yaml",
+            body,
+        )
+        .await;
+        assert_eq!(code, 400, "{status}");
+        assert_eq!(status["reason"], "BadRequest");
+        let message = status["message"].as_str().unwrap();
+        assert!(message.starts_with("error decoding YAML: aliases expand"), "{message}");
+        // Anchors used modestly are fine.
+        let modest = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: modest\n  labels: &l {app: web}\n  annotations: *l\ndata: {a: b}\n";
+        let (code, _, object) = send(
+            &sim,
+            "PATCH",
+            &format!("{CONFIGMAPS}/modest?fieldManager=test"),
+            "application/apply-patch+yaml",
+            modest,
+        )
+        .await;
+        assert_eq!(code, 201, "{object}");
+        assert_eq!(object["metadata"]["annotations"], json!({"app": "web"}));
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn objects_over_the_storage_limits_are_refused() {
+    bounded(30, async {
+        let sim = Simulator::new();
+        // ConfigMap data is limited to 1 MiB by validation.
+        let (code, _, status) = send(
+            &sim,
+            "POST",
+            CONFIGMAPS,
+            "application/json",
+            big_configmap("big", 1024 * 1024 + 1).to_string(),
+        )
+        .await;
+        assert_eq!(code, 422, "{status}");
+        assert_eq!(
+            status["message"],
+            "ConfigMap \"big\" is invalid: : Too long: may not be more than 1048576 bytes"
+        );
+        assert_eq!(
+            status["details"]["causes"][0]["reason"],
+            "FieldValueTooLong"
+        );
+        // Any other object over etcd's 1.5 MiB request limit is refused at storage.
+        let deployment = json!({"apiVersion": "apps/v1", "kind": "Deployment",
+            "metadata": {"name": "huge"},
+            "spec": {"selector": {"matchLabels": {"app": "huge"}},
+                "template": {"metadata": {"labels": {"app": "huge"}},
+                    "spec": {"containers": [{"name": "app", "image": "nginx",
+                        "env": [{"name": "BLOB", "value": "x".repeat(1600 * 1024)}]}]}}}});
+        let deployments = "/apis/apps/v1/namespaces/default/deployments";
+        let (code, _, status) = send(
+            &sim,
+            "POST",
+            deployments,
+            "application/json",
+            deployment.to_string(),
+        )
+        .await;
+        assert_eq!(code, 500);
+        assert_eq!(status["message"], "etcdserver: request is too large");
+        assert!(status.get("reason").is_none(), "{status}");
+        let (code, _, _) = send(&sim, "GET", &format!("{deployments}/huge"), "", "").await;
+        assert_eq!(code, 404, "nothing was stored");
+        // A dry run never reaches storage.
+        let (code, _, _) = send(
+            &sim,
+            "POST",
+            &format!("{deployments}?dryRun=All"),
+            "application/json",
+            deployment.to_string(),
+        )
+        .await;
+        assert_eq!(code, 201);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn secret_data_must_be_base64_and_int32_fields_fit() {
+    bounded(30, async {
+        let sim = Simulator::new();
+        let secret = json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s"},
+            "data": {"password": "not base64"}});
+        let (code, _, status) = send(
+            &sim,
+            "POST",
+            "/api/v1/namespaces/default/secrets",
+            "application/json",
+            secret.to_string(),
+        )
+        .await;
+        assert_eq!(code, 400);
+        assert_eq!(status["reason"], "BadRequest");
+        assert_eq!(
+            status["message"],
+            "Secret in version \"v1\" cannot be handled as a Secret: illegal base64 data at input byte 3"
+        );
+        let deployment = json!({"apiVersion": "apps/v1", "kind": "Deployment",
+            "metadata": {"name": "web"},
+            "spec": {"progressDeadlineSeconds": 9_999_999_999_999_i64,
+                "selector": {"matchLabels": {"app": "web"}},
+                "template": {"metadata": {"labels": {"app": "web"}},
+                    "spec": {"containers": [{"name": "app", "image": "nginx"}]}}}});
+        let (code, _, status) = send(
+            &sim,
+            "POST",
+            "/apis/apps/v1/namespaces/default/deployments",
+            "application/json",
+            deployment.to_string(),
+        )
+        .await;
+        assert_eq!(code, 400, "{status}");
+        assert!(
+            status["message"]
+                .as_str()
+                .unwrap()
+                .ends_with("json: cannot unmarshal number 9999999999999 into Go struct field DeploymentSpec.spec.progressDeadlineSeconds of type int32"),
+            "{status}"
+        );
+    })
+    .await;
+}
+
+/// Every write verb honours `fieldValidation`: Strict refuses naming the field, Warn
+/// answers a `Warning` naming it, Ignore says nothing; both drop the field.
+#[tokio::test]
+async fn field_validation_applies_to_every_write_verb() {
+    bounded(60, async {
+        let sim = Simulator::new();
+        let base = || {
+            json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "cm"},
+            "data": {"a": "1"}, "bogus": "x"})
+        };
+        // (verb, method, content type, path after the collection, body)
+        let verbs: Vec<(&str, &str, &str, &str, String)> = vec![
+            ("create", "POST", "application/json", "", base().to_string()),
+            (
+                "update",
+                "PUT",
+                "application/json",
+                "/cm",
+                base().to_string(),
+            ),
+            (
+                "merge",
+                "PATCH",
+                "application/merge-patch+json",
+                "/cm",
+                json!({"bogus": "x"}).to_string(),
+            ),
+            (
+                "json",
+                "PATCH",
+                "application/json-patch+json",
+                "/cm",
+                json!([{"op": "add", "path": "/bogus", "value": "x"}]).to_string(),
+            ),
+            (
+                "strategic",
+                "PATCH",
+                "application/strategic-merge-patch+json",
+                "/cm",
+                json!({"bogus": "x"}).to_string(),
+            ),
+            (
+                "apply",
+                "PATCH",
+                "application/apply-patch+yaml",
+                "/cm",
+                base().to_string(),
+            ),
+        ];
+        for (verb, method, content_type, suffix, body) in verbs {
+            for mode in ["Strict", "Warn", "Ignore"] {
+                // A fresh object for every case (the create case makes its own).
+                let _ = send(&sim, "DELETE", &format!("{CONFIGMAPS}/cm"), "", "").await;
+                if verb != "create" {
+                    let mut clean = base();
+                    clean.as_object_mut().unwrap().remove("bogus");
+                    let (code, _, _) = send(
+                        &sim,
+                        "POST",
+                        CONFIGMAPS,
+                        "application/json",
+                        clean.to_string(),
+                    )
+                    .await;
+                    assert_eq!(code, 201);
+                }
+                let path = format!("{CONFIGMAPS}{suffix}?fieldValidation={mode}&fieldManager=test");
+                let (code, headers, answer) =
+                    send(&sim, method, &path, content_type, body.clone()).await;
+                let case = format!("{verb} {mode}: {code} {answer} {headers:?}");
+                if mode == "Strict" {
+                    assert_eq!(code, 400, "{case}");
+                    let message = answer["message"].as_str().unwrap();
+                    assert!(message.contains("bogus"), "{case}");
+                    continue;
+                }
+                assert!(code == 200 || code == 201, "{case}");
+                assert!(answer.get("bogus").is_none(), "dropped: {case}");
+                let warned = warnings(&headers);
+                if mode == "Warn" {
+                    assert_eq!(warned.len(), 1, "{case}");
+                    assert!(warned[0].contains("unknown field \\\"bogus\\\""), "{case}");
+                } else {
+                    assert!(warned.is_empty(), "{case}");
+                }
+            }
+        }
     })
     .await;
 }
