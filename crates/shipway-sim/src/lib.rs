@@ -101,8 +101,10 @@
 //! - **List pages** are read from the current objects after the cursor, not a snapshot at
 //!   the first page's version.
 //! - **Protobuf request bodies** are decoded only for the kinds `kubectl create namespace`,
-//!   `configmap`, `secret` and `serviceaccount` send through client-go's typed clients;
-//!   other protobuf bodies get 415. Responses are always JSON.
+//!   `configmap`, `secret`, `serviceaccount` and `deployment` send through client-go's
+//!   typed clients, and only the fields those commands write (a Deployment's pod template
+//!   without volumes, probes or security contexts); other protobuf bodies get 415.
+//!   Responses are always JSON.
 //! - **Limits**: the etcd limit is measured on the object's JSON, which is larger than the
 //!   protobuf a real server stores, so the simulator refuses slightly smaller objects. The
 //!   YAML expansion bound and its message are the simulator's own (a real server has
