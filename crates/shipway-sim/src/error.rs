@@ -101,9 +101,14 @@ pub enum ApiError {
     /// 405 `MethodNotAllowed`.
     #[error("{0}")]
     MethodNotAllowed(String),
-    /// 413 `RequestEntityTooLarge`.
-    #[error("the request body is larger than {0} bytes")]
+    /// 413 `RequestEntityTooLarge`: a request body over the limit (in bytes), in the real
+    /// server's words.
+    #[error("Request entity too large: limit is {0}")]
     TooLarge(usize),
+    /// 500 without a `reason`: etcd refused an object over its request limit, and the API
+    /// server passes etcd's error on as an unclassified one.
+    #[error("etcdserver: request is too large")]
+    StorageTooLarge,
     /// 415 `UnsupportedMediaType`: a patch type the simulator does not accept.
     #[error("{0}")]
     UnsupportedMediaType(String),
@@ -149,11 +154,12 @@ impl ApiError {
             Self::MethodNotAllowed(_) => 405,
             Self::TooLarge(_) => 413,
             Self::UnsupportedMediaType(_) => 415,
-            Self::Internal(_) => 500,
+            Self::Internal(_) | Self::StorageTooLarge => 500,
         }
     }
 
-    /// The `reason` field clients match on.
+    /// The `reason` field clients match on (`""` for an unclassified error, whose `Status`
+    /// has no `reason`).
     pub fn reason(&self) -> &'static str {
         match self {
             Self::NotFound { .. } | Self::NoRoute => "NotFound",
@@ -168,6 +174,7 @@ impl ApiError {
             Self::TooLarge(_) => "RequestEntityTooLarge",
             Self::UnsupportedMediaType(_) => "UnsupportedMediaType",
             Self::Internal(_) => "InternalError",
+            Self::StorageTooLarge => "",
         }
     }
 
@@ -250,8 +257,12 @@ impl ApiError {
             "metadata": {},
             "status": "Failure",
             "message": self.to_string(),
-            "reason": self.reason(),
         });
+        if let Some(object) = status.as_object_mut()
+            && !self.reason().is_empty()
+        {
+            object.insert("reason".into(), self.reason().into());
+        }
         if let (Some(details), Some(object)) = (details, status.as_object_mut()) {
             object.insert("details".into(), Value::Object(details));
         }

@@ -25,7 +25,8 @@ use crate::store::{
 };
 use crate::{discovery, openapi, table, watch};
 
-/// Request bodies above this are refused; a real server's limit is 3 MiB.
+/// Request bodies above this are refused with 413, as a real server's
+/// `--max-request-bytes` default (3 MiB) refuses them.
 const MAX_BODY: usize = 3 * 1024 * 1024;
 
 /// The one handler behind every path.
@@ -95,6 +96,14 @@ impl ParsedRequest<'_> {
         }
         let text = std::str::from_utf8(self.body)
             .map_err(|_| ApiError::BadRequest("the apply body is not UTF-8".into()))?;
+        // The shared reader bounds alias nodes, not bytes; see `yaml_budget`.
+        crate::yaml_budget::check(text, crate::yaml_budget::budget(text.len())).map_err(
+            |budget| {
+                ApiError::BadRequest(format!(
+                    "error decoding YAML: aliases expand the document to more than {budget} bytes; refusing to expand further"
+                ))
+            },
+        )?;
         shipway_model::yaml::parse_one(text)
             .map(|node| node.to_json())
             .map_err(|error| ApiError::BadRequest(format!("error decoding YAML: {error}")))

@@ -28,9 +28,21 @@
 //!   write, objects validated and pruned against the storage version's
 //!   `openAPIV3Schema`, `status` subresource when declared, discovery and `OpenAPI` updated);
 //! - list with label and field selectors, `limit`/`continue` (410 for a compacted token);
-//!   watch as chunked JSON lines, from a resourceVersion out of a bounded history, with
+//!   watch as chunked JSON lines, from a resourceVersion out of a history bounded by count
+//!   (10,000 events) and by bytes (64 MiB, [`Store::set_history_byte_limit`]), with
 //!   bookmarks, `sendInitialEvents` and its closing bookmark, an in-stream `ERROR` 410 for
-//!   a compacted version, selector transitions sent as `ADDED`/`DELETED`, `timeoutSeconds`;
+//!   a compacted version, selector transitions sent as `ADDED`/`DELETED`, `timeoutSeconds`
+//!   (any value; one past the clock's range means none); each watcher's queue is bounded
+//!   (16 MiB and 1024 events, [`Simulator::set_watch_buffer`]) and a watcher that stays
+//!   full for two seconds is dropped, ending its stream, as a real server closes slow
+//!   watchers;
+//! - the real limits: request bodies over 3 MiB answer 413 `Request entity too large:
+//!   limit is 3145728`; objects over etcd's 1.5 MiB answer 500 `etcdserver: request is too
+//!   large` (a non-apply write is retried without `managedFields` first, as upstream does);
+//!   `ConfigMap` and `Secret` data over 1 MiB is a 422 `Too long`; invalid base64 in
+//!   `[]byte` fields (`Secret` `data`, `binaryData`) and out-of-range `int32` values are
+//!   the decoder's 400; YAML apply bodies whose aliases would expand past four times the
+//!   body (at least 64 KiB) are a 400 before anything is expanded;
 //! - create, get, update, delete, deletecollection; PATCH with JSON patch, merge patch,
 //!   strategic merge patch (built-in kinds; 415 for custom ones) and server-side apply
 //!   (the `ssa` module: per-manager `managedFields` in the real `FieldsV1` encoding,
@@ -57,7 +69,8 @@
 //! - Table responses for `kubectl get` (per-kind columns), errors as `metav1.Status`
 //!   bodies with the real `reason`, `code`, message and details;
 //! - test hooks: [`Simulator::inject_fault`] (5xx, 429 with `Retry-After`, 409),
-//!   [`Simulator::drop_watches`], [`Store::compact_history`], the virtual clock;
+//!   [`Simulator::drop_watches`], [`Simulator::open_watches`],
+//!   [`Store::compact_history`], the virtual clock;
 //! - workload simulation (the `controllers` module): Deployments, `ReplicaSets`,
 //!   `StatefulSets`, `DaemonSets`, Jobs and `CronJobs` get their pods, a scheduler and kubelet
 //!   run the pods (with faults scripted by annotations), claims bind, Services get
@@ -88,8 +101,21 @@
 //! - **List pages** are read from the current objects after the cursor, not a snapshot at
 //!   the first page's version.
 //! - **Protobuf request bodies** are decoded only for the kinds `kubectl create namespace`,
-//!   `configmap`, `secret` and `serviceaccount` send through client-go's typed clients;
-//!   other protobuf bodies get 415. Responses are always JSON.
+//!   `configmap`, `secret`, `serviceaccount` and `deployment` send through client-go's
+//!   typed clients, and only the fields those commands write (a Deployment's pod template
+//!   without volumes, probes or security contexts); other protobuf bodies get 415.
+//!   Responses are always JSON.
+//! - **Limits**: the etcd limit is measured on the object's JSON, which is larger than the
+//!   protobuf a real server stores, so the simulator refuses slightly smaller objects. The
+//!   YAML expansion bound and its message are the simulator's own (a real server has
+//!   only go-yaml's alias-ratio check). The `ConfigMap` size error's field path (empty,
+//!   printed `: Too long: …`) follows upstream's code but was not seen on a 1.32 server;
+//!   base64 error offsets follow a port of Go's decoder. Slow watchers get a two-second
+//!   grace (the real cacher's is shorter). A watch's initial events (no resourceVersion,
+//!   or `sendInitialEvents`) are copied per watcher, as a list response is.
+//! - **Serving** ([`serve`]): HTTP/1.1 only; a request header must arrive within 32
+//!   seconds (the real `ReadHeaderTimeout`); shutdown ends watches, waits one second for
+//!   connections and then closes them.
 //! - **No auth or admission**: any credentials are accepted; no quotas, `LimitRanges` or
 //!   webhooks. Bare pods get the admission defaults (service account, tolerations) but no
 //!   token volume is projected from a real Secret.
@@ -116,6 +142,7 @@ mod strategic;
 mod table;
 mod validation;
 mod watch;
+mod yaml_budget;
 
 use std::future::Future;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -164,6 +191,10 @@ struct Shared {
     /// Bumped to end every open watch (test hook and shutdown).
     watch_stop: tokio::sync::watch::Sender<u64>,
     bookmark_interval: Mutex<Duration>,
+    /// How far a watcher may fall behind before it is dropped.
+    watch_buffer: Mutex<watch::BufferLimits>,
+    /// Watch streams still being fed (see [`Simulator::open_watches`]).
+    open_watches: Arc<std::sync::atomic::AtomicUsize>,
     /// The workload controllers' configuration, allocations and pod listeners. Locked
     /// before the store whenever both are held.
     controllers: Mutex<controllers::ControllerState>,
@@ -175,6 +206,8 @@ impl Default for Shared {
             faults: Mutex::new(Vec::new()),
             watch_stop: tokio::sync::watch::channel(0).0,
             bookmark_interval: Mutex::new(Duration::from_secs(10)),
+            watch_buffer: Mutex::new(watch::BufferLimits::default()),
+            open_watches: Arc::default(),
             controllers: Mutex::new(controllers::ControllerState::new(
                 SimulationConfig::default(),
             )),
@@ -264,6 +297,48 @@ impl Simulator {
         *self
             .shared
             .bookmark_interval
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Bounds what each watch may have queued for a client that does not read: `bytes` of
+    /// events (16 MiB by default) and `events` events (1024). A watcher whose queue stays
+    /// full for two seconds is dropped: its stream ends, as a real server closes a slow
+    /// watcher, and the client re-watches. Bytes are clamped to 1 KiB ..= 4 GiB.
+    pub fn set_watch_buffer(&self, bytes: usize, events: usize) {
+        let limits = watch::BufferLimits {
+            bytes: bytes.clamp(1024, u32::MAX as usize),
+            events: events.max(1),
+        };
+        *self
+            .shared
+            .watch_buffer
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = limits;
+    }
+
+    /// How many watches are still fed events: those that have not timed out, been
+    /// dropped for falling behind, lost their client or been ended by
+    /// [`Simulator::drop_watches`]. Their responses may still be delivering what was
+    /// queued.
+    pub fn open_watches(&self) -> usize {
+        self.shared
+            .open_watches
+            .load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// Counts a watch as open until the returned guard is dropped.
+    fn watch_opened(&self) -> WatchGuard {
+        self.shared
+            .open_watches
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        WatchGuard(self.shared.open_watches.clone())
+    }
+
+    fn watch_buffer(&self) -> watch::BufferLimits {
+        *self
+            .shared
+            .watch_buffer
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
     }
@@ -369,6 +444,15 @@ impl Simulator {
     }
 }
 
+/// Counts one open watch; dropped when its task ends, however it ends.
+struct WatchGuard(Arc<std::sync::atomic::AtomicUsize>);
+
+impl Drop for WatchGuard {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
 /// Closes the pod listeners when the controller loop ends, however it ends (an aborted
 /// task drops its future, and with it this guard).
 struct CloseListeners(Simulator);
@@ -379,18 +463,58 @@ impl Drop for CloseListeners {
     }
 }
 
-/// Serves `simulator` on `listener` (HTTP/1.1, plain text) until `shutdown` completes; open
-/// watches are ended then, so shutdown does not wait for their timeouts.
+/// How long a client may take to send a request's header: a real API server's
+/// `ReadHeaderTimeout` (32 s). Without it, a half-sent header holds its connection forever.
+const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(32);
+
+/// How long shutdown waits for connections to finish after watches were ended. A client
+/// that does not read its watch, or has sent half a request, would otherwise keep the
+/// server (and a sandbox waiting to save its state) from stopping.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(1);
+
+/// Serves `simulator` on `listener` (HTTP/1.1, plain text) until `shutdown` completes.
+///
+/// On shutdown it stops accepting, ends every open watch, lets connections finish their
+/// current response for up to one second and then closes the rest, so it returns promptly
+/// whatever the clients do. A request header must arrive within 32 seconds.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     simulator: Simulator,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let stopper = simulator.clone();
-    axum::serve(listener, simulator.router())
-        .with_graceful_shutdown(async move {
-            shutdown.await;
-            stopper.drop_watches();
-        })
-        .await
+    let router = simulator.router();
+    let mut builder = hyper::server::conn::http1::Builder::new();
+    builder
+        .timer(hyper_util::rt::TokioTimer::new())
+        .header_read_timeout(HEADER_READ_TIMEOUT);
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    // Dropping the set aborts whatever connections outlive the grace period.
+    let mut connections = tokio::task::JoinSet::new();
+    let mut shutdown = std::pin::pin!(shutdown);
+    loop {
+        tokio::select! {
+            () = &mut shutdown => break,
+            accepted = listener.accept() => {
+                let Ok((stream, _)) = accepted else {
+                    // Accept fails for one connection (reset before accept) or for a
+                    // moment (out of file descriptors); neither should stop the server.
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                };
+                let service = hyper_util::service::TowerToHyperService::new(router.clone());
+                let connection = builder.serve_connection(hyper_util::rt::TokioIo::new(stream), service);
+                let connection = graceful.watch(connection);
+                connections.spawn(async move {
+                    // A connection error (a client that went away) concerns that client only.
+                    let _ = connection.await;
+                });
+            }
+            Some(_) = connections.join_next(), if !connections.is_empty() => {}
+        }
+    }
+    drop(listener);
+    simulator.drop_watches();
+    let _ = tokio::time::timeout(SHUTDOWN_GRACE, graceful.shutdown()).await;
+    connections.shutdown().await;
+    Ok(())
 }

@@ -262,9 +262,22 @@ impl Walker<'_> {
             Type::Any => {}
             Type::Ref(name) => self.definition(name, value, paths),
             Type::Scalar(scalar) => {
+                let format = field.and_then(|f| f.format.as_deref());
                 if !scalar_fits(scalar, value) {
-                    let format = field.and_then(|f| f.format.as_deref());
                     self.mismatch(value, paths, &go_scalar(scalar, format));
+                } else if let (Some("byte"), Some(text)) = (format, value.as_str()) {
+                    // `[]byte` fields travel as base64, which Go's decoder checks; its error
+                    // names neither the field nor the struct.
+                    if let Err(offset) = go_base64_decoded_len(text.as_bytes()) {
+                        self.report.mismatches.push(TypeMismatch {
+                            path: paths.decode.clone(),
+                            message: format!("illegal base64 data at input byte {offset}"),
+                        });
+                    }
+                } else if let (Some("int32"), Some(number)) = (format, value.as_i64())
+                    && i32::try_from(number).is_err()
+                {
+                    self.mismatch_described(&format!("number {number}"), paths, "int32");
                 }
             }
             Type::Array(inner) => {
@@ -328,17 +341,17 @@ impl Walker<'_> {
     }
 
     fn mismatch(&mut self, value: &Value, paths: &Paths, go_type: &str) {
+        self.mismatch_described(json_kind(value), paths, go_type);
+    }
+
+    /// A mismatch whose value Go describes as `described` (`string`, `number 3000000000`).
+    fn mismatch_described(&mut self, described: &str, paths: &Paths, go_type: &str) {
         let message = if paths.go.is_empty() {
-            format!(
-                "json: cannot unmarshal {} into Go value of type {go_type}",
-                json_kind(value)
-            )
+            format!("json: cannot unmarshal {described} into Go value of type {go_type}")
         } else {
             format!(
-                "json: cannot unmarshal {} into Go struct field {}.{} of type {go_type}",
-                json_kind(value),
-                paths.go_struct,
-                paths.go
+                "json: cannot unmarshal {described} into Go struct field {}.{} of type {go_type}",
+                paths.go_struct, paths.go
             )
         };
         self.report.mismatches.push(TypeMismatch {
@@ -358,6 +371,63 @@ fn json_kind(value: &Value) -> &'static str {
         Value::String(_) => "string",
         Value::Array(_) => "array",
         Value::Object(_) => "object",
+    }
+}
+
+/// The length of what Go's `base64.StdEncoding.DecodeString` decodes `text` to, or the
+/// offset its `CorruptInputError` reports (`illegal base64 data at input byte N`). Mirrors
+/// Go's quantum decoder: padding is required, `\r` and `\n` are skipped anywhere, and
+/// anything after the padding is an error at its offset.
+pub(crate) fn go_base64_decoded_len(text: &[u8]) -> Result<usize, usize> {
+    let is_symbol = |byte: u8| byte.is_ascii_alphanumeric() || byte == b'+' || byte == b'/';
+    let is_newline = |byte: u8| byte == b'\n' || byte == b'\r';
+    let skip_newlines = |mut index: usize| {
+        while index < text.len() && is_newline(text[index]) {
+            index += 1;
+        }
+        index
+    };
+    let mut index = 0;
+    let mut decoded = 0;
+    loop {
+        // One quantum: four symbols, or two or three and padding at the end.
+        let mut symbols = 0;
+        while symbols < 4 {
+            let Some(&byte) = text.get(index) else {
+                if symbols == 0 {
+                    return Ok(decoded);
+                }
+                return Err(index - symbols);
+            };
+            index += 1;
+            if is_symbol(byte) {
+                symbols += 1;
+                continue;
+            }
+            if is_newline(byte) {
+                continue;
+            }
+            if byte != b'=' || symbols < 2 {
+                return Err(index - 1);
+            }
+            if symbols == 2 {
+                // `==` is expected: the first `=` is read, the second must follow.
+                index = skip_newlines(index);
+                if index == text.len() {
+                    return Err(text.len());
+                }
+                if text[index] != b'=' {
+                    return Err(index - 1);
+                }
+                index += 1;
+            }
+            index = skip_newlines(index);
+            if index < text.len() {
+                return Err(index);
+            }
+            return Ok(decoded + symbols - 1);
+        }
+        decoded += 3;
     }
 }
 
@@ -635,6 +705,34 @@ impl Errors {
     fn forbidden(&mut self, field: &str, detail: &str) {
         self.push(field, "FieldValueForbidden", format!("Forbidden: {detail}"));
     }
+
+    fn too_long(&mut self, field: &str, limit: usize) {
+        self.push(
+            field,
+            "FieldValueTooLong",
+            format!("Too long: may not be more than {limit} bytes"),
+        );
+    }
+}
+
+/// What a `ConfigMap`'s or `Secret`'s data may hold in total (`core.MaxSecretSize`, 1 MiB).
+const MAX_DATA_BYTES: usize = 1024 * 1024;
+
+/// The bytes a data map holds: string lengths, or decoded lengths for base64 (`[]byte`)
+/// maps, as upstream sums `len(value)` of the decoded values.
+fn data_size(map: Option<&Value>, base64: bool) -> usize {
+    map.and_then(Value::as_object)
+        .into_iter()
+        .flatten()
+        .filter_map(|(_, value)| value.as_str())
+        .map(|text| {
+            if base64 {
+                go_base64_decoded_len(text.as_bytes()).unwrap_or(text.len())
+            } else {
+                text.len()
+            }
+        })
+        .sum()
 }
 
 fn resource_for(group: &str, kind: &str) -> Option<&'static ResourceType> {
@@ -743,9 +841,20 @@ pub(crate) fn validate(group: &str, kind: &str, object: &Value) -> Vec<InvalidFi
             }
         }
         ("", "Service") => service(&mut errors, spec),
-        ("", "ConfigMap") => config_keys(&mut errors, object, &["data", "binaryData"]),
+        ("", "ConfigMap") => {
+            config_keys(&mut errors, object, &["data", "binaryData"]);
+            // Upstream reports the total on the whole object (an empty field path).
+            let total =
+                data_size(object.get("data"), false) + data_size(object.get("binaryData"), true);
+            if total > MAX_DATA_BYTES {
+                errors.too_long("", MAX_DATA_BYTES);
+            }
+        }
         ("", "Secret") => {
             config_keys(&mut errors, object, &["data"]);
+            if data_size(object.get("data"), true) > MAX_DATA_BYTES {
+                errors.too_long("data", MAX_DATA_BYTES);
+            }
             secret_type_keys(&mut errors, object);
         }
         _ => {}
@@ -1487,6 +1596,62 @@ mod tests {
         assert_eq!(
             unknown_fields(schema(), definition, &crd),
             Vec::<String>::new()
+        );
+    }
+
+    #[test]
+    fn base64_is_decoded_as_go_does() {
+        assert_eq!(go_base64_decoded_len(b""), Ok(0));
+        assert_eq!(go_base64_decoded_len(b"Zm9vYmFy"), Ok(6));
+        assert_eq!(go_base64_decoded_len(b"Zm8="), Ok(2));
+        assert_eq!(go_base64_decoded_len(b"Zg=="), Ok(1));
+        assert_eq!(go_base64_decoded_len(b"Zm9v\nYmFy\r\n"), Ok(6));
+        // Go's offsets: the bad byte, the start of an unfinished quantum, the byte after
+        // the padding.
+        assert_eq!(go_base64_decoded_len(b"not base64"), Err(3));
+        assert_eq!(go_base64_decoded_len(b"Zm9vY"), Err(4));
+        assert_eq!(go_base64_decoded_len(b"Zg="), Err(3));
+        assert_eq!(go_base64_decoded_len(b"Zg==Zg=="), Err(4));
+        assert_eq!(go_base64_decoded_len(b"Z==="), Err(1));
+    }
+
+    #[test]
+    fn secret_bytes_and_int32_ranges_are_decoding_errors() {
+        let secret = schema().definition_for("", "v1", "Secret").unwrap();
+        let bad = json!({"metadata": {"name": "s"}, "data": {"ok": "Zm9v", "key": "not base64"}});
+        let messages: Vec<String> = type_mismatches(schema(), secret, &bad)
+            .into_iter()
+            .map(|m| m.message)
+            .collect();
+        assert_eq!(messages, ["illegal base64 data at input byte 3"]);
+        let definition = schema().definition_for("apps", "v1", "Deployment").unwrap();
+        let mut object = deployment();
+        object["spec"]["progressDeadlineSeconds"] = json!(9_999_999_999_999_i64);
+        assert_eq!(
+            type_mismatches(schema(), definition, &object)[0].message,
+            "json: cannot unmarshal number 9999999999999 into Go struct field DeploymentSpec.spec.progressDeadlineSeconds of type int32"
+        );
+    }
+
+    #[test]
+    fn config_data_is_limited_to_one_mebibyte() {
+        let big = "x".repeat(MAX_DATA_BYTES / 2 + 1);
+        let config = json!({"metadata": {"name": "big"}, "data": {"a": big, "b": big}});
+        assert_eq!(
+            messages(&validate("", "ConfigMap", &config)),
+            [": Too long: may not be more than 1048576 bytes"]
+        );
+        let fits = json!({"metadata": {"name": "fits"}, "data": {"a": "x".repeat(MAX_DATA_BYTES)}});
+        assert!(validate("", "ConfigMap", &fits).is_empty());
+        // Secrets count decoded bytes: 4/3 of the limit in base64 is the limit itself.
+        let encoded = crate::defaults::base64(&vec![0_u8; MAX_DATA_BYTES]);
+        let secret = json!({"metadata": {"name": "s"}, "data": {"a": encoded}});
+        assert!(validate("", "Secret", &secret).is_empty());
+        let over = crate::defaults::base64(&vec![0_u8; MAX_DATA_BYTES + 1]);
+        let secret = json!({"metadata": {"name": "s"}, "data": {"a": over}});
+        assert_eq!(
+            messages(&validate("", "Secret", &secret)),
+            ["data: Too long: may not be more than 1048576 bytes"]
         );
     }
 

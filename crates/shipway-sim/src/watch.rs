@@ -9,19 +9,27 @@
 //! Label and field selectors apply per event, so an object that stops matching is sent as
 //! `DELETED`. Streams end cleanly after `timeoutSeconds`, when a test drops watches, or when
 //! the server shuts down.
+//!
+//! Memory is bounded per watcher: the backlog is read from the history in batches no
+//! larger than the watcher's buffer, and each queued line holds byte permits from a
+//! semaphore until the response body hands it to the connection. A watcher that cannot
+//! queue within [`SLOW_WATCHER_GRACE`] has fallen behind (its client does not read) and is
+//! dropped: its stream ends after what is queued, and the client re-watches, relisting if
+//! its version was compacted meanwhile.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::body::{Body, Bytes};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
-use tokio::sync::mpsc;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
 
 use crate::Simulator;
 use crate::error::ApiError;
 use crate::resources::ResourceType;
-use crate::store::{Event, EventType, ListOptions};
+use crate::store::{Event, EventType, ListOptions, Store};
 use crate::table;
 
 /// A real server closes a watch without `timeoutSeconds` after 30–60 minutes.
@@ -93,8 +101,8 @@ impl Filter {
                 .is_none_or(|namespace| namespace == event.namespace)
     }
 
-    /// The event this watch sends for a change, if any.
-    fn translate(&self, event: &Event) -> Option<Value> {
+    /// The line this watch sends for a change, if any.
+    fn translate(&self, event: &Event) -> Option<Bytes> {
         if !self.covers(event) {
             return None;
         }
@@ -113,18 +121,28 @@ impl Filter {
             }
             _ => return None,
         };
-        Some(self.event(kind, &event.object))
+        Some(self.line(kind, &event.object))
     }
 
-    /// An event of `kind` carrying `object` (as a one-row Table when asked).
-    fn event(&self, kind: EventType, object: &Value) -> Value {
+    /// The line of an event of `kind` carrying `object` (as a one-row Table when asked).
+    /// The object is serialised in place rather than copied into an event value first.
+    fn line(&self, kind: EventType, object: &Value) -> Bytes {
         match self.table {
-            None => json!({"type": kind.name(), "object": object}),
+            None => {
+                let mut text = Vec::with_capacity(crate::store::json_size(object) + 32);
+                text.extend_from_slice(b"{\"type\":\"");
+                text.extend_from_slice(kind.name().as_bytes());
+                text.extend_from_slice(b"\",\"object\":");
+                // Writing a `Value` into a `Vec` cannot fail.
+                let _ = serde_json::to_writer(&mut text, object);
+                text.extend_from_slice(b"}\n");
+                Bytes::from(text)
+            }
             Some(include) => {
                 let metadata = json!({"resourceVersion": object["metadata"]["resourceVersion"]});
                 let now = crate::clock::wall_seconds();
-                json!({"type": kind.name(), "object": table::table(
-                    self.resource, std::slice::from_ref(object), include, metadata, now)})
+                line(&json!({"type": kind.name(), "object": table::table(
+                    self.resource, std::slice::from_ref(object), include, metadata, now)}))
             }
         }
     }
@@ -144,8 +162,10 @@ pub(crate) fn start(
         list,
         table: params.table,
     };
-    let (sender, receiver) = mpsc::channel::<Bytes>(256);
-    let mut initial = Vec::new();
+    let limits = simulator.watch_buffer();
+    // Initial events are serialised at once, under the lock: they are a snapshot, as a list
+    // response is, and cost what a list of the same objects costs.
+    let mut initial: Vec<Bytes> = Vec::new();
     let (start, mut changes) = {
         let store = simulator.lock();
         let current = store.resource_version();
@@ -153,11 +173,11 @@ pub(crate) fn start(
             None | Some("0") => {
                 for object in store.objects_of(resource, namespace) {
                     if filter.matches(object) {
-                        initial.push(filter.event(EventType::Added, object));
+                        initial.push(filter.line(EventType::Added, object));
                     }
                 }
                 if params.send_initial_events {
-                    initial.push(bookmark(resource, current, true));
+                    initial.push(line(&bookmark(resource, current, true)));
                 }
                 current
             }
@@ -168,48 +188,79 @@ pub(crate) fn start(
                 if params.send_initial_events {
                     for object in store.objects_of(resource, namespace) {
                         if filter.matches(object) {
-                            initial.push(filter.event(EventType::Added, object));
+                            initial.push(filter.line(EventType::Added, object));
                         }
                     }
-                    initial.push(bookmark(resource, current, true));
+                    initial.push(line(&bookmark(resource, current, true)));
                     current
                 } else if version > current {
                     // A version from the future: the real server waits for it; nothing here
                     // can produce it, so it is treated as "now".
                     current
-                } else if let Some(events) = store.events_after(version) {
-                    initial.extend(events.filter_map(|event| filter.translate(event)));
-                    current
+                } else if version < store.history_floor() {
+                    let expired = line(&expired(version, store.history_floor()));
+                    return Ok(stream_response(vec![expired], None));
                 } else {
-                    initial.push(expired(version, store.history_floor()));
-                    let lines: Vec<Bytes> = initial.iter().map(line).collect();
-                    return Ok(stream_response(lines, None));
+                    // The replay is read from the history in bounded batches by the task
+                    // below, like any other backlog.
+                    version
                 }
             }
         };
         (start, store.subscribe())
     };
-    let timeout = params.timeout.unwrap_or(DEFAULT_TIMEOUT);
+    // A deadline past what `Instant` can represent (`timeoutSeconds=18446744073709551615`)
+    // means no deadline rather than an overflow.
+    let deadline =
+        tokio::time::Instant::now().checked_add(params.timeout.unwrap_or(DEFAULT_TIMEOUT));
     let bookmarks = params.bookmarks;
     let bookmark_every = simulator.bookmark_interval();
-    let mut stop = simulator.watch_stop();
+    let (sender, receiver) = mpsc::channel::<Chunk>(limits.events.max(1));
+    let mut outlet = Outlet {
+        sender,
+        permits: Arc::new(Semaphore::new(limits.bytes)),
+        budget: limits.bytes,
+        stop: simulator.watch_stop(),
+        deadline,
+    };
+    let open = simulator.watch_opened();
     let simulator = simulator.clone();
     tokio::spawn(async move {
-        for event in &initial {
-            if sender.send(line(event)).await.is_err() {
+        let _open = open;
+        for chunk in initial {
+            if !outlet.push(chunk).await {
                 return;
             }
         }
-        let deadline = tokio::time::Instant::now() + timeout;
         let mut last = start;
         let mut ticker = tokio::time::interval(bookmark_every);
         ticker.tick().await;
         loop {
+            // Catch up with the history in batches no larger than the watcher's buffer, so
+            // a backlog is never copied whole.
+            loop {
+                let batch = {
+                    let store = simulator.lock();
+                    Batch::read(&store, &filter, last, limits)
+                };
+                for chunk in batch.lines {
+                    if !outlet.push(chunk).await {
+                        return;
+                    }
+                }
+                if batch.expired {
+                    return;
+                }
+                last = batch.through;
+                if !batch.more {
+                    break;
+                }
+            }
             tokio::select! {
-                () = tokio::time::sleep_until(deadline) => return,
-                _ = stop.changed() => return,
+                () = until(deadline) => return,
+                _ = outlet.stop.changed() => return,
                 _ = ticker.tick(), if bookmarks => {
-                    if sender.send(line(&bookmark(filter.resource, last, false))).await.is_err() {
+                    if !outlet.push(line(&bookmark(filter.resource, last, false))).await {
                         return;
                     }
                 }
@@ -217,31 +268,135 @@ pub(crate) fn start(
                     if changed.is_err() {
                         return;
                     }
-                    let (events, newest) = {
-                        let store = simulator.lock();
-                        let newest = store.resource_version();
-                        match store.events_after(last) {
-                            Some(events) => (
-                                events.filter_map(|event| filter.translate(event)).collect::<Vec<_>>(),
-                                newest,
-                            ),
-                            None => (vec![expired(last, store.history_floor())], 0),
-                        }
-                    };
-                    for event in &events {
-                        if sender.send(line(event)).await.is_err() {
-                            return;
-                        }
-                    }
-                    if newest == 0 {
-                        return;
-                    }
-                    last = newest;
                 }
             }
         }
     });
     Ok(stream_response(Vec::new(), Some(receiver)))
+}
+
+/// What a watcher may have sent but not yet handed to the connection, before it counts as
+/// fallen behind.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct BufferLimits {
+    /// Bytes of pending events.
+    pub(crate) bytes: usize,
+    /// Pending events.
+    pub(crate) events: usize,
+}
+
+impl Default for BufferLimits {
+    fn default() -> Self {
+        Self {
+            bytes: 16 * 1024 * 1024,
+            events: 1024,
+        }
+    }
+}
+
+/// How long a watcher may wait for room in its buffer before it is dropped. The real
+/// cacher closes a watcher whose channel stays full for a fraction of a second; the
+/// simulator waits longer, so a busy test machine does not drop a client that reads.
+const SLOW_WATCHER_GRACE: Duration = Duration::from_secs(2);
+
+/// One line on its way to the connection, holding its share of the byte budget until the
+/// response body hands it on.
+struct Chunk {
+    bytes: Bytes,
+    _permit: OwnedSemaphorePermit,
+}
+
+/// The sending side of one watch: a bounded channel plus a semaphore of byte permits.
+struct Outlet {
+    sender: mpsc::Sender<Chunk>,
+    permits: Arc<Semaphore>,
+    budget: usize,
+    stop: tokio::sync::watch::Receiver<u64>,
+    deadline: Option<tokio::time::Instant>,
+}
+
+impl Outlet {
+    /// Queues `bytes`; `false` when the stream must end: the client went away, the watch
+    /// timed out or was stopped, or the client fell behind (no room within
+    /// [`SLOW_WATCHER_GRACE`]). Ending drops the sender, so the response ends after what
+    /// is already queued, and the client re-watches as it does after any closed watch.
+    async fn push(&mut self, bytes: Bytes) -> bool {
+        // A line larger than the whole budget takes all of it rather than waiting forever.
+        let wanted = bytes.len().clamp(1, self.budget.max(1));
+        let wanted = u32::try_from(wanted).unwrap_or(u32::MAX);
+        let permits = self.permits.clone();
+        let sender = &self.sender;
+        let send = async move {
+            let permit = permits.acquire_many_owned(wanted).await.ok()?;
+            sender
+                .send(Chunk {
+                    bytes,
+                    _permit: permit,
+                })
+                .await
+                .ok()
+        };
+        tokio::select! {
+            () = until(self.deadline) => false,
+            _ = self.stop.changed() => false,
+            sent = tokio::time::timeout(SLOW_WATCHER_GRACE, send) => matches!(sent, Ok(Some(()))),
+        }
+    }
+}
+
+/// Sleeps until `deadline`, or forever without one.
+async fn until(deadline: Option<tokio::time::Instant>) {
+    match deadline {
+        Some(deadline) => tokio::time::sleep_until(deadline).await,
+        None => std::future::pending().await,
+    }
+}
+
+/// One batch of a watcher's backlog, read under the store lock.
+struct Batch {
+    lines: Vec<Bytes>,
+    /// The resourceVersion the batch brings the watcher to.
+    through: u64,
+    /// The history no longer reaches back to the watcher: `lines` is the 410 and the
+    /// stream ends.
+    expired: bool,
+    /// The batch stopped at its size bound and more events are waiting.
+    more: bool,
+}
+
+impl Batch {
+    fn read(store: &Store, filter: &Filter, last: u64, limits: BufferLimits) -> Self {
+        let Some(events) = store.events_after(last) else {
+            return Self {
+                lines: vec![line(&expired(last, store.history_floor()))],
+                through: last,
+                expired: true,
+                more: false,
+            };
+        };
+        let mut batch = Self {
+            lines: Vec::new(),
+            through: last,
+            expired: false,
+            more: false,
+        };
+        let mut bytes = 0;
+        for event in events {
+            if bytes >= limits.bytes || batch.lines.len() >= limits.events {
+                batch.more = true;
+                return batch;
+            }
+            batch.through = event.resource_version;
+            if let Some(chunk) = filter.translate(event) {
+                bytes += chunk.len();
+                batch.lines.push(chunk);
+            }
+        }
+        // Everything read: no-op writes do not add events, so the newest version may be
+        // past the last event.
+        batch.through = batch.through.max(store.resource_version());
+        batch
+    }
 }
 
 /// A `BOOKMARK` event at `version`; the end-of-initial-events one carries the annotation
@@ -270,12 +425,13 @@ fn line(event: &Value) -> Bytes {
 }
 
 /// A chunked 200 response: `first` lines, then whatever `receiver` yields until it closes.
-fn stream_response(first: Vec<Bytes>, receiver: Option<mpsc::Receiver<Bytes>>) -> Response {
+/// Each chunk's byte permit is released as the body hands the chunk to the connection.
+fn stream_response(first: Vec<Bytes>, receiver: Option<mpsc::Receiver<Chunk>>) -> Response {
     let first = futures_util::stream::iter(first.into_iter().map(Ok::<Bytes, std::io::Error>));
     let rest = futures_util::stream::unfold(receiver, |receiver| async move {
         let mut receiver = receiver?;
-        let chunk = receiver.recv().await?;
-        Some((Ok::<Bytes, std::io::Error>(chunk), Some(receiver)))
+        let Chunk { bytes, _permit } = receiver.recv().await?;
+        Some((Ok::<Bytes, std::io::Error>(bytes), Some(receiver)))
     });
     let body = Body::from_stream(futures_util::StreamExt::chain(first, rest));
     (

@@ -636,7 +636,8 @@ fn timed_out(ctx: &Ctx<'_>, deployment: &Value, current: Option<&Value>) -> bool
     let Some(from) = clock::parse_rfc3339(str_at(current, "/lastUpdateTime")) else {
         return false;
     };
-    deadline >= 0 && ctx.now > from + deadline as u64
+    // Saturating: a deadline near `i64::MAX` means never, not an overflow.
+    deadline >= 0 && ctx.now > from.saturating_add(deadline as u64)
 }
 
 #[cfg(test)]

@@ -483,7 +483,7 @@ pub(crate) fn pod_available(pod: &Value, min_ready_seconds: i64, now: u64) -> bo
         return true;
     }
     clock::parse_rfc3339(str_at(ready, "/lastTransitionTime"))
-        .is_some_and(|since| since + min_ready_seconds as u64 <= now)
+        .is_some_and(|since| since.saturating_add(min_ready_seconds as u64) <= now)
 }
 
 /// Whether a pod has finished (phase Succeeded or Failed).
@@ -542,9 +542,9 @@ pub(crate) fn int_or_percent(
     };
     if let Some(percent) = text.strip_suffix('%') {
         let percent = percent.trim().parse::<i64>().unwrap_or(0).max(0);
-        let scaled = percent * total;
+        let scaled = percent.saturating_mul(total);
         if round_up {
-            (scaled + 99) / 100
+            scaled.saturating_add(99) / 100
         } else {
             scaled / 100
         }

@@ -38,6 +38,17 @@ const INITIAL_NAMESPACES: &[&str] = &["default", "kube-node-lease", "kube-public
 /// How many watch events are kept for resuming watches; older resourceVersions get 410.
 const DEFAULT_HISTORY: usize = 10_000;
 
+/// How many bytes of events (their objects as JSON, before and after) the watch history
+/// keeps. The count alone did not bound memory: 400 applies of a 2.9 MB `ConfigMap` held
+/// 2.6 GiB. A real API server's watch cache is bounded by count and time; a byte budget is
+/// this simulator's equivalent for a process that also runs the test suite.
+const DEFAULT_HISTORY_BYTES: usize = 64 * 1024 * 1024;
+
+/// The largest object the store accepts, as JSON: etcd's default `--max-request-bytes`
+/// (1.5 MiB). A real server measures the protobuf encoding, which is smaller than JSON, so
+/// the simulator refuses slightly earlier than a real cluster does.
+pub const MAX_OBJECT_BYTES: usize = 1536 * 1024;
+
 /// (group, plural, namespace — `""` when cluster-scoped —, name).
 pub(crate) type ObjectKey = (&'static str, &'static str, String, String);
 
@@ -184,6 +195,9 @@ pub struct Event {
     /// The object before the change (modifications), so a watch with a selector can turn an
     /// object that stops matching into a `DELETED` event.
     pub previous: Option<Arc<Value>>,
+    /// What the event costs the history's byte budget: the JSON size of `object` and
+    /// `previous`.
+    pub bytes: usize,
 }
 
 /// The objects, the resourceVersion counter and the watch history. Not synchronised: the
@@ -197,6 +211,9 @@ pub struct Store {
     custom: BTreeMap<(String, String), &'static ResourceType>,
     history: VecDeque<Event>,
     history_limit: usize,
+    /// The sum of the history's [`Event::bytes`].
+    history_bytes: usize,
+    history_byte_limit: usize,
     /// Every event after this resourceVersion is still in `history`.
     history_floor: u64,
     /// Added to the wall clock: the virtual clock controllers and timestamps read.
@@ -226,6 +243,8 @@ impl Store {
             custom: BTreeMap::new(),
             history: VecDeque::new(),
             history_limit: DEFAULT_HISTORY,
+            history_bytes: 0,
+            history_byte_limit: DEFAULT_HISTORY_BYTES,
             history_floor: 0,
             clock_offset: 0,
             notify,
@@ -277,6 +296,7 @@ impl Store {
     /// `410 Expired` (a test hook: real servers compact their watch cache the same way).
     pub fn compact_history(&mut self) {
         self.history.clear();
+        self.history_bytes = 0;
         self.history_floor = self.resource_version;
     }
 
@@ -284,6 +304,19 @@ impl Store {
     pub fn set_history_limit(&mut self, limit: usize) {
         self.history_limit = limit.max(1);
         self.trim_history();
+    }
+
+    /// Sets how many bytes of events the watch history keeps (64 MiB by default); the
+    /// oldest events are compacted away first.
+    pub fn set_history_byte_limit(&mut self, bytes: usize) {
+        self.history_byte_limit = bytes;
+        self.trim_history();
+    }
+
+    /// The bytes the watch history holds now (see [`Event::bytes`]); never more than the
+    /// limit set by [`Store::set_history_byte_limit`].
+    pub fn history_bytes(&self) -> usize {
+        self.history_bytes
     }
 
     /// The events after `resource_version`, or `None` when some of them were compacted.
@@ -394,6 +427,7 @@ impl Store {
             .max(newest);
         self.sequence = self.sequence.max(self.resource_version);
         self.history.clear();
+        self.history_bytes = 0;
         self.history_floor = self.resource_version;
         Ok(())
     }
@@ -574,6 +608,7 @@ impl Store {
                 warnings,
             });
         }
+        fit_for_storage(&mut object, operation == Operation::Apply)?;
         let object = self.persist(object_key, EventType::Added, object, None);
         self.after_write(resource, &object);
         Ok(Written {
@@ -968,6 +1003,7 @@ impl Store {
                 warnings,
             });
         }
+        fit_for_storage(&mut object, operation == Operation::Apply)?;
         let object_key = key(resource, namespace, name);
         let object = self.persist(object_key, EventType::Modified, object, Some(old.clone()));
         if object.pointer("/metadata/deletionTimestamp").is_some() {
@@ -1061,6 +1097,7 @@ impl Store {
             "resourceVersion",
             self.resource_version.to_string().into(),
         );
+        let bytes = json_size(&object) + previous.as_ref().map_or(0, json_size);
         let event = Event {
             resource_version: self.resource_version,
             event_type,
@@ -1069,23 +1106,32 @@ impl Store {
             namespace: object_key.2.clone(),
             object: Arc::new(object.clone()),
             previous: previous.map(Arc::new),
+            bytes,
         };
         if event_type == EventType::Deleted {
             self.objects.remove(&object_key);
         } else {
             self.objects.insert(object_key, object.clone());
         }
+        self.history_bytes += event.bytes;
         self.history.push_back(event);
         self.trim_history();
         self.notify.send_replace(self.resource_version);
         object
     }
 
+    /// Compacts the oldest events until the history is within both its count and its byte
+    /// budget. A single event larger than the whole byte budget is compacted too: watchers
+    /// behind it get `410 Expired` and relist, which is what a budget means.
     fn trim_history(&mut self) {
-        while self.history.len() > self.history_limit {
-            if let Some(event) = self.history.pop_front() {
-                self.history_floor = event.resource_version;
-            }
+        while self.history.len() > self.history_limit
+            || self.history_bytes > self.history_byte_limit
+        {
+            let Some(event) = self.history.pop_front() else {
+                break;
+            };
+            self.history_bytes -= event.bytes;
+            self.history_floor = event.resource_version;
         }
     }
 
@@ -1122,6 +1168,23 @@ impl Store {
         }
         Ok(())
     }
+}
+
+/// etcd's request limit, checked where a real server meets it: after validation, when the
+/// object is written (so a dry run never meets it). Like the real handlers, a create,
+/// update or patch that is too large is retried without `managedFields`, which can be
+/// large; server-side apply is not, since its field ownership is the point of the write.
+fn fit_for_storage(object: &mut Value, apply: bool) -> Result<(), ApiError> {
+    if json_size(object) <= MAX_OBJECT_BYTES {
+        return Ok(());
+    }
+    if !apply && object.pointer("/metadata/managedFields").is_some() {
+        remove_metadata(object, "managedFields");
+        if json_size(object) <= MAX_OBJECT_BYTES {
+            return Ok(());
+        }
+    }
+    Err(ApiError::StorageTooLarge)
 }
 
 /// What `fieldValidation` makes of undeclared fields (already dropped from the object):
@@ -1442,6 +1505,25 @@ fn default_namespace(object: &mut Value, name: &str, old_finalizers: Option<&Val
             labels.insert("kubernetes.io/metadata.name".into(), name.into());
         }
     }
+}
+
+/// The length of `value` serialised as compact JSON, counted without building the text.
+pub(crate) fn json_size(value: &Value) -> usize {
+    /// A writer that only counts.
+    struct Counter(usize);
+    impl std::io::Write for Counter {
+        fn write(&mut self, buffer: &[u8]) -> std::io::Result<usize> {
+            self.0 += buffer.len();
+            Ok(buffer.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut counter = Counter(0);
+    // Serialising a `Value` cannot fail (its keys are strings) and the writer never fails.
+    let _ = serde_json::to_writer(&mut counter, value);
+    counter.0
 }
 
 pub(crate) fn set_field(object: &mut Value, field: &str, value: Value) {

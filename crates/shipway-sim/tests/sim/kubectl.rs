@@ -239,6 +239,61 @@ async fn kubectl_namespace_configmap_label_delete() {
     .await;
 }
 
+/// `kubectl create deployment` sends a protobuf body (client-go's typed client) and does
+/// not retry as JSON, so the simulator must decode Deployments.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kubectl_create_deployment_sends_protobuf() {
+    bounded(180, async {
+        let cluster = Cluster::start().await;
+        assert_eq!(
+            cluster
+                .ok(&["create", "deployment", "web", "--image=nginx"])
+                .await
+                .trim(),
+            "deployment.apps/web created"
+        );
+        let web: Value =
+            serde_json::from_str(&cluster.ok(&["get", "deploy", "web", "-o", "json"]).await)
+                .unwrap();
+        assert_eq!(web["metadata"]["labels"], serde_json::json!({"app": "web"}));
+        assert_eq!(web["spec"]["replicas"], 1);
+        assert_eq!(web["spec"]["strategy"]["type"], "RollingUpdate");
+        let container = &web["spec"]["template"]["spec"]["containers"][0];
+        assert_eq!(
+            (container["name"].as_str(), container["image"].as_str()),
+            (Some("nginx"), Some("nginx"))
+        );
+        assert_eq!(
+            container["imagePullPolicy"], "Always",
+            "defaulted for an untagged image"
+        );
+        cluster
+            .ok(&[
+                "create",
+                "deployment",
+                "idle",
+                "--image=busybox:1.36",
+                "--replicas=0",
+                "--port=8080",
+                "--",
+                "sleep",
+                "3600",
+            ])
+            .await;
+        let idle: Value =
+            serde_json::from_str(&cluster.ok(&["get", "deploy", "idle", "-o", "json"]).await)
+                .unwrap();
+        assert_eq!(idle["spec"]["replicas"], 0, "an explicit zero is kept");
+        let container = &idle["spec"]["template"]["spec"]["containers"][0];
+        assert_eq!(container["command"], serde_json::json!(["sleep", "3600"]));
+        assert_eq!(
+            container["ports"],
+            serde_json::json!([{"containerPort": 8080, "protocol": "TCP"}])
+        );
+    })
+    .await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kubectl_client_side_apply_creates_updates_and_prunes() {
     bounded(180, async {

@@ -4,6 +4,7 @@
 mod in_process;
 mod kube_rs;
 mod kubectl;
+mod limits;
 mod openapi;
 mod workloads;
 

@@ -2,7 +2,8 @@
 //! `kubectl` against the kubeconfig it writes, SIGTERM for a clean stop, and `--state` to
 //! keep the objects across runs.
 
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -34,14 +35,29 @@ impl Sandbox {
         Sandbox { child, banner }
     }
 
+    /// The `host:port` the banner names.
+    fn address(&self) -> String {
+        let rest = self
+            .banner
+            .split("http://")
+            .nth(1)
+            .unwrap_or_else(|| panic!("no address in {:?}", self.banner));
+        rest.split_whitespace().next().unwrap().to_owned()
+    }
+
     /// Sends SIGTERM and returns the exit success and stderr.
-    fn stop(mut self) -> (bool, String) {
+    fn stop(self) -> (bool, String) {
+        self.stop_within(Duration::from_secs(20))
+    }
+
+    /// Sends SIGTERM and waits up to `bound` for the exit.
+    fn stop_within(mut self, bound: Duration) -> (bool, String) {
         let status = Command::new("kill")
             .args(["-TERM", &self.child.id().to_string()])
             .status()
             .unwrap();
         assert!(status.success());
-        let deadline = Instant::now() + Duration::from_secs(20);
+        let deadline = Instant::now() + bound;
         loop {
             if let Some(status) = self.child.try_wait().unwrap() {
                 let mut stderr = String::new();
@@ -56,6 +72,15 @@ impl Sandbox {
             std::thread::sleep(Duration::from_millis(50));
         }
     }
+}
+
+/// One request on its own connection; returns the whole response.
+fn http(address: &str, request: &str) -> String {
+    let mut stream = TcpStream::connect(address).unwrap();
+    stream.write_all(request.as_bytes()).unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    response
 }
 
 fn kubectl(dir: &Path, args: &[&str]) -> (bool, String) {
@@ -111,6 +136,55 @@ fn sandbox_serves_kubectl_stops_cleanly_and_keeps_state() {
     assert!(ok && data == "1", "{data}");
     let (ok, stderr) = again.stop();
     assert!(ok, "{stderr}");
+}
+
+/// Regression: a watch whose client reads nothing, or a connection that sent half a
+/// request header, kept SIGTERM from stopping the sandbox, and its state was never saved.
+#[test]
+fn sandbox_stops_on_sigterm_whatever_the_clients_do() {
+    let dir = TempDir::new().unwrap();
+    let state = dir.path().join("state.json");
+    let state_arg = state.display().to_string();
+    let sandbox = Sandbox::start(dir.path(), &["--state", &state_arg]);
+    let address = sandbox.address();
+    // 8 MB of ConfigMaps: more than the sockets of an unread watch hold.
+    for index in 0..16 {
+        let body = format!(
+            r#"{{"apiVersion":"v1","kind":"ConfigMap","metadata":{{"name":"big-{index}"}},"data":{{"blob":"{}"}}}}"#,
+            "x".repeat(512 * 1024)
+        );
+        let response = http(
+            &address,
+            &format!(
+                "POST /api/v1/namespaces/default/configmaps HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+                body.len()
+            ),
+        );
+        assert!(
+            response.starts_with("HTTP/1.1 201"),
+            "{}",
+            &response[..200.min(response.len())]
+        );
+    }
+    let mut watch = TcpStream::connect(&address).unwrap();
+    watch
+        .write_all(b"GET /api/v1/configmaps?watch=true HTTP/1.1\r\nHost: x\r\n\r\n")
+        .unwrap();
+    let mut status = [0_u8; 12];
+    watch.read_exact(&mut status).unwrap();
+    assert_eq!(
+        &status, b"HTTP/1.1 200",
+        "the watch is open and left unread"
+    );
+    let mut half = TcpStream::connect(&address).unwrap();
+    half.write_all(b"GET /api/v1/namespaces HTTP/1.1\r\nHost: x\r\nAcc")
+        .unwrap();
+    let (ok, stderr) = sandbox.stop_within(Duration::from_secs(10));
+    assert!(ok, "{stderr}");
+    assert!(stderr.contains("state saved to"), "{stderr}");
+    let saved = std::fs::read_to_string(&state).unwrap();
+    assert!(saved.contains("big-15"), "the state holds the objects");
+    drop((watch, half));
 }
 
 #[test]
