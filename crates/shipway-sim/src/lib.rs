@@ -142,7 +142,6 @@ mod strategic;
 mod table;
 mod validation;
 mod watch;
-mod yaml_budget;
 
 use std::future::Future;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};

@@ -269,7 +269,10 @@ async fn yaml_alias_bombs_are_refused() {
         assert_eq!(code, 400, "{status}");
         assert_eq!(status["reason"], "BadRequest");
         let message = status["message"].as_str().unwrap();
-        assert!(message.starts_with("error decoding YAML: aliases expand"), "{message}");
+        assert!(
+            message.starts_with("error decoding YAML:") && message.contains("aliases expand"),
+            "{message}"
+        );
         // Anchors used modestly are fine.
         let modest = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: modest\n  labels: &l {app: web}\n  annotations: *l\ndata: {a: b}\n";
         let (code, _, object) = send(
