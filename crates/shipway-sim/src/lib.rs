@@ -41,8 +41,8 @@
 //!   large` (a non-apply write is retried without `managedFields` first, as upstream does);
 //!   `ConfigMap` and `Secret` data over 1 MiB is a 422 `Too long`; invalid base64 in
 //!   `[]byte` fields (`Secret` `data`, `binaryData`) and out-of-range `int32` values are
-//!   the decoder's 400; YAML apply bodies whose aliases would expand past four times the
-//!   body (at least 64 KiB) are a 400 before anything is expanded;
+//!   the decoder's 400; YAML apply bodies whose aliases would expand past the shared
+//!   reader's byte budget (16 times the body, at least 16 MiB) are a 400;
 //! - create, get, update, delete, deletecollection; PATCH with JSON patch, merge patch,
 //!   strategic merge patch (built-in kinds; 415 for custom ones) and server-side apply
 //!   (the `ssa` module: per-manager `managedFields` in the real `FieldsV1` encoding,
@@ -107,7 +107,7 @@
 //!   Responses are always JSON.
 //! - **Limits**: the etcd limit is measured on the object's JSON, which is larger than the
 //!   protobuf a real server stores, so the simulator refuses slightly smaller objects. The
-//!   YAML expansion bound and its message are the simulator's own (a real server has
+//!   YAML expansion bound and its message are shipway's reader's (a real server has
 //!   only go-yaml's alias-ratio check). The `ConfigMap` size error's field path (empty,
 //!   printed `: Too long: …`) follows upstream's code but was not seen on a 1.32 server;
 //!   base64 error offsets follow a port of Go's decoder. Slow watchers get a two-second
