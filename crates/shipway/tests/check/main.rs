@@ -5,6 +5,10 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+#[path = "../common/bomb.rs"]
+mod bomb;
+use bomb::{shipway_within, write_alias_bomb};
+
 fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../..")
@@ -146,50 +150,6 @@ fn explain_prints_a_rules_documentation() {
     let (code, _, stderr) = shipway(&["explain", "no/such-rule"]);
     assert_eq!(code, 1);
     assert!(stderr.contains("no rule"), "{stderr}");
-}
-
-/// Writes `dir/bomb.yaml`: a `ConfigMap` of about 1 MiB whose one 1 MiB value is aliased
-/// 3,000 times (3 GiB once expanded), and a kustomization naming it.
-fn write_alias_bomb(dir: &Path) {
-    use std::fmt::Write as _;
-    let mut text = format!(
-        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: bomb\ndata:\n  k0: &big {}\n",
-        "x".repeat(1024 * 1024)
-    );
-    for i in 1..=3000 {
-        let _ = writeln!(text, "  k{i}: *big");
-    }
-    std::fs::write(dir.join("bomb.yaml"), text).unwrap();
-    std::fs::write(dir.join("kustomization.yaml"), "resources:\n- bomb.yaml\n").unwrap();
-}
-
-/// Runs `shipway ARGS` with stdout discarded and fails the test if it has not exited
-/// within `seconds`: `(exit code, stderr)`.
-fn shipway_within(seconds: u64, args: &[&std::ffi::OsStr]) -> (i32, String) {
-    let stderr = tempfile::NamedTempFile::new().unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_shipway"))
-        .args(args)
-        .env("NO_COLOR", "1")
-        .stdout(std::process::Stdio::null())
-        .stderr(stderr.reopen().unwrap())
-        .spawn()
-        .unwrap();
-    let started = std::time::Instant::now();
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        if started.elapsed() > std::time::Duration::from_secs(seconds) {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("shipway {args:?} still running after {seconds}s");
-        }
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    };
-    (
-        status.code().unwrap_or(-1),
-        std::fs::read_to_string(stderr.path()).unwrap(),
-    )
 }
 
 /// One 1 MiB scalar aliased 3,000 times used to make `shipway check` allocate gigabytes,
