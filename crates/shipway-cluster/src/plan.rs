@@ -94,11 +94,13 @@ pub struct Plan {
     pub namespace: String,
     /// Every rendered object, then every pruned one.
     pub items: Vec<Planned>,
-    /// Owned objects no longer rendered that prune keeps, with the reason.
-    pub kept: Vec<(Key, String)>,
-    /// Inventory entries whose live object is not the app's (no tracking annotation
-    /// naming it, or another uid): never pruned, dropped from the inventory.
-    pub disowned: Vec<Key>,
+    /// Inventory entries no longer rendered that prune keeps, with the reason; those whose
+    /// live object is not the app's ([`KeepReason::NotOwned`]) leave the inventory.
+    pub kept: Vec<(Key, KeepReason)>,
+    /// The inventory the plan was made against (rebuilt when it was missing): what the sync
+    /// records over and prunes from, so it is read once. A plan read back from a file has
+    /// none until [`load_inventory`] reads the cluster's.
+    pub inventory: Option<Inventory>,
     /// Why prune was refused as a whole, if it was.
     pub prune_refused: Option<String>,
     /// Things the user should know that are not per object (a rebuilt inventory).
@@ -164,7 +166,7 @@ impl Plan {
         let kept: Vec<Value> = self
             .kept
             .iter()
-            .map(|(key, reason)| json!({"object": key.to_json(), "reason": reason}))
+            .map(|(key, reason)| json!({"object": key.to_json(), "reason": reason.to_string()}))
             .collect();
         let mut plan = json!({
             "app": self.app.name,
@@ -277,7 +279,7 @@ impl Plan {
             namespace: text(value, "namespace")?,
             items,
             kept: Vec::new(),
-            disowned: Vec::new(),
+            inventory: None,
             prune_refused: value
                 .get("pruneRefused")
                 .and_then(Value::as_str)
@@ -650,7 +652,6 @@ pub async fn plan(
     let mut prune_options = options.prune.clone();
     prune_options.prune_last = prune_options.prune_last || options.prune_last;
     let mut kept = Vec::new();
-    let mut disowned = Vec::new();
     let mut prune_refused = None;
     match inventory::prune_plan(&inventory, desired, &prune_options, |entry| {
         live_all.get(&short(&entry_key(entry))).cloned()
@@ -675,10 +676,7 @@ pub async fn plan(
                 });
             }
             for kept_entry in decision.kept {
-                if matches!(kept_entry.reason, KeepReason::NotOwned { .. }) {
-                    disowned.push(entry_key(&kept_entry.entry));
-                }
-                kept.push((entry_key(&kept_entry.entry), kept_entry.reason.to_string()));
+                kept.push((entry_key(&kept_entry.entry), kept_entry.reason));
             }
         }
         Err(refusal) => prune_refused = Some(refusal.to_string()),
@@ -688,7 +686,7 @@ pub async fn plan(
         namespace: namespace.to_owned(),
         items,
         kept,
-        disowned,
+        inventory: Some(inventory),
         prune_refused,
         notes: rebuilt.into_iter().collect(),
         hooks: Vec::new(),

@@ -329,22 +329,19 @@ pub async fn sync_plan(
                 })?,
         )
     };
-    // The render's Secrets, stamped as the plan stamped them, by key.
+    // The render's Secrets as the plan saw them, by key: objects stamped as the plan
+    // stamps them, hooks as they are.
     let mut secrets: BTreeMap<Key, Value> = BTreeMap::new();
-    for object in rendered
+    for object in rendered.iter().filter(|o| inventory::is_secret(o)) {
+        let mut object = object.clone();
+        app.stamp(&mut object);
+        secrets.insert(Key::of(&object), object);
+    }
+    for hook in rendered_hooks
         .iter()
-        .chain(rendered_hooks.iter().map(|h| &h.object))
+        .filter(|h| inventory::is_secret(&h.object))
     {
-        if inventory::is_secret(object) {
-            let mut object = object.clone();
-            if !rendered_hooks
-                .iter()
-                .any(|h| Key::of(&h.object) == Key::of(&object))
-            {
-                app.stamp(&mut object);
-            }
-            secrets.insert(Key::of(&object), object);
-        }
+        secrets.insert(Key::of(&hook.object), hook.object.clone());
     }
     // Errors are the `PlanOutdated` message.
     let secret_as_planned = |key: &Key| -> Result<Value, String> {
@@ -407,8 +404,11 @@ pub async fn sync_plan(
             Key::of(object)
         )));
     }
+    // The file's word on what the app owns is not taken: the cluster's inventory is.
+    let (inventory, _) = plan::load_inventory(cluster, app, &plan.namespace).await?;
     let plan = Plan {
         items,
+        inventory: Some(inventory),
         ..plan.clone()
     };
     execute(
@@ -440,7 +440,11 @@ async fn execute(
     preconditions: Option<()>,
 ) -> Result<SyncReport, SyncError> {
     let mut report = SyncReport {
-        kept: plan.kept.clone(),
+        kept: plan
+            .kept
+            .iter()
+            .map(|(key, reason)| (key.clone(), reason.to_string()))
+            .collect(),
         // Without prune a refused prune is nothing to report as a failure.
         prune_refused: plan.prune_refused.clone().filter(|_| options.prune),
         notes: plan.notes.clone(),
@@ -607,8 +611,20 @@ async fn execute(
             .collect();
         // Owned objects that stay owned: all that are no longer rendered when nothing is
         // pruned now, else those prune keeps; never those that are not the app's.
-        let (previous, _) = plan::load_inventory(cluster, &plan.app, &plan.namespace).await?;
-        let disowned: HashSet<&Key> = plan.disowned.iter().collect();
+        let previous = match &plan.inventory {
+            Some(inventory) => inventory.clone(),
+            None => {
+                plan::load_inventory(cluster, &plan.app, &plan.namespace)
+                    .await?
+                    .0
+            }
+        };
+        let disowned: HashSet<&Key> = plan
+            .kept
+            .iter()
+            .filter(|(_, reason)| matches!(reason, inventory::KeepReason::NotOwned { .. }))
+            .map(|(key, _)| key)
+            .collect();
         let rendered: HashSet<Key> = plan
             .items
             .iter()
@@ -1084,14 +1100,12 @@ async fn prune(
 ) -> Result<(), SyncError> {
     let mut doomed: Vec<(bool, i64, i32, Key, String)> = Vec::new();
     for item in plan.items.iter().filter(|i| i.action == Action::Delete) {
-        let wanted = Key::of(&serde_json::json!({
-            "apiVersion": item.key.api_version(), "kind": item.key.kind,
-            "metadata": {"name": item.key.name, "namespace": item.key.namespace}}));
+        let key = &item.key;
         let Some(entry) = inventory.entries.iter().find(|e| {
-            e.group == wanted.group
-                && e.kind == wanted.kind
-                && e.namespace == wanted.namespace
-                && e.name == wanted.name
+            e.group == key.group
+                && e.kind == key.kind
+                && e.namespace == key.namespace
+                && e.name == key.name
         }) else {
             let why = format!(
                 "not pruned: not applied by app `{}` (it is not in the app's inventory)",
