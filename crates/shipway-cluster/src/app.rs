@@ -103,6 +103,15 @@ pub enum AppError {
     },
 }
 
+impl From<source::FetchError> for AppError {
+    fn from(error: source::FetchError) -> AppError {
+        AppError::Git {
+            url: error.url,
+            message: error.message,
+        }
+    }
+}
+
 impl AppError {
     /// An [`AppError::Invalid`] at `pos` in `path`.
     pub(crate) fn invalid(path: &Path, pos: Pos, message: impl Into<String>) -> AppError {
@@ -470,6 +479,15 @@ impl App {
     /// resolved revision (fetched into `work_dir`, see [`source::checkout`]), then applies
     /// the image overrides. Nothing is returned unless every step succeeded.
     pub fn render(&self, work_dir: &Path) -> Result<Rendered, AppError> {
+        self.render_with(|url, revision| source::checkout(url, revision, work_dir))
+    }
+
+    /// Renders the app as [`App::render`] does, taking a git source's tree from `fetch`
+    /// (the controller's shared [`shipway_git::fetch::Fetcher`]).
+    pub fn render_with(
+        &self,
+        fetch: impl FnOnce(&str, &str) -> Result<source::Checkout, source::FetchError>,
+    ) -> Result<Rendered, AppError> {
         let mut rendered = Rendered::default();
         match &self.source {
             Source::Local { path, recurse } => rendered.add_path_with(path, *recurse)?,
@@ -479,7 +497,7 @@ impl App {
                 path,
                 recurse,
             } => {
-                let checkout = source::checkout(url, revision, work_dir)?;
+                let checkout = fetch(url, revision)?;
                 let dir = checkout.dir.join(path);
                 if !dir.exists() {
                     return Err(AppError::Git {

@@ -16,6 +16,7 @@
 pub mod app;
 pub mod cluster;
 pub mod diff;
+pub mod engine;
 pub mod health;
 pub mod identity;
 pub mod inventory;

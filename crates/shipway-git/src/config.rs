@@ -144,7 +144,7 @@ pub fn resolve(root: &Path, cwd: &Path, config: &Config, arg: &str) -> Result<Ta
         }
         (None, dir)
     };
-    let file = shipway_render::kustomization::KUSTOMIZATION_FILE_NAMES
+    let file = shipway_model::KUSTOMIZATION_FILE_NAMES
         .iter()
         .map(|n| dir.join(n))
         .find(|p| p.is_file())

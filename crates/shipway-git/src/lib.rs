@@ -23,6 +23,7 @@
 
 pub mod config;
 pub mod edit;
+pub mod fetch;
 pub mod image;
 pub mod message;
 pub mod ops;

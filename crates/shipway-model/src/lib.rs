@@ -23,3 +23,7 @@ pub mod object;
 pub use finding::{Finding, ObjectRef, Severity};
 pub use identity::{Gvk, ObjectId};
 pub use object::{ObjectSet, SourceMap};
+
+/// File names kustomize recognises for a kustomization, in the order it looks for them.
+pub const KUSTOMIZATION_FILE_NAMES: [&str; 3] =
+    ["kustomization.yaml", "kustomization.yml", "Kustomization"];

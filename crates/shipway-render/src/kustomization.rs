@@ -16,8 +16,7 @@ use crate::replace::Replacement;
 use crate::vars::Var;
 
 /// File names kustomize recognises, in the order it looks for them.
-pub const KUSTOMIZATION_FILE_NAMES: [&str; 3] =
-    ["kustomization.yaml", "kustomization.yml", "Kustomization"];
+pub use shipway_model::KUSTOMIZATION_FILE_NAMES;
 
 /// A decoded kustomization (or component).
 #[derive(Debug, Default, Clone)]

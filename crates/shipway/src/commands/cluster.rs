@@ -7,31 +7,17 @@ use std::io::{IsTerminal as _, Write as _};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use anyhow::{Context, bail};
-use serde_json::Value;
+use anyhow::Context;
 use shipway_cli::{PlanArgs, PlanFormat, StatusArgs, SyncArgs, TargetArgs};
 use shipway_cluster::app::App;
 use shipway_cluster::app::kubeconfig::Target;
 use shipway_cluster::cluster::{Cluster, Key};
 use shipway_cluster::diff;
-use shipway_cluster::identity::AppId;
-use shipway_cluster::inventory::PruneOptions;
-use shipway_cluster::plan::{self, Action, Plan, PlanOptions};
-use shipway_cluster::sync::{self, Backoff, Hook, Ledger, Progress, SyncError, SyncOptions};
-use shipway_model::Severity;
+use shipway_cluster::engine::{self, Overrides, PrepareError, Prepared};
+use shipway_cluster::plan::{self, Action, Plan};
+use shipway_cluster::sync::{self, Ledger, Progress, SyncError, SyncOptions};
 
 use super::ExitStatus;
-
-/// An app ready for the engine: its objects (namespaces assigned), hooks and options.
-struct Prepared {
-    app: App,
-    /// The app's identity at its namespace: what its objects and inventory are keyed by.
-    id: AppId,
-    namespace: String,
-    objects: Vec<Value>,
-    hooks: Vec<Hook>,
-    options: PlanOptions,
-}
 
 fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_multi_thread()
@@ -57,21 +43,9 @@ async fn connect(target: &TargetArgs) -> anyhow::Result<(Cluster, Target)> {
     Ok((Cluster::new(client, &found.namespace), found))
 }
 
-/// The app's retry policy as the engine's backoff (Argo CD's defaults without one; a
-/// `limit` absent or negative is unlimited, bounded by `--timeout`).
-fn backoff(app: &App) -> Backoff {
-    match &app.sync.retry {
-        Some(retry) => Backoff {
-            limit: retry.limit,
-            duration: retry.backoff,
-            factor: retry.factor.max(1),
-            max_duration: retry.max_backoff,
-        },
-        None => Backoff::default(),
-    }
-}
-
-/// Loads, renders and checks an app, and assigns namespaces against `cluster`.
+/// Loads an app, checks its destination against the kubeconfig's cluster, and prepares it
+/// with the engine (render, check gate, hooks, namespaces). Check errors are printed here,
+/// one per line, before the error that stops the command.
 async fn prepare(
     path: &Path,
     target: &TargetArgs,
@@ -80,74 +54,29 @@ async fn prepare(
 ) -> anyhow::Result<Prepared> {
     let app = App::from_path(path, target.namespace.as_deref())?;
     app.check_destination(found)?;
-    let rendered = app
-        .render(&cache_dir())
-        .with_context(|| format!("rendering app `{}`", app.name))?;
-    if !target.no_check {
-        let findings = shipway_check::check(
-            &rendered.objects,
-            &rendered.sources,
-            &shipway_check::Settings::default(),
-        );
-        let errors: Vec<_> = findings
-            .iter()
-            .filter(|f| f.severity == Severity::Error)
-            .collect();
-        if !errors.is_empty() {
-            for finding in &errors {
-                let file = rendered
-                    .sources
-                    .path(finding.pos.file)
-                    .map(|p| p.display().to_string())
-                    .unwrap_or_default();
-                eprintln!(
-                    "{file}:{}: error[{}]: {}",
-                    finding.pos.line, finding.rule, finding.message
-                );
+    let overrides = Overrides {
+        namespace: target.namespace.clone(),
+        no_check: target.no_check,
+        force_conflicts: target.force_conflicts,
+        max_prune: target.max_prune,
+        confirm_prune: target.confirm_prune,
+    };
+    let cache = cache_dir();
+    match engine::prepare(app, &overrides, cluster, |url, revision| {
+        shipway_cluster::app::source::checkout(url, revision, &cache)
+    })
+    .await
+    {
+        Ok(prepared) => Ok(prepared),
+        Err(error) => {
+            if let PrepareError::Check { findings, .. } = &error {
+                for finding in findings {
+                    eprintln!("{finding}");
+                }
             }
-            bail!(
-                "`shipway check` found {} error(s) in app `{}`; nothing was applied (fix them, or pass --no-check)",
-                errors.len(),
-                app.name
-            );
+            Err(error.into())
         }
     }
-    let namespace = target
-        .namespace
-        .clone()
-        .or_else(|| app.namespace.clone())
-        .unwrap_or_else(|| cluster.default_namespace().to_owned());
-    let objects: Vec<Value> = rendered
-        .objects
-        .iter()
-        .map(shipway_model::Node::to_json)
-        .collect();
-    let (mut objects, mut hooks) = sync::split_hooks(objects)
-        .map_err(|message| anyhow::anyhow!("app `{}`: {message}", app.name))?;
-    plan::assign_namespaces(cluster, &mut objects, &namespace).await?;
-    for hook in &mut hooks {
-        plan::assign_namespaces(cluster, std::slice::from_mut(&mut hook.object), &namespace)
-            .await?;
-    }
-    let options = PlanOptions {
-        force_conflicts: target.force_conflicts,
-        ignore: app.ignore_differences.clone(),
-        prune: PruneOptions {
-            max_prune_percent: target.max_prune,
-            confirm: target.confirm_prune,
-            render_ok: true,
-            ..PruneOptions::default()
-        },
-        prune_last: app.sync.options.prune_last,
-    };
-    Ok(Prepared {
-        id: app.identity(&namespace),
-        app,
-        namespace,
-        objects,
-        hooks,
-        options,
-    })
 }
 
 /// `shipway plan`.
@@ -155,19 +84,7 @@ pub(crate) fn plan(args: &PlanArgs) -> anyhow::Result<ExitStatus> {
     runtime()?.block_on(async {
         let (cluster, found) = connect(&args.target).await?;
         let prepared = prepare(&args.app, &args.target, &cluster, &found).await?;
-        let cluster = cluster.scoped(
-            &backoff(&prepared.app),
-            shipway_cluster::cluster::deadline_after(PLAN_TIMEOUT),
-        );
-        let mut plan = plan::plan(
-            &cluster,
-            &prepared.id,
-            &prepared.namespace,
-            &prepared.objects,
-            &prepared.options,
-        )
-        .await?;
-        plan.hooks = prepared.hooks.iter().map(|h| h.object.clone()).collect();
+        let plan = engine::plan(&cluster, &prepared, PLAN_TIMEOUT).await?;
         if let Some(out) = &args.out {
             // The key of the Secrets' digests lives in the cluster, never in the file.
             let key = plan::digest_key(&cluster, &prepared.namespace, true)
@@ -275,19 +192,9 @@ impl Progress for Printer {
 /// How long `plan` and `status` may spend retrying transient failures.
 const PLAN_TIMEOUT: Duration = Duration::from_secs(300);
 
-/// Parses `--timeout` (`90s`, `5m`, `1h30m`: Go durations, the one parser Argo CD's fields
-/// use too). Zero is refused: it would fail every wait at once.
-fn parse_duration(text: &str) -> anyhow::Result<Duration> {
-    match shipway_cluster::app::argo::parse_duration(text) {
-        Ok(duration) if !duration.is_zero() => Ok(duration),
-        Ok(_) => bail!("--timeout `{text}`: must be longer than zero"),
-        Err(message) => bail!("--timeout: {message} (expected a duration like 90s, 5m or 1h30m)"),
-    }
-}
-
 /// `shipway sync`.
 pub(crate) fn sync(args: &SyncArgs) -> anyhow::Result<ExitStatus> {
-    let timeout = parse_duration(&args.timeout)?;
+    let timeout = engine::parse_positive_duration("--timeout", &args.timeout)?;
     runtime()?.block_on(async {
         let mut target = args.target.clone();
         let _sandbox = if args.sandbox {
@@ -303,16 +210,12 @@ pub(crate) fn sync(args: &SyncArgs) -> anyhow::Result<ExitStatus> {
         let mut status = ExitStatus::Success;
         for path in &args.apps {
             let prepared = prepare(path, &target, &cluster, &found).await?;
-            let options = SyncOptions {
-                plan: prepared.options.clone(),
-                prune: !args.no_prune,
-                create_namespace: prepared.app.sync.options.create_namespace,
-                replace: prepared.app.sync.options.replace,
-                wait: args.wait || args.sandbox,
+            let options = engine::sync_options(
+                &prepared,
+                !args.no_prune,
+                args.wait || args.sandbox,
                 timeout,
-                backoff: backoff(&prepared.app),
-                ..SyncOptions::default()
-            };
+            );
             let report = sync_one(&cluster, &prepared, args, &options, &mut printer).await;
             match report {
                 Ok(report) => {
@@ -363,8 +266,7 @@ pub(crate) fn sync(args: &SyncArgs) -> anyhow::Result<ExitStatus> {
     })
 }
 
-/// Syncs one app once: transient failures are retried inside the engine, per call, with
-/// the app's policy and never past `--timeout`; a saved plan is applied exactly.
+/// Syncs one app once, from a saved plan when `--plan` names one.
 async fn sync_one(
     cluster: &Cluster,
     prepared: &Prepared,
@@ -372,45 +274,22 @@ async fn sync_one(
     options: &SyncOptions,
     printer: &mut Printer,
 ) -> Result<sync::SyncReport, SyncError> {
-    let mut ledger = Ledger::default();
-    match &args.plan {
-        Some(path) => {
-            let plan = read_plan(path).map_err(|error| {
-                SyncError::PlanOutdated(format!("{}: {error:#}", path.display()))
-            })?;
-            sync::sync_plan(
-                cluster,
-                &prepared.id,
-                &plan,
-                &prepared.objects,
-                &prepared.hooks,
-                options,
-                &mut ledger,
-                printer,
-            )
-            .await
-        }
-        None => {
-            sync::sync(
-                cluster,
-                &prepared.id,
-                &prepared.namespace,
-                &prepared.objects,
-                &prepared.hooks,
-                options,
-                &mut ledger,
-                printer,
-            )
-            .await
-        }
-    }
-}
-
-/// Reads a saved plan back (`plan --out`).
-fn read_plan(path: &Path) -> anyhow::Result<Plan> {
-    let text = fs_err::read_to_string(path)?;
-    let value: Value = serde_json::from_str(&text).context("not a plan file")?;
-    Plan::from_json(&value).map_err(|message| anyhow::anyhow!(message))
+    let saved = match &args.plan {
+        Some(path) => Some(
+            engine::read_plan(path)
+                .map_err(|error| SyncError::PlanOutdated(format!("{error:#}")))?,
+        ),
+        None => None,
+    };
+    engine::sync(
+        cluster,
+        prepared,
+        saved.as_ref(),
+        options,
+        &mut Ledger::default(),
+        printer,
+    )
+    .await
 }
 
 /// Starts the sandbox's simulated cluster in this process, on a loopback port, with a
@@ -466,7 +345,7 @@ pub(crate) fn status(args: &StatusArgs) -> anyhow::Result<ExitStatus> {
         let (cluster, found) = connect(&args.target).await?;
         let prepared = prepare(&args.app, &args.target, &cluster, &found).await?;
         let cluster = cluster.scoped(
-            &backoff(&prepared.app),
+            &engine::backoff(&prepared.app),
             shipway_cluster::cluster::deadline_after(PLAN_TIMEOUT),
         );
         let status = shipway_cluster::status::status(
@@ -483,20 +362,4 @@ pub(crate) fn status(args: &StatusArgs) -> anyhow::Result<ExitStatus> {
         }
         Ok(ExitStatus::Success)
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn durations_parse_like_kubectl_flags() {
-        assert_eq!(parse_duration("90s").unwrap(), Duration::from_secs(90));
-        assert_eq!(parse_duration("1h30m").unwrap(), Duration::from_secs(5400));
-        assert_eq!(parse_duration("500ms").unwrap(), Duration::from_millis(500));
-        assert!(parse_duration("0s").is_err());
-        assert!(parse_duration("5d").is_err());
-        // Huge values parse; the engine caps them (`deadline_after`) instead of overflowing.
-        assert!(parse_duration("99999999999h").is_ok());
-    }
 }
