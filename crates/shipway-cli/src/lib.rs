@@ -41,6 +41,78 @@ pub enum Command {
     Sync(SyncArgs),
     /// Print an app's objects with their health and sync state.
     Status(StatusArgs),
+    /// Run the GitOps controller: poll git and take webhooks, sync automated apps, heal
+    /// drift, keep history, and serve the API and metrics.
+    Serve(ServeArgs),
+}
+
+/// `shipway serve --log-format` values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    /// One human-readable line per event.
+    Text,
+    /// One JSON object per line, with the app and revision as fields.
+    Json,
+}
+
+/// Arguments of `shipway serve`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ServeArgs {
+    /// Argo CD Application files, Flux Kustomization/GitRepository files, or directories
+    /// of them (read again when they change). Repeatable.
+    #[arg(long = "apps", value_name = "PATH")]
+    pub apps: Vec<PathBuf>,
+
+    /// The kubeconfig file (default: `KUBECONFIG`, else `~/.kube/config`).
+    #[arg(long, value_name = "FILE")]
+    pub kubeconfig: Option<PathBuf>,
+
+    /// The kubeconfig context (default: its current-context).
+    #[arg(long, value_name = "NAME")]
+    pub context: Option<String>,
+
+    /// Run an in-process sandbox cluster and manage it (a one-command demo).
+    #[arg(long)]
+    pub sandbox: bool,
+
+    /// Where the API, webhooks and metrics listen.
+    #[arg(long, default_value = "127.0.0.1:8080", value_name = "ADDR:PORT")]
+    pub listen: String,
+
+    /// The git cache and the history store (default: `$XDG_DATA_HOME/shipway`, else
+    /// `~/.local/share/shipway`).
+    #[arg(long, value_name = "DIR")]
+    pub state: Option<PathBuf>,
+
+    /// How often git sources are polled (Flux apps use their own interval).
+    #[arg(long, default_value = "60s", value_name = "DURATION")]
+    pub poll: String,
+
+    /// Where Application objects are read from in the cluster.
+    #[arg(long, default_value = "argocd", value_name = "NS")]
+    pub app_namespace: String,
+
+    /// The secret webhook deliveries are signed with (without one, every delivery is
+    /// refused with 401).
+    #[arg(long, value_name = "FILE")]
+    pub webhook_secret_file: Option<PathBuf>,
+
+    /// API tokens, lines `TOKEN ROLE [NAME]` (roles viewer, deployer, admin). Without it
+    /// an admin token is generated into the state directory and only loopback is served.
+    #[arg(long, value_name = "FILE")]
+    pub token_file: Option<PathBuf>,
+
+    /// Log format.
+    #[arg(long, value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+
+    /// How many apps reconcile at once.
+    #[arg(long, default_value_t = 4, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=64))]
+    pub workers: u32,
+
+    /// How long one sync may take, health wait included.
+    #[arg(long, default_value = "5m", value_name = "DURATION")]
+    pub sync_timeout: String,
 }
 
 /// Which cluster, as kubectl finds it.

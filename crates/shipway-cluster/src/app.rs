@@ -475,6 +475,13 @@ impl App {
         })
     }
 
+    /// The app an Argo CD `Application` document defines, `text` being what `path` holds
+    /// (a file, or an object read from the cluster and named by `path` in messages); `None`
+    /// when `text` holds no Application.
+    pub fn from_application_text(path: &Path, text: &str) -> Result<Option<App>, AppError> {
+        argo::parse_application_file(path, text)
+    }
+
     /// Renders the app: a local source in place, a git source from the tree at its
     /// resolved revision (fetched into `work_dir`, see [`source::checkout`]), then applies
     /// the image overrides. Nothing is returned unless every step succeeded.

@@ -19,6 +19,10 @@ use serde_json::Value;
 /// The field manager shipway applies with.
 pub const FIELD_MANAGER: &str = "shipway";
 
+/// A boxed, `Send` future: what concurrent per-object work is buffered as, so that the
+/// futures of a spawned task pass rustc's higher-ranked `Send` check.
+pub type BoxFuture<'a, T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send + 'a>>;
+
 /// Where an object lives: group, version, kind, namespace (`""` when cluster-scoped) and
 /// name.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]

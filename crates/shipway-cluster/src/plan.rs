@@ -387,6 +387,9 @@ pub struct PlanOptions {
     pub prune: PruneOptions,
     /// `PruneLast` for the whole app.
     pub prune_last: bool,
+    /// The app's namespace when the sync creates it (`CreateNamespace=true`): objects in
+    /// it plan as creates before it exists, so a new app can be previewed.
+    pub created_namespace: Option<String>,
 }
 
 /// Why a plan could not be made.
@@ -579,23 +582,30 @@ pub async fn plan(
         .map(|entry| (entry_key(entry), entry.hash.clone()))
         .collect();
     let pending_kinds: HashSet<(String, String)> = crd_scopes(desired).into_keys().collect();
-    let rendered_namespaces: HashSet<String> = desired
+    let mut rendered_namespaces: HashSet<String> = desired
         .iter()
         .map(Key::of)
         .filter(|key| key.group.is_empty() && key.kind == "Namespace")
         .map(|key| key.name)
         .collect();
-    let results: Vec<Result<Planned, PlanError>> = futures_util::stream::iter(desired.iter())
-        .map(|object| {
-            plan_object(
+    rendered_namespaces.extend(options.created_namespace.iter().cloned());
+    // The futures are made (boxed) before they are streamed, so that the stream holds
+    // no closure over borrowed objects: the controller spawns plans on the runtime, and a
+    // streamed closure future fails rustc's higher-ranked `Send` check there.
+    let futures: Vec<crate::cluster::BoxFuture<'_, Result<Planned, PlanError>>> = desired
+        .iter()
+        .map(|object| -> crate::cluster::BoxFuture<'_, Result<Planned, PlanError>> {
+            Box::pin(plan_object(
                 cluster,
                 object,
                 &recorded,
                 &pending_kinds,
                 &rendered_namespaces,
                 options,
-            )
+            ))
         })
+        .collect();
+    let results: Vec<Result<Planned, PlanError>> = futures_util::stream::iter(futures)
         .buffered(CONCURRENCY)
         .collect()
         .await;

@@ -64,6 +64,18 @@ impl HookPhase {
             HookPhase::SyncFail => "SyncFail",
         }
     }
+
+    /// The phase an annotation value names.
+    pub fn parse(text: &str) -> Option<HookPhase> {
+        [
+            HookPhase::PreSync,
+            HookPhase::Sync,
+            HookPhase::PostSync,
+            HookPhase::SyncFail,
+        ]
+        .into_iter()
+        .find(|phase| phase.as_str() == text)
+    }
 }
 
 /// What a sync takes.
@@ -181,6 +193,11 @@ pub trait Progress: Send {
     fn line(&mut self, text: &str);
     /// Objects still not healthy while waiting (redrawn by a terminal display).
     fn waiting(&mut self, _unhealthy: &[(Key, String)]) {}
+    /// A hook completed (`hook` as the ledger names it): the controller persists this so a
+    /// restart does not run it again for the same revision.
+    fn hook_done(&mut self, _phase: HookPhase, _hook: &str) {}
+    /// An object was applied: `verb` is `created`, `updated` or `replaced`.
+    fn applied(&mut self, _verb: &str, _key: &Key) {}
 }
 
 /// Progress that goes nowhere.
@@ -264,6 +281,14 @@ fn replace_allowed(object: &Value) -> bool {
 pub struct Ledger {
     /// (phase, hook name) of hooks that completed successfully in this sync.
     done: HashSet<(&'static str, String)>,
+}
+
+impl Ledger {
+    /// Records a hook as already completed (by an earlier process, for the same revision),
+    /// so this sync does not run it again.
+    pub fn record(&mut self, phase: HookPhase, hook: String) {
+        self.done.insert((phase.as_str(), hook));
+    }
 }
 
 /// Syncs `desired` (ordinary objects, namespaces assigned) and `hooks` for `app`.
@@ -751,8 +776,14 @@ async fn apply_group(
         .copied()
         .filter(|item| item.action != Action::Unchanged)
         .collect();
-    let results: Vec<Result<Applied, SyncError>> = futures_util::stream::iter(work)
-        .map(|item| apply_one(cluster, item, options, preconditions))
+    // Made before they are streamed, for the controller's spawned syncs (see `plan::plan`).
+    let futures: Vec<crate::cluster::BoxFuture<'_, Result<Applied, SyncError>>> = work
+        .into_iter()
+        .map(|item| -> crate::cluster::BoxFuture<'_, Result<Applied, SyncError>> {
+            Box::pin(apply_one(cluster, item, options, preconditions))
+        })
+        .collect();
+    let results: Vec<Result<Applied, SyncError>> = futures_util::stream::iter(futures)
         .buffered(CONCURRENCY)
         .collect()
         .await;
@@ -760,6 +791,7 @@ async fn apply_group(
     for result in results {
         let (key, verb, uid) = result?;
         progress.line(&format!("{verb} {key}"));
+        progress.applied(verb, &key);
         applied.push((key, uid));
     }
     Ok(applied)
@@ -1208,6 +1240,7 @@ async fn run_hooks(
         let outcome = run_hook(cluster, hook, phase, options, progress, deadline).await;
         match outcome {
             Ok(message) => {
+                progress.hook_done(phase, &identity.1);
                 ledger.done.insert(identity);
                 report.hooks.push((key, phase, message));
             }

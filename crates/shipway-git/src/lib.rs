@@ -28,6 +28,7 @@ pub mod image;
 pub mod message;
 pub mod ops;
 pub mod repo;
+pub mod revert;
 
 use std::path::PathBuf;
 

@@ -37,7 +37,7 @@ fn cache_dir() -> PathBuf {
 }
 
 /// The cluster the target arguments name (kubectl's rules), and its kubeconfig entry.
-async fn connect(target: &TargetArgs) -> anyhow::Result<(Cluster, Target)> {
+pub(crate) async fn connect(target: &TargetArgs) -> anyhow::Result<(Cluster, Target)> {
     let found = Target::load(target.kubeconfig.as_deref(), target.context.as_deref())?;
     let client = found.client().await?;
     Ok((Cluster::new(client, &found.namespace), found))
@@ -294,7 +294,7 @@ async fn sync_one(
 
 /// Starts the sandbox's simulated cluster in this process, on a loopback port, with a
 /// kubeconfig pointing at it; the returned guard keeps it running.
-async fn start_sandbox(target: &mut TargetArgs) -> anyhow::Result<SandboxGuard> {
+pub(crate) async fn start_sandbox(target: &mut TargetArgs) -> anyhow::Result<SandboxGuard> {
     let simulator = shipway_sim::Simulator::new();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let address = listener.local_addr()?;
@@ -323,7 +323,7 @@ fn tempfile_dir() -> anyhow::Result<PathBuf> {
 }
 
 /// Stops the in-process sandbox when dropped.
-struct SandboxGuard {
+pub(crate) struct SandboxGuard {
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     controllers: tokio::task::JoinHandle<()>,
     dir: PathBuf,

@@ -9,6 +9,7 @@ mod release;
 mod render;
 mod rollback;
 mod sandbox;
+mod serve;
 
 pub(crate) use check::check;
 pub(crate) use cluster::{plan, status, sync};
@@ -19,6 +20,7 @@ pub(crate) use release::release;
 pub(crate) use render::render;
 pub(crate) use rollback::rollback;
 pub(crate) use sandbox::sandbox;
+pub(crate) use serve::serve;
 
 /// How the process ends.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
