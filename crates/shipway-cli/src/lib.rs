@@ -41,8 +41,8 @@ pub enum Command {
     Sync(SyncArgs),
     /// Print an app's objects with their health and sync state.
     Status(StatusArgs),
-    /// Run the GitOps controller: poll git and take webhooks, sync automated apps, heal
-    /// drift, keep history, and serve the API and metrics.
+    /// Run the controller that keeps the cluster equal to git: poll and take webhooks,
+    /// sync automated apps, heal drift, keep history, serve the API and metrics.
     Serve(ServeArgs),
 }
 
@@ -113,6 +113,11 @@ pub struct ServeArgs {
     /// How long one sync may take, health wait included.
     #[arg(long, default_value = "5m", value_name = "DURATION")]
     pub sync_timeout: String,
+
+    /// Refuse an automated prune of more than this percent of an app's live objects
+    /// (the sync is then reported failed, and nothing is deleted).
+    #[arg(long, default_value_t = 20, value_name = "PERCENT", value_parser = clap::value_parser!(u32).range(0..=100))]
+    pub max_prune: u32,
 }
 
 /// Which cluster, as kubectl finds it.

@@ -179,11 +179,7 @@ pub async fn prepare_rendered(
             ..PruneOptions::default()
         },
         prune_last: app.sync.options.prune_last,
-        created_namespace: app
-            .sync
-            .options
-            .create_namespace
-            .then(|| namespace.clone()),
+        created_namespace: app.sync.options.create_namespace.then(|| namespace.clone()),
     };
     Ok(Prepared {
         id: app.identity(&namespace),

@@ -594,16 +594,18 @@ pub async fn plan(
     // streamed closure future fails rustc's higher-ranked `Send` check there.
     let futures: Vec<crate::cluster::BoxFuture<'_, Result<Planned, PlanError>>> = desired
         .iter()
-        .map(|object| -> crate::cluster::BoxFuture<'_, Result<Planned, PlanError>> {
-            Box::pin(plan_object(
-                cluster,
-                object,
-                &recorded,
-                &pending_kinds,
-                &rendered_namespaces,
-                options,
-            ))
-        })
+        .map(
+            |object| -> crate::cluster::BoxFuture<'_, Result<Planned, PlanError>> {
+                Box::pin(plan_object(
+                    cluster,
+                    object,
+                    &recorded,
+                    &pending_kinds,
+                    &rendered_namespaces,
+                    options,
+                ))
+            },
+        )
         .collect();
     let results: Vec<Result<Planned, PlanError>> = futures_util::stream::iter(futures)
         .buffered(CONCURRENCY)

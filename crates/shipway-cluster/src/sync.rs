@@ -779,9 +779,11 @@ async fn apply_group(
     // Made before they are streamed, for the controller's spawned syncs (see `plan::plan`).
     let futures: Vec<crate::cluster::BoxFuture<'_, Result<Applied, SyncError>>> = work
         .into_iter()
-        .map(|item| -> crate::cluster::BoxFuture<'_, Result<Applied, SyncError>> {
-            Box::pin(apply_one(cluster, item, options, preconditions))
-        })
+        .map(
+            |item| -> crate::cluster::BoxFuture<'_, Result<Applied, SyncError>> {
+                Box::pin(apply_one(cluster, item, options, preconditions))
+            },
+        )
         .collect();
     let results: Vec<Result<Applied, SyncError>> = futures_util::stream::iter(futures)
         .buffered(CONCURRENCY)

@@ -108,7 +108,12 @@ pub fn load_paths(paths: &[PathBuf], poll: Duration) -> (Vec<AppSpec>, Vec<Strin
                     flux.take(&doc.to_json(), &file);
                 }
             }
-            Err(error) => errors.push(format!("{}:{}: {}", file.display(), error.line, error.message)),
+            Err(error) => errors.push(format!(
+                "{}:{}: {}",
+                file.display(),
+                error.line,
+                error.message
+            )),
         }
     }
     for app in flux.apps() {
@@ -136,7 +141,9 @@ fn files(paths: &[PathBuf]) -> Vec<PathBuf> {
         entries.sort_by_key(std::fs::DirEntry::file_name);
         for entry in entries {
             let path = entry.path();
-            let Ok(kind) = entry.file_type() else { continue };
+            let Ok(kind) = entry.file_type() else {
+                continue;
+            };
             if kind.is_dir() {
                 if !entry.file_name().to_string_lossy().starts_with('.') {
                     walk(&path, out);
@@ -158,8 +165,7 @@ fn files(paths: &[PathBuf]) -> Vec<PathBuf> {
 }
 
 fn is_yaml(path: &Path) -> bool {
-    path.extension()
-        .is_some_and(|e| e == "yaml" || e == "yml")
+    path.extension().is_some_and(|e| e == "yaml" || e == "yml")
 }
 
 /// A fingerprint of the files under `paths` (names, sizes, modification times): when it
@@ -217,8 +223,7 @@ pub async fn load_cluster(
                 .unwrap_or_default()
                 .to_string();
             let shown = PathBuf::from(format!("applications.argoproj.io/{namespace}/{name}"));
-            let text = serde_json::to_string_pretty(&strip_server_fields(item))
-                .unwrap_or_default();
+            let text = serde_json::to_string_pretty(&strip_server_fields(item)).unwrap_or_default();
             match App::from_application_text(&shown, &text) {
                 Ok(Some(app)) => specs.push(AppSpec {
                     app,
@@ -236,7 +241,8 @@ pub async fn load_cluster(
     }
     let kustomizations = flux_key("kustomize.toolkit.fluxcd.io", "Kustomization", "");
     let repositories = flux_key("source.toolkit.fluxcd.io", "GitRepository", "");
-    if cluster.resource(&kustomizations).await.is_ok() && cluster.resource(&repositories).await.is_ok()
+    if cluster.resource(&kustomizations).await.is_ok()
+        && cluster.resource(&repositories).await.is_ok()
     {
         let mut flux = FluxObjects::default();
         for key in [&repositories, &kustomizations] {
@@ -245,8 +251,12 @@ pub async fn load_cluster(
                     "{}.{}/{}/{}",
                     key.kind.to_lowercase(),
                     key.group,
-                    item.pointer("/metadata/namespace").and_then(Value::as_str).unwrap_or(""),
-                    item.pointer("/metadata/name").and_then(Value::as_str).unwrap_or("")
+                    item.pointer("/metadata/namespace")
+                        .and_then(Value::as_str)
+                        .unwrap_or(""),
+                    item.pointer("/metadata/name")
+                        .and_then(Value::as_str)
+                        .unwrap_or("")
                 );
                 flux.take(&item, Path::new(&name));
             }
@@ -308,11 +318,17 @@ mod tests {
         )
         .unwrap();
         let (specs, errors) = load_paths(&[root.to_path_buf()], Duration::from_secs(60));
-        let names: Vec<_> = specs.iter().map(|s| (s.app.name.as_str(), s.origin.as_str())).collect();
+        let names: Vec<_> = specs
+            .iter()
+            .map(|s| (s.app.name.as_str(), s.origin.as_str()))
+            .collect();
         assert_eq!(names, [("web", "file"), ("api", "flux")]);
         assert_eq!(specs[1].interval, Duration::from_secs(120));
         assert_eq!(errors.len(), 1, "{errors:?}");
-        assert!(errors[0].contains("broken.yaml") && errors[0].contains("spec.bogus"), "{errors:?}");
+        assert!(
+            errors[0].contains("broken.yaml") && errors[0].contains("spec.bogus"),
+            "{errors:?}"
+        );
         let before = fingerprint(&[root.to_path_buf()]);
         fs_err::write(root.join("flux/more.yaml"), "kind: ConfigMap\n").unwrap();
         assert_ne!(before, fingerprint(&[root.to_path_buf()]));

@@ -12,6 +12,26 @@ use std::time::Duration;
 use serde_json::Value;
 use shipway_cluster::app::argo::{RetryPolicy, SyncPolicy, parse_duration};
 use shipway_cluster::app::{App, Source};
+use shipway_model::{Node, Value as NodeValue};
+
+/// The `Kustomization.spec` fields shipway implements.
+const KUSTOMIZATION_FIELDS: &[&str] = &[
+    "sourceRef",
+    "path",
+    "interval",
+    "prune",
+    "targetNamespace",
+    "suspend",
+    "timeout",
+    "retryInterval",
+    "dependsOn",
+    "wait",
+    "postBuild",
+    "force",
+];
+
+/// The `GitRepository.spec` fields shipway implements.
+const REPOSITORY_FIELDS: &[&str] = &["url", "ref", "interval", "timeout", "ignore", "suspend"];
 
 /// A Flux `Kustomization` as an app, with what is Flux's own.
 #[derive(Debug, Clone, PartialEq)]
@@ -93,27 +113,15 @@ impl FluxObjects {
         }
         let name = name_of(doc);
         let namespace = namespace_of(doc);
-        let spec = doc.get("spec").and_then(Value::as_object).ok_or_else(|| {
-            format!(
-                "{}: Kustomization `{name}` has no `spec`",
-                file.display()
-            )
-        })?;
-        const KNOWN: &[&str] = &[
-            "sourceRef",
-            "path",
-            "interval",
-            "prune",
-            "targetNamespace",
-            "suspend",
-            "timeout",
-            "retryInterval",
-            "dependsOn",
-            "wait",
-            "postBuild",
-            "force",
-        ];
-        if let Some(unknown) = spec.keys().find(|k| !KNOWN.contains(&k.as_str())) {
+        let spec = doc
+            .get("spec")
+            .and_then(Value::as_object)
+            .ok_or_else(|| format!("{}: Kustomization `{name}` has no `spec`", file.display()))?;
+
+        if let Some(unknown) = spec
+            .keys()
+            .find(|k| !KUSTOMIZATION_FIELDS.contains(&k.as_str()))
+        {
             return Err(at(
                 &format!("spec.{unknown}"),
                 "is a Flux field shipway does not support".into(),
@@ -130,7 +138,9 @@ impl FluxObjects {
         let timeout = duration("timeout", Some(interval))?;
         let retry_interval = duration("retryInterval", Some(interval))?;
         let flag = |field: &str| spec.get(field).and_then(Value::as_bool).unwrap_or(false);
-        let source_ref = spec.get("sourceRef").ok_or_else(|| at("spec.sourceRef", "is required".into()))?;
+        let source_ref = spec
+            .get("sourceRef")
+            .ok_or_else(|| at("spec.sourceRef", "is required".into()))?;
         let source_kind = source_ref.get("kind").and_then(Value::as_str).unwrap_or("");
         if source_kind != "GitRepository" {
             return Err(at(
@@ -183,7 +193,10 @@ impl FluxObjects {
                             d.get("namespace")
                                 .and_then(Value::as_str)
                                 .map_or_else(|| namespace.clone(), str::to_string),
-                            d.get("name").and_then(Value::as_str).unwrap_or("").to_string(),
+                            d.get("name")
+                                .and_then(Value::as_str)
+                                .unwrap_or("")
+                                .to_string(),
                         )
                     })
                     .collect()
@@ -216,8 +229,13 @@ impl FluxObjects {
                 }
                 substitute_from.push((
                     kind.to_string(),
-                    item.get("name").and_then(Value::as_str).unwrap_or("").to_string(),
-                    item.get("optional").and_then(Value::as_bool).unwrap_or(false),
+                    item.get("name")
+                        .and_then(Value::as_str)
+                        .unwrap_or("")
+                        .to_string(),
+                    item.get("optional")
+                        .and_then(Value::as_bool)
+                        .unwrap_or(false),
                 ));
             }
         }
@@ -264,18 +282,23 @@ impl FluxObjects {
     }
 }
 
-/// A GitRepository's URL and the revision its `ref` names.
+/// A `GitRepository`'s URL and the revision its `ref` names.
 fn repository(repo: &Value, file: &Path) -> Result<(String, String), String> {
     let name = name_of(repo);
     let at = |field: &str, message: &str| {
-        format!("{}: GitRepository `{name}`: `{field}` {message}", file.display())
+        format!(
+            "{}: GitRepository `{name}`: `{field}` {message}",
+            file.display()
+        )
     };
     let spec = repo
         .get("spec")
         .and_then(Value::as_object)
         .ok_or_else(|| at("spec", "is required"))?;
-    const KNOWN: &[&str] = &["url", "ref", "interval", "timeout", "ignore", "suspend"];
-    if let Some(unknown) = spec.keys().find(|k| !KNOWN.contains(&k.as_str())) {
+    if let Some(unknown) = spec
+        .keys()
+        .find(|k| !REPOSITORY_FIELDS.contains(&k.as_str()))
+    {
         let message = if unknown == "secretRef" {
             "is not read: shipway runs git with the user's own credentials (git config, \
              ssh agent, credential helpers)"
@@ -297,7 +320,10 @@ fn repository(repo: &Value, file: &Path) -> Result<(String, String), String> {
             .map(str::to_string)
     };
     if field("semver").is_some() {
-        return Err(at("spec.ref.semver", "is not supported; name a branch, tag or commit"));
+        return Err(at(
+            "spec.ref.semver",
+            "is not supported; name a branch, tag or commit",
+        ));
     }
     let revision = field("commit")
         .or_else(|| field("tag").map(|t| format!("refs/tags/{t}")))
@@ -322,33 +348,38 @@ fn namespace_of(doc: &Value) -> String {
         .to_string()
 }
 
-/// Flux's post-build substitution over every string in `object`, unless the object opts
-/// out with `kustomize.toolkit.fluxcd.io/substitute: disabled`. A string that was one
-/// variable and nothing else is read back as YAML would read it (so `replicas:
-/// ${REPLICAS}` becomes a number, as Flux's re-parse of the substituted text makes it).
-pub fn substitute(object: &mut Value, vars: &BTreeMap<String, String>) {
-    let disabled = object
-        .pointer("/metadata/annotations/kustomize.toolkit.fluxcd.io~1substitute")
-        .and_then(Value::as_str)
-        == Some("disabled");
+/// Flux's post-build substitution over every string in `object` (as rendered, before the
+/// check gate sees it), unless the object opts out with
+/// `kustomize.toolkit.fluxcd.io/substitute: disabled`. A string that was one variable and
+/// nothing else is read back as YAML would read it (so `replicas: ${REPLICAS}` becomes a
+/// number, as Flux's re-parse of the substituted text makes it).
+pub fn substitute(object: &mut Node, vars: &BTreeMap<String, String>) {
+    let disabled = object.str_at(&[
+        "metadata",
+        "annotations",
+        "kustomize.toolkit.fluxcd.io/substitute",
+    ]) == Some("disabled");
     if !disabled {
         walk(object, vars);
     }
 }
 
-fn walk(value: &mut Value, vars: &BTreeMap<String, String>) {
-    match value {
-        Value::String(text) if text.contains('$') => {
+fn walk(node: &mut Node, vars: &BTreeMap<String, String>) {
+    match &mut node.value {
+        NodeValue::Str(text) if text.contains('$') => {
             let whole = is_one_variable(text);
             let replaced = expand(text, vars);
-            *value = if whole {
+            node.value = if whole {
                 scalar(&replaced)
             } else {
-                Value::String(replaced)
+                NodeValue::Str(replaced)
             };
         }
-        Value::Array(items) => items.iter_mut().for_each(|v| walk(v, vars)),
-        Value::Object(map) => map.values_mut().for_each(|v| walk(v, vars)),
+        NodeValue::Seq(items) => items.iter_mut().for_each(|v| walk(v, vars)),
+        NodeValue::Map(map) => map
+            .entries
+            .iter_mut()
+            .for_each(|e| walk(&mut e.value, vars)),
         _ => {}
     }
 }
@@ -358,19 +389,17 @@ fn is_one_variable(text: &str) -> bool {
 }
 
 /// A substituted whole value as YAML reads a plain scalar: integers, floats and booleans.
-fn scalar(text: &str) -> Value {
+fn scalar(text: &str) -> NodeValue {
     if let Ok(n) = text.parse::<i64>() {
-        return Value::from(n);
+        return NodeValue::Int(n);
     }
     match text {
-        "true" => Value::Bool(true),
-        "false" => Value::Bool(false),
-        _ => text
-            .parse::<f64>()
-            .ok()
-            .filter(|f| f.is_finite() && text.contains('.'))
-            .and_then(serde_json::Number::from_f64)
-            .map_or_else(|| Value::String(text.to_string()), Value::Number),
+        "true" => NodeValue::Bool(true),
+        "false" => NodeValue::Bool(false),
+        _ => match text.parse::<f64>() {
+            Ok(f) if f.is_finite() && text.contains('.') => NodeValue::Float(f),
+            _ => NodeValue::Str(text.to_string()),
+        },
     }
 }
 
@@ -387,15 +416,12 @@ pub fn expand(text: &str, vars: &BTreeMap<String, String>) -> String {
             out.push('$');
             rest = &tail[2..];
             // Copy the `{…}` verbatim.
-            match rest.find('}') {
-                Some(end) => {
-                    out.push_str(&rest[..=end]);
-                    rest = &rest[end + 1..];
-                }
-                None => {
-                    out.push_str(rest);
-                    rest = "";
-                }
+            if let Some(end) = rest.find('}') {
+                out.push_str(&rest[..=end]);
+                rest = &rest[end + 1..];
+            } else {
+                out.push_str(rest);
+                rest = "";
             }
             continue;
         }
@@ -460,18 +486,22 @@ mod tests {
 
     #[test]
     fn whole_variables_become_yaml_scalars_and_opt_out_is_honoured() {
-        let mut object = json!({
-            "metadata": {"name": "web-${cluster_env}"},
-            "spec": {"replicas": "${replicas}", "paused": "${missing:=false}", "image": "x:${replicas}"}
-        });
+        let mut object = shipway_model::yaml::parse_one(
+            "metadata: {name: web-${cluster_env}}\nspec: {replicas: '${replicas}', paused: '${missing:=false}', image: 'x:${replicas}'}\n",
+        )
+        .unwrap();
         substitute(&mut object, &vars());
+        let object = object.to_json();
         assert_eq!(object["metadata"]["name"], "web-prod");
         assert_eq!(object["spec"]["replicas"], 3);
         assert_eq!(object["spec"]["paused"], false);
         assert_eq!(object["spec"]["image"], "x:3");
-        let mut off = json!({"metadata": {"annotations": {"kustomize.toolkit.fluxcd.io/substitute": "disabled"}}, "a": "${replicas}"});
+        let mut off = shipway_model::yaml::parse_one(
+            "metadata: {annotations: {kustomize.toolkit.fluxcd.io/substitute: disabled}}\na: '${replicas}'\n",
+        )
+        .unwrap();
         substitute(&mut off, &vars());
-        assert_eq!(off["a"], "${replicas}");
+        assert_eq!(off.to_json()["a"], "${replicas}");
     }
 
     #[test]
@@ -506,7 +536,12 @@ mod tests {
         assert_eq!(web.interval, Duration::from_secs(300));
         assert_eq!(web.substitute["env"], "prod");
         match &web.app.source {
-            Source::Git { url, revision, path, .. } => {
+            Source::Git {
+                url,
+                revision,
+                path,
+                ..
+            } => {
                 assert_eq!(url, "/srv/git/app.git");
                 assert_eq!(revision, "refs/heads/main");
                 assert_eq!(path, Path::new("deploy"));
@@ -514,6 +549,9 @@ mod tests {
             Source::Local { .. } => panic!("a Flux app's source is git"),
         }
         let bad = apps[1].as_ref().unwrap_err();
-        assert!(bad.contains("flux.yaml") && bad.contains("spec.healthChecks"), "{bad}");
+        assert!(
+            bad.contains("flux.yaml") && bad.contains("spec.healthChecks"),
+            "{bad}"
+        );
     }
 }

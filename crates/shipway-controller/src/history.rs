@@ -1,5 +1,5 @@
 //! The history store: every sync operation the controller ran, and the hooks each revision
-//! completed, in an embedded SQLite file under `--state`.
+//! completed, in an embedded `SQLite` file under `--state`.
 //!
 //! Rows are written when an operation starts and again when it ends, so a `kill -9` leaves
 //! a `Running` row that the next start marks `Interrupted` ([`History::open`]). Hooks are
@@ -85,12 +85,12 @@ pub struct Outcome {
 pub struct HistoryError {
     /// The database file.
     pub path: String,
-    /// SQLite's error.
+    /// `SQLite`'s error.
     #[source]
     pub source: rusqlite::Error,
 }
 
-/// The SQLite history of one controller.
+/// The `SQLite` history of one controller.
 #[derive(Debug)]
 pub struct History {
     path: String,
@@ -134,7 +134,8 @@ impl History {
         let db = Connection::open(path).map_err(fail)?;
         // WAL survives a kill -9 between any two statements; a busy timeout covers a
         // second reader (a CLI) holding the file for a moment.
-        db.pragma_update(None, "journal_mode", "WAL").map_err(fail)?;
+        db.pragma_update(None, "journal_mode", "WAL")
+            .map_err(fail)?;
         db.busy_timeout(std::time::Duration::from_secs(5))
             .map_err(fail)?;
         db.execute_batch(SCHEMA).map_err(fail)?;
@@ -238,6 +239,17 @@ impl History {
         })
     }
 
+    /// The revision of the app's newest operation when it was interrupted (a restart must
+    /// finish that sync: its remaining hooks have not run, even if the objects match).
+    pub fn interrupted(&self, app: &str) -> Result<Option<String>, HistoryError> {
+        Ok(self
+            .list(app, 1)?
+            .into_iter()
+            .next()
+            .filter(|op| op.phase == "Interrupted")
+            .map(|op| op.revision))
+    }
+
     /// The revision of the app's last operation that succeeded.
     pub fn last_succeeded(&self, app: &str) -> Result<Option<String>, HistoryError> {
         self.with(|db| {
@@ -277,9 +289,8 @@ impl History {
         self.with(|db| {
             let mut statement =
                 db.prepare("SELECT phase, name FROM hooks WHERE app = ?1 AND revision = ?2")?;
-            let rows = statement.query_map(params![app, revision], |row| {
-                Ok((row.get(0)?, row.get(1)?))
-            })?;
+            let rows = statement
+                .query_map(params![app, revision], |row| Ok((row.get(0)?, row.get(1)?)))?;
             rows.collect()
         })
     }
@@ -307,9 +318,15 @@ mod tests {
                     },
                 )
                 .unwrap();
-            history.start("web", "def", "webhook", "controller").unwrap();
-            history.hook_done("web", "def", "PreSync", "migrate").unwrap();
-            history.hook_done("web", "def", "PreSync", "migrate").unwrap();
+            history
+                .start("web", "def", "webhook", "controller")
+                .unwrap();
+            history
+                .hook_done("web", "def", "PreSync", "migrate")
+                .unwrap();
+            history
+                .hook_done("web", "def", "PreSync", "migrate")
+                .unwrap();
         }
         let history = History::open(&path).unwrap();
         let ops = history.list("web", 10).unwrap();
@@ -319,7 +336,10 @@ mod tests {
         assert!(!ops[0].finished_at.is_empty());
         assert_eq!(ops[1].phase, "Succeeded");
         assert_eq!(ops[1].created, 2);
-        assert_eq!(history.last_succeeded("web").unwrap().as_deref(), Some("abc"));
+        assert_eq!(
+            history.last_succeeded("web").unwrap().as_deref(),
+            Some("abc")
+        );
         assert_eq!(history.last_succeeded("other").unwrap(), None);
         assert_eq!(
             history.hooks_done("web", "def").unwrap(),
@@ -336,7 +356,10 @@ mod tests {
             history.start("a", "r", "poll", "controller").unwrap();
         }
         history.start("b", "r", "poll", "controller").unwrap();
-        assert_eq!(history.list("a", 1000).unwrap().len(), KEEP_PER_APP as usize);
+        assert_eq!(
+            history.list("a", 1000).unwrap().len(),
+            KEEP_PER_APP as usize
+        );
         assert_eq!(history.list("b", 1000).unwrap().len(), 1);
     }
 }

@@ -1,4 +1,4 @@
-//! The GitOps controller behind `shipway serve`: it keeps every app's cluster state equal
+//! The `GitOps` controller behind `shipway serve`: it keeps every app's cluster state equal
 //! to its git source, with the same engine as `shipway sync`
 //! ([`shipway_cluster::engine`]).
 //!
@@ -61,6 +61,8 @@ pub struct Config {
     pub sync_timeout: Duration,
     /// How often `--apps` and the cluster are read again for added or changed apps.
     pub discovery: Duration,
+    /// The share of an app's live objects one automated prune may delete, in percent.
+    pub max_prune: u32,
 }
 
 impl Default for Config {
@@ -73,6 +75,7 @@ impl Default for Config {
             workers: 4,
             sync_timeout: Duration::from_secs(300),
             discovery: Duration::from_secs(3),
+            max_prune: 20,
         }
     }
 }
@@ -160,6 +163,9 @@ pub struct AppState {
     pub rerun: Option<Request>,
     /// The tracking label value of its objects (for watch events).
     pub label: Option<String>,
+    /// A revision whose sync a previous process left unfinished: synced again (completed
+    /// hooks skipped) even when the objects already match.
+    pub resume: Option<String>,
 }
 
 impl AppState {
@@ -181,6 +187,7 @@ impl AppState {
             running: false,
             rerun: None,
             label: None,
+            resume: None,
         }
     }
 
@@ -382,7 +389,9 @@ impl Controller {
             anyhow::bail!("no app `{name}`");
         };
         let prepared = reconcile::prepare(self, &state.spec, std::time::Instant::now()).await?;
-        let plan = shipway_cluster::engine::plan(&self.inner.cluster, &prepared, Duration::from_secs(60)).await?;
+        let plan =
+            shipway_cluster::engine::plan(&self.inner.cluster, &prepared, Duration::from_secs(60))
+                .await?;
         Ok(plan.to_json(None))
     }
 
@@ -398,7 +407,12 @@ impl Controller {
         let Some(state) = self.get(name) else {
             anyhow::bail!("no app `{name}`");
         };
-        let shipway_cluster::app::Source::Git { url, revision, path, .. } = &state.spec.app.source
+        let shipway_cluster::app::Source::Git {
+            url,
+            revision,
+            path,
+            ..
+        } = &state.spec.app.source
         else {
             anyhow::bail!("app `{name}` has no git source to roll back");
         };
@@ -454,7 +468,9 @@ impl Controller {
             tracing::error!("the controller is already running");
             return;
         };
-        let workers = Arc::new(tokio::sync::Semaphore::new(self.inner.config.workers.max(1)));
+        let workers = Arc::new(tokio::sync::Semaphore::new(
+            self.inner.config.workers.max(1),
+        ));
         let discovery = tokio::spawn({
             let this = self.clone();
             async move { this.discovery_loop().await }
@@ -558,7 +574,10 @@ impl Controller {
                     for error in &errors {
                         tracing::error!(error = %error, "app definition refused");
                     }
-                    self.replace(|o| matches!(o, Origin::File(_) | Origin::FluxFile(_)), specs);
+                    self.replace(
+                        |o| matches!(o, Origin::File(_) | Origin::FluxFile(_)),
+                        specs,
+                    );
                 }
             }
             match apps::load_cluster(&self.inner.cluster, &config.app_namespace, config.poll).await
@@ -572,7 +591,9 @@ impl Controller {
                         specs,
                     );
                 }
-                Err(error) => tracing::warn!(error = %error, "reading apps from the cluster failed"),
+                Err(error) => {
+                    tracing::warn!(error = %error, "reading apps from the cluster failed");
+                }
             }
             self.inner.ready.store(true, Ordering::SeqCst);
             tokio::select! {
@@ -616,6 +637,7 @@ impl Controller {
                             .ok()
                             .flatten()
                             .filter(|r| !r.is_empty());
+                        state.resume = self.inner.history.interrupted(&name).ok().flatten();
                         state.next_poll = Instant::now() + jittered(state.spec.interval);
                         apps.insert(name.clone(), state);
                         added.push(name);

@@ -1,4 +1,4 @@
-//! The controller's Prometheus metrics (OpenMetrics text through `prometheus-client`), named
+//! The controller's Prometheus metrics (`OpenMetrics` text through `prometheus-client`), named
 //! after Argo CD's where one exists (`argocd_app_info` → `shipway_app_info`).
 
 use prometheus_client::encoding::EncodeLabelSet;
@@ -86,11 +86,21 @@ impl Default for Metrics {
     fn default() -> Self {
         let mut registry = Registry::with_prefix("shipway");
         let app_info = Family::<AppInfo, Gauge>::default();
-        registry.register("app_info", "Information about an app: one series per app with its health and sync status", app_info.clone());
+        registry.register(
+            "app_info",
+            "Information about an app: one series per app with its health and sync status",
+            app_info.clone(),
+        );
         let sync_total = Family::<AppPhase, Counter>::default();
-        registry.register("app_sync", "Sync operations by app and phase", sync_total.clone());
+        registry.register(
+            "app_sync",
+            "Sync operations by app and phase",
+            sync_total.clone(),
+        );
         let reconcile_seconds =
-            Family::<AppName, Histogram>::new_with_constructor(|| Histogram::new(seconds_buckets()));
+            Family::<AppName, Histogram>::new_with_constructor(
+                || Histogram::new(seconds_buckets()),
+            );
         registry.register(
             "app_reconcile_seconds",
             "Time of one reconcile of an app (fetch, render, plan, and the sync when one runs)",
@@ -102,11 +112,31 @@ impl Default for Metrics {
             h
         };
         let render_seconds = histogram(&mut registry, "render_seconds", "Time to render an app");
-        let plan_seconds = histogram(&mut registry, "plan_seconds", "Time to plan an app against the cluster");
-        let apply_seconds = histogram(&mut registry, "apply_seconds", "Time of a sync: apply, hooks, prune and health wait");
-        let health_wait_seconds = histogram(&mut registry, "health_wait_seconds", "Time from the last apply of a sync until the app was healthy");
-        let commit_to_applied_seconds = histogram(&mut registry, "commit_to_applied_seconds", "Time from a commit's timestamp until its sync finished");
-        let git_fetch_seconds = histogram(&mut registry, "git_fetch_seconds", "Time to fetch a repository and resolve a revision");
+        let plan_seconds = histogram(
+            &mut registry,
+            "plan_seconds",
+            "Time to plan an app against the cluster",
+        );
+        let apply_seconds = histogram(
+            &mut registry,
+            "apply_seconds",
+            "Time of a sync: apply, hooks, prune and health wait",
+        );
+        let health_wait_seconds = histogram(
+            &mut registry,
+            "health_wait_seconds",
+            "Time from the last apply of a sync until the app was healthy",
+        );
+        let commit_to_applied_seconds = histogram(
+            &mut registry,
+            "commit_to_applied_seconds",
+            "Time from a commit's timestamp until its sync finished",
+        );
+        let git_fetch_seconds = histogram(
+            &mut registry,
+            "git_fetch_seconds",
+            "Time to fetch a repository and resolve a revision",
+        );
         let webhook_deliveries = Family::<Delivery, Counter>::default();
         registry.register(
             "webhook_deliveries",
@@ -130,7 +160,7 @@ impl Default for Metrics {
 }
 
 impl Metrics {
-    /// The OpenMetrics text of every metric.
+    /// The `OpenMetrics` text of every metric.
     pub fn encode(&self) -> String {
         let mut out = String::new();
         // Writing into a String cannot fail.
@@ -166,7 +196,10 @@ mod tests {
         metrics.render_seconds.observe(0.01);
         let text = metrics.encode();
         assert!(text.contains("shipway_app_info{name=\"web\",namespace=\"shop\",project=\"default\",health_status=\"Healthy\",sync_status=\"Synced\"} 1"), "{text}");
-        assert!(text.contains("shipway_app_sync_total{name=\"web\",phase=\"Succeeded\"} 1"), "{text}");
+        assert!(
+            text.contains("shipway_app_sync_total{name=\"web\",phase=\"Succeeded\"} 1"),
+            "{text}"
+        );
         assert!(text.contains("shipway_render_seconds_bucket"), "{text}");
     }
 }

@@ -4,9 +4,10 @@
 //! revision it has not synced (and was not rolled back from), and with `selfHeal` when
 //! the cluster drifts from the revision it did sync — immediately the first time, then
 //! after 2 s, 6 s, 18 s … up to 5 minutes while the drift keeps coming back. A manual app
-//! only reports OutOfSync until an API sync. A failed automated sync is not retried for
+//! only reports `OutOfSync` until an API sync. A failed automated sync is not retried for
 //! the same revision (the engine already retried its transient failures).
 
+use std::fmt::Write as _;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
@@ -48,18 +49,21 @@ pub(crate) async fn prepare(
             Source::Local { .. } => None,
         };
         let started = Instant::now();
-        let rendered = app.render_with(|url, _| {
-            fetcher.tree(url, commit.as_deref().unwrap_or_default())
-        })?;
+        let rendered =
+            app.render_with(|url, _| fetcher.tree(url, commit.as_deref().unwrap_or_default()))?;
         anyhow::Ok((rendered, started.elapsed()))
     })
     .await??;
     let (mut rendered, render_time) = rendered;
-    inner.metrics.render_seconds.observe(render_time.as_secs_f64());
+    inner
+        .metrics
+        .render_seconds
+        .observe(render_time.as_secs_f64());
     // Argo CD's server-side apply always forces: a controller that heals drift must take
     // back the fields a `kubectl scale` or `kubectl edit` took.
     let mut overrides = Overrides {
         force_conflicts: true,
+        max_prune: inner.config.max_prune,
         ..Overrides::default()
     };
     if let Some(flux) = &spec.flux
@@ -73,55 +77,75 @@ pub(crate) async fn prepare(
         }
         overrides.namespace = Some(target.clone());
     }
-    let mut prepared =
-        engine::prepare_rendered(spec.app.clone(), rendered, &overrides, &inner.cluster).await?;
     if let Some(flux) = &spec.flux {
-        let mut vars = flux.substitute.clone();
-        for (kind, name, optional) in &flux.substitute_from {
-            let key = shipway_cluster::cluster::Key {
-                group: String::new(),
-                version: "v1".into(),
-                kind: kind.clone(),
-                namespace: flux.namespace.clone(),
-                name: name.clone(),
-            };
-            match inner.cluster.get(&key).await? {
-                Some(object) => {
-                    let secret = kind == "Secret";
-                    let data = object.get("data");
-                    for (k, v) in data.and_then(Value::as_object).into_iter().flatten() {
-                        let Some(text) = v.as_str() else { continue };
-                        let value = if secret {
-                            decode_base64(text).unwrap_or_default()
-                        } else {
-                            text.to_string()
-                        };
-                        // Later sources win, as in Flux; inline `substitute` wins over all.
-                        if !flux.substitute.contains_key(k) {
-                            vars.insert(k.clone(), value);
-                        }
-                    }
-                }
-                None if *optional => {}
-                None => anyhow::bail!(
-                    "postBuild.substituteFrom: {kind} `{}/{name}` not found",
-                    flux.namespace
-                ),
-            }
-        }
-        for object in &mut prepared.objects {
+        let vars = flux_variables(controller, flux).await?;
+        for object in &mut rendered.objects {
             crate::flux::substitute(object, &vars);
         }
-        for hook in &mut prepared.hooks {
-            crate::flux::substitute(&mut hook.object, &vars);
+    }
+    let prepared = engine::prepare_rendered(spec.app.clone(), rendered, &overrides, &inner.cluster)
+        .await
+        .map_err(|error| match error {
+            // The findings themselves, not only their count: this is what the API shows.
+            engine::PrepareError::Check { app, findings } => anyhow::anyhow!(
+                "`shipway check` found {} error(s) in app `{app}`; nothing was applied:\n{}",
+                findings.len(),
+                findings.join("\n")
+            ),
+            other => other.into(),
+        })?;
+    Ok(prepared)
+}
+
+/// A Flux app's post-build variables: `substituteFrom` in order (later sources win), then
+/// the inline `substitute`, which wins over all, as in Flux.
+async fn flux_variables(
+    controller: &Controller,
+    flux: &crate::flux::FluxApp,
+) -> anyhow::Result<std::collections::BTreeMap<String, String>> {
+    let mut vars = std::collections::BTreeMap::new();
+    for (kind, name, optional) in &flux.substitute_from {
+        let key = shipway_cluster::cluster::Key {
+            group: String::new(),
+            version: "v1".into(),
+            kind: kind.clone(),
+            namespace: flux.namespace.clone(),
+            name: name.clone(),
+        };
+        match controller.inner.cluster.get(&key).await? {
+            Some(object) => {
+                let secret = kind == "Secret";
+                for (k, v) in object
+                    .get("data")
+                    .and_then(Value::as_object)
+                    .into_iter()
+                    .flatten()
+                {
+                    let Some(text) = v.as_str() else { continue };
+                    let value = if secret {
+                        decode_base64(text).unwrap_or_default()
+                    } else {
+                        text.to_string()
+                    };
+                    vars.insert(k.clone(), value);
+                }
+            }
+            None if *optional => {}
+            None => anyhow::bail!(
+                "postBuild.substituteFrom: {kind} `{}/{name}` not found",
+                flux.namespace
+            ),
         }
     }
-    Ok(prepared)
+    vars.extend(flux.substitute.clone());
+    Ok(vars)
 }
 
 fn decode_base64(text: &str) -> Option<String> {
     use base64::Engine as _;
-    let bytes = base64::engine::general_purpose::STANDARD.decode(text).ok()?;
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(text)
+        .ok()?;
     String::from_utf8(bytes).ok()
 }
 
@@ -148,12 +172,12 @@ impl Progress for Recorder<'_> {
     }
 
     fn hook_done(&mut self, phase: HookPhase, hook: &str) {
-        if let Err(error) = self.controller.inner.history.hook_done(
-            &self.app,
-            &self.revision,
-            phase.as_str(),
-            hook,
-        ) {
+        if let Err(error) =
+            self.controller
+                .inner
+                .history
+                .hook_done(&self.app, &self.revision, phase.as_str(), hook)
+        {
             tracing::error!(app = %self.app, error = %error, "recording a completed hook");
         }
     }
@@ -192,7 +216,14 @@ fn update_info(controller: &Controller, name: &str) {
         return;
     };
     let family = &controller.inner.metrics.app_info;
-    for health in ["Healthy", "Progressing", "Degraded", "Suspended", "Missing", "Unknown"] {
+    for health in [
+        "Healthy",
+        "Progressing",
+        "Degraded",
+        "Suspended",
+        "Missing",
+        "Unknown",
+    ] {
         for sync in ["Synced", "OutOfSync", "Unknown"] {
             family.remove(&crate::metrics::AppInfo {
                 name: name.to_string(),
@@ -240,7 +271,10 @@ async fn run(controller: &Controller, request: &Request, spec: &AppSpec) -> anyh
         &prepared.options,
     )
     .await?;
-    inner.metrics.plan_seconds.observe(planned.elapsed().as_secs_f64());
+    inner
+        .metrics
+        .plan_seconds
+        .observe(planned.elapsed().as_secs_f64());
     let in_sync = status.sync == "Synced";
     // What to do, decided under the lock from the state as it is now.
     let decision = {
@@ -248,14 +282,15 @@ async fn run(controller: &Controller, request: &Request, spec: &AppSpec) -> anyh
         let Some(state) = apps.get_mut(name) else {
             return Ok(());
         };
-        state.revision = prepared.revision.clone();
+        state.revision.clone_from(&prepared.revision);
         state.condition = None;
         state.sync_status = status.sync.to_string();
         state.health = status.health.as_str().to_string();
         state.resources = status.to_json()["objects"].clone();
         let automated = spec.app.sync.automated;
         let new_revision = state.synced_revision.as_deref() != Some(revision.as_str());
-        if request.sync {
+        let resume = automated && state.resume.as_deref() == Some(revision.as_str());
+        if request.sync || resume {
             Decision::Sync
         } else if in_sync {
             if state.synced_revision.is_none() && !revision.is_empty() {
@@ -263,18 +298,22 @@ async fn run(controller: &Controller, request: &Request, spec: &AppSpec) -> anyh
                 state.synced_revision = Some(revision.clone());
             }
             // A quiet period resets the self-heal backoff.
-            if state.heals.1.is_some_and(|at| at.elapsed() > Duration::from_secs(300)) {
+            if state
+                .heals
+                .1
+                .is_some_and(|at| at.elapsed() > Duration::from_secs(300))
+            {
                 state.heals = (0, None);
             }
             Decision::Nothing
         } else if !automated {
             Decision::Nothing
         } else if new_revision {
-            if state.blocked.contains(&revision) {
-                Decision::Nothing
-            } else if state.failed_revision.as_deref() == Some(revision.as_str())
-                && request.trigger != Trigger::Webhook
-            {
+            // A revision rolled back from is never applied automatically again; a failed
+            // one waits for a new commit (or a webhook saying it was pushed again).
+            let failed = state.failed_revision.as_deref() == Some(revision.as_str())
+                && request.trigger != Trigger::Webhook;
+            if state.blocked.contains(&revision) || failed {
                 Decision::Nothing
             } else {
                 Decision::Sync
@@ -290,7 +329,7 @@ async fn run(controller: &Controller, request: &Request, spec: &AppSpec) -> anyh
                 Decision::Nothing
             } else {
                 state.heal_scheduled = true;
-                Decision::Later(wait - since_last)
+                Decision::Later(wait.saturating_sub(since_last))
             }
         } else {
             Decision::Nothing
@@ -349,7 +388,17 @@ async fn sync(
         }
     }
     tracing::info!(app = %name, revision = %revision, trigger, "sync started");
-    crate::status::event(controller, name, "Normal", "OperationStarted", &format!("Initiated {} sync to {revision}", if request.sync { "manual" } else { "automated" })).await;
+    crate::status::event(
+        controller,
+        name,
+        "Normal",
+        "OperationStarted",
+        &format!(
+            "Initiated {} sync to {revision}",
+            if request.sync { "manual" } else { "automated" }
+        ),
+    )
+    .await;
     crate::status::write(controller, name).await;
     controller.publish(name);
 
@@ -359,7 +408,10 @@ async fn sync(
             ledger.record(phase, hook);
         }
     }
-    let timeout = spec.flux.as_ref().map_or(inner.config.sync_timeout, |f| f.timeout);
+    let timeout = spec
+        .flux
+        .as_ref()
+        .map_or(inner.config.sync_timeout, |f| f.timeout);
     let options = engine::sync_options(prepared, spec.app.sync.prune, true, timeout);
     let mut recorder = Recorder {
         controller,
@@ -369,8 +421,19 @@ async fn sync(
         updated: 0,
     };
     let applying = Instant::now();
-    let result = engine::sync(&inner.cluster, prepared, None, &options, &mut ledger, &mut recorder).await;
-    inner.metrics.apply_seconds.observe(applying.elapsed().as_secs_f64());
+    let result = engine::sync(
+        &inner.cluster,
+        prepared,
+        None,
+        &options,
+        &mut ledger,
+        &mut recorder,
+    )
+    .await;
+    inner
+        .metrics
+        .apply_seconds
+        .observe(applying.elapsed().as_secs_f64());
     let (phase, message, outcome) = match &result {
         Ok(report) => {
             let mut message = format!(
@@ -379,14 +442,19 @@ async fn sync(
                 report.pruned.len(),
                 report.unchanged
             );
-            if let Some(refused) = &report.prune_refused {
-                message.push_str(&format!("; prune refused: {refused}"));
-            }
+            // A refused prune leaves the app out of sync until someone decides: the
+            // operation is failed, so it is seen and not retried for this revision.
+            let phase = if let Some(refused) = &report.prune_refused {
+                let _ = write!(message, "; prune refused: {refused}");
+                "Failed"
+            } else {
+                "Succeeded"
+            };
             (
-                "Succeeded",
+                phase,
                 message.clone(),
                 Outcome {
-                    phase: "Succeeded",
+                    phase,
                     created: recorder.created,
                     updated: recorder.updated,
                     pruned: report.pruned.len(),
@@ -401,8 +469,10 @@ async fn sync(
                 message.clone(),
                 Outcome {
                     phase: "Failed",
+                    created: recorder.created,
+                    updated: recorder.updated,
+                    pruned: 0,
                     message,
-                    ..Outcome::default()
                 },
             )
         }
@@ -432,6 +502,7 @@ async fn sync(
                 "trigger": trigger,
                 "revision": revision,
             }));
+            state.resume = None;
             if phase == "Succeeded" {
                 state.synced_revision = Some(revision.to_string());
                 state.failed_revision = None;
@@ -445,7 +516,17 @@ async fn sync(
     } else {
         ("Warning", "OperationFailed")
     };
-    crate::status::event(controller, name, kind, reason, &format!("Sync operation to {revision} {}: {message}", phase.to_lowercase())).await;
+    crate::status::event(
+        controller,
+        name,
+        kind,
+        reason,
+        &format!(
+            "Sync operation to {revision} {}: {message}",
+            phase.to_lowercase()
+        ),
+    )
+    .await;
     // The state after the sync, as users will look at it.
     if let Ok(status) = shipway_cluster::status::status(
         &inner.cluster,

@@ -86,7 +86,12 @@ fn kustomization_status(state: &AppState) -> Value {
     let message = state
         .condition
         .clone()
-        .or_else(|| state.operation.as_ref().and_then(|o| o["message"].as_str().map(str::to_string)))
+        .or_else(|| {
+            state
+                .operation
+                .as_ref()
+                .and_then(|o| o["message"].as_str().map(str::to_string))
+        })
         .unwrap_or_default();
     json!({
         "lastAppliedRevision": state.synced_revision,
@@ -125,7 +130,10 @@ pub(crate) async fn write(controller: &Controller, name: &str) {
     let patch = json!({"status": status});
     let params = PatchParams::default();
     // The status subresource when the CRD has one, else the object itself.
-    let written = match api.patch_status(&key.name, &params, &Patch::Merge(&patch)).await {
+    let written = match api
+        .patch_status(&key.name, &params, &Patch::Merge(&patch))
+        .await
+    {
         Err(kube::Error::Api(e)) if e.code == 404 || e.code == 405 => api
             .patch(&key.name, &params, &Patch::Merge(&patch))
             .await
@@ -138,7 +146,13 @@ pub(crate) async fn write(controller: &Controller, name: &str) {
 }
 
 /// Records a Kubernetes Event on the app's object, when it has one.
-pub(crate) async fn event(controller: &Controller, name: &str, kind: &str, reason: &str, message: &str) {
+pub(crate) async fn event(
+    controller: &Controller,
+    name: &str,
+    kind: &str,
+    reason: &str,
+    message: &str,
+) {
     let Some(state) = controller.get(name) else {
         return;
     };
@@ -146,12 +160,11 @@ pub(crate) async fn event(controller: &Controller, name: &str, kind: &str, reaso
         return;
     };
     let cluster = controller.cluster();
-    let uid = cluster
-        .get(&key)
-        .await
-        .ok()
-        .flatten()
-        .and_then(|o| o.pointer("/metadata/uid").and_then(Value::as_str).map(str::to_string));
+    let uid = cluster.get(&key).await.ok().flatten().and_then(|o| {
+        o.pointer("/metadata/uid")
+            .and_then(Value::as_str)
+            .map(str::to_string)
+    });
     let now = Time(jiff::Timestamp::now());
     let event = Event {
         metadata: ObjectMeta {

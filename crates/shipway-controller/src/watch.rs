@@ -11,8 +11,8 @@ use std::sync::Mutex;
 
 use futures_util::StreamExt as _;
 use kube::api::{Api, DynamicObject};
-use kube::runtime::watcher;
 use kube::runtime::WatchStreamExt as _;
+use kube::runtime::watcher;
 use serde_json::Value;
 use shipway_cluster::cluster::Key;
 use shipway_cluster::engine::Prepared;
@@ -44,7 +44,8 @@ impl Watches {
             if !self.lock_kinds().insert(kind) {
                 continue;
             }
-            let api: Api<DynamicObject> = Api::all_with(controller.cluster().client().clone(), &resource);
+            let api: Api<DynamicObject> =
+                Api::all_with(controller.cluster().client().clone(), &resource);
             let this = controller.clone();
             let seen = std::sync::Arc::clone(&self.seen);
             let task = tokio::spawn(async move {
@@ -73,7 +74,9 @@ impl Watches {
                             wake(&this, &value);
                         }
                         Ok(_) => {}
-                        Err(error) => tracing::debug!(error = %error, "watch interrupted; resuming"),
+                        Err(error) => {
+                            tracing::debug!(error = %error, "watch interrupted; resuming");
+                        }
                     }
                 }
             });
@@ -104,7 +107,8 @@ impl Watches {
 }
 
 fn lock(seen: &Mutex<HashMap<Key, u64>>) -> std::sync::MutexGuard<'_, HashMap<Key, u64>> {
-    seen.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    seen.lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 fn key_of(value: &Value, resource: &kube::api::ApiResource) -> Key {
@@ -132,7 +136,13 @@ fn fingerprint(value: &Value) -> u64 {
         map.remove("status");
     }
     if let Some(meta) = copy.get_mut("metadata").and_then(Value::as_object_mut) {
-        for field in ["resourceVersion", "managedFields", "generation", "creationTimestamp", "uid"] {
+        for field in [
+            "resourceVersion",
+            "managedFields",
+            "generation",
+            "creationTimestamp",
+            "uid",
+        ] {
             meta.remove(field);
         }
     }
@@ -171,7 +181,8 @@ mod tests {
     fn status_and_bookkeeping_do_not_change_the_fingerprint() {
         let a = json!({"metadata": {"name": "web", "resourceVersion": "1"}, "spec": {"replicas": 2}, "status": {"ready": 1}});
         let b = json!({"metadata": {"name": "web", "resourceVersion": "2"}, "spec": {"replicas": 2}, "status": {"ready": 2}});
-        let c = json!({"metadata": {"name": "web", "resourceVersion": "3"}, "spec": {"replicas": 5}});
+        let c =
+            json!({"metadata": {"name": "web", "resourceVersion": "3"}, "spec": {"replicas": 5}});
         assert_eq!(fingerprint(&a), fingerprint(&b));
         assert_ne!(fingerprint(&a), fingerprint(&c));
     }

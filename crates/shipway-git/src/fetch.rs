@@ -100,11 +100,7 @@ impl Fetcher {
     /// The committer timestamp of `commit` (seconds since the epoch).
     pub fn commit_time(&self, url: &str, commit: &str) -> Result<i64, FetchError> {
         let mirror = mirror_path(url, &self.work_dir);
-        let out = run_git(
-            url,
-            Some(&mirror),
-            &["show", "-s", "--format=%ct", commit],
-        )?;
+        let out = run_git(url, Some(&mirror), &["show", "-s", "--format=%ct", commit])?;
         out.trim().parse().map_err(|_| FetchError {
             url: url.to_string(),
             message: format!("no commit time for {commit}"),

@@ -79,7 +79,9 @@ pub fn rollback_path(
     let rel = path.to_string_lossy().replace('\\', "/");
     let rel = if rel.is_empty() { ".".to_string() } else { rel };
     if rel.starts_with('/') || rel.split('/').any(|c| c == "..") || rel.starts_with('-') {
-        return Err(fail(format!("path `{rel}` must stay inside the repository")));
+        return Err(fail(format!(
+            "path `{rel}` must stay inside the repository"
+        )));
     }
     if branch.starts_with('-') {
         return Err(fail(format!("`{branch}` is not a branch")));
@@ -100,24 +102,38 @@ pub fn rollback_path(
             if commit.starts_with('-') {
                 return Err(fail(format!("`{commit}` is not a commit")));
             }
-            run(url, &clone, &["rev-parse", "--verify", "--quiet", &format!("{commit}^{{commit}}")])
-                .map_err(|_| fail(format!("commit `{commit}` not found on `{branch}`")))?
+            run(
+                url,
+                &clone,
+                &[
+                    "rev-parse",
+                    "--verify",
+                    "--quiet",
+                    &format!("{commit}^{{commit}}"),
+                ],
+            )
+            .map_err(|_| fail(format!("commit `{commit}` not found on `{branch}`")))?
         }
         Target::Steps(steps) => {
             let count = (steps + 1).to_string();
-            let log = run(url, &clone, &["log", "--format=%H", "-n", &count, "--", &rel])?;
-            log.lines()
-                .nth(*steps)
-                .map(str::to_string)
-                .ok_or_else(|| {
-                    fail(format!(
-                        "`{rel}` has fewer than {} changes to roll back over",
-                        steps + 1
-                    ))
-                })?
+            let log = run(
+                url,
+                &clone,
+                &["log", "--format=%H", "-n", &count, "--", &rel],
+            )?;
+            log.lines().nth(*steps).map(str::to_string).ok_or_else(|| {
+                fail(format!(
+                    "`{rel}` has fewer than {} changes to roll back over",
+                    steps + 1
+                ))
+            })?
         }
     };
-    run(url, &clone, &["rm", "-r", "-q", "--ignore-unmatch", "--", &rel])?;
+    run(
+        url,
+        &clone,
+        &["rm", "-r", "-q", "--ignore-unmatch", "--", &rel],
+    )?;
     run(url, &clone, &["checkout", &restored, "--", &rel])?;
     let unchanged = git(&clone)
         .args(["diff", "--cached", "--quiet"])
@@ -139,7 +155,10 @@ pub fn rollback_path(
     };
     let message = commit_message(
         &record,
-        Some(&format!("rollback {rel} to {}", &restored[..restored.len().min(12)])),
+        Some(&format!(
+            "rollback {rel} to {}",
+            &restored[..restored.len().min(12)]
+        )),
     );
     run(
         url,

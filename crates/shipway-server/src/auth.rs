@@ -3,6 +3,7 @@
 //! under a key made at start, and checked in constant time, so neither memory dumps of the
 //! table nor timing reveal them.
 
+use std::fmt::Write as _;
 use std::path::Path;
 
 use ring::hmac;
@@ -85,7 +86,10 @@ pub fn generate() -> anyhow::Result<String> {
     let mut bytes = [0u8; 32];
     ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut bytes)
         .map_err(|_| anyhow::anyhow!("no system randomness"))?;
-    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
+    Ok(bytes.iter().fold(String::with_capacity(64), |mut hex, b| {
+        let _ = write!(hex, "{b:02x}");
+        hex
+    }))
 }
 
 #[cfg(test)]
@@ -100,12 +104,20 @@ mod tests {
             "# comment\nviewer-token-0123456789 viewer ci\nadmin-token-0123456789 admin\n",
         )
         .unwrap();
-        assert_eq!(tokens.check("viewer-token-0123456789"), Some((Role::Viewer, "ci")));
-        assert_eq!(tokens.check("admin-token-0123456789"), Some((Role::Admin, "token-3")));
+        assert_eq!(
+            tokens.check("viewer-token-0123456789"),
+            Some((Role::Viewer, "ci"))
+        );
+        assert_eq!(
+            tokens.check("admin-token-0123456789"),
+            Some((Role::Admin, "token-3"))
+        );
         assert_eq!(tokens.check("admin-token-012345678"), None);
         let error = Tokens::parse(path, "x\n").unwrap_err().to_string();
         assert!(error.contains("tokens:1"), "{error}");
-        let error = Tokens::parse(path, "abcdefghijklmnopq root\n").unwrap_err().to_string();
+        let error = Tokens::parse(path, "abcdefghijklmnopq root\n")
+            .unwrap_err()
+            .to_string();
         assert!(error.contains("role `root`"), "{error}");
         assert_eq!(generate().unwrap().len(), 64);
     }

@@ -66,21 +66,28 @@ fn error(status: StatusCode, message: &str) -> Response {
     json_response(status, &json!({"error": message, "code": status.as_u16()}))
 }
 
-/// The caller's role and name, or the 401/403 response.
-fn authorize<'a>(server: &'a Server, headers: &HeaderMap, need: Role) -> Result<&'a str, Response> {
+/// The caller's name, or the 401/403 response (boxed: a `Response` is large).
+fn authorize<'a>(
+    server: &'a Server,
+    headers: &HeaderMap,
+    need: Role,
+) -> Result<&'a str, Box<Response>> {
     let token = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
         .map(str::trim);
     let Some((role, name)) = token.and_then(|t| server.tokens.check(t)) else {
-        return Err(error(StatusCode::UNAUTHORIZED, "a valid bearer token is required"));
+        return Err(Box::new(error(
+            StatusCode::UNAUTHORIZED,
+            "a valid bearer token is required",
+        )));
     };
     if role < need {
-        return Err(error(
+        return Err(Box::new(error(
             StatusCode::FORBIDDEN,
             &format!("token `{name}` may not do this (needs the {need:?} role)"),
-        ));
+        )));
     }
     Ok(name)
 }
@@ -115,7 +122,7 @@ fn query(uri: &Uri, key: &str) -> Option<String> {
 /// `GET /api/v1/apps?limit=N&continue=NAME`: apps by name, a page at a time.
 async fn list_apps(State(server): State<Arc<Server>>, headers: HeaderMap, uri: Uri) -> Response {
     if let Err(response) = authorize(&server, &headers, Role::Viewer) {
-        return response;
+        return *response;
     }
     let limit = query(&uri, "limit")
         .and_then(|l| l.parse::<usize>().ok())
@@ -137,9 +144,13 @@ fn not_found(name: &str) -> Response {
     error(StatusCode::NOT_FOUND, &format!("no app `{name}`"))
 }
 
-async fn get_app(State(server): State<Arc<Server>>, headers: HeaderMap, Path(name): Path<String>) -> Response {
+async fn get_app(
+    State(server): State<Arc<Server>>,
+    headers: HeaderMap,
+    Path(name): Path<String>,
+) -> Response {
     if let Err(response) = authorize(&server, &headers, Role::Viewer) {
-        return response;
+        return *response;
     }
     match server.controller.get(&name) {
         Some(state) => json_response(StatusCode::OK, &state.summary()),
@@ -147,19 +158,30 @@ async fn get_app(State(server): State<Arc<Server>>, headers: HeaderMap, Path(nam
     }
 }
 
-async fn resources(State(server): State<Arc<Server>>, headers: HeaderMap, Path(name): Path<String>) -> Response {
+async fn resources(
+    State(server): State<Arc<Server>>,
+    headers: HeaderMap,
+    Path(name): Path<String>,
+) -> Response {
     if let Err(response) = authorize(&server, &headers, Role::Viewer) {
-        return response;
+        return *response;
     }
     match server.controller.get(&name) {
-        Some(state) => json_response(StatusCode::OK, &json!({"app": name, "resources": state.resources})),
+        Some(state) => json_response(
+            StatusCode::OK,
+            &json!({"app": name, "resources": state.resources}),
+        ),
         None => not_found(&name),
     }
 }
 
-async fn diff(State(server): State<Arc<Server>>, headers: HeaderMap, Path(name): Path<String>) -> Response {
+async fn diff(
+    State(server): State<Arc<Server>>,
+    headers: HeaderMap,
+    Path(name): Path<String>,
+) -> Response {
     if let Err(response) = authorize(&server, &headers, Role::Viewer) {
-        return response;
+        return *response;
     }
     if server.controller.get(&name).is_none() {
         return not_found(&name);
@@ -170,14 +192,21 @@ async fn diff(State(server): State<Arc<Server>>, headers: HeaderMap, Path(name):
     }
 }
 
-async fn history(State(server): State<Arc<Server>>, headers: HeaderMap, Path(name): Path<String>, uri: Uri) -> Response {
+async fn history(
+    State(server): State<Arc<Server>>,
+    headers: HeaderMap,
+    Path(name): Path<String>,
+    uri: Uri,
+) -> Response {
     if let Err(response) = authorize(&server, &headers, Role::Viewer) {
-        return response;
+        return *response;
     }
     if server.controller.get(&name).is_none() {
         return not_found(&name);
     }
-    let limit = query(&uri, "limit").and_then(|l| l.parse().ok()).unwrap_or(50);
+    let limit = query(&uri, "limit")
+        .and_then(|l| l.parse().ok())
+        .unwrap_or(50);
     match server.controller.history().list(&name, limit) {
         Ok(ops) => json_response(
             StatusCode::OK,
@@ -187,10 +216,14 @@ async fn history(State(server): State<Arc<Server>>, headers: HeaderMap, Path(nam
     }
 }
 
-async fn sync(State(server): State<Arc<Server>>, headers: HeaderMap, Path(name): Path<String>) -> Response {
+async fn sync(
+    State(server): State<Arc<Server>>,
+    headers: HeaderMap,
+    Path(name): Path<String>,
+) -> Response {
     let who = match authorize(&server, &headers, Role::Deployer) {
         Ok(who) => who.to_string(),
-        Err(response) => return response,
+        Err(response) => return *response,
     };
     if server.controller.request(&name, Trigger::Api, true, &who) {
         json_response(StatusCode::ACCEPTED, &json!({"app": name, "queued": true}))
@@ -199,19 +232,32 @@ async fn sync(State(server): State<Arc<Server>>, headers: HeaderMap, Path(name):
     }
 }
 
-async fn rollback(State(server): State<Arc<Server>>, headers: HeaderMap, Path(name): Path<String>, body: Bytes) -> Response {
+async fn rollback(
+    State(server): State<Arc<Server>>,
+    headers: HeaderMap,
+    Path(name): Path<String>,
+    body: Bytes,
+) -> Response {
     let who = match authorize(&server, &headers, Role::Deployer) {
         Ok(who) => who.to_string(),
-        Err(response) => return response,
+        Err(response) => return *response,
     };
     if server.controller.get(&name).is_none() {
         return not_found(&name);
     }
     let request: Value = match serde_json::from_slice(&body) {
         Ok(v) => v,
-        Err(e) => return error(StatusCode::BAD_REQUEST, &format!("the body is not JSON: {e}")),
+        Err(e) => {
+            return error(
+                StatusCode::BAD_REQUEST,
+                &format!("the body is not JSON: {e}"),
+            );
+        }
     };
-    let target = match (request.get("to").and_then(Value::as_str), request.get("steps").and_then(Value::as_u64)) {
+    let target = match (
+        request.get("to").and_then(Value::as_str),
+        request.get("steps").and_then(Value::as_u64),
+    ) {
         (Some(to), None) => shipway_git::revert::Target::Commit(to.to_string()),
         (None, Some(steps)) if steps > 0 => shipway_git::revert::Target::Steps(steps as usize),
         _ => {
@@ -230,7 +276,7 @@ async fn rollback(State(server): State<Arc<Server>>, headers: HeaderMap, Path(na
 /// `GET /api/v1/events`: every app's summary each time it changes, as server-sent events.
 async fn events(State(server): State<Arc<Server>>, headers: HeaderMap) -> Response {
     if let Err(response) = authorize(&server, &headers, Role::Viewer) {
-        return response;
+        return *response;
     }
     let receiver = server.controller.subscribe();
     let stream = futures_util::stream::unfold(receiver, |mut receiver| async move {
@@ -246,11 +292,17 @@ async fn events(State(server): State<Arc<Server>>, headers: HeaderMap) -> Respon
             }
         }
     });
-    Sse::new(stream).keep_alive(KeepAlive::default()).into_response()
+    Sse::new(stream)
+        .keep_alive(KeepAlive::default())
+        .into_response()
 }
 
 /// `POST /api/webhook`: a signed push refreshes the apps of its repository and branch.
-async fn webhook_delivery(State(server): State<Arc<Server>>, headers: HeaderMap, body: Bytes) -> Response {
+async fn webhook_delivery(
+    State(server): State<Arc<Server>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     let provider = webhook::provider(&headers);
     let count = |result: &str| {
         server
@@ -269,14 +321,23 @@ async fn webhook_delivery(State(server): State<Arc<Server>>, headers: HeaderMap,
         .is_some_and(|secret| webhook::verify(provider, &headers, &body, secret));
     if !signed {
         count("unauthorized");
-        tracing::warn!(provider = provider.as_str(), "webhook delivery refused: unsigned or wrongly signed");
-        return error(StatusCode::UNAUTHORIZED, "the delivery is not signed with the webhook secret");
+        tracing::warn!(
+            provider = provider.as_str(),
+            "webhook delivery refused: unsigned or wrongly signed"
+        );
+        return error(
+            StatusCode::UNAUTHORIZED,
+            "the delivery is not signed with the webhook secret",
+        );
     }
     let payload: Value = match serde_json::from_slice(&body) {
         Ok(v) => v,
         Err(e) => {
             count("invalid");
-            return error(StatusCode::BAD_REQUEST, &format!("the payload is not JSON: {e}"));
+            return error(
+                StatusCode::BAD_REQUEST,
+                &format!("the payload is not JSON: {e}"),
+            );
         }
     };
     let Some(push) = webhook::push(provider, &payload) else {
@@ -285,13 +346,20 @@ async fn webhook_delivery(State(server): State<Arc<Server>>, headers: HeaderMap,
     };
     let mut apps: Vec<String> = Vec::new();
     for url in &push.urls {
-        for app in server.controller.request_repository(url, push.branch.as_deref()) {
+        for app in server
+            .controller
+            .request_repository(url, push.branch.as_deref())
+        {
             if !apps.contains(&app) {
                 apps.push(app);
             }
         }
     }
-    count(if apps.is_empty() { "ignored" } else { "accepted" });
+    count(if apps.is_empty() {
+        "ignored"
+    } else {
+        "accepted"
+    });
     tracing::info!(provider = provider.as_str(), apps = ?apps, "webhook delivery accepted");
     json_response(StatusCode::OK, &json!({"apps": apps}))
 }
@@ -302,5 +370,7 @@ pub async fn serve(
     router: Router,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router).with_graceful_shutdown(shutdown).await
+    axum::serve(listener, router)
+        .with_graceful_shutdown(shutdown)
+        .await
 }

@@ -54,11 +54,16 @@ fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
 
 /// Which provider `headers` come from.
 pub fn provider(headers: &HeaderMap) -> Provider {
-    if header(headers, "x-gitea-signature").is_some() || header(headers, "x-gitea-event").is_some() {
+    if header(headers, "x-gitea-signature").is_some() || header(headers, "x-gitea-event").is_some()
+    {
         Provider::Gitea
-    } else if header(headers, "x-github-event").is_some() || header(headers, "x-hub-signature-256").is_some() {
+    } else if header(headers, "x-github-event").is_some()
+        || header(headers, "x-hub-signature-256").is_some()
+    {
         Provider::GitHub
-    } else if header(headers, "x-gitlab-event").is_some() || header(headers, "x-gitlab-token").is_some() {
+    } else if header(headers, "x-gitlab-event").is_some()
+        || header(headers, "x-gitlab-token").is_some()
+    {
         Provider::GitLab
     } else if header(headers, "x-event-key").is_some() {
         Provider::BitbucketServer
@@ -70,7 +75,7 @@ pub fn provider(headers: &HeaderMap) -> Provider {
 }
 
 fn hex_decode(text: &str) -> Option<Vec<u8>> {
-    if text.len() % 2 != 0 {
+    if !text.len().is_multiple_of(2) {
         return None;
     }
     (0..text.len())
@@ -92,10 +97,22 @@ fn hmac_ok(secret: &[u8], body: &[u8], signature: Option<&str>, prefix: &str) ->
 /// Whether the delivery is signed with `secret` the way its provider signs.
 pub fn verify(provider: Provider, headers: &HeaderMap, body: &[u8], secret: &[u8]) -> bool {
     match provider {
-        Provider::GitHub => hmac_ok(secret, body, header(headers, "x-hub-signature-256"), "sha256="),
+        Provider::GitHub => hmac_ok(
+            secret,
+            body,
+            header(headers, "x-hub-signature-256"),
+            "sha256=",
+        ),
         Provider::Gitea => hmac_ok(secret, body, header(headers, "x-gitea-signature"), ""),
-        Provider::BitbucketServer => hmac_ok(secret, body, header(headers, "x-hub-signature"), "sha256="),
-        Provider::Generic => hmac_ok(secret, body, header(headers, "x-shipway-signature"), "sha256="),
+        Provider::BitbucketServer => {
+            hmac_ok(secret, body, header(headers, "x-hub-signature"), "sha256=")
+        }
+        Provider::Generic => hmac_ok(
+            secret,
+            body,
+            header(headers, "x-shipway-signature"),
+            "sha256=",
+        ),
         Provider::GitLab => {
             // A shared token, not a signature: compare through HMAC tags so the
             // comparison takes the same time wherever the first difference is.
@@ -122,21 +139,37 @@ pub struct Push {
 
 /// The push a payload describes; `None` when it is not a push (a ping, an issue event).
 pub fn push(provider: Provider, payload: &Value) -> Option<Push> {
-    let text = |pointer: &str| payload.pointer(pointer).and_then(Value::as_str).map(str::to_string);
-    let branch_of = |r: Option<String>| r.and_then(|r| r.strip_prefix("refs/heads/").map(str::to_string));
+    let text = |pointer: &str| {
+        payload
+            .pointer(pointer)
+            .and_then(Value::as_str)
+            .map(str::to_string)
+    };
+    let branch_of =
+        |r: Option<String>| r.and_then(|r| r.strip_prefix("refs/heads/").map(str::to_string));
     let (urls, branch) = match provider {
         Provider::GitHub | Provider::Gitea => (
-            ["/repository/clone_url", "/repository/html_url", "/repository/ssh_url", "/repository/url"]
-                .iter()
-                .filter_map(|p| text(p))
-                .collect::<Vec<_>>(),
+            [
+                "/repository/clone_url",
+                "/repository/html_url",
+                "/repository/ssh_url",
+                "/repository/url",
+            ]
+            .iter()
+            .filter_map(|p| text(p))
+            .collect::<Vec<_>>(),
             branch_of(text("/ref")),
         ),
         Provider::GitLab => (
-            ["/project/git_http_url", "/project/git_ssh_url", "/project/web_url", "/repository/homepage"]
-                .iter()
-                .filter_map(|p| text(p))
-                .collect(),
+            [
+                "/project/git_http_url",
+                "/project/git_ssh_url",
+                "/project/web_url",
+                "/repository/homepage",
+            ]
+            .iter()
+            .filter_map(|p| text(p))
+            .collect(),
             branch_of(text("/ref")),
         ),
         Provider::BitbucketServer => (
@@ -166,7 +199,10 @@ mod tests {
 
     fn sign(secret: &[u8], body: &[u8]) -> String {
         let tag = hmac::sign(&hmac::Key::new(hmac::HMAC_SHA256, secret), body);
-        tag.as_ref().iter().map(|b| format!("{b:02x}")).collect()
+        tag.as_ref().iter().fold(String::new(), |mut hex, b| {
+            let _ = std::fmt::Write::write_fmt(&mut hex, format_args!("{b:02x}"));
+            hex
+        })
     }
 
     #[test]
@@ -185,7 +221,10 @@ mod tests {
         assert!(!verify(Provider::GitHub, &github, body, b"other"));
 
         let mut gitea = HeaderMap::new();
-        gitea.insert("x-gitea-signature", HeaderValue::from_str(&sign(secret, body)).unwrap());
+        gitea.insert(
+            "x-gitea-signature",
+            HeaderValue::from_str(&sign(secret, body)).unwrap(),
+        );
         assert_eq!(provider(&gitea), Provider::Gitea);
         assert!(verify(Provider::Gitea, &gitea, body, secret));
 
@@ -206,14 +245,23 @@ mod tests {
         assert_eq!(
             push(Provider::GitHub, &github),
             Some(Push {
-                urls: vec!["https://github.com/a/b.git".into(), "git@github.com:a/b.git".into()],
+                urls: vec![
+                    "https://github.com/a/b.git".into(),
+                    "git@github.com:a/b.git".into()
+                ],
                 branch: Some("main".into())
             })
         );
         let tag = json!({"ref": "refs/tags/v1", "repository": {"clone_url": "https://x/y.git"}});
         assert_eq!(push(Provider::GitHub, &tag).unwrap().branch, None);
         let bitbucket = json!({"changes": [{"ref": {"id": "refs/heads/dev"}}], "repository": {"links": {"clone": [{"href": "ssh://git@bb/p/r.git"}]}}});
-        assert_eq!(push(Provider::BitbucketServer, &bitbucket).unwrap().branch.as_deref(), Some("dev"));
+        assert_eq!(
+            push(Provider::BitbucketServer, &bitbucket)
+                .unwrap()
+                .branch
+                .as_deref(),
+            Some("dev")
+        );
         assert_eq!(push(Provider::GitHub, &json!({"zen": "ping"})), None);
     }
 }

@@ -978,6 +978,7 @@ mod tests {
             &[],
             false,
             json!({"type": "object"}),
+            None,
         );
         let mut served: Vec<&ResourceType> = crate::resources::RESOURCES.iter().collect();
         served.push(widgets);

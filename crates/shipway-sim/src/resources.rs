@@ -53,6 +53,9 @@ pub struct ResourceType {
     /// For custom resources: the served version's `openAPIV3Schema` (validation and pruning),
     /// `None` for built-in kinds, which the bundled schema describes.
     pub custom_schema: Option<&'static serde_json::Value>,
+    /// A custom resource version's `additionalPrinterColumns` (what `kubectl get` shows
+    /// between NAME and AGE); `None` for built-in kinds and definitions without any.
+    pub printer_columns: Option<&'static serde_json::Value>,
 }
 
 impl ResourceType {
@@ -119,6 +122,7 @@ impl ResourceType {
         categories: &[String],
         has_status: bool,
         schema: serde_json::Value,
+        printer_columns: Option<serde_json::Value>,
     ) -> &'static ResourceType {
         fn leak(text: &str) -> &'static str {
             Box::leak(text.to_owned().into_boxed_str())
@@ -145,6 +149,7 @@ impl ResourceType {
             tracks_generation: true,
             has_status,
             custom_schema: Some(Box::leak(Box::new(schema))),
+            printer_columns: printer_columns.map(|columns| &*Box::leak(Box::new(columns))),
         }))
     }
 }
@@ -179,6 +184,7 @@ const fn row(
         tracks_generation,
         has_status,
         custom_schema: None,
+        printer_columns: None,
     }
 }
 

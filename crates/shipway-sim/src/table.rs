@@ -448,6 +448,9 @@ pub(crate) fn table(
     list_metadata: Value,
     now: u64,
 ) -> Value {
+    if let Some(printer) = resource.printer_columns.and_then(Value::as_array) {
+        return custom_table(printer, objects, include_object, list_metadata, now);
+    }
     let definitions: Vec<Value> = columns(resource)
         .into_iter()
         .map(|(name, ty, format, priority, description)| {
@@ -467,6 +470,75 @@ pub(crate) fn table(
                 IncludeObject::Object => object.clone(),
             };
             json!({"cells": cells(resource, object, now), "object": embedded})
+        })
+        .collect();
+    let metadata = if list_metadata.is_object() {
+        list_metadata
+    } else {
+        json!({})
+    };
+    json!({
+        "kind": "Table",
+        "apiVersion": "meta.k8s.io/v1",
+        "metadata": metadata,
+        "columnDefinitions": definitions,
+        "rows": rows,
+    })
+}
+
+/// A custom resource's Table: NAME, its `additionalPrinterColumns` (each a simple
+/// `.a.b.c` `JSONPath`, as nearly every definition's are), then AGE, as the real server's
+/// CRD handler builds it.
+fn custom_table(
+    printer: &[Value],
+    objects: &[Value],
+    include_object: IncludeObject,
+    list_metadata: Value,
+    now: u64,
+) -> Value {
+    let field = |c: &Value, key: &str| c.get(key).and_then(Value::as_str).unwrap_or("").to_string();
+    let mut definitions = vec![
+        json!({"name": "Name", "type": "string", "format": "name", "description": NAME.4, "priority": 0}),
+    ];
+    for column in printer {
+        definitions.push(json!({
+            "name": field(column, "name"),
+            "type": field(column, "type"),
+            "format": field(column, "format"),
+            "description": field(column, "description"),
+            "priority": column.get("priority").and_then(Value::as_i64).unwrap_or(0),
+        }));
+    }
+    definitions.push(
+        json!({"name": "Age", "type": "date", "format": "", "description": AGE.4, "priority": 0}),
+    );
+    let rows: Vec<Value> = objects
+        .iter()
+        .map(|object| {
+            let mut cells = vec![json!(text(object, "/metadata/name"))];
+            for column in printer {
+                let path = field(column, "jsonPath");
+                let pointer = path.trim_start_matches('.').replace('.', "/");
+                let cell = object
+                    .pointer(&format!("/{pointer}"))
+                    .cloned()
+                    .unwrap_or(Value::Null);
+                cells.push(match cell {
+                    Value::Null => json!(""),
+                    other => other,
+                });
+            }
+            cells.push(json!(age(object, "/metadata/creationTimestamp", now)));
+            let embedded = match include_object {
+                IncludeObject::None => Value::Null,
+                IncludeObject::Metadata => json!({
+                    "kind": "PartialObjectMetadata",
+                    "apiVersion": "meta.k8s.io/v1",
+                    "metadata": object.get("metadata").cloned().unwrap_or_else(|| json!({})),
+                }),
+                IncludeObject::Object => object.clone(),
+            };
+            json!({"cells": cells, "object": embedded})
         })
         .collect();
     let metadata = if list_metadata.is_object() {

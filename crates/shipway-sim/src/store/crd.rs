@@ -192,6 +192,10 @@ impl Store {
             .and_then(Value::as_str)
             .unwrap_or_default();
         let has_status = version.pointer("/subresources/status").is_some();
+        let printer_columns = version
+            .get("additionalPrinterColumns")
+            .filter(|c| c.as_array().is_some_and(|c| !c.is_empty()))
+            .cloned();
         let kind = text("/spec/names/kind");
         let singular = text("/spec/names/singular");
         let namespaced = text("/spec/scope") == "Namespaced";
@@ -206,6 +210,7 @@ impl Store {
             && existing.short_names == short_names.iter().map(String::as_str).collect::<Vec<_>>()
             && existing.categories == categories.iter().map(String::as_str).collect::<Vec<_>>()
             && existing.custom_schema == Some(&schema)
+            && existing.printer_columns == printer_columns.as_ref()
         {
             return;
         }
@@ -220,6 +225,7 @@ impl Store {
             &categories,
             has_status,
             schema,
+            printer_columns,
         );
         self.custom.insert((group, plural), resource);
     }

@@ -56,7 +56,10 @@ fn tokens(args: &ServeArgs, state: &Path, listen: SocketAddr) -> anyhow::Result<
             token
         }
     };
-    eprintln!("shipway serve: the admin API token is in {} (mode 0600)", path.display());
+    eprintln!(
+        "shipway serve: the admin API token is in {} (mode 0600)",
+        path.display()
+    );
     Tokens::parse(&path, &format!("{token} admin admin\n"))
 }
 
@@ -141,6 +144,7 @@ pub(crate) fn serve(args: &ServeArgs) -> anyhow::Result<ExitStatus> {
             poll,
             workers: args.workers as usize,
             sync_timeout,
+            max_prune: args.max_prune,
             ..Config::default()
         };
         let controller = Controller::new(config, cluster)?;

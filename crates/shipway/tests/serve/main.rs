@@ -1,0 +1,861 @@
+//! `shipway serve` end to end, as a user runs it: the real binary against a `shipway
+//! sandbox` process, a real git origin (a bare repository on disk that the test pushes
+//! to), the real `kubectl` for drift and Applications, and `curl` for the API and webhooks.
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+use tempfile::TempDir;
+
+/// A sandbox cluster and a git origin holding one app directory, `app/`.
+struct World {
+    dir: TempDir,
+    sandbox: Child,
+    kubeconfig: PathBuf,
+    origin: PathBuf,
+    work: PathBuf,
+}
+
+const DEPLOYMENT: &str = "apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+spec:
+  replicas: 1
+  selector:
+    matchLabels: {app: web}
+  template:
+    metadata:
+      labels: {app: web}
+    spec:
+      containers:
+      - name: web
+        image: nginx:1.27.0
+        resources:
+          requests: {cpu: 10m, memory: 16Mi}
+          limits: {memory: 64Mi}
+";
+
+fn git(dir: &Path, args: &[&str]) -> String {
+    let output = Command::new("git")
+        .args([
+            "-c",
+            "user.name=test",
+            "-c",
+            "user.email=test@example.invalid",
+        ])
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout).trim().to_string()
+}
+
+impl World {
+    fn new() -> World {
+        let dir = tempfile::tempdir().unwrap();
+        let kubeconfig = dir.path().join("kubeconfig");
+        let sandbox = Command::new(env!("CARGO_BIN_EXE_shipway"))
+            .args(["sandbox", "--listen", "127.0.0.1:0", "--kubeconfig-out"])
+            .arg(&kubeconfig)
+            .current_dir(dir.path())
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let origin = dir.path().join("origin.git");
+        let work = dir.path().join("work");
+        std::fs::create_dir_all(work.join("app")).unwrap();
+        git(
+            dir.path(),
+            &["init", "-q", "--bare", "-b", "main", "origin.git"],
+        );
+        git(&work, &["init", "-q", "-b", "main"]);
+        std::fs::write(
+            work.join("app/kustomization.yaml"),
+            "resources: [deployment.yaml]\n",
+        )
+        .unwrap();
+        std::fs::write(work.join("app/deployment.yaml"), DEPLOYMENT).unwrap();
+        git(&work, &["add", "-A"]);
+        git(&work, &["commit", "-q", "-m", "first"]);
+        git(
+            &work,
+            &["remote", "add", "origin", origin.to_str().unwrap()],
+        );
+        git(&work, &["push", "-q", "origin", "main"]);
+        let world = World {
+            dir,
+            sandbox,
+            kubeconfig,
+            origin,
+            work,
+        };
+        wait_for(30, "the sandbox to serve", || {
+            world.kubeconfig.exists() && world.try_kubectl(&["get", "ns"]).is_some()
+        });
+        world
+    }
+
+    /// Edits the work tree with `change`, commits and pushes; returns the commit.
+    fn commit(&self, message: &str, change: impl FnOnce(&Path)) -> String {
+        change(&self.work);
+        git(&self.work, &["add", "-A"]);
+        git(&self.work, &["commit", "-q", "-m", message]);
+        git(&self.work, &["push", "-q", "origin", "main"]);
+        git(&self.work, &["rev-parse", "HEAD"])
+    }
+
+    fn set_image(&self, tag: &str) -> String {
+        self.commit(&format!("web {tag}"), |work| {
+            let text = DEPLOYMENT.replace("nginx:1.27.0", &format!("nginx:{tag}"));
+            std::fs::write(work.join("app/deployment.yaml"), text).unwrap();
+        })
+    }
+
+    fn try_kubectl(&self, args: &[&str]) -> Option<String> {
+        let output = Command::new("kubectl")
+            .arg("--kubeconfig")
+            .arg(&self.kubeconfig)
+            .args(args)
+            .output()
+            .ok()?;
+        output
+            .status
+            .success()
+            .then(|| String::from_utf8_lossy(&output.stdout).into_owned())
+    }
+
+    fn kubectl(&self, args: &[&str]) -> String {
+        let output = Command::new("kubectl")
+            .arg("--kubeconfig")
+            .arg(&self.kubeconfig)
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "kubectl {args:?}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    }
+
+    fn image(&self, namespace: &str) -> Option<String> {
+        self.try_kubectl(&[
+            "-n",
+            namespace,
+            "get",
+            "deployment",
+            "web",
+            "-o",
+            "jsonpath={.spec.template.spec.containers[0].image}",
+        ])
+    }
+
+    /// An Application file for `app/` of the origin, into `apps/`.
+    fn application(&self, name: &str, namespace: &str, sync_policy: &str) -> PathBuf {
+        let apps = self.dir.path().join("apps");
+        std::fs::create_dir_all(&apps).unwrap();
+        let file = apps.join(format!("{name}.yaml"));
+        std::fs::write(
+            &file,
+            application_yaml(name, &self.origin, namespace, sync_policy),
+        )
+        .unwrap();
+        apps
+    }
+}
+
+impl Drop for World {
+    fn drop(&mut self) {
+        let _ = self.sandbox.kill();
+        let _ = self.sandbox.wait();
+    }
+}
+
+fn application_yaml(name: &str, origin: &Path, namespace: &str, sync_policy: &str) -> String {
+    format!(
+        "apiVersion: argoproj.io/v1alpha1
+kind: Application
+metadata:
+  name: {name}
+  namespace: argocd
+spec:
+  project: default
+  source:
+    repoURL: {}
+    targetRevision: main
+    path: app
+  destination:
+    server: https://kubernetes.default.svc
+    namespace: {namespace}
+  syncPolicy:
+{sync_policy}
+    syncOptions: [CreateNamespace=true]
+",
+        origin.display()
+    )
+}
+
+const AUTOMATED_HEAL: &str = "    automated: {prune: true, selfHeal: true}";
+const AUTOMATED: &str = "    automated: {prune: true}";
+const MANUAL: &str = "    retry: {limit: 2}";
+
+/// Polls `check` every 100 ms until it holds, failing after `seconds`.
+fn wait_for(seconds: u64, what: &str, mut check: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(seconds);
+    while !check() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// A running `shipway serve`.
+struct Serve {
+    child: Child,
+    address: String,
+    token: String,
+    log: PathBuf,
+}
+
+const SECRET: &str = "webhook-secret-for-tests";
+
+impl Serve {
+    fn start(world: &World, apps: &Path, state: &Path, extra: &[&str]) -> Serve {
+        let log = state.with_extension("log");
+        let secret = world.dir.path().join("webhook-secret");
+        std::fs::write(&secret, format!("{SECRET}\n")).unwrap();
+        let child = Command::new(env!("CARGO_BIN_EXE_shipway"))
+            .arg("serve")
+            .arg("--kubeconfig")
+            .arg(&world.kubeconfig)
+            .arg("--apps")
+            .arg(apps)
+            .arg("--state")
+            .arg(state)
+            .args(["--listen", "127.0.0.1:0", "--webhook-secret-file"])
+            .arg(&secret)
+            .args(extra)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&log).unwrap())
+            .spawn()
+            .unwrap();
+        let mut address = String::new();
+        wait_for(30, "serve to listen", || {
+            let text = std::fs::read_to_string(&log).unwrap_or_default();
+            if let Some(rest) = text.split("metrics on http://").nth(1) {
+                address = rest.split_whitespace().next().unwrap().to_string();
+            }
+            !address.is_empty()
+        });
+        let token = std::fs::read_to_string(state.join("admin-token"))
+            .map(|t| t.trim().to_string())
+            .unwrap_or_default();
+        Serve {
+            child,
+            address,
+            token,
+            log,
+        }
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// An API call with `curl`: (status, JSON body).
+    fn call(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Option<&str>,
+    ) -> (u16, Value) {
+        let mut command = Command::new("curl");
+        command
+            .args(["-s", "-m", "60", "-X", method, "-w", "\n%{http_code}"])
+            .arg(format!("http://{}{path}", self.address));
+        if let Some(token) = token {
+            command.args(["-H", &format!("Authorization: Bearer {token}")]);
+        }
+        if let Some(body) = body {
+            command.args([
+                "-H",
+                "Content-Type: application/json",
+                "--data-binary",
+                body,
+            ]);
+        }
+        let output = command.output().unwrap();
+        let text = String::from_utf8_lossy(&output.stdout).into_owned();
+        let (body, code) = text.rsplit_once('\n').unwrap_or(("", "0"));
+        (
+            code.trim().parse().unwrap_or(0),
+            serde_json::from_str(body).unwrap_or(Value::Null),
+        )
+    }
+
+    fn app(&self, name: &str) -> Value {
+        self.call(
+            "GET",
+            &format!("/api/v1/apps/{name}"),
+            Some(&self.token),
+            None,
+        )
+        .1
+    }
+
+    fn status_of(&self, name: &str) -> (String, String) {
+        let app = self.app(name);
+        (
+            app["sync"]["status"].as_str().unwrap_or("").to_string(),
+            app["health"]["status"].as_str().unwrap_or("").to_string(),
+        )
+    }
+
+    /// A GitHub push delivery for the origin's `main`, signed with `secret` (or not).
+    fn push_webhook(&self, origin: &Path, secret: Option<&str>) -> u16 {
+        let body = format!(
+            r#"{{"ref":"refs/heads/main","repository":{{"clone_url":"{}"}}}}"#,
+            origin.display()
+        );
+        let mut command = Command::new("curl");
+        command
+            .args(["-s", "-o", "/dev/null", "-w", "%{http_code}", "-X", "POST"])
+            .args(["-H", "X-GitHub-Event: push", "--data-binary", &body])
+            .arg(format!("http://{}/api/webhook", self.address));
+        if let Some(secret) = secret {
+            let key = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, secret.as_bytes());
+            let tag = ring::hmac::sign(&key, body.as_bytes());
+            let hex = tag.as_ref().iter().fold(String::new(), |mut hex, b| {
+                let _ = write!(hex, "{b:02x}");
+                hex
+            });
+            command.args(["-H", &format!("X-Hub-Signature-256: sha256={hex}")]);
+        }
+        let output = command.output().unwrap();
+        String::from_utf8_lossy(&output.stdout)
+            .trim()
+            .parse()
+            .unwrap_or(0)
+    }
+
+    fn kill9(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Serve {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            eprintln!("--- shipway serve log ---\n{}", self.log());
+        }
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        let deadline = Instant::now() + Duration::from_secs(15);
+        while Instant::now() < deadline {
+            if matches!(self.child.try_wait(), Ok(Some(_))) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn a_signed_webhook_applies_a_new_commit_and_an_unsigned_one_does_nothing() {
+    let world = World::new();
+    let apps = world.application("web", "shop", AUTOMATED_HEAL);
+    let serve = Serve::start(
+        &world,
+        &apps,
+        &world.dir.path().join("state"),
+        &["--poll", "1h"],
+    );
+    wait_for(60, "the first sync", || {
+        serve.status_of("web") == ("Synced".into(), "Healthy".into())
+    });
+    assert_eq!(world.image("shop").as_deref(), Some("nginx:1.27.0"));
+
+    let commit = world.set_image("1.27.1");
+    assert_eq!(serve.push_webhook(&world.origin, None), 401);
+    assert_eq!(serve.push_webhook(&world.origin, Some("wrong-secret")), 401);
+    std::thread::sleep(Duration::from_secs(2));
+    assert_eq!(
+        world.image("shop").as_deref(),
+        Some("nginx:1.27.0"),
+        "an unsigned webhook must change nothing"
+    );
+
+    assert_eq!(serve.push_webhook(&world.origin, Some(SECRET)), 200);
+    wait_for(30, "the webhook's commit to be applied", || {
+        world.image("shop").as_deref() == Some("nginx:1.27.1")
+    });
+    wait_for(30, "the app to report the commit's sync", || {
+        let app = serve.app("web");
+        app["operation"]["revision"].as_str() == Some(commit.as_str())
+            && app["operation"]["phase"] == "Succeeded"
+    });
+    let history = serve
+        .call("GET", "/api/v1/apps/web/history", Some(&serve.token), None)
+        .1;
+    let triggers: Vec<&str> = history["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|op| op["trigger"].as_str().unwrap())
+        .collect();
+    assert_eq!(triggers, ["webhook", "startup"], "{history}");
+    let metrics = Command::new("curl")
+        .args(["-s", &format!("http://{}/metrics", serve.address)])
+        .output()
+        .unwrap();
+    let metrics = String::from_utf8_lossy(&metrics.stdout);
+    assert!(
+        metrics.contains(
+            r#"shipway_webhook_deliveries_total{provider="github",result="unauthorized"} 2"#
+        ),
+        "{metrics}"
+    );
+    assert!(
+        metrics
+            .contains(r#"shipway_webhook_deliveries_total{provider="github",result="accepted"} 1"#),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains(r#"shipway_app_sync_total{name="web",phase="Succeeded"} 2"#),
+        "{metrics}"
+    );
+}
+
+#[test]
+fn a_poll_applies_a_new_commit_and_a_file_removed_in_git_is_pruned() {
+    let world = World::new();
+    world.commit("a config map", |work| {
+        std::fs::write(
+            work.join("app/kustomization.yaml"),
+            "resources: [deployment.yaml, config.yaml]\n",
+        )
+        .unwrap();
+        std::fs::write(
+            work.join("app/config.yaml"),
+            "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: settings}\ndata: {a: b}\n",
+        )
+        .unwrap();
+    });
+    let apps = world.application("web", "shop", AUTOMATED);
+    // Pruning 1 of 2 objects is over the default 20 % limit.
+    let serve = Serve::start(
+        &world,
+        &apps,
+        &world.dir.path().join("state"),
+        &["--poll", "2s", "--max-prune", "50"],
+    );
+    wait_for(60, "the first sync", || {
+        serve.status_of("web").0 == "Synced"
+    });
+    assert!(
+        world
+            .try_kubectl(&["-n", "shop", "get", "configmap", "settings"])
+            .is_some()
+    );
+
+    world.commit("drop the config map, new image", |work| {
+        std::fs::write(
+            work.join("app/kustomization.yaml"),
+            "resources: [deployment.yaml]\n",
+        )
+        .unwrap();
+        std::fs::remove_file(work.join("app/config.yaml")).unwrap();
+        let text = DEPLOYMENT.replace("nginx:1.27.0", "nginx:1.28.0");
+        std::fs::write(work.join("app/deployment.yaml"), text).unwrap();
+    });
+    wait_for(30, "the poll to apply the commit", || {
+        world.image("shop").as_deref() == Some("nginx:1.28.0")
+    });
+    wait_for(30, "the removed file's object to be pruned", || {
+        world
+            .try_kubectl(&["-n", "shop", "get", "configmap", "settings"])
+            .is_none()
+    });
+    let history = serve
+        .call("GET", "/api/v1/apps/web/history", Some(&serve.token), None)
+        .1;
+    assert_eq!(history["history"][0]["trigger"], "poll", "{history}");
+    assert_eq!(history["history"][0]["pruned"], 1, "{history}");
+}
+
+#[test]
+fn drift_is_healed_with_self_heal_and_only_reported_without_it() {
+    let world = World::new();
+    world.application("heal", "heal", AUTOMATED_HEAL);
+    let apps = world.application("report", "report", AUTOMATED);
+    let serve = Serve::start(
+        &world,
+        &apps,
+        &world.dir.path().join("state"),
+        &["--poll", "1h"],
+    );
+    wait_for(60, "both apps to sync", || {
+        serve.status_of("heal").0 == "Synced" && serve.status_of("report").0 == "Synced"
+    });
+    for namespace in ["heal", "report"] {
+        world.kubectl(&[
+            "-n",
+            namespace,
+            "scale",
+            "deployment",
+            "web",
+            "--replicas=3",
+        ]);
+    }
+    world.kubectl(&[
+        "-n",
+        "heal",
+        "set",
+        "image",
+        "deployment/web",
+        "web=nginx:edited",
+    ]);
+    let replicas = |namespace: &str| {
+        world
+            .try_kubectl(&[
+                "-n",
+                namespace,
+                "get",
+                "deployment",
+                "web",
+                "-o",
+                "jsonpath={.spec.replicas}",
+            ])
+            .unwrap_or_default()
+    };
+    wait_for(
+        30,
+        "self-heal to undo kubectl scale and kubectl set image",
+        || replicas("heal") == "1" && world.image("heal").as_deref() == Some("nginx:1.27.0"),
+    );
+    wait_for(30, "the app without selfHeal to show OutOfSync", || {
+        serve.status_of("report").0 == "OutOfSync"
+    });
+    assert_eq!(replicas("report"), "3", "without selfHeal the drift stays");
+    let history = serve
+        .call("GET", "/api/v1/apps/heal/history", Some(&serve.token), None)
+        .1;
+    let triggers: Vec<&str> = history["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|op| op["trigger"].as_str().unwrap())
+        .collect();
+    // The first heal is immediate (a watch event); a second drift within the backoff
+    // window is healed by the deferred `heal` request.
+    assert!(triggers.contains(&"watch"), "{history}");
+}
+
+#[test]
+fn a_manual_app_waits_for_an_api_sync_and_writes_need_a_deployer_token() {
+    let world = World::new();
+    let tokens = world.dir.path().join("tokens");
+    std::fs::write(
+        &tokens,
+        "viewer-token-0123456789 viewer ci\ndeployer-token-0123456789 deployer alice\n",
+    )
+    .unwrap();
+    let apps = world.application("web", "shop", MANUAL);
+    let serve = Serve::start(
+        &world,
+        &apps,
+        &world.dir.path().join("state"),
+        &["--poll", "1h", "--token-file", tokens.to_str().unwrap()],
+    );
+    let viewer = Some("viewer-token-0123456789");
+    let deployer = Some("deployer-token-0123456789");
+    wait_for(60, "the app to be compared", || {
+        serve.call("GET", "/api/v1/apps/web", viewer, None).1["sync"]["status"] == "OutOfSync"
+    });
+    std::thread::sleep(Duration::from_secs(1));
+    assert!(
+        world.image("shop").is_none(),
+        "a manual app is not synced by itself"
+    );
+
+    assert_eq!(
+        serve.call("POST", "/api/v1/apps/web/sync", None, None).0,
+        401
+    );
+    assert_eq!(
+        serve
+            .call(
+                "POST",
+                "/api/v1/apps/web/sync",
+                Some("not-a-token-at-all"),
+                None
+            )
+            .0,
+        401
+    );
+    assert_eq!(
+        serve.call("POST", "/api/v1/apps/web/sync", viewer, None).0,
+        403
+    );
+    assert_eq!(serve.call("GET", "/api/v1/apps", None, None).0, 401);
+    let (code, list) = serve.call("GET", "/api/v1/apps?limit=1", viewer, None);
+    assert_eq!(code, 200);
+    assert_eq!(list["apps"][0]["name"], "web");
+    assert_eq!(list["apps"][0]["source"]["path"], "app");
+
+    let (code, diff) = serve.call("GET", "/api/v1/apps/web/diff", viewer, None);
+    assert_eq!(code, 200, "{diff}");
+    assert_eq!(diff["changes"][0]["action"], "create", "{diff}");
+
+    assert_eq!(
+        serve
+            .call("POST", "/api/v1/apps/web/sync", deployer, None)
+            .0,
+        202
+    );
+    wait_for(60, "the API sync", || {
+        serve.call("GET", "/api/v1/apps/web", viewer, None).1["sync"]["status"] == "Synced"
+    });
+    let history = serve
+        .call("GET", "/api/v1/apps/web/history", viewer, None)
+        .1;
+    assert_eq!(history["history"][0]["who"], "alice", "{history}");
+    assert_eq!(history["history"][0]["trigger"], "api", "{history}");
+}
+
+#[test]
+fn a_rollback_through_the_api_is_a_git_commit_the_cluster_follows() {
+    let world = World::new();
+    let apps = world.application("web", "shop", AUTOMATED);
+    let serve = Serve::start(
+        &world,
+        &apps,
+        &world.dir.path().join("state"),
+        &["--poll", "1h"],
+    );
+    wait_for(60, "the first sync", || {
+        serve.status_of("web").0 == "Synced"
+    });
+    let bad = world.set_image("9.9.9");
+    assert_eq!(serve.push_webhook(&world.origin, Some(SECRET)), 200);
+    wait_for(30, "the bad release", || {
+        world.image("shop").as_deref() == Some("nginx:9.9.9")
+    });
+
+    assert_eq!(
+        serve
+            .call(
+                "POST",
+                "/api/v1/apps/web/rollback",
+                Some(&serve.token),
+                Some("{}")
+            )
+            .0,
+        400
+    );
+    let (code, done) = serve.call(
+        "POST",
+        "/api/v1/apps/web/rollback",
+        Some(&serve.token),
+        Some(r#"{"steps": 1}"#),
+    );
+    assert_eq!(code, 200, "{done}");
+    assert_eq!(done["abandoned"], bad.as_str());
+    wait_for(60, "the cluster to follow the rollback", || {
+        world.image("shop").as_deref() == Some("nginx:1.27.0")
+    });
+    let head = git(&world.origin, &["log", "-1", "--format=%B", "main"]);
+    assert!(head.contains("Shipway-Kind: rollback"), "{head}");
+    assert!(
+        head.contains(&bad),
+        "the rollback names the abandoned commit: {head}"
+    );
+    assert_eq!(
+        done["commit"].as_str(),
+        Some(git(&world.origin, &["rev-parse", "main"]).as_str())
+    );
+}
+
+#[test]
+fn kill_9_mid_sync_then_restart_converges_without_running_a_completed_hook_again() {
+    let world = World::new();
+    world.commit("a PreSync hook and a slow PostSync hook", |work| {
+        std::fs::write(
+            work.join("app/kustomization.yaml"),
+            "resources: [deployment.yaml, migrate.yaml, smoke.yaml]\n",
+        )
+        .unwrap();
+        let job = |name: &str, phase: &str, seconds: u32| {
+            format!(
+                "apiVersion: batch/v1\nkind: Job\nmetadata:\n  name: {name}\n  annotations:\n    argocd.argoproj.io/hook: {phase}\nspec:\n  template:\n    metadata:\n      annotations:\n        sim.shipway.dev/run-seconds: \"{seconds}\"\n    spec:\n      restartPolicy: Never\n      containers:\n      - name: {name}\n        image: busybox:1.36\n        resources:\n          requests: {{cpu: 10m, memory: 16Mi}}\n          limits: {{memory: 32Mi}}\n"
+            )
+        };
+        std::fs::write(work.join("app/migrate.yaml"), job("migrate", "PreSync", 1)).unwrap();
+        std::fs::write(work.join("app/smoke.yaml"), job("smoke", "PostSync", 5)).unwrap();
+    });
+    let apps = world.application("web", "shop", AUTOMATED);
+    let state = world.dir.path().join("state");
+    let serve = Serve::start(&world, &apps, &state, &["--poll", "1h"]);
+    wait_for(60, "the PreSync hook to complete", || {
+        serve
+            .log()
+            .contains("PreSync hook Job shop/migrate succeeded")
+    });
+    let log = serve.log();
+    serve.kill9();
+    assert!(
+        !log.contains("sync finished"),
+        "the kill was meant to land mid-sync:\n{log}"
+    );
+
+    let serve = Serve::start(&world, &apps, &state, &["--poll", "1h"]);
+    wait_for(90, "the restarted controller to converge", || {
+        serve.status_of("web") == ("Synced".into(), "Healthy".into())
+    });
+    let history = serve
+        .call("GET", "/api/v1/apps/web/history", Some(&serve.token), None)
+        .1;
+    let phases: Vec<&str> = history["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|op| op["phase"].as_str().unwrap())
+        .collect();
+    assert!(
+        phases.contains(&"Interrupted") && phases[0] == "Succeeded",
+        "{history}"
+    );
+    assert!(
+        !serve.log().contains("started PreSync hook"),
+        "the completed PreSync hook ran again:\n{}",
+        serve.log()
+    );
+    let jobs = world.kubectl(&["-n", "shop", "get", "jobs", "-o", "name"]);
+    assert_eq!(jobs.matches("migrate").count(), 1, "{jobs}");
+}
+
+#[test]
+fn an_application_applied_with_kubectl_is_picked_up_and_shows_its_status_columns() {
+    let world = World::new();
+    let crd = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../deploy/crds/application.yaml");
+    world.kubectl(&["apply", "-f", crd.to_str().unwrap()]);
+    world.kubectl(&["create", "namespace", "argocd"]);
+    let empty = world.dir.path().join("no-apps");
+    std::fs::create_dir_all(&empty).unwrap();
+    let serve = Serve::start(
+        &world,
+        &empty,
+        &world.dir.path().join("state"),
+        &["--poll", "1h"],
+    );
+    let file = world.dir.path().join("app.yaml");
+    std::fs::write(
+        &file,
+        application_yaml("shop-web", &world.origin, "shop", AUTOMATED),
+    )
+    .unwrap();
+    world.kubectl(&["apply", "-f", file.to_str().unwrap()]);
+    wait_for(60, "the Application's status columns", || {
+        let table = world
+            .try_kubectl(&["-n", "argocd", "get", "applications"])
+            .unwrap_or_default();
+        table.contains("SYNC STATUS") && table.contains("Synced") && table.contains("Healthy")
+    });
+    assert_eq!(world.image("shop").as_deref(), Some("nginx:1.27.0"));
+    let status = world.kubectl(&[
+        "-n",
+        "argocd",
+        "get",
+        "application",
+        "shop-web",
+        "-o",
+        "json",
+    ]);
+    let status: Value = serde_json::from_str(&status).unwrap();
+    assert_eq!(
+        status["status"]["operationState"]["phase"], "Succeeded",
+        "{status}"
+    );
+    assert_eq!(
+        status["status"]["history"][0]["revision"]
+            .as_str()
+            .map(str::len),
+        Some(40)
+    );
+    let events = world.kubectl(&["-n", "argocd", "get", "events", "-o", "json"]);
+    assert!(events.contains("OperationCompleted"), "{events}");
+    drop(serve);
+}
+
+#[test]
+fn a_flux_kustomization_with_post_build_substitution_syncs() {
+    let world = World::new();
+    world.commit("variables", |work| {
+        let text = DEPLOYMENT
+            .replace(
+                "name: web\nspec:\n  replicas: 1",
+                "name: web\nspec:\n  replicas: ${replicas:=1}",
+            )
+            .replace("nginx:1.27.0", "nginx:${tag}");
+        std::fs::write(work.join("app/deployment.yaml"), text).unwrap();
+    });
+    let apps = world.dir.path().join("flux");
+    std::fs::create_dir_all(&apps).unwrap();
+    std::fs::write(
+        apps.join("web.yaml"),
+        format!(
+            "apiVersion: source.toolkit.fluxcd.io/v1
+kind: GitRepository
+metadata: {{name: shop, namespace: flux-system}}
+spec:
+  url: {}
+  interval: 1m
+  ref: {{branch: main}}
+---
+apiVersion: kustomize.toolkit.fluxcd.io/v1
+kind: Kustomization
+metadata: {{name: web, namespace: flux-system}}
+spec:
+  interval: 1h
+  path: ./app
+  prune: true
+  targetNamespace: default
+  sourceRef: {{kind: GitRepository, name: shop}}
+  postBuild:
+    substitute: {{tag: \"1.26.3\", replicas: \"2\"}}
+",
+            world.origin.display()
+        ),
+    )
+    .unwrap();
+    let serve = Serve::start(&world, &apps, &world.dir.path().join("state"), &[]);
+    wait_for(60, "the Flux app to sync", || {
+        world.image("default").as_deref() == Some("nginx:1.26.3")
+    });
+    let replicas = world.kubectl(&[
+        "get",
+        "deployment",
+        "web",
+        "-o",
+        "jsonpath={.spec.replicas}",
+    ]);
+    assert_eq!(replicas, "2");
+    assert_eq!(serve.app("web")["origin"], "flux");
+}
