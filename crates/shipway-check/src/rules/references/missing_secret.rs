@@ -3,7 +3,7 @@
 use shipway_model::Node;
 
 use crate::Ctx;
-use crate::context::{effective_namespace, namespace_of};
+use crate::context::namespace_of;
 use crate::rules::references::pod_refs::{report_missing, seq};
 use crate::rules::{Check, Rule, rule};
 
@@ -67,16 +67,13 @@ fn missing_secret(ctx: &mut Ctx<'_>, rule: &'static Rule, object: &Node) {
         let Some(name) = tls.str_at(&["secretName"]) else {
             continue;
         };
-        if !ctx.resolves("Secret", namespace, name) {
-            ctx.report(
-                rule,
-                object,
-                &format!("spec.tls[{i}].secretName"),
-                format!(
-                    "Secret `{name}` is not in namespace `{}` of the input and not declared in `external`",
-                    effective_namespace(namespace)
-                ),
-            );
-        }
+        ctx.check_reference(
+            rule,
+            object,
+            &format!("spec.tls[{i}].secretName"),
+            "Secret",
+            namespace,
+            name,
+        );
     }
 }
