@@ -43,8 +43,9 @@ pub struct PlaceholderUse {
     pub pos: Pos,
     /// The report path of its first use.
     pub path: String,
-    /// The values that hold it (distinct objects and paths).
-    pub uses: std::collections::BTreeSet<(usize, String)>,
+    /// The values that hold it: where their object starts (file, line, column) and their
+    /// report path.
+    pub uses: std::collections::BTreeSet<(shipway_model::FileId, u32, u32, String)>,
 }
 
 /// One check run.
@@ -443,31 +444,44 @@ impl<'a> Ctx<'a> {
             Source::Flux { name, default } => (name, true, default.map(str::to_string)),
             Source::KustomizeVar { name } => (name, false, None),
         };
-        // Objects are told apart by their position in the input, which is unique and cheap.
-        let index = self
-            .objects
-            .iter()
-            .position(|o| std::ptr::eq(o, object))
-            .unwrap_or(usize::MAX);
-        let entry = self
-            .placeholders
-            .entry(placeholder.text.to_string())
-            .or_insert_with(|| PlaceholderUse {
+        // Objects are told apart by where they start in the input; finding an object's index
+        // is a scan, done only for the first use of each placeholder.
+        let index_of = |objects: &[Node]| {
+            objects
+                .iter()
+                .position(|o| std::ptr::eq(o, object))
+                .unwrap_or(usize::MAX)
+        };
+        let key = (
+            object.pos.file,
+            object.pos.line,
+            object.pos.col,
+            path.to_string(),
+        );
+        if let Some(entry) = self.placeholders.get_mut(placeholder.text) {
+            if (pos.file, pos.line, pos.col) < (entry.pos.file, entry.pos.line, entry.pos.col) {
+                entry.object = index_of(self.objects);
+                entry.pos = pos;
+                entry.path = path.to_string();
+            }
+            entry.uses.insert(key);
+            return;
+        }
+        let mut uses = std::collections::BTreeSet::new();
+        uses.insert(key);
+        self.placeholders.insert(
+            placeholder.text.to_string(),
+            PlaceholderUse {
                 text: placeholder.text.to_string(),
                 name: name.to_string(),
                 flux,
                 default,
-                object: index,
+                object: index_of(self.objects),
                 pos,
                 path: path.to_string(),
-                uses: std::collections::BTreeSet::new(),
-            });
-        if (pos.file, pos.line, pos.col) < (entry.pos.file, entry.pos.line, entry.pos.col) {
-            entry.object = index;
-            entry.pos = pos;
-            entry.path = path.to_string();
-        }
-        entry.uses.insert((index, path.to_string()));
+                uses,
+            },
+        );
     }
 
     /// The placeholders that kept values from being judged so far, by text.

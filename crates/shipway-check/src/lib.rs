@@ -32,6 +32,7 @@ pub mod report;
 )]
 pub mod rules;
 pub mod selector;
+pub mod severity;
 pub mod suggest;
 #[cfg(test)]
 pub(crate) mod testing;

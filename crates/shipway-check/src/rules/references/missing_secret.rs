@@ -15,8 +15,11 @@ rule! {
     /// the input, the keys it is asked for (`key`, `items[].key`) must be in its `data`,
     /// `stringData` or `binaryData`. References marked `optional: true` are skipped.
     ///
-    /// A reference resolves when the object is in the input in the referrer's namespace, or
-    /// is declared in the configuration's `external` list.
+    /// A reference resolves when the object is in the input in the referrer's namespace, a
+    /// controller in the input creates it (a cert-manager Certificate, an Ingress annotated
+    /// for cert-manager, an ExternalSecret or SealedSecret, …), or it is declared external
+    /// (the `shipway.dev/external` annotation on the referrer, or the configuration's
+    /// `external` list).
     ///
     /// ## Why it matters
     /// A pod whose Secret is missing never starts (`CreateContainerConfigError`), a missing
@@ -32,15 +35,20 @@ rule! {
     /// ```
     ///
     /// ## Use instead
-    /// Add the object to the input, fix the name, or declare it as managed elsewhere:
+    /// Add the object to the input, fix the name, or declare it as managed elsewhere, on
+    /// the referring object or in the configuration:
     /// ```yaml
+    /// metadata:
+    ///   annotations:
+    ///     shipway.dev/external: Secret/NAME
+    /// ---
     /// # shipway check configuration
     /// external:
     /// - {kind: Secret, namespace: apps, name: NAME}
     /// ```
     ///
     /// ## Options
-    /// `external` in the configuration file.
+    /// The `shipway.dev/external` annotation; `external` in the configuration file.
     ///
     /// ## Fix safety
     /// No automatic fix.
