@@ -176,19 +176,23 @@ pub fn evaluations(ctx: &Ctx<'_>, object: &Node) -> Vec<Evaluation> {
     };
     let labels = ns.get_path(&["metadata", "labels"]);
     let label = |key: &str| labels.and_then(|l| l.get(key)).and_then(Node::as_str);
-    let mode = |mode: &str| {
-        let level = label(&format!("{LABEL_PREFIX}{mode}"))?;
+    // This runs for every Pod Security rule on every workload: the label keys are literals.
+    let mode = |level_key: &str, version_key: &str| {
+        let level = label(level_key)?;
         Some(Policy {
             level: Level::parse(level).unwrap_or(Level::Restricted),
-            minor: label(&format!("{LABEL_PREFIX}{mode}-version"))
+            minor: label(version_key)
                 .map_or(LATEST_MINOR, |v| parse_version(v).unwrap_or(LATEST_MINOR)),
         })
     };
-    let enforce = mode("enforce");
-    let warn = [mode("warn"), mode("audit")]
-        .into_iter()
-        .flatten()
-        .max_by_key(|p| (p.level, p.minor));
+    let enforce = mode(ENFORCE_LABEL, ENFORCE_VERSION_LABEL);
+    let warn = [
+        mode(WARN_LABEL, "pod-security.kubernetes.io/warn-version"),
+        mode(AUDIT_LABEL, "pod-security.kubernetes.io/audit-version"),
+    ]
+    .into_iter()
+    .flatten()
+    .max_by_key(|p| (p.level, p.minor));
     match (enforce, warn) {
         (None, None) => push(baseline, Severity::Warning),
         (Some(enforce), warn) => {
@@ -202,8 +206,10 @@ pub fn evaluations(ctx: &Ctx<'_>, object: &Node) -> Vec<Evaluation> {
     out
 }
 
-/// The label prefix of the Pod Security admission modes (`enforce`, `audit`, `warn`).
-const LABEL_PREFIX: &str = "pod-security.kubernetes.io/";
+/// The Namespace label naming the level only warned about.
+pub const WARN_LABEL: &str = "pod-security.kubernetes.io/warn";
+/// The Namespace label naming the level only audited.
+pub const AUDIT_LABEL: &str = "pod-security.kubernetes.io/audit";
 
 /// The upstream checks, for deciding which run at a policy.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
