@@ -33,7 +33,7 @@ pub struct External {
     pub kind: String,
     /// Namespace (`""`: any).
     pub namespace: String,
-    /// Name.
+    /// Name (`*`: every object of the kind in the namespace).
     pub name: String,
     /// Ports a Service exposes (for port references and in-cluster URLs).
     pub ports: Vec<i64>,
@@ -165,7 +165,7 @@ impl Config {
     pub fn external(&self, kind: &str, namespace: &str, name: &str) -> Option<&External> {
         self.external.iter().find(|e| {
             e.kind == kind
-                && e.name == name
+                && (e.name == name || e.name == "*")
                 && (e.namespace.is_empty()
                     || effective_namespace(&e.namespace) == effective_namespace(namespace))
         })

@@ -9,12 +9,44 @@ use std::collections::{HashMap, HashSet};
 use shipway_model::{Finding, Node, ObjectRef, Pos, Severity, Value};
 
 use crate::Settings;
+use crate::placeholder::{Placeholder, Source};
+use crate::presence::{Implied, built_in};
 use crate::rules::{Check, Rule};
 use crate::selector::LabelIndex;
 use crate::workload::pod_template;
 
 /// The annotation that silences rules for one object: `shipway.dev/ignore: RULE,RULE`.
 pub const IGNORE_ANNOTATION: &str = "shipway.dev/ignore";
+
+/// The annotation on a referring object that declares the objects it refers to as managed
+/// elsewhere: `shipway.dev/external: Secret/api-tls, ConfigMap/ca, Service/monitoring/prometheus`
+/// (`Kind/name`, `Kind/namespace/name`, or `Kind/*` for every object of the kind).
+pub const EXTERNAL_ANNOTATION: &str = "shipway.dev/external";
+
+/// The rule that reports placeholders, which must not itself be silenced by them.
+const PLACEHOLDER_RULE: &str = "schema/unresolved-placeholder";
+
+/// A placeholder that kept rules from judging values, with its first use.
+#[derive(Debug, Clone)]
+pub struct PlaceholderUse {
+    /// The placeholder as written.
+    pub text: String,
+    /// Its variable's name.
+    pub name: String,
+    /// Whether it is a Flux post-build variable (else a kustomize var).
+    pub flux: bool,
+    /// The Flux default, if it gives one.
+    pub default: Option<String>,
+    /// The object of its first use, as its index in the input.
+    pub object: usize,
+    /// Where its first use is.
+    pub pos: Pos,
+    /// The report path of its first use.
+    pub path: String,
+    /// The values that hold it: where their object starts (file, line, column) and their
+    /// report path.
+    pub uses: std::collections::BTreeSet<(shipway_model::FileId, u32, u32, String)>,
+}
 
 /// One check run.
 pub struct Ctx<'a> {
@@ -29,10 +61,19 @@ pub struct Ctx<'a> {
     hpa_by_target: HashMap<(&'a str, &'a str, &'a str), usize>,
     /// Namespaces named anywhere in the input (Namespace objects and `metadata.namespace`).
     namespaces: HashSet<&'a str>,
+    /// `(kind, effective namespace)` of every object, for [`Ctx::manages`].
+    kinds_in: HashSet<(&'a str, &'a str)>,
     /// Every pod and pod template, by the labels its pods get.
     pods: LabelIndex<'a>,
     /// Every Service, by its own labels (what ServiceMonitors select).
     services: LabelIndex<'a>,
+    /// Objects that controllers in the input create.
+    implied: Implied,
+    /// Placeholders met instead of findings, by text.
+    placeholders: std::collections::BTreeMap<String, PlaceholderUse>,
+    /// The most severe a [`Ctx::report`] may be while set: Pod Security rules evaluate a
+    /// level that is only warned about with this at `warning`.
+    pub(crate) severity_cap: Option<Severity>,
     findings: Vec<Finding>,
     /// Every object's schema violations, computed once for all schema rules.
     pub(crate) schema_cache:
@@ -51,12 +92,14 @@ impl<'a> Ctx<'a> {
         let mut by_name = HashMap::new();
         let mut hpa_by_target = HashMap::new();
         let mut namespaces = HashSet::new();
+        let mut kinds_in = HashSet::new();
         let mut pods = LabelIndex::default();
         let mut services = LabelIndex::default();
         for (i, object) in objects.iter().enumerate() {
             let kind = object.str_at(&["kind"]).unwrap_or("");
             let namespace = effective_namespace(namespace_of(object));
             by_kind.entry(kind).or_default().push(i);
+            kinds_in.insert((kind, namespace));
             by_name
                 .entry((kind, namespace, name_of(object)))
                 .or_insert(i);
@@ -91,8 +134,12 @@ impl<'a> Ctx<'a> {
             by_name,
             hpa_by_target,
             namespaces,
+            kinds_in,
             pods,
             services,
+            implied: Implied::of(objects),
+            placeholders: std::collections::BTreeMap::new(),
+            severity_cap: None,
             findings: Vec::new(),
             schema_cache: std::cell::OnceCell::new(),
             capacity_cache: std::cell::OnceCell::new(),
@@ -107,27 +154,126 @@ impl<'a> Ctx<'a> {
             .map(|&i| &self.objects[i])
     }
 
-    /// Whether a reference resolves: the object is in the input, or the configuration
-    /// declares it as managed elsewhere.
-    pub fn resolves(&self, kind: &str, namespace: &str, name: &str) -> bool {
+    /// Whether a reference resolves: the object is in the input, a controller in the input
+    /// or the control plane creates it, or it is declared as managed elsewhere (in the
+    /// configuration, or with [`EXTERNAL_ANNOTATION`] on `referrer`).
+    pub fn resolves(&self, referrer: &Node, kind: &str, namespace: &str, name: &str) -> bool {
         self.find(kind, namespace, name).is_some()
-            || self
-                .settings
-                .config
-                .external(kind, namespace, name)
-                .is_some()
-            || (kind == "Secret" && self.issued_secret(namespace, name))
+            || self.implied.creator(kind, namespace, name).is_some()
+            || built_in(kind, namespace, name).is_some()
+            || self.declared_external(referrer, kind, namespace, name)
     }
 
-    /// Whether a cert-manager `Certificate` in the input writes Secret `name` in
-    /// `namespace` (`spec.secretName`): the Secret exists once the certificate is issued,
-    /// so references to it are not dangling.
-    fn issued_secret(&self, namespace: &str, name: &str) -> bool {
-        self.of_kind_in("Certificate", namespace).any(|c| {
-            c.str_at(&["apiVersion"])
-                .is_some_and(|v| v.starts_with("cert-manager.io/"))
-                && c.str_at(&["spec", "secretName"]) == Some(name)
-        })
+    /// Whether the configuration or `referrer`'s [`EXTERNAL_ANNOTATION`] declares the object
+    /// as managed elsewhere.
+    pub fn declared_external(
+        &self,
+        referrer: &Node,
+        kind: &str,
+        namespace: &str,
+        name: &str,
+    ) -> bool {
+        self.settings
+            .config
+            .external(kind, namespace, name)
+            .is_some()
+            || annotated_external(referrer, kind, namespace, name)
+    }
+
+    /// Whether the input manages objects of `kind` in `namespace`: it holds some there, or a
+    /// controller in it creates some. A reference that misses is then most likely a typo.
+    pub fn manages(&self, kind: &str, namespace: &str) -> bool {
+        self.kinds_in
+            .contains(&(kind, effective_namespace(namespace)))
+            || self.implied.names_in(kind, namespace).next().is_some()
+    }
+
+    /// The severity and message of a reference that does not resolve, or `None` when it
+    /// does (see [`Ctx::resolves`]). The severity model: `rule`'s severity when the input
+    /// manages the kind in that namespace (with the closest name as a hint), otherwise at
+    /// most a warning that says how to declare the object as external. `namespace` is
+    /// ignored for cluster-scoped kinds (pass `""`).
+    pub fn missing_reference(
+        &self,
+        rule: &Rule,
+        referrer: &Node,
+        kind: &str,
+        namespace: &str,
+        name: &str,
+    ) -> Option<(Severity, String)> {
+        if self.resolves(referrer, kind, namespace, name) {
+            return None;
+        }
+        let cluster_scoped = matches!(kind, "ClusterRole" | "Namespace" | "StorageClass");
+        let place = if cluster_scoped {
+            "the input".to_string()
+        } else {
+            format!(
+                "namespace `{}` of the input",
+                effective_namespace(namespace)
+            )
+        };
+        // The short form names the referrer's own namespace.
+        let same_namespace =
+            effective_namespace(namespace) == effective_namespace(namespace_of(referrer));
+        let declare = if cluster_scoped || same_namespace {
+            format!("{kind}/{name}")
+        } else {
+            format!("{kind}/{}/{name}", effective_namespace(namespace))
+        };
+        if self.manages(kind, namespace) {
+            let mut names: Vec<&str> = self.of_kind_in(kind, namespace).map(name_of).collect();
+            names.extend(self.implied.names_in(kind, namespace));
+            names.sort_unstable();
+            names.dedup();
+            let hint = if let Some(close) = crate::suggest::closest(name, names.iter().copied()) {
+                format!(": did you mean `{close}`?")
+            } else {
+                let shown: Vec<String> = names.iter().take(3).map(|n| format!("`{n}`")).collect();
+                let more = if names.len() > 3 { ", …" } else { "" };
+                format!(
+                    " ({}{more}); fix the name, add it, or declare it with `{EXTERNAL_ANNOTATION}: {declare}`",
+                    shown.join(", ")
+                )
+            };
+            let there = if cluster_scoped { "" } else { " there" };
+            return Some((
+                rule.severity,
+                format!("{kind} `{name}` is not in {place}, which has other {kind}s{there}{hint}"),
+            ));
+        }
+        Some((
+            rule.severity.min(Severity::Warning),
+            format!(
+                "{kind} `{name}` is not in {place}; if it is managed elsewhere, declare it with the annotation `{EXTERNAL_ANNOTATION}: {declare}` or in the configuration's `external` list"
+            ),
+        ))
+    }
+
+    /// Reports a reference from `referrer` (the name at `path`) that does not resolve, with
+    /// the severity of [`Ctx::missing_reference`].
+    pub fn check_reference(
+        &mut self,
+        rule: &Rule,
+        referrer: &Node,
+        path: &str,
+        kind: &str,
+        namespace: &str,
+        name: &str,
+    ) {
+        if let Some((severity, message)) =
+            self.missing_reference(rule, referrer, kind, namespace, name)
+        {
+            self.report_as(rule, severity, referrer, path, message);
+        }
+    }
+
+    /// Who creates an object that is not in the input, when a controller in the input or
+    /// the control plane does.
+    pub fn creator(&self, kind: &str, namespace: &str, name: &str) -> Option<&str> {
+        self.implied
+            .creator(kind, namespace, name)
+            .or_else(|| built_in(kind, namespace, name))
     }
 
     /// Pods and pod templates (their objects) by the labels of the pods they create.
@@ -207,9 +353,12 @@ impl<'a> Ctx<'a> {
     }
 
     /// Reports `message` about the field at `path` of `object` (empty path: the object),
-    /// with the rule's severity.
+    /// with the rule's severity (capped by the current Pod Security evaluation).
     pub fn report(&mut self, rule: &Rule, object: &Node, path: &str, message: impl Into<String>) {
-        self.report_as(rule, rule.severity, object, path, message);
+        let severity = self
+            .severity_cap
+            .map_or(rule.severity, |cap| rule.severity.min(cap));
+        self.report_as(rule, severity, object, path, message);
     }
 
     /// Reports with an explicit severity (rules whose severity depends on the case).
@@ -254,6 +403,14 @@ impl<'a> Ctx<'a> {
         if is_ignored(object, rule.code) || self.settings.config.ignores(rule.code, object) {
             return;
         }
+        // A value that a later stage fills in is not judged: the placeholder is recorded and
+        // reported once by its own rule.
+        if rule.code != PLACEHOLDER_RULE
+            && let Some(placeholder) = placeholder_at(object, path)
+        {
+            self.record_placeholder(placeholder, object, path, pos);
+            return;
+        }
         self.findings.push(Finding {
             rule: rule.code.to_string(),
             severity,
@@ -274,6 +431,75 @@ impl<'a> Ctx<'a> {
             path: String::new(),
             message: message.into(),
         });
+    }
+
+    fn record_placeholder(
+        &mut self,
+        placeholder: Placeholder<'_>,
+        object: &Node,
+        path: &str,
+        pos: Pos,
+    ) {
+        let (name, flux, default) = match placeholder.source {
+            Source::Flux { name, default } => (name, true, default.map(str::to_string)),
+            Source::KustomizeVar { name } => (name, false, None),
+        };
+        // Objects are told apart by where they start in the input; finding an object's index
+        // is a scan, done only for the first use of each placeholder.
+        let index_of = |objects: &[Node]| {
+            objects
+                .iter()
+                .position(|o| std::ptr::eq(o, object))
+                .unwrap_or(usize::MAX)
+        };
+        let key = (
+            object.pos.file,
+            object.pos.line,
+            object.pos.col,
+            path.to_string(),
+        );
+        if let Some(entry) = self.placeholders.get_mut(placeholder.text) {
+            if (pos.file, pos.line, pos.col) < (entry.pos.file, entry.pos.line, entry.pos.col) {
+                entry.object = index_of(self.objects);
+                entry.pos = pos;
+                entry.path = path.to_string();
+            }
+            entry.uses.insert(key);
+            return;
+        }
+        let mut uses = std::collections::BTreeSet::new();
+        uses.insert(key);
+        self.placeholders.insert(
+            placeholder.text.to_string(),
+            PlaceholderUse {
+                text: placeholder.text.to_string(),
+                name: name.to_string(),
+                flux,
+                default,
+                object: index_of(self.objects),
+                pos,
+                path: path.to_string(),
+                uses,
+            },
+        );
+    }
+
+    /// The placeholders that kept values from being judged so far, by text.
+    pub fn placeholders(&self) -> impl Iterator<Item = &PlaceholderUse> {
+        self.placeholders.values()
+    }
+
+    /// Reports a placeholder's first use as an `info` finding of `rule`.
+    pub(crate) fn report_placeholder(
+        &mut self,
+        rule: &Rule,
+        used: &PlaceholderUse,
+        message: String,
+    ) {
+        let Some(object) = self.objects.get(used.object) else {
+            return;
+        };
+        self.push(rule, Severity::Info, object, &used.path, used.pos, message);
     }
 
     /// The findings, unsorted.
@@ -299,6 +525,44 @@ pub fn effective_namespace(namespace: &str) -> &str {
     } else {
         namespace
     }
+}
+
+/// Whether `referrer`'s [`EXTERNAL_ANNOTATION`] names the object.
+fn annotated_external(referrer: &Node, kind: &str, namespace: &str, name: &str) -> bool {
+    let Some(list) = referrer
+        .get_path(&["metadata", "annotations"])
+        .and_then(|a| a.get(EXTERNAL_ANNOTATION))
+        .and_then(Node::as_str)
+    else {
+        return false;
+    };
+    list.split(',').map(str::trim).any(|entry| {
+        let mut parts = entry.splitn(3, '/');
+        match (parts.next(), parts.next(), parts.next()) {
+            (Some(k), Some(n), None) => k == kind && (n == name || n == "*"),
+            (Some(k), Some(ns), Some(n)) => {
+                k == kind
+                    && effective_namespace(ns) == effective_namespace(namespace)
+                    && (n == name || n == "*")
+            }
+            _ => false,
+        }
+    })
+}
+
+/// The placeholder in the value (or the last key) at a report path of `object`.
+fn placeholder_at<'o>(object: &'o Node, path: &'o str) -> Option<Placeholder<'o>> {
+    if !path.contains('$')
+        && !node_at(object, path)
+            .and_then(Node::as_str)
+            .is_some_and(|s| s.contains('$'))
+    {
+        return None;
+    }
+    node_at(object, path)
+        .and_then(Node::as_str)
+        .and_then(crate::placeholder::find)
+        .or_else(|| crate::placeholder::find(path))
 }
 
 fn is_ignored(object: &Node, code: &str) -> bool {

@@ -23,6 +23,8 @@
 pub mod capacity;
 pub mod config;
 pub mod context;
+pub mod placeholder;
+pub mod presence;
 pub mod report;
 #[expect(
     clippy::doc_markdown,
@@ -30,6 +32,8 @@ pub mod report;
 )]
 pub mod rules;
 pub mod selector;
+pub mod severity;
+pub mod suggest;
 #[cfg(test)]
 pub(crate) mod testing;
 pub mod workload;

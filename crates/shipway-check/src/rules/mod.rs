@@ -151,6 +151,8 @@ pub static RULES: &[&Rule] = &[
     &references::IN_CLUSTER_URL,
     &capacity::OVER_QUOTA,
     &capacity::OVER_QUOTA_AT_SCALE,
+    // Last: it reports the placeholders that kept every rule above from judging values.
+    &schema::UNRESOLVED_PLACEHOLDER,
 ];
 
 /// The rule with this id.

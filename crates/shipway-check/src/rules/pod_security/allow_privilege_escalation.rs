@@ -3,7 +3,7 @@
 
 use shipway_model::Node;
 
-use super::{Check as Pss, bool_at, container_name, is_windows, nearest, pod_for};
+use super::{Check as Pss, bool_at, container_name, evaluate, is_windows, nearest};
 use crate::Ctx;
 use crate::rules::{Check, Rule, rule};
 use crate::workload::containers;
@@ -55,33 +55,37 @@ rule! {
 }
 
 fn allow_privilege_escalation(ctx: &mut Ctx<'_>, rule: &'static Rule, object: &Node) {
-    let Some((pod, policy)) = pod_for(ctx, object, Pss::AllowPrivilegeEscalation) else {
-        return;
-    };
-    if is_windows(pod.spec) {
-        return;
-    }
-    for (list, index, container) in containers(pod.spec) {
-        if bool_at(
-            container,
-            &["securityContext", "allowPrivilegeEscalation"],
-            false,
-        ) {
-            continue;
-        }
-        let path = format!(
-            "{}.{list}[{index}].securityContext.allowPrivilegeEscalation",
-            pod.spec_path
-        );
-        ctx.report(
-            rule,
-            object,
-            &nearest(object, &path),
-            format!(
-                "container `{}` must set `securityContext.allowPrivilegeEscalation` to false ({})",
-                container_name(container),
-                policy.level.name()
-            ),
-        );
-    }
+    evaluate(
+        ctx,
+        object,
+        Pss::AllowPrivilegeEscalation,
+        |ctx, pod, policy| {
+            if is_windows(pod.spec) {
+                return;
+            }
+            for (list, index, container) in containers(pod.spec) {
+                if bool_at(
+                    container,
+                    &["securityContext", "allowPrivilegeEscalation"],
+                    false,
+                ) {
+                    continue;
+                }
+                let path = format!(
+                    "{}.{list}[{index}].securityContext.allowPrivilegeEscalation",
+                    pod.spec_path
+                );
+                ctx.report(
+                rule,
+                object,
+                &nearest(object, &path),
+                format!(
+                    "container `{}` must set `securityContext.allowPrivilegeEscalation` to false ({})",
+                    container_name(container),
+                    policy.level.name()
+                ),
+            );
+            }
+        },
+    );
 }

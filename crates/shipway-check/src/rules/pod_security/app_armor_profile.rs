@@ -3,7 +3,7 @@
 
 use shipway_model::Node;
 
-use super::{Check as Pss, container_name, field, field_at, pod_for, text_at};
+use super::{Check as Pss, container_name, evaluate, field, field_at, text_at};
 use crate::Ctx;
 use crate::rules::{Check, Rule, rule};
 use crate::workload::containers;
@@ -57,63 +57,62 @@ rule! {
 }
 
 fn app_armor_profile(ctx: &mut Ctx<'_>, rule: &'static Rule, object: &Node) {
-    let Some((pod, policy)) = pod_for(ctx, object, Pss::AppArmorProfile) else {
-        return;
-    };
-    let level = policy.level.name();
-    let allowed = "`RuntimeDefault` or `Localhost`";
-    if let Some(profile) = field_at(pod.spec, &["securityContext", "appArmorProfile"])
-        && !allowed_type(text_at(profile, &["type"]))
-    {
-        ctx.report(
-            rule,
-            object,
-            &format!("{}.securityContext.appArmorProfile", pod.spec_path),
-            format!(
-                "the pod must not set `securityContext.appArmorProfile.type` to `{}`; use {allowed} ({level})",
-                text_at(profile, &["type"])
-            ),
-        );
-    }
-    for (list, index, container) in containers(pod.spec) {
-        if let Some(profile) = field_at(container, &["securityContext", "appArmorProfile"])
+    evaluate(ctx, object, Pss::AppArmorProfile, |ctx, pod, policy| {
+        let level = policy.level.name();
+        let allowed = "`RuntimeDefault` or `Localhost`";
+        if let Some(profile) = field_at(pod.spec, &["securityContext", "appArmorProfile"])
             && !allowed_type(text_at(profile, &["type"]))
         {
             ctx.report(
                 rule,
                 object,
-                &format!(
-                    "{}.{list}[{index}].securityContext.appArmorProfile",
-                    pod.spec_path
-                ),
+                &format!("{}.securityContext.appArmorProfile", pod.spec_path),
                 format!(
-                    "container `{}` must not set `securityContext.appArmorProfile.type` to `{}`; use {allowed} ({level})",
-                    container_name(container),
+                    "the pod must not set `securityContext.appArmorProfile.type` to `{}`; use {allowed} ({level})",
                     text_at(profile, &["type"])
                 ),
             );
         }
-    }
-    let annotations = pod
-        .metadata
-        .and_then(|m| field(m, "annotations"))
-        .and_then(Node::as_map);
-    for (key, value) in annotations
-        .into_iter()
-        .flat_map(shipway_model::Mapping::iter)
-    {
-        let profile = value.as_str().unwrap_or("");
-        if key.starts_with(ANNOTATION_PREFIX) && !allowed_annotation(profile) {
-            ctx.report(
-                rule,
-                object,
-                &format!("{}.annotations[\"{key}\"]", pod.metadata_path),
-                format!(
-                    "annotation `{key}` must not be `{profile}`; use `runtime/default` or `localhost/<profile>` ({level})"
-                ),
-            );
+        for (list, index, container) in containers(pod.spec) {
+            if let Some(profile) = field_at(container, &["securityContext", "appArmorProfile"])
+                && !allowed_type(text_at(profile, &["type"]))
+            {
+                ctx.report(
+                    rule,
+                    object,
+                    &format!(
+                        "{}.{list}[{index}].securityContext.appArmorProfile",
+                        pod.spec_path
+                    ),
+                    format!(
+                        "container `{}` must not set `securityContext.appArmorProfile.type` to `{}`; use {allowed} ({level})",
+                        container_name(container),
+                        text_at(profile, &["type"])
+                    ),
+                );
+            }
         }
-    }
+        let annotations = pod
+            .metadata
+            .and_then(|m| field(m, "annotations"))
+            .and_then(Node::as_map);
+        for (key, value) in annotations
+            .into_iter()
+            .flat_map(shipway_model::Mapping::iter)
+        {
+            let profile = value.as_str().unwrap_or("");
+            if key.starts_with(ANNOTATION_PREFIX) && !allowed_annotation(profile) {
+                ctx.report(
+                    rule,
+                    object,
+                    &format!("{}.annotations[\"{key}\"]", pod.metadata_path),
+                    format!(
+                        "annotation `{key}` must not be `{profile}`; use `runtime/default` or `localhost/<profile>` ({level})"
+                    ),
+                );
+            }
+        }
+    });
 }
 
 /// The profile types the check allows in the `appArmorProfile` fields.

@@ -3,7 +3,7 @@
 
 use shipway_model::Node;
 
-use super::{Check as Pss, container_name, field_at, pod_for};
+use super::{Check as Pss, container_name, evaluate, field_at};
 use crate::Ctx;
 use crate::rules::{Check, Rule, rule};
 use crate::workload::containers;
@@ -71,34 +71,38 @@ rule! {
 }
 
 fn capabilities_baseline(ctx: &mut Ctx<'_>, rule: &'static Rule, object: &Node) {
-    let Some((pod, policy)) = pod_for(ctx, object, Pss::CapabilitiesBaseline) else {
-        return;
-    };
-    for (list, index, container) in containers(pod.spec) {
-        let added = field_at(container, &["securityContext", "capabilities", "add"])
-            .and_then(Node::as_seq)
-            .into_iter()
-            .flatten()
-            .enumerate();
-        for (i, capability) in added {
-            let name = capability.as_str().unwrap_or("");
-            if ALLOWED.contains(&name) {
-                continue;
+    evaluate(
+        ctx,
+        object,
+        Pss::CapabilitiesBaseline,
+        |ctx, pod, policy| {
+            for (list, index, container) in containers(pod.spec) {
+                let added = field_at(container, &["securityContext", "capabilities", "add"])
+                    .and_then(Node::as_seq)
+                    .into_iter()
+                    .flatten()
+                    .enumerate();
+                for (i, capability) in added {
+                    let name = capability.as_str().unwrap_or("");
+                    if ALLOWED.contains(&name) {
+                        continue;
+                    }
+                    ctx.report(
+                    rule,
+                    object,
+                    &format!(
+                        "{}.{list}[{index}].securityContext.capabilities.add[{i}]",
+                        pod.spec_path
+                    ),
+                    format!(
+                        "container `{}` must not add `{name}` in `securityContext.capabilities.add`; only the default set ({}) is allowed ({})",
+                        container_name(container),
+                        ALLOWED.join(", "),
+                        policy.level.name()
+                    ),
+                );
+                }
             }
-            ctx.report(
-                rule,
-                object,
-                &format!(
-                    "{}.{list}[{index}].securityContext.capabilities.add[{i}]",
-                    pod.spec_path
-                ),
-                format!(
-                    "container `{}` must not add `{name}` in `securityContext.capabilities.add`; only the default set ({}) is allowed ({})",
-                    container_name(container),
-                    ALLOWED.join(", "),
-                    policy.level.name()
-                ),
-            );
-        }
-    }
+        },
+    );
 }

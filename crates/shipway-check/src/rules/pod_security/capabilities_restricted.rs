@@ -3,7 +3,7 @@
 
 use shipway_model::Node;
 
-use super::{Check as Pss, container_name, field_at, is_windows, nearest, pod_for};
+use super::{Check as Pss, container_name, evaluate, field_at, is_windows, nearest};
 use crate::Ctx;
 use crate::rules::{Check, Rule, rule};
 use crate::workload::containers;
@@ -54,47 +54,51 @@ rule! {
 }
 
 fn capabilities_restricted(ctx: &mut Ctx<'_>, rule: &'static Rule, object: &Node) {
-    let Some((pod, policy)) = pod_for(ctx, object, Pss::CapabilitiesRestricted) else {
-        return;
-    };
-    if is_windows(pod.spec) {
-        return;
-    }
-    let level = policy.level.name();
-    for (list, index, container) in containers(pod.spec) {
-        let name = container_name(container);
-        let base = format!(
-            "{}.{list}[{index}].securityContext.capabilities",
-            pod.spec_path
-        );
-        let list_of = |key: &str| {
-            field_at(container, &["securityContext", "capabilities", key])
-                .and_then(Node::as_seq)
-                .map(Vec::as_slice)
-                .unwrap_or_default()
-        };
-        if !list_of("drop").iter().any(|c| c.as_str() == Some("ALL")) {
-            ctx.report(
-                rule,
-                object,
-                &nearest(object, &format!("{base}.drop")),
-                format!(
-                    "container `{name}` must set `securityContext.capabilities.drop` to include `ALL` ({level})"
-                ),
-            );
-        }
-        for (i, capability) in list_of("add").iter().enumerate() {
-            let capability = capability.as_str().unwrap_or("");
-            if capability != "NET_BIND_SERVICE" {
-                ctx.report(
+    evaluate(
+        ctx,
+        object,
+        Pss::CapabilitiesRestricted,
+        |ctx, pod, policy| {
+            if is_windows(pod.spec) {
+                return;
+            }
+            let level = policy.level.name();
+            for (list, index, container) in containers(pod.spec) {
+                let name = container_name(container);
+                let base = format!(
+                    "{}.{list}[{index}].securityContext.capabilities",
+                    pod.spec_path
+                );
+                let list_of = |key: &str| {
+                    field_at(container, &["securityContext", "capabilities", key])
+                        .and_then(Node::as_seq)
+                        .map(Vec::as_slice)
+                        .unwrap_or_default()
+                };
+                if !list_of("drop").iter().any(|c| c.as_str() == Some("ALL")) {
+                    ctx.report(
                     rule,
                     object,
-                    &format!("{base}.add[{i}]"),
+                    &nearest(object, &format!("{base}.drop")),
                     format!(
-                        "container `{name}` must not add `{capability}` in `securityContext.capabilities.add`; only `NET_BIND_SERVICE` is allowed ({level})"
+                        "container `{name}` must set `securityContext.capabilities.drop` to include `ALL` ({level})"
                     ),
                 );
+                }
+                for (i, capability) in list_of("add").iter().enumerate() {
+                    let capability = capability.as_str().unwrap_or("");
+                    if capability != "NET_BIND_SERVICE" {
+                        ctx.report(
+                        rule,
+                        object,
+                        &format!("{base}.add[{i}]"),
+                        format!(
+                            "container `{name}` must not add `{capability}` in `securityContext.capabilities.add`; only `NET_BIND_SERVICE` is allowed ({level})"
+                        ),
+                    );
+                    }
+                }
             }
-        }
-    }
+        },
+    );
 }

@@ -3,7 +3,7 @@
 
 use shipway_model::Node;
 
-use super::{Check as Pss, bool_at, pod_for};
+use super::{Check as Pss, bool_at, evaluate};
 use crate::Ctx;
 use crate::rules::{Check, Rule, rule};
 
@@ -50,20 +50,19 @@ rule! {
 }
 
 fn host_namespaces(ctx: &mut Ctx<'_>, rule: &'static Rule, object: &Node) {
-    let Some((pod, policy)) = pod_for(ctx, object, Pss::HostNamespaces) else {
-        return;
-    };
-    for key in ["hostNetwork", "hostPID", "hostIPC"] {
-        if bool_at(pod.spec, &[key], true) {
-            ctx.report(
-                rule,
-                object,
-                &format!("{}.{key}", pod.spec_path),
-                format!(
-                    "the pod must not set `{key}` to true; leave it unset or false ({})",
-                    policy.level.name()
-                ),
-            );
+    evaluate(ctx, object, Pss::HostNamespaces, |ctx, pod, policy| {
+        for key in ["hostNetwork", "hostPID", "hostIPC"] {
+            if bool_at(pod.spec, &[key], true) {
+                ctx.report(
+                    rule,
+                    object,
+                    &format!("{}.{key}", pod.spec_path),
+                    format!(
+                        "the pod must not set `{key}` to true; leave it unset or false ({})",
+                        policy.level.name()
+                    ),
+                );
+            }
         }
-    }
+    });
 }

@@ -3,7 +3,7 @@
 
 use shipway_model::Node;
 
-use super::{Check as Pss, field, pod_for};
+use super::{Check as Pss, evaluate, field};
 use crate::Ctx;
 use crate::rules::{Check, Rule, rule};
 
@@ -51,22 +51,21 @@ rule! {
 }
 
 fn host_path_volumes(ctx: &mut Ctx<'_>, rule: &'static Rule, object: &Node) {
-    let Some((pod, policy)) = pod_for(ctx, object, Pss::HostPathVolumes) else {
-        return;
-    };
-    let volumes = field(pod.spec, "volumes").and_then(Node::as_seq);
-    for (i, volume) in volumes.into_iter().flatten().enumerate() {
-        if field(volume, "hostPath").is_some() {
-            ctx.report(
-                rule,
-                object,
-                &format!("{}.volumes[{i}].hostPath", pod.spec_path),
-                format!(
-                    "volume `{}` must not be a `hostPath` volume ({})",
-                    volume.str_at(&["name"]).unwrap_or(""),
-                    policy.level.name()
-                ),
-            );
+    evaluate(ctx, object, Pss::HostPathVolumes, |ctx, pod, policy| {
+        let volumes = field(pod.spec, "volumes").and_then(Node::as_seq);
+        for (i, volume) in volumes.into_iter().flatten().enumerate() {
+            if field(volume, "hostPath").is_some() {
+                ctx.report(
+                    rule,
+                    object,
+                    &format!("{}.volumes[{i}].hostPath", pod.spec_path),
+                    format!(
+                        "volume `{}` must not be a `hostPath` volume ({})",
+                        volume.str_at(&["name"]).unwrap_or(""),
+                        policy.level.name()
+                    ),
+                );
+            }
         }
-    }
+    });
 }

@@ -3,7 +3,7 @@
 
 use shipway_model::{Node, Value};
 
-use super::{Check as Pss, container_name, field, pod_for};
+use super::{Check as Pss, container_name, evaluate, field};
 use crate::Ctx;
 use crate::rules::{Check, Rule, rule};
 use crate::workload::containers;
@@ -50,29 +50,28 @@ rule! {
 }
 
 fn host_ports(ctx: &mut Ctx<'_>, rule: &'static Rule, object: &Node) {
-    let Some((pod, policy)) = pod_for(ctx, object, Pss::HostPorts) else {
-        return;
-    };
-    for (list, index, container) in containers(pod.spec) {
-        let ports = field(container, "ports").and_then(Node::as_seq);
-        for (i, port) in ports.into_iter().flatten().enumerate() {
-            let host_port = match field(port, "hostPort").map(|n| &n.value) {
-                Some(Value::Int(0)) | None => continue,
-                Some(Value::Int(n)) => n.to_string(),
-                Some(Value::Uint(n)) => n.to_string(),
-                // Not a number: the API server rejects the pod for its type already.
-                Some(_) => continue,
-            };
-            ctx.report(
-                rule,
-                object,
-                &format!("{}.{list}[{index}].ports[{i}].hostPort", pod.spec_path),
-                format!(
-                    "container `{}` must not set `hostPort` (here {host_port}); leave it unset or 0 ({})",
-                    container_name(container),
-                    policy.level.name()
-                ),
-            );
+    evaluate(ctx, object, Pss::HostPorts, |ctx, pod, policy| {
+        for (list, index, container) in containers(pod.spec) {
+            let ports = field(container, "ports").and_then(Node::as_seq);
+            for (i, port) in ports.into_iter().flatten().enumerate() {
+                let host_port = match field(port, "hostPort").map(|n| &n.value) {
+                    Some(Value::Int(0)) | None => continue,
+                    Some(Value::Int(n)) => n.to_string(),
+                    Some(Value::Uint(n)) => n.to_string(),
+                    // Not a number: the API server rejects the pod for its type already.
+                    Some(_) => continue,
+                };
+                ctx.report(
+                    rule,
+                    object,
+                    &format!("{}.{list}[{index}].ports[{i}].hostPort", pod.spec_path),
+                    format!(
+                        "container `{}` must not set `hostPort` (here {host_port}); leave it unset or 0 ({})",
+                        container_name(container),
+                        policy.level.name()
+                    ),
+                );
+            }
         }
-    }
+    });
 }

@@ -4,7 +4,7 @@
 
 use shipway_model::Node;
 
-use super::{Check as Pss, container_name, pod_for, text_at};
+use super::{Check as Pss, container_name, evaluate, text_at};
 use crate::Ctx;
 use crate::rules::{Check, Rule, rule};
 use crate::workload::containers;
@@ -61,37 +61,42 @@ rule! {
 }
 
 fn host_probes_and_host_lifecycle(ctx: &mut Ctx<'_>, rule: &'static Rule, object: &Node) {
-    let Some((pod, policy)) = pod_for(ctx, object, Pss::HostProbesAndHostLifecycle) else {
-        return;
-    };
-    for (list, index, container) in containers(pod.spec) {
-        for (outer, inner) in HANDLERS {
-            let handler: &[&str] = if inner.is_empty() {
-                &[outer]
-            } else {
-                &[outer, inner]
-            };
-            let handler_path = handler.join(".");
-            for action in ["httpGet", "tcpSocket"] {
-                let path: Vec<&str> = handler.iter().copied().chain([action, "host"]).collect();
-                let host = text_at(container, &path);
-                if host.is_empty() {
-                    continue;
+    evaluate(
+        ctx,
+        object,
+        Pss::HostProbesAndHostLifecycle,
+        |ctx, pod, policy| {
+            for (list, index, container) in containers(pod.spec) {
+                for (outer, inner) in HANDLERS {
+                    let handler: &[&str] = if inner.is_empty() {
+                        &[outer]
+                    } else {
+                        &[outer, inner]
+                    };
+                    let handler_path = handler.join(".");
+                    for action in ["httpGet", "tcpSocket"] {
+                        let path: Vec<&str> =
+                            handler.iter().copied().chain([action, "host"]).collect();
+                        let host = text_at(container, &path);
+                        if host.is_empty() {
+                            continue;
+                        }
+                        ctx.report(
+                        rule,
+                        object,
+                        &format!(
+                            "{}.{list}[{index}].{handler_path}.{action}.host",
+                            pod.spec_path
+                        ),
+                        format!(
+                            "container `{}` must not set `{handler_path}.{action}.host` (here `{host}`); leave it unset ({})",
+                            container_name(container),
+                            policy.level.name()
+                        ),
+                    );
+                    }
                 }
-                ctx.report(
-                    rule,
-                    object,
-                    &format!(
-                        "{}.{list}[{index}].{handler_path}.{action}.host",
-                        pod.spec_path
-                    ),
-                    format!(
-                        "container `{}` must not set `{handler_path}.{action}.host` (here `{host}`); leave it unset ({})",
-                        container_name(container),
-                        policy.level.name()
-                    ),
-                );
             }
-        }
-    }
+        },
+    );
 }

@@ -2,12 +2,15 @@
 //! Admission plugin (`pod-security/<checkId>` with the upstream check id), evaluated on the
 //! pod template of every Pod and workload at the level and version that would apply to it.
 //!
-//! Which level and version apply is decided once, in [`policy_for`]: the
-//! `--pod-security LEVEL[:VERSION]` setting when given, else the
-//! `pod-security.kubernetes.io/enforce` and `pod-security.kubernetes.io/enforce-version`
-//! labels of the object's Namespace when that Namespace is in the input, else
-//! `baseline:latest`. Which checks run at a level and version (checks that do not exist yet,
-//! and the restricted checks that replace baseline ones) is decided in [`Check::runs`].
+//! Which levels apply, and how severe their violations are, is decided once, in
+//! [`evaluations`], the way Pod Security admission decides it: the level a namespace
+//! enforces (its `pod-security.kubernetes.io/enforce` label in the input, or
+//! `--pod-security LEVEL[:VERSION]`) gives errors, because admission rejects the pod; a
+//! stricter level it only warns about or audits (`warn`, `audit` labels) gives warnings;
+//! a namespace that says nothing, or is not in the input, is evaluated at `baseline:latest`
+//! as warnings, since the cluster's defaults are not known. Which checks run at a level
+//! and version (checks that do not exist yet, and the restricted checks that replace
+//! baseline ones) is decided in [`Check::runs`].
 //!
 //! Versions before v1.25 are evaluated as v1.25: every check that matters for them exists
 //! by then, and only v1.25 and later are kept exact against the upstream fixtures.
@@ -52,7 +55,7 @@ pub use seccomp_profile_restricted::SECCOMP_PROFILE_RESTRICTED;
 pub use sysctls::SYSCTLS;
 pub use windows_host_process::WINDOWS_HOST_PROCESS;
 
-use shipway_model::{Node, Value};
+use shipway_model::{Node, Severity, Value};
 
 use crate::Ctx;
 use crate::context::{effective_namespace, name_of, namespace_of, node_at};
@@ -117,38 +120,96 @@ fn parse_version(text: &str) -> Option<u32> {
     Some(minor.max(OLDEST_MINOR))
 }
 
-/// The policy `object` is evaluated at, or `None` when it is `privileged` (nothing runs).
+/// One evaluation of an object's pod, as Pod Security admission makes it: at the level it
+/// enforces (violations are errors: the pod is rejected) or at the stricter level it
+/// audits or warns about (violations are warnings).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Evaluation {
+    /// The level and version.
+    pub policy: Policy,
+    /// `error` for the enforced level, `warning` for a level only warned or audited.
+    pub severity: Severity,
+}
+
+/// The evaluations of `object`, decided as Pod Security admission decides them, with what
+/// the input does not say filled in:
 ///
-/// An invalid Namespace label is read the way the admission plugin reads it: an unknown
-/// level means `restricted`, an unknown version means `latest`. A Namespace without an
-/// `enforce` label falls back to `baseline`, shipway's default, and one without an
-/// `enforce-version` label to `latest`.
-pub fn policy_for(ctx: &Ctx<'_>, object: &Node) -> Option<Policy> {
-    let policy = if let Some(setting) = &ctx.settings.pod_security {
+/// - `--pod-security LEVEL[:VERSION]` given: that level is enforced (errors), nothing else;
+/// - the object's Namespace in the input: its `enforce` label's level is enforced (errors),
+///   and the stricter of its `audit` and `warn` labels, when stricter than the enforced
+///   level, gives warnings; a Namespace with none of the three labels is evaluated at
+///   `baseline:latest` as warnings;
+/// - the Namespace not in the input: `baseline:latest`, as warnings (the cluster's own
+///   defaults are not known, so nothing is an error).
+///
+/// `privileged` evaluates nothing. A label with an unknown level means `restricted`, an
+/// unknown version `latest`, as the admission plugin reads them; a missing version label
+/// means `latest`.
+pub fn evaluations(ctx: &Ctx<'_>, object: &Node) -> Vec<Evaluation> {
+    let baseline = Policy {
+        level: Level::Baseline,
+        minor: LATEST_MINOR,
+    };
+    let mut out = Vec::new();
+    let mut push = |policy: Policy, severity: Severity| {
+        if policy.level != Level::Privileged {
+            out.push(Evaluation { policy, severity });
+        }
+    };
+    if let Some(setting) = &ctx.settings.pod_security {
         // `validate_settings` has already rejected malformed values; fall back to the
         // defaults rather than panic if a caller skipped it.
         let (level, version) = setting.split_once(':').unwrap_or((setting, "latest"));
-        Policy {
-            level: Level::parse(level).unwrap_or(Level::Baseline),
-            minor: parse_version(version).unwrap_or(LATEST_MINOR),
-        }
-    } else {
-        let namespace = effective_namespace(namespace_of(object));
-        let labels = ctx
-            .of_kind("Namespace")
-            .find(|n| name_of(n) == namespace)
-            .and_then(|n| n.get_path(&["metadata", "labels"]));
-        let label = |key: &str| labels.and_then(|l| l.get(key)).and_then(Node::as_str);
-        Policy {
-            level: label(ENFORCE_LABEL).map_or(Level::Baseline, |l| {
-                Level::parse(l).unwrap_or(Level::Restricted)
-            }),
-            minor: label(ENFORCE_VERSION_LABEL)
-                .map_or(LATEST_MINOR, |v| parse_version(v).unwrap_or(LATEST_MINOR)),
-        }
+        push(
+            Policy {
+                level: Level::parse(level).unwrap_or(Level::Baseline),
+                minor: parse_version(version).unwrap_or(LATEST_MINOR),
+            },
+            Severity::Error,
+        );
+        return out;
+    }
+    let namespace = effective_namespace(namespace_of(object));
+    let Some(ns) = ctx.of_kind("Namespace").find(|n| name_of(n) == namespace) else {
+        push(baseline, Severity::Warning);
+        return out;
     };
-    (policy.level != Level::Privileged).then_some(policy)
+    let labels = ns.get_path(&["metadata", "labels"]);
+    let label = |key: &str| labels.and_then(|l| l.get(key)).and_then(Node::as_str);
+    // This runs for every Pod Security rule on every workload: the label keys are literals.
+    let mode = |level_key: &str, version_key: &str| {
+        let level = label(level_key)?;
+        Some(Policy {
+            level: Level::parse(level).unwrap_or(Level::Restricted),
+            minor: label(version_key)
+                .map_or(LATEST_MINOR, |v| parse_version(v).unwrap_or(LATEST_MINOR)),
+        })
+    };
+    let enforce = mode(ENFORCE_LABEL, ENFORCE_VERSION_LABEL);
+    let warn = [
+        mode(WARN_LABEL, "pod-security.kubernetes.io/warn-version"),
+        mode(AUDIT_LABEL, "pod-security.kubernetes.io/audit-version"),
+    ]
+    .into_iter()
+    .flatten()
+    .max_by_key(|p| (p.level, p.minor));
+    match (enforce, warn) {
+        (None, None) => push(baseline, Severity::Warning),
+        (Some(enforce), warn) => {
+            push(enforce, Severity::Error);
+            if let Some(warn) = warn.filter(|w| w.level > enforce.level) {
+                push(warn, Severity::Warning);
+            }
+        }
+        (None, Some(warn)) => push(warn, Severity::Warning),
+    }
+    out
 }
+
+/// The Namespace label naming the level only warned about.
+pub const WARN_LABEL: &str = "pod-security.kubernetes.io/warn";
+/// The Namespace label naming the level only audited.
+pub const AUDIT_LABEL: &str = "pod-security.kubernetes.io/audit";
 
 /// The upstream checks, for deciding which run at a policy.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -204,15 +265,36 @@ impl Check {
     }
 }
 
-/// The pod of `object` and the policy it is evaluated at, when `check` runs for it.
-pub(crate) fn pod_for<'o>(
-    ctx: &Ctx<'_>,
+/// Runs `body` on the pod of `object` once per [`evaluations`] entry at which `check` runs,
+/// with reports capped at that evaluation's severity. A warning evaluation skips checks
+/// that the enforced level runs too: their violations are already errors.
+pub(crate) fn evaluate<'o>(
+    ctx: &mut Ctx<'_>,
     object: &'o Node,
     check: Check,
-) -> Option<(PodTemplate<'o>, Policy)> {
-    let pod = pod_template(object)?;
-    let policy = policy_for(ctx, object)?;
-    check.runs(policy).then_some((pod, policy))
+    mut body: impl FnMut(&mut Ctx<'_>, PodTemplate<'o>, Policy),
+) {
+    if pod_template(object).is_none() {
+        return;
+    }
+    let evaluations = evaluations(ctx, object);
+    let enforced = evaluations
+        .iter()
+        .find(|e| e.severity == Severity::Error)
+        .map(|e| e.policy);
+    for evaluation in evaluations {
+        if !check.runs(evaluation.policy)
+            || (evaluation.severity != Severity::Error && enforced.is_some_and(|p| check.runs(p)))
+        {
+            continue;
+        }
+        let Some(pod) = pod_template(object) else {
+            return;
+        };
+        ctx.severity_cap = Some(evaluation.severity);
+        body(ctx, pod, evaluation.policy);
+        ctx.severity_cap = None;
+    }
 }
 
 /// The field at `key` of `node`, treating an explicit `null` as unset (as the API does).
@@ -271,23 +353,32 @@ mod tests {
     use shipway_model::yaml::{Limits, parse_stream};
     use shipway_model::{FileId, Node};
 
-    use super::{Level, Policy, policy_for};
+    use super::{Evaluation, Level, Policy, evaluations};
     use crate::testing::{lint, lint_with, show};
     use crate::{Ctx, Settings};
+    use shipway_model::Severity::{Error, Warning};
 
     fn parse(yaml: &str) -> Vec<Node> {
         parse_stream(yaml, FileId(0), &Limits::default()).unwrap()
     }
 
-    /// The policy of the last object of `yaml`.
-    fn policy(yaml: &str, setting: Option<&str>) -> Option<Policy> {
+    /// The evaluations of the last object of `yaml`, as `(level, minor, severity)`.
+    fn evaluated(yaml: &str, setting: Option<&str>) -> Vec<(Level, u32, shipway_model::Severity)> {
         let objects = parse(yaml);
         let settings = Settings {
             pod_security: setting.map(str::to_string),
             ..Settings::default()
         };
         let ctx = Ctx::new(&objects, &settings);
-        policy_for(&ctx, objects.last().unwrap())
+        evaluations(&ctx, objects.last().unwrap())
+            .into_iter()
+            .map(
+                |Evaluation {
+                     policy: Policy { level, minor },
+                     severity,
+                 }| (level, minor, severity),
+            )
+            .collect()
     }
 
     const POD: &str = "apiVersion: v1\nkind: Pod\nmetadata: {name: p, namespace: apps}\nspec: {containers: [{name: c, image: x}]}\n";
@@ -299,59 +390,65 @@ mod tests {
     }
 
     #[test]
-    fn without_namespace_or_setting_the_default_is_baseline_latest() {
-        assert_eq!(
-            policy(POD, None),
-            Some(Policy {
-                level: Level::Baseline,
-                minor: 37
-            })
-        );
+    fn without_namespace_or_setting_baseline_latest_is_a_warning() {
+        assert_eq!(evaluated(POD, None), [(Level::Baseline, 37, Warning)]);
     }
 
     #[test]
-    fn namespace_labels_give_level_and_version() {
+    fn a_namespace_without_pod_security_labels_warns_at_baseline() {
+        let yaml = namespace("apps", "team: a") + POD;
+        assert_eq!(evaluated(&yaml, None), [(Level::Baseline, 37, Warning)]);
+    }
+
+    #[test]
+    fn the_enforce_label_gives_errors_at_its_level_and_version() {
         let yaml = namespace(
             "apps",
             "pod-security.kubernetes.io/enforce: restricted, pod-security.kubernetes.io/enforce-version: v1.30",
         ) + POD;
+        assert_eq!(evaluated(&yaml, None), [(Level::Restricted, 30, Error)]);
+    }
+
+    #[test]
+    fn warn_and_audit_labels_stricter_than_enforce_give_warnings() {
+        let yaml = namespace(
+            "apps",
+            "pod-security.kubernetes.io/enforce: baseline, pod-security.kubernetes.io/warn: restricted, pod-security.kubernetes.io/warn-version: v1.31",
+        ) + POD;
         assert_eq!(
-            policy(&yaml, None),
-            Some(Policy {
-                level: Level::Restricted,
-                minor: 30
-            })
+            evaluated(&yaml, None),
+            [
+                (Level::Baseline, 37, Error),
+                (Level::Restricted, 31, Warning)
+            ]
         );
+        let yaml = namespace("apps", "pod-security.kubernetes.io/audit: restricted") + POD;
+        assert_eq!(evaluated(&yaml, None), [(Level::Restricted, 37, Warning)]);
+        // Not stricter than what is enforced: nothing more to say.
+        let yaml = namespace(
+            "apps",
+            "pod-security.kubernetes.io/enforce: restricted, pod-security.kubernetes.io/warn: baseline",
+        ) + POD;
+        assert_eq!(evaluated(&yaml, None), [(Level::Restricted, 37, Error)]);
     }
 
     #[test]
     fn a_namespace_of_another_name_does_not_apply() {
         let yaml = namespace("other", "pod-security.kubernetes.io/enforce: restricted") + POD;
-        assert_eq!(policy(&yaml, None).map(|p| p.level), Some(Level::Baseline));
+        assert_eq!(evaluated(&yaml, None), [(Level::Baseline, 37, Warning)]);
     }
 
     #[test]
     fn an_object_without_namespace_uses_the_default_namespace() {
         let yaml = namespace("default", "pod-security.kubernetes.io/enforce: restricted")
             + "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec: {containers: []}\n";
-        assert_eq!(
-            policy(&yaml, None).map(|p| p.level),
-            Some(Level::Restricted)
-        );
+        assert_eq!(evaluated(&yaml, None), [(Level::Restricted, 37, Error)]);
     }
 
     #[test]
-    fn missing_version_label_means_latest_and_missing_level_means_baseline() {
+    fn a_missing_version_label_means_latest() {
         let yaml = namespace("apps", "pod-security.kubernetes.io/enforce: restricted") + POD;
-        assert_eq!(policy(&yaml, None).map(|p| p.minor), Some(37));
-        let yaml = namespace("apps", "pod-security.kubernetes.io/enforce-version: v1.34") + POD;
-        assert_eq!(
-            policy(&yaml, None),
-            Some(Policy {
-                level: Level::Baseline,
-                minor: 34
-            })
-        );
+        assert_eq!(evaluated(&yaml, None), [(Level::Restricted, 37, Error)]);
     }
 
     #[test]
@@ -360,47 +457,73 @@ mod tests {
             "apps",
             "pod-security.kubernetes.io/enforce: strict, pod-security.kubernetes.io/enforce-version: 1.30",
         ) + POD;
-        assert_eq!(
-            policy(&yaml, None),
-            Some(Policy {
-                level: Level::Restricted,
-                minor: 37
-            })
-        );
+        assert_eq!(evaluated(&yaml, None), [(Level::Restricted, 37, Error)]);
     }
 
     #[test]
     fn privileged_runs_nothing() {
         let yaml = namespace("apps", "pod-security.kubernetes.io/enforce: privileged") + POD;
-        assert_eq!(policy(&yaml, None), None);
-        assert_eq!(policy(POD, Some("privileged")), None);
+        assert_eq!(evaluated(&yaml, None), []);
+        assert_eq!(evaluated(POD, Some("privileged")), []);
+        let yaml = namespace(
+            "apps",
+            "pod-security.kubernetes.io/enforce: privileged, pod-security.kubernetes.io/warn: baseline",
+        ) + POD;
+        assert_eq!(evaluated(&yaml, None), [(Level::Baseline, 37, Warning)]);
     }
 
     #[test]
-    fn the_setting_wins_over_namespace_labels() {
+    fn the_setting_wins_over_namespace_labels_and_enforces() {
         let yaml = namespace("apps", "pod-security.kubernetes.io/enforce: privileged") + POD;
         assert_eq!(
-            policy(&yaml, Some("restricted:v1.28")),
-            Some(Policy {
-                level: Level::Restricted,
-                minor: 28
-            })
+            evaluated(&yaml, Some("restricted:v1.28")),
+            [(Level::Restricted, 28, Error)]
         );
         assert_eq!(
-            policy(&yaml, Some("baseline")),
-            Some(Policy {
-                level: Level::Baseline,
-                minor: 37
-            })
+            evaluated(&yaml, Some("baseline")),
+            [(Level::Baseline, 37, Error)]
         );
     }
 
     #[test]
     fn versions_before_1_25_are_evaluated_as_1_25() {
         assert_eq!(
-            policy(POD, Some("restricted:v1.10")).map(|p| p.minor),
-            Some(25)
+            evaluated(POD, Some("restricted:v1.10")),
+            [(Level::Restricted, 25, Error)]
         );
+    }
+
+    /// One snapshot per severity decision: the same privileged DaemonSet in namespaces that
+    /// enforce, only warn, say nothing, or are not in the input.
+    #[test]
+    fn severity_decisions() {
+        let pod = |ns: &str| {
+            format!(
+                "apiVersion: apps/v1\nkind: DaemonSet\nmetadata: {{name: agent, namespace: {ns}}}\nspec:\n  selector: {{matchLabels: {{app: agent}}}}\n  template:\n    metadata: {{labels: {{app: agent}}}}\n    spec:\n      hostNetwork: true\n      containers:\n      - name: agent\n        image: agent:1\n        securityContext: {{privileged: true, runAsNonRoot: true}}\n---\n"
+            )
+        };
+        let yaml = namespace(
+            "enforced",
+            "pod-security.kubernetes.io/enforce: baseline, pod-security.kubernetes.io/warn: restricted",
+        ) + &pod("enforced")
+            + &namespace("warned", "pod-security.kubernetes.io/warn: baseline")
+            + &pod("warned")
+            + &namespace("unlabelled", "team: infra")
+            + &pod("unlabelled")
+            + &namespace(
+                "privileged",
+                "pod-security.kubernetes.io/enforce: privileged",
+            )
+            + &pod("privileged")
+            + &pod("elsewhere");
+        let objects = parse(&yaml);
+        let mut sources = shipway_model::SourceMap::new();
+        sources.add(std::path::Path::new("fixture.yaml"));
+        let findings: Vec<_> = crate::check(&objects, &sources, &Settings::default())
+            .into_iter()
+            .filter(|f| f.rule.starts_with("pod-security/"))
+            .collect();
+        insta::assert_snapshot!("severity_decisions", show(&yaml, &findings));
     }
 
     fn fixture(code: &str) {

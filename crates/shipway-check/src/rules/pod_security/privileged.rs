@@ -2,7 +2,7 @@
 
 use shipway_model::Node;
 
-use super::{Check as Pss, bool_at, container_name, pod_for};
+use super::{Check as Pss, bool_at, container_name, evaluate};
 use crate::Ctx;
 use crate::rules::{Check, Rule, rule};
 use crate::workload::containers;
@@ -48,24 +48,23 @@ rule! {
 }
 
 fn privileged(ctx: &mut Ctx<'_>, rule: &'static Rule, object: &Node) {
-    let Some((pod, policy)) = pod_for(ctx, object, Pss::Privileged) else {
-        return;
-    };
-    for (list, index, container) in containers(pod.spec) {
-        if bool_at(container, &["securityContext", "privileged"], true) {
-            ctx.report(
-                rule,
-                object,
-                &format!(
-                    "{}.{list}[{index}].securityContext.privileged",
-                    pod.spec_path
-                ),
-                format!(
-                    "container `{}` must not set `securityContext.privileged` to true ({})",
-                    container_name(container),
-                    policy.level.name()
-                ),
-            );
+    evaluate(ctx, object, Pss::Privileged, |ctx, pod, policy| {
+        for (list, index, container) in containers(pod.spec) {
+            if bool_at(container, &["securityContext", "privileged"], true) {
+                ctx.report(
+                    rule,
+                    object,
+                    &format!(
+                        "{}.{list}[{index}].securityContext.privileged",
+                        pod.spec_path
+                    ),
+                    format!(
+                        "container `{}` must not set `securityContext.privileged` to true ({})",
+                        container_name(container),
+                        policy.level.name()
+                    ),
+                );
+            }
         }
-    }
+    });
 }

@@ -3,7 +3,7 @@
 
 use shipway_model::Node;
 
-use super::{Check as Pss, Policy, container_name, field_at, in_user_namespace, pod_for};
+use super::{Check as Pss, Policy, container_name, evaluate, field_at, in_user_namespace};
 use crate::Ctx;
 use crate::rules::{Check, Rule, rule};
 use crate::workload::{PodTemplate, containers};
@@ -51,13 +51,12 @@ rule! {
 }
 
 fn proc_mount(ctx: &mut Ctx<'_>, rule: &'static Rule, object: &Node) {
-    let Some((pod, policy)) = pod_for(ctx, object, Pss::ProcMount) else {
-        return;
-    };
-    if in_user_namespace(pod.spec, policy) {
-        return;
-    }
-    report_proc_mounts(ctx, rule, object, &pod, policy);
+    evaluate(ctx, object, Pss::ProcMount, |ctx, pod, policy| {
+        if in_user_namespace(pod.spec, policy) {
+            return;
+        }
+        report_proc_mounts(ctx, rule, object, &pod, policy);
+    });
 }
 
 /// Reports every container whose `procMount` is set to anything but `Default`; shared

@@ -4,7 +4,7 @@
 use shipway_model::Node;
 
 use super::proc_mount::report_proc_mounts;
-use super::{Check as Pss, pod_for};
+use super::{Check as Pss, evaluate};
 use crate::Ctx;
 use crate::rules::{Check, Rule, rule};
 
@@ -59,8 +59,7 @@ rule! {
 }
 
 fn proc_mount_restricted(ctx: &mut Ctx<'_>, rule: &'static Rule, object: &Node) {
-    let Some((pod, policy)) = pod_for(ctx, object, Pss::ProcMountRestricted) else {
-        return;
-    };
-    report_proc_mounts(ctx, rule, object, &pod, policy);
+    evaluate(ctx, object, Pss::ProcMountRestricted, |ctx, pod, policy| {
+        report_proc_mounts(ctx, rule, object, &pod, policy);
+    });
 }

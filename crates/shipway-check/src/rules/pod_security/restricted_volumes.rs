@@ -3,7 +3,7 @@
 
 use shipway_model::Node;
 
-use super::{Check as Pss, field, pod_for};
+use super::{Check as Pss, evaluate, field};
 use crate::Ctx;
 use crate::rules::{Check, Rule, rule};
 
@@ -92,29 +92,28 @@ rule! {
 }
 
 fn restricted_volumes(ctx: &mut Ctx<'_>, rule: &'static Rule, object: &Node) {
-    let Some((pod, policy)) = pod_for(ctx, object, Pss::RestrictedVolumes) else {
-        return;
-    };
-    let volumes = field(pod.spec, "volumes").and_then(Node::as_seq);
-    for (i, volume) in volumes.into_iter().flatten().enumerate() {
-        if ALLOWED.iter().any(|key| field(volume, key).is_some()) {
-            continue;
+    evaluate(ctx, object, Pss::RestrictedVolumes, |ctx, pod, policy| {
+        let volumes = field(pod.spec, "volumes").and_then(Node::as_seq);
+        for (i, volume) in volumes.into_iter().flatten().enumerate() {
+            if ALLOWED.iter().any(|key| field(volume, key).is_some()) {
+                continue;
+            }
+            // A volume without any source is defaulted to `emptyDir` by the API server before
+            // admission, so only a forbidden source makes it fail.
+            let Some(key) = FORBIDDEN.iter().find(|key| field(volume, key).is_some()) else {
+                continue;
+            };
+            ctx.report(
+                rule,
+                object,
+                &format!("{}.volumes[{i}].{key}", pod.spec_path),
+                format!(
+                    "volume `{}` uses `{key}`; only {} are allowed ({})",
+                    volume.str_at(&["name"]).unwrap_or(""),
+                    ALLOWED.map(|k| format!("`{k}`")).join(", "),
+                    policy.level.name()
+                ),
+            );
         }
-        // A volume without any source is defaulted to `emptyDir` by the API server before
-        // admission, so only a forbidden source makes it fail.
-        let Some(key) = FORBIDDEN.iter().find(|key| field(volume, key).is_some()) else {
-            continue;
-        };
-        ctx.report(
-            rule,
-            object,
-            &format!("{}.volumes[{i}].{key}", pod.spec_path),
-            format!(
-                "volume `{}` uses `{key}`; only {} are allowed ({})",
-                volume.str_at(&["name"]).unwrap_or(""),
-                ALLOWED.map(|k| format!("`{k}`")).join(", "),
-                policy.level.name()
-            ),
-        );
-    }
+    });
 }

@@ -3,7 +3,7 @@
 
 use shipway_model::Node;
 
-use super::{Check as Pss, bool_at, container_name, in_user_namespace, nearest, pod_for};
+use super::{Check as Pss, bool_at, container_name, evaluate, in_user_namespace, nearest};
 use crate::Ctx;
 use crate::rules::{Check, Rule, rule};
 use crate::workload::containers;
@@ -57,49 +57,48 @@ rule! {
 }
 
 fn run_as_non_root(ctx: &mut Ctx<'_>, rule: &'static Rule, object: &Node) {
-    let Some((pod, policy)) = pod_for(ctx, object, Pss::RunAsNonRoot) else {
-        return;
-    };
-    if in_user_namespace(pod.spec, policy) {
-        return;
-    }
-    let level = policy.level.name();
-    let key = ["securityContext", "runAsNonRoot"];
-    let pod_true = bool_at(pod.spec, &key, true);
-    let pod_false = bool_at(pod.spec, &key, false);
-    if pod_false {
-        ctx.report(
-            rule,
-            object,
-            &format!("{}.securityContext.runAsNonRoot", pod.spec_path),
-            format!("the pod must not set `securityContext.runAsNonRoot` to false ({level})"),
-        );
-    }
-    for (list, index, container) in containers(pod.spec) {
-        let path = format!(
-            "{}.{list}[{index}].securityContext.runAsNonRoot",
-            pod.spec_path
-        );
-        let name = container_name(container);
-        if bool_at(container, &key, false) {
+    evaluate(ctx, object, Pss::RunAsNonRoot, |ctx, pod, policy| {
+        if in_user_namespace(pod.spec, policy) {
+            return;
+        }
+        let level = policy.level.name();
+        let key = ["securityContext", "runAsNonRoot"];
+        let pod_true = bool_at(pod.spec, &key, true);
+        let pod_false = bool_at(pod.spec, &key, false);
+        if pod_false {
             ctx.report(
                 rule,
                 object,
-                &path,
-                format!(
-                    "container `{name}` must not set `securityContext.runAsNonRoot` to false ({level})"
-                ),
-            );
-        } else if !bool_at(container, &key, true) && !pod_true && !pod_false {
-            // When the pod sets false, that finding already says what to change.
-            ctx.report(
-                rule,
-                object,
-                &nearest(object, &path),
-                format!(
-                    "container `{name}` must set `securityContext.runAsNonRoot` to true, or the pod `spec.securityContext.runAsNonRoot` ({level})"
-                ),
+                &format!("{}.securityContext.runAsNonRoot", pod.spec_path),
+                format!("the pod must not set `securityContext.runAsNonRoot` to false ({level})"),
             );
         }
-    }
+        for (list, index, container) in containers(pod.spec) {
+            let path = format!(
+                "{}.{list}[{index}].securityContext.runAsNonRoot",
+                pod.spec_path
+            );
+            let name = container_name(container);
+            if bool_at(container, &key, false) {
+                ctx.report(
+                    rule,
+                    object,
+                    &path,
+                    format!(
+                        "container `{name}` must not set `securityContext.runAsNonRoot` to false ({level})"
+                    ),
+                );
+            } else if !bool_at(container, &key, true) && !pod_true && !pod_false {
+                // When the pod sets false, that finding already says what to change.
+                ctx.report(
+                    rule,
+                    object,
+                    &nearest(object, &path),
+                    format!(
+                        "container `{name}` must set `securityContext.runAsNonRoot` to true, or the pod `spec.securityContext.runAsNonRoot` ({level})"
+                    ),
+                );
+            }
+        }
+    });
 }

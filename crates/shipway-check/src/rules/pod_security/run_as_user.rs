@@ -3,7 +3,7 @@
 
 use shipway_model::{Node, Value};
 
-use super::{Check as Pss, container_name, field_at, in_user_namespace, pod_for};
+use super::{Check as Pss, container_name, evaluate, field_at, in_user_namespace};
 use crate::Ctx;
 use crate::rules::{Check, Rule, rule};
 use crate::workload::containers;
@@ -50,38 +50,37 @@ rule! {
 }
 
 fn run_as_user(ctx: &mut Ctx<'_>, rule: &'static Rule, object: &Node) {
-    let Some((pod, policy)) = pod_for(ctx, object, Pss::RunAsUser) else {
-        return;
-    };
-    if in_user_namespace(pod.spec, policy) {
-        return;
-    }
-    let level = policy.level.name();
-    let key = ["securityContext", "runAsUser"];
-    if is_root(pod.spec, &key) {
-        ctx.report(
-            rule,
-            object,
-            &format!("{}.securityContext.runAsUser", pod.spec_path),
-            format!("the pod must not set `securityContext.runAsUser` to 0 ({level})"),
-        );
-    }
-    for (list, index, container) in containers(pod.spec) {
-        if is_root(container, &key) {
+    evaluate(ctx, object, Pss::RunAsUser, |ctx, pod, policy| {
+        if in_user_namespace(pod.spec, policy) {
+            return;
+        }
+        let level = policy.level.name();
+        let key = ["securityContext", "runAsUser"];
+        if is_root(pod.spec, &key) {
             ctx.report(
                 rule,
                 object,
-                &format!(
-                    "{}.{list}[{index}].securityContext.runAsUser",
-                    pod.spec_path
-                ),
-                format!(
-                    "container `{}` must not set `securityContext.runAsUser` to 0 ({level})",
-                    container_name(container)
-                ),
+                &format!("{}.securityContext.runAsUser", pod.spec_path),
+                format!("the pod must not set `securityContext.runAsUser` to 0 ({level})"),
             );
         }
-    }
+        for (list, index, container) in containers(pod.spec) {
+            if is_root(container, &key) {
+                ctx.report(
+                    rule,
+                    object,
+                    &format!(
+                        "{}.{list}[{index}].securityContext.runAsUser",
+                        pod.spec_path
+                    ),
+                    format!(
+                        "container `{}` must not set `securityContext.runAsUser` to 0 ({level})",
+                        container_name(container)
+                    ),
+                );
+            }
+        }
+    });
 }
 
 fn is_root(node: &Node, path: &[&str]) -> bool {

@@ -3,7 +3,7 @@
 
 use shipway_model::Node;
 
-use super::{Check as Pss, Policy, container_name, field_at, pod_for, text_at};
+use super::{Check as Pss, Policy, container_name, evaluate, field_at, text_at};
 use crate::Ctx;
 use crate::rules::{Check, Rule, rule};
 use crate::workload::containers;
@@ -54,60 +54,59 @@ rule! {
 }
 
 fn se_linux_options(ctx: &mut Ctx<'_>, rule: &'static Rule, object: &Node) {
-    let Some((pod, policy)) = pod_for(ctx, object, Pss::SeLinuxOptions) else {
-        return;
-    };
-    let key = ["securityContext", "seLinuxOptions"];
-    let mut targets = vec![(
-        "the pod".to_string(),
-        format!("{}.securityContext.seLinuxOptions", pod.spec_path),
-        field_at(pod.spec, &key),
-    )];
-    for (list, index, container) in containers(pod.spec) {
-        targets.push((
-            format!("container `{}`", container_name(container)),
-            format!(
-                "{}.{list}[{index}].securityContext.seLinuxOptions",
-                pod.spec_path
-            ),
-            field_at(container, &key),
-        ));
-    }
-    for (who, base, options) in targets {
-        let Some(options) = options else {
-            continue;
-        };
-        let level = policy.level.name();
-        let kind = text_at(options, &["type"]);
-        if !allowed_type(kind, policy) {
-            let allowed = if policy.minor >= 31 {
-                "`container_t`, `container_init_t`, `container_kvm_t` or `container_engine_t`"
-            } else {
-                "`container_t`, `container_init_t` or `container_kvm_t`"
-            };
-            ctx.report(
-                rule,
-                object,
-                &format!("{base}.type"),
+    evaluate(ctx, object, Pss::SeLinuxOptions, |ctx, pod, policy| {
+        let key = ["securityContext", "seLinuxOptions"];
+        let mut targets = vec![(
+            "the pod".to_string(),
+            format!("{}.securityContext.seLinuxOptions", pod.spec_path),
+            field_at(pod.spec, &key),
+        )];
+        for (list, index, container) in containers(pod.spec) {
+            targets.push((
+                format!("container `{}`", container_name(container)),
                 format!(
-                    "{who} must not set `seLinuxOptions.type` to `{kind}`; use {allowed}, or leave it unset ({level})"
+                    "{}.{list}[{index}].securityContext.seLinuxOptions",
+                    pod.spec_path
                 ),
-            );
+                field_at(container, &key),
+            ));
         }
-        for field in ["user", "role"] {
-            let value = text_at(options, &[field]);
-            if !value.is_empty() {
+        for (who, base, options) in targets {
+            let Some(options) = options else {
+                continue;
+            };
+            let level = policy.level.name();
+            let kind = text_at(options, &["type"]);
+            if !allowed_type(kind, policy) {
+                let allowed = if policy.minor >= 31 {
+                    "`container_t`, `container_init_t`, `container_kvm_t` or `container_engine_t`"
+                } else {
+                    "`container_t`, `container_init_t` or `container_kvm_t`"
+                };
                 ctx.report(
                     rule,
                     object,
-                    &format!("{base}.{field}"),
+                    &format!("{base}.type"),
                     format!(
-                        "{who} must not set `seLinuxOptions.{field}` (here `{value}`) ({level})"
+                        "{who} must not set `seLinuxOptions.type` to `{kind}`; use {allowed}, or leave it unset ({level})"
                     ),
                 );
             }
+            for field in ["user", "role"] {
+                let value = text_at(options, &[field]);
+                if !value.is_empty() {
+                    ctx.report(
+                        rule,
+                        object,
+                        &format!("{base}.{field}"),
+                        format!(
+                            "{who} must not set `seLinuxOptions.{field}` (here `{value}`) ({level})"
+                        ),
+                    );
+                }
+            }
         }
-    }
+    });
 }
 
 fn allowed_type(kind: &str, policy: Policy) -> bool {

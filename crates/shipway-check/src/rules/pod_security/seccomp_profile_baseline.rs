@@ -3,7 +3,7 @@
 
 use shipway_model::Node;
 
-use super::{Check as Pss, container_name, field_at, nearest, pod_for, text_at};
+use super::{Check as Pss, container_name, evaluate, field_at, nearest, text_at};
 use crate::Ctx;
 use crate::rules::{Check, Rule, rule};
 use crate::workload::containers;
@@ -53,42 +53,46 @@ rule! {
 }
 
 fn seccomp_profile_baseline(ctx: &mut Ctx<'_>, rule: &'static Rule, object: &Node) {
-    let Some((pod, policy)) = pod_for(ctx, object, Pss::SeccompProfileBaseline) else {
-        return;
-    };
-    let level = policy.level.name();
-    let key = ["securityContext", "seccompProfile"];
-    let mut targets = vec![(
-        "the pod".to_string(),
-        format!("{}.securityContext.seccompProfile.type", pod.spec_path),
-        field_at(pod.spec, &key),
-    )];
-    for (list, index, container) in containers(pod.spec) {
-        targets.push((
-            format!("container `{}`", container_name(container)),
-            format!(
-                "{}.{list}[{index}].securityContext.seccompProfile.type",
-                pod.spec_path
-            ),
-            field_at(container, &key),
-        ));
-    }
-    for (who, path, profile) in targets {
-        let Some(profile) = profile else {
-            continue;
-        };
-        let kind = text_at(profile, &["type"]);
-        if !valid_type(kind) {
-            ctx.report(
-                rule,
-                object,
-                &nearest(object, &path),
-                format!(
-                    "{who} must not set `securityContext.seccompProfile.type` to `{kind}`; use `RuntimeDefault` or `Localhost` ({level})"
-                ),
-            );
-        }
-    }
+    evaluate(
+        ctx,
+        object,
+        Pss::SeccompProfileBaseline,
+        |ctx, pod, policy| {
+            let level = policy.level.name();
+            let key = ["securityContext", "seccompProfile"];
+            let mut targets = vec![(
+                "the pod".to_string(),
+                format!("{}.securityContext.seccompProfile.type", pod.spec_path),
+                field_at(pod.spec, &key),
+            )];
+            for (list, index, container) in containers(pod.spec) {
+                targets.push((
+                    format!("container `{}`", container_name(container)),
+                    format!(
+                        "{}.{list}[{index}].securityContext.seccompProfile.type",
+                        pod.spec_path
+                    ),
+                    field_at(container, &key),
+                ));
+            }
+            for (who, path, profile) in targets {
+                let Some(profile) = profile else {
+                    continue;
+                };
+                let kind = text_at(profile, &["type"]);
+                if !valid_type(kind) {
+                    ctx.report(
+                    rule,
+                    object,
+                    &nearest(object, &path),
+                    format!(
+                        "{who} must not set `securityContext.seccompProfile.type` to `{kind}`; use `RuntimeDefault` or `Localhost` ({level})"
+                    ),
+                );
+                }
+            }
+        },
+    );
 }
 
 /// The seccomp profile types both seccomp checks accept.

@@ -5,7 +5,7 @@
 use shipway_model::Node;
 
 use super::seccomp_profile_baseline::valid_type;
-use super::{Check as Pss, container_name, field_at, is_windows, nearest, pod_for, text_at};
+use super::{Check as Pss, container_name, evaluate, field_at, is_windows, nearest, text_at};
 use crate::Ctx;
 use crate::rules::{Check, Rule, rule};
 use crate::workload::containers;
@@ -59,57 +59,61 @@ rule! {
 }
 
 fn seccomp_profile_restricted(ctx: &mut Ctx<'_>, rule: &'static Rule, object: &Node) {
-    let Some((pod, policy)) = pod_for(ctx, object, Pss::SeccompProfileRestricted) else {
-        return;
-    };
-    if is_windows(pod.spec) {
-        return;
-    }
-    let level = policy.level.name();
-    let key = ["securityContext", "seccompProfile"];
-    let allowed = "`RuntimeDefault` or `Localhost`";
-    let pod_profile = field_at(pod.spec, &key);
-    let pod_valid = pod_profile.is_some_and(|p| valid_type(text_at(p, &["type"])));
-    if let Some(profile) = pod_profile
-        && !pod_valid
-    {
-        let path = format!("{}.securityContext.seccompProfile.type", pod.spec_path);
-        ctx.report(
-            rule,
-            object,
-            &nearest(object, &path),
-            format!(
-                "the pod must not set `securityContext.seccompProfile.type` to `{}`; use {allowed} ({level})",
-                text_at(profile, &["type"])
-            ),
-        );
-    }
-    for (list, index, container) in containers(pod.spec) {
-        let name = container_name(container);
-        let path = format!(
-            "{}.{list}[{index}].securityContext.seccompProfile.type",
-            pod.spec_path
-        );
-        match field_at(container, &key) {
-            Some(profile) if !valid_type(text_at(profile, &["type"])) => ctx.report(
+    evaluate(
+        ctx,
+        object,
+        Pss::SeccompProfileRestricted,
+        |ctx, pod, policy| {
+            if is_windows(pod.spec) {
+                return;
+            }
+            let level = policy.level.name();
+            let key = ["securityContext", "seccompProfile"];
+            let allowed = "`RuntimeDefault` or `Localhost`";
+            let pod_profile = field_at(pod.spec, &key);
+            let pod_valid = pod_profile.is_some_and(|p| valid_type(text_at(p, &["type"])));
+            if let Some(profile) = pod_profile
+                && !pod_valid
+            {
+                let path = format!("{}.securityContext.seccompProfile.type", pod.spec_path);
+                ctx.report(
                 rule,
                 object,
                 &nearest(object, &path),
                 format!(
-                    "container `{name}` must not set `securityContext.seccompProfile.type` to `{}`; use {allowed} ({level})",
+                    "the pod must not set `securityContext.seccompProfile.type` to `{}`; use {allowed} ({level})",
                     text_at(profile, &["type"])
                 ),
-            ),
-            // An invalid pod-level profile is already reported; it is what to fix.
-            None if pod_profile.is_none() => ctx.report(
-                rule,
-                object,
-                &nearest(object, &path),
-                format!(
-                    "container `{name}` must set `securityContext.seccompProfile.type` to {allowed}, or the pod `spec.securityContext.seccompProfile.type` ({level})"
+            );
+            }
+            for (list, index, container) in containers(pod.spec) {
+                let name = container_name(container);
+                let path = format!(
+                    "{}.{list}[{index}].securityContext.seccompProfile.type",
+                    pod.spec_path
+                );
+                match field_at(container, &key) {
+                Some(profile) if !valid_type(text_at(profile, &["type"])) => ctx.report(
+                    rule,
+                    object,
+                    &nearest(object, &path),
+                    format!(
+                        "container `{name}` must not set `securityContext.seccompProfile.type` to `{}`; use {allowed} ({level})",
+                        text_at(profile, &["type"])
+                    ),
                 ),
-            ),
-            Some(_) | None => {}
-        }
-    }
+                // An invalid pod-level profile is already reported; it is what to fix.
+                None if pod_profile.is_none() => ctx.report(
+                    rule,
+                    object,
+                    &nearest(object, &path),
+                    format!(
+                        "container `{name}` must set `securityContext.seccompProfile.type` to {allowed}, or the pod `spec.securityContext.seccompProfile.type` ({level})"
+                    ),
+                ),
+                Some(_) | None => {}
+            }
+            }
+        },
+    );
 }

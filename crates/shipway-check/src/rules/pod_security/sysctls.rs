@@ -3,7 +3,7 @@
 
 use shipway_model::Node;
 
-use super::{Check as Pss, field_at, pod_for, text_at};
+use super::{Check as Pss, evaluate, field_at, text_at};
 use crate::Ctx;
 use crate::rules::{Check, Rule, rule};
 
@@ -75,27 +75,26 @@ rule! {
 }
 
 fn sysctls(ctx: &mut Ctx<'_>, rule: &'static Rule, object: &Node) {
-    let Some((pod, policy)) = pod_for(ctx, object, Pss::Sysctls) else {
-        return;
-    };
-    let list = field_at(pod.spec, &["securityContext", "sysctls"]).and_then(Node::as_seq);
-    for (i, sysctl) in list.into_iter().flatten().enumerate() {
-        let name = text_at(sysctl, &["name"]);
-        let allowed = ALLOWED
-            .iter()
-            .any(|&(safe, since)| safe == name && since <= policy.minor);
-        if allowed {
-            continue;
+    evaluate(ctx, object, Pss::Sysctls, |ctx, pod, policy| {
+        let list = field_at(pod.spec, &["securityContext", "sysctls"]).and_then(Node::as_seq);
+        for (i, sysctl) in list.into_iter().flatten().enumerate() {
+            let name = text_at(sysctl, &["name"]);
+            let allowed = ALLOWED
+                .iter()
+                .any(|&(safe, since)| safe == name && since <= policy.minor);
+            if allowed {
+                continue;
+            }
+            ctx.report(
+                rule,
+                object,
+                &format!("{}.securityContext.sysctls[{i}].name", pod.spec_path),
+                format!(
+                    "the pod must not set sysctl `{name}`; only the safe sysctls of policy v1.{} are allowed ({})",
+                    policy.minor.min(super::LATEST_MINOR),
+                    policy.level.name()
+                ),
+            );
         }
-        ctx.report(
-            rule,
-            object,
-            &format!("{}.securityContext.sysctls[{i}].name", pod.spec_path),
-            format!(
-                "the pod must not set sysctl `{name}`; only the safe sysctls of policy v1.{} are allowed ({})",
-                policy.minor.min(super::LATEST_MINOR),
-                policy.level.name()
-            ),
-        );
-    }
+    });
 }

@@ -3,7 +3,7 @@
 
 use shipway_model::Node;
 
-use super::{Check as Pss, bool_at, container_name, pod_for};
+use super::{Check as Pss, bool_at, container_name, evaluate};
 use crate::Ctx;
 use crate::rules::{Check, Rule, rule};
 use crate::workload::containers;
@@ -52,38 +52,37 @@ rule! {
 }
 
 fn windows_host_process(ctx: &mut Ctx<'_>, rule: &'static Rule, object: &Node) {
-    let Some((pod, policy)) = pod_for(ctx, object, Pss::WindowsHostProcess) else {
-        return;
-    };
-    let level = policy.level.name();
-    let key = ["securityContext", "windowsOptions", "hostProcess"];
-    if bool_at(pod.spec, &key, true) {
-        ctx.report(
-            rule,
-            object,
-            &format!(
-                "{}.securityContext.windowsOptions.hostProcess",
-                pod.spec_path
-            ),
-            format!(
-                "the pod must not set `securityContext.windowsOptions.hostProcess` to true ({level})"
-            ),
-        );
-    }
-    for (list, index, container) in containers(pod.spec) {
-        if bool_at(container, &key, true) {
+    evaluate(ctx, object, Pss::WindowsHostProcess, |ctx, pod, policy| {
+        let level = policy.level.name();
+        let key = ["securityContext", "windowsOptions", "hostProcess"];
+        if bool_at(pod.spec, &key, true) {
             ctx.report(
                 rule,
                 object,
                 &format!(
-                    "{}.{list}[{index}].securityContext.windowsOptions.hostProcess",
+                    "{}.securityContext.windowsOptions.hostProcess",
                     pod.spec_path
                 ),
                 format!(
-                    "container `{}` must not set `securityContext.windowsOptions.hostProcess` to true ({level})",
-                    container_name(container)
+                    "the pod must not set `securityContext.windowsOptions.hostProcess` to true ({level})"
                 ),
             );
         }
-    }
+        for (list, index, container) in containers(pod.spec) {
+            if bool_at(container, &key, true) {
+                ctx.report(
+                    rule,
+                    object,
+                    &format!(
+                        "{}.{list}[{index}].securityContext.windowsOptions.hostProcess",
+                        pod.spec_path
+                    ),
+                    format!(
+                        "container `{}` must not set `securityContext.windowsOptions.hostProcess` to true ({level})",
+                        container_name(container)
+                    ),
+                );
+            }
+        }
+    });
 }

@@ -114,6 +114,7 @@ fn in_cluster_url(ctx: &mut Ctx<'_>, rule: &'static Rule) {
             }
             let message = match lookup_service(
                 ctx,
+                object,
                 namespace,
                 service,
                 Some(PortRef::Number(address.port)),

@@ -4,12 +4,8 @@
 use shipway_model::Node;
 
 use crate::Ctx;
-use crate::context::{effective_namespace, namespace_of};
+use crate::context::namespace_of;
 use crate::rules::{Check, Rule, rule};
-
-/// ClusterRoles the API server creates itself (user-facing roles; every `system:` role is
-/// built in too).
-const BUILT_IN_CLUSTER_ROLES: [&str; 4] = ["cluster-admin", "admin", "edit", "view"];
 
 rule! {
     /// ## What it checks
@@ -63,31 +59,10 @@ fn missing_role(ctx: &mut Ctx<'_>, rule: &'static Rule, object: &Node) {
     ) else {
         return;
     };
-    let (namespace, place) = match kind {
-        "Role" => {
-            let namespace = namespace_of(object);
-            (
-                namespace,
-                format!(
-                    "in namespace `{}` of the input",
-                    effective_namespace(namespace)
-                ),
-            )
-        }
-        "ClusterRole" => {
-            if BUILT_IN_CLUSTER_ROLES.contains(&name) || name.starts_with("system:") {
-                return;
-            }
-            ("", "in the input, not built in,".to_string())
-        }
+    let namespace = match kind {
+        "Role" => namespace_of(object),
+        "ClusterRole" => "",
         _ => return,
     };
-    if !ctx.resolves(kind, namespace, name) {
-        ctx.report(
-            rule,
-            object,
-            "roleRef.name",
-            format!("{kind} `{name}` is not {place} and not declared in `external`"),
-        );
-    }
+    ctx.check_reference(rule, object, "roleRef.name", kind, namespace, name);
 }

@@ -4,7 +4,7 @@
 use shipway_model::Node;
 
 use crate::Ctx;
-use crate::context::{effective_namespace, namespace_of};
+use crate::context::namespace_of;
 use crate::rules::{Check, Rule, rule};
 
 rule! {
@@ -57,15 +57,12 @@ fn missing_scale_target(ctx: &mut Ctx<'_>, rule: &'static Rule, object: &Node) {
         return;
     };
     let namespace = namespace_of(object);
-    if !ctx.resolves(kind, namespace, name) {
-        ctx.report(
-            rule,
-            object,
-            "spec.scaleTargetRef.name",
-            format!(
-                "{kind} `{name}` is not in namespace `{}` of the input and not declared in `external`",
-                effective_namespace(namespace)
-            ),
-        );
-    }
+    ctx.check_reference(
+        rule,
+        object,
+        "spec.scaleTargetRef.name",
+        kind,
+        namespace,
+        name,
+    );
 }

@@ -3,7 +3,7 @@
 use shipway_model::Node;
 
 use crate::Ctx;
-use crate::context::{effective_namespace, namespace_of};
+use crate::context::namespace_of;
 use crate::rules::references::pod_refs::{report_missing, seq};
 use crate::rules::{Check, Rule, rule};
 
@@ -15,8 +15,11 @@ rule! {
     /// the input, the keys it is asked for (`key`, `items[].key`) must be in its `data`,
     /// `stringData` or `binaryData`. References marked `optional: true` are skipped.
     ///
-    /// A reference resolves when the object is in the input in the referrer's namespace, or
-    /// is declared in the configuration's `external` list.
+    /// A reference resolves when the object is in the input in the referrer's namespace, a
+    /// controller in the input creates it (a cert-manager Certificate, an Ingress annotated
+    /// for cert-manager, an ExternalSecret or SealedSecret, …), or it is declared external
+    /// (the `shipway.dev/external` annotation on the referrer, or the configuration's
+    /// `external` list).
     ///
     /// ## Why it matters
     /// A pod whose Secret is missing never starts (`CreateContainerConfigError`), a missing
@@ -32,15 +35,20 @@ rule! {
     /// ```
     ///
     /// ## Use instead
-    /// Add the object to the input, fix the name, or declare it as managed elsewhere:
+    /// Add the object to the input, fix the name, or declare it as managed elsewhere, on
+    /// the referring object or in the configuration:
     /// ```yaml
+    /// metadata:
+    ///   annotations:
+    ///     shipway.dev/external: Secret/NAME
+    /// ---
     /// # shipway check configuration
     /// external:
     /// - {kind: Secret, namespace: apps, name: NAME}
     /// ```
     ///
     /// ## Options
-    /// `external` in the configuration file.
+    /// The `shipway.dev/external` annotation; `external` in the configuration file.
     ///
     /// ## Fix safety
     /// No automatic fix.
@@ -67,16 +75,13 @@ fn missing_secret(ctx: &mut Ctx<'_>, rule: &'static Rule, object: &Node) {
         let Some(name) = tls.str_at(&["secretName"]) else {
             continue;
         };
-        if !ctx.resolves("Secret", namespace, name) {
-            ctx.report(
-                rule,
-                object,
-                &format!("spec.tls[{i}].secretName"),
-                format!(
-                    "Secret `{name}` is not in namespace `{}` of the input and not declared in `external`",
-                    effective_namespace(namespace)
-                ),
-            );
-        }
+        ctx.check_reference(
+            rule,
+            object,
+            &format!("spec.tls[{i}].secretName"),
+            "Secret",
+            namespace,
+            name,
+        );
     }
 }

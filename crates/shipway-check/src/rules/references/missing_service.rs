@@ -153,17 +153,11 @@ fn missing_service(ctx: &mut Ctx<'_>, rule: &'static Rule, object: &Node) {
         _ => return,
     }
     for (path, target, name, port, port_path) in wanted {
-        match lookup_service(ctx, target, name, port) {
+        match lookup_service(ctx, object, target, name, port) {
             Lookup::Found => {}
-            Lookup::MissingService => ctx.report(
-                rule,
-                object,
-                &path,
-                format!(
-                    "Service `{name}` is not in namespace `{}` of the input and not declared in `external`",
-                    effective_namespace(target)
-                ),
-            ),
+            Lookup::MissingService => {
+                ctx.check_reference(rule, object, &path, "Service", target, name);
+            }
             Lookup::MissingPort => {
                 let port = port.map(|p| p.to_string()).unwrap_or_default();
                 ctx.report(
@@ -205,29 +199,56 @@ fn service_monitor(ctx: &mut Ctx<'_>, rule: &'static Rule, object: &Node) {
         .iter()
         .flat_map(|ns| ctx.services().matching(ns, &selector).collect::<Vec<_>>())
         .collect();
+    // The control plane's `kubernetes` Service in `default` carries these labels; a
+    // ServiceMonitor of the API server selects it.
+    let selects_api_server = namespaces
+        .iter()
+        .any(|ns| effective_namespace(ns) == "default")
+        && shipway_model::yaml::parse_one("{component: apiserver, provider: kubernetes}")
+            .is_ok_and(|labels| selector.matches(Some(&labels)));
     if matched.is_empty() {
+        if selects_api_server {
+            return;
+        }
         let external = ctx
             .settings
             .config
             .external
             .iter()
-            .any(|e| e.kind == "Service");
+            .any(|e| e.kind == "Service")
+            || namespaces
+                .iter()
+                .any(|ns| ctx.declared_external(object, "Service", ns, "*"));
         // Services declared external carry no labels, so with any declared the selector may
         // well match one of them.
         if !external {
-            ctx.report(
-                rule,
-                object,
-                "spec.selector",
-                format!(
-                    "`spec.selector` matches no Service in namespace {}",
-                    namespaces
-                        .iter()
-                        .map(|n| format!("`{}`", effective_namespace(n)))
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ),
-            );
+            let listed = namespaces
+                .iter()
+                .map(|n| format!("`{}`", effective_namespace(n)))
+                .collect::<Vec<_>>()
+                .join(", ");
+            // The same model as named references: an error where the input has Services to
+            // match, a warning where the Services come from elsewhere (an operator, the
+            // control plane, another app).
+            if namespaces.iter().any(|ns| ctx.manages("Service", ns)) {
+                ctx.report(
+                    rule,
+                    object,
+                    "spec.selector",
+                    format!("`spec.selector` matches no Service in namespace {listed}"),
+                );
+            } else {
+                ctx.report_as(
+                    rule,
+                    rule.severity.min(shipway_model::Severity::Warning),
+                    object,
+                    "spec.selector",
+                    format!(
+                        "`spec.selector` matches no Service in namespace {listed}, where the input has none; if they are managed elsewhere, declare them with the annotation `{}: Service/*`",
+                        crate::context::EXTERNAL_ANNOTATION
+                    ),
+                );
+            }
         }
         return;
     }

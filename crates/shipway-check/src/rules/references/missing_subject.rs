@@ -4,7 +4,7 @@
 use shipway_model::Node;
 
 use crate::Ctx;
-use crate::context::{effective_namespace, namespace_of};
+use crate::context::namespace_of;
 use crate::rules::references::pod_refs::seq;
 use crate::rules::{Check, Rule, rule};
 
@@ -69,16 +69,13 @@ fn missing_subject(ctx: &mut Ctx<'_>, rule: &'static Rule, object: &Node) {
             // A ClusterRoleBinding subject without a namespace is a schema error, not ours.
             _ => continue,
         };
-        if !ctx.resolves("ServiceAccount", namespace, name) {
-            ctx.report(
-                rule,
-                object,
-                &format!("subjects[{i}].name"),
-                format!(
-                    "ServiceAccount `{name}` is not in namespace `{}` of the input and not declared in `external`",
-                    effective_namespace(namespace)
-                ),
-            );
-        }
+        ctx.check_reference(
+            rule,
+            object,
+            &format!("subjects[{i}].name"),
+            "ServiceAccount",
+            namespace,
+            name,
+        );
     }
 }

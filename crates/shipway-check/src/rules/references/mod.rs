@@ -97,6 +97,38 @@ mod tests {
         fixture("references/in-cluster-url");
     }
 
+    /// Every severity decision of the reference rules in one fixture: errors where the
+    /// input manages the kind, warnings elsewhere, and objects created by controllers in the
+    /// input, by the control plane or declared external resolving.
+    #[test]
+    fn severity_decisions() {
+        let path = format!(
+            "{}/resources/fixtures/severity/references.yaml",
+            env!("CARGO_MANIFEST_DIR")
+        );
+        let yaml = std::fs::read_to_string(&path).unwrap();
+        let node = shipway_model::yaml::parse_one(
+            "external:\n- {kind: ConfigMap, namespace: shop, name: shared-settings}\n",
+        )
+        .unwrap();
+        let mut findings = Vec::new();
+        for code in [
+            "references/missing-secret",
+            "references/missing-config-map",
+            "references/missing-service",
+            "references/missing-service-account",
+            "references/missing-role",
+        ] {
+            let settings = crate::Settings {
+                config: crate::Config::from_node(&node).unwrap(),
+                ..Default::default()
+            };
+            findings.extend(lint_with(code, &yaml, settings));
+        }
+        findings.sort_by_key(|f| f.pos.line);
+        insta::assert_snapshot!("severity_decisions", show(&yaml, &findings));
+    }
+
     #[test]
     fn external_objects_silence_references() {
         let yaml = read("missing-secret");

@@ -192,16 +192,14 @@ pub(super) fn report_missing(
                     );
                 }
             }
-        } else if !ctx.resolves(kind, namespace, reference.name) {
-            ctx.report(
+        } else {
+            ctx.check_reference(
                 rule,
                 object,
                 &reference.path,
-                format!(
-                    "{kind} `{}` is not in namespace `{}` of the input and not declared in `external`",
-                    reference.name,
-                    crate::context::effective_namespace(namespace)
-                ),
+                kind,
+                namespace,
+                reference.name,
             );
         }
     }

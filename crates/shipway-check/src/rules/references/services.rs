@@ -39,6 +39,7 @@ pub(crate) enum Lookup {
 /// Looks up Service `name` in `namespace` and, when given, its `port`.
 pub(crate) fn lookup_service(
     ctx: &Ctx<'_>,
+    referrer: &Node,
     namespace: &str,
     name: &str,
     port: Option<PortRef<'_>>,
@@ -50,6 +51,7 @@ pub(crate) fn lookup_service(
         };
     }
     match ctx.settings.config.external("Service", namespace, name) {
+        None if ctx.resolves(referrer, "Service", namespace, name) => Lookup::Found,
         None => Lookup::MissingService,
         // An external Service only lists numbers, and listing none means "any port".
         Some(external) => match port {

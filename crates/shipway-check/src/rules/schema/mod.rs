@@ -15,6 +15,7 @@ mod removed_api_version;
 mod selector_mismatch;
 mod unknown_field;
 mod unknown_kind;
+mod unresolved_placeholder;
 pub mod validate;
 mod wrong_type;
 
@@ -29,6 +30,7 @@ pub use removed_api_version::REMOVED_API_VERSION;
 pub use selector_mismatch::SELECTOR_MISMATCH;
 pub use unknown_field::UNKNOWN_FIELD;
 pub use unknown_kind::UNKNOWN_KIND;
+pub use unresolved_placeholder::UNRESOLVED_PLACEHOLDER;
 pub use wrong_type::WRONG_TYPE;
 
 use shipway_model::Severity;
@@ -112,7 +114,32 @@ pub(crate) fn report_kind(ctx: &mut Ctx<'_>, rule: &'static Rule, kind: Kind) {
 
 #[cfg(test)]
 mod tests {
-    use crate::testing::fixture;
+    use crate::testing::{fixture, show};
+
+    /// Placeholders (Flux post-build variables, unresolved kustomize vars) turn the findings
+    /// they would cause into one info each; every rule runs.
+    #[test]
+    fn placeholders_are_info_once() {
+        let path = format!(
+            "{}/resources/fixtures/severity/placeholders.yaml",
+            env!("CARGO_MANIFEST_DIR")
+        );
+        let yaml = std::fs::read_to_string(&path).unwrap();
+        let objects = shipway_model::yaml::parse_stream(
+            &yaml,
+            shipway_model::FileId(0),
+            &shipway_model::yaml::Limits::default(),
+        )
+        .unwrap();
+        let mut sources = shipway_model::SourceMap::new();
+        sources.add(std::path::Path::new("fixture.yaml"));
+        let findings: Vec<_> = crate::check(&objects, &sources, &crate::Settings::default())
+            .into_iter()
+            .filter(|f| f.rule.starts_with("schema/") || f.rule.starts_with("references/"))
+            .filter(|f| f.rule != "schema/unknown-kind")
+            .collect();
+        insta::assert_snapshot!("placeholders", show(&yaml, &findings));
+    }
 
     #[test]
     fn duplicate_object() {
