@@ -487,7 +487,7 @@ mod tests {
     #[test]
     fn whole_variables_become_yaml_scalars_and_opt_out_is_honoured() {
         let mut object = shipway_model::yaml::parse_one(
-            "metadata: {name: web-${cluster_env}}\nspec: {replicas: '${replicas}', paused: '${missing:=false}', image: 'x:${replicas}'}\n",
+            "metadata: {name: 'web-${cluster_env}'}\nspec: {replicas: '${replicas}', paused: '${missing:=false}', image: 'x:${replicas}'}\n",
         )
         .unwrap();
         substitute(&mut object, &vars());

@@ -77,6 +77,7 @@ pub(crate) async fn prepare(
         }
         overrides.namespace = Some(target.clone());
     }
+    children(controller, spec, &mut rendered).await;
     if let Some(flux) = &spec.flux {
         let vars = flux_variables(controller, flux).await?;
         for object in &mut rendered.objects {
@@ -95,6 +96,70 @@ pub(crate) async fn prepare(
             other => other.into(),
         })?;
     Ok(prepared)
+}
+
+/// App of apps: Applications in an app's render are applied like any object when the
+/// cluster serves the Application CRD (and then read back from the cluster); without it
+/// they are taken out of the render and run by this controller as the app's children.
+async fn children(
+    controller: &Controller,
+    spec: &AppSpec,
+    rendered: &mut shipway_cluster::app::Rendered,
+) {
+    let is_application = |node: &shipway_model::Node| {
+        node.str_at(&["kind"]) == Some("Application")
+            && node
+                .str_at(&["apiVersion"])
+                .is_some_and(|v| v.starts_with("argoproj.io/"))
+    };
+    if !rendered.objects.iter().any(is_application) {
+        controller.replace(
+            |o| matches!(o, crate::Origin::Child { parent } if *parent == spec.app.name),
+            Vec::new(),
+        );
+        return;
+    }
+    let key = crate::apps::application_key("", "");
+    if controller.cluster().resource(&key).await.is_ok() {
+        return;
+    }
+    let mut specs = Vec::new();
+    let (applications, objects): (Vec<_>, Vec<_>) = std::mem::take(&mut rendered.objects)
+        .into_iter()
+        .partition(is_application);
+    rendered.objects = objects;
+    for node in applications {
+        let path = rendered
+            .sources
+            .path(node.pos.file)
+            .map_or_else(|| spec.app.defined_in.clone(), std::path::Path::to_path_buf);
+        let text = match shipway_model::yaml::to_kustomize_yaml(&node) {
+            Ok(text) => text,
+            Err(error) => {
+                tracing::error!(app = %spec.app.name, error = %error, "reading a child Application");
+                continue;
+            }
+        };
+        match shipway_cluster::app::App::from_application_text(&path, &text) {
+            Ok(Some(app)) => specs.push(AppSpec {
+                app,
+                origin: crate::Origin::Child {
+                    parent: spec.app.name.clone(),
+                },
+                interval: spec.interval,
+                flux: None,
+            }),
+            Ok(None) => {}
+            Err(error) => {
+                tracing::error!(app = %spec.app.name, error = %error, "child Application refused");
+            }
+        }
+    }
+    let parent = spec.app.name.clone();
+    controller.replace(
+        move |o| matches!(o, crate::Origin::Child { parent: p } if *p == parent),
+        specs,
+    );
 }
 
 /// A Flux app's post-build variables: `substituteFrom` in order (later sources win), then

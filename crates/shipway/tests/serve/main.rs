@@ -859,3 +859,31 @@ spec:
     assert_eq!(replicas, "2");
     assert_eq!(serve.app("web")["origin"], "flux");
 }
+
+#[test]
+fn an_app_of_apps_runs_the_applications_its_path_holds() {
+    let world = World::new();
+    let child = application_yaml("child", &world.origin, "kids", AUTOMATED);
+    world.commit("a child Application", |work| {
+        std::fs::create_dir_all(work.join("children")).unwrap();
+        std::fs::write(work.join("children/child.yaml"), &child).unwrap();
+    });
+    let apps = world.dir.path().join("apps");
+    std::fs::create_dir_all(&apps).unwrap();
+    let parent = application_yaml("parent", &world.origin, "default", AUTOMATED)
+        .replace("path: app", "path: children");
+    std::fs::write(apps.join("parent.yaml"), parent).unwrap();
+    let serve = Serve::start(
+        &world,
+        &apps,
+        &world.dir.path().join("state"),
+        &["--poll", "1h"],
+    );
+    wait_for(60, "the child app to sync", || {
+        world.image("kids").as_deref() == Some("nginx:1.27.0")
+    });
+    assert_eq!(serve.app("child")["origin"], "child");
+    wait_for(30, "the parent to be in sync", || {
+        serve.status_of("parent").0 == "Synced"
+    });
+}
