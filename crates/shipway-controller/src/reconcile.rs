@@ -3,7 +3,8 @@
 //! The decision follows Argo CD: an automated app syncs when its source moves to a
 //! revision it has not synced (and was not rolled back from), and with `selfHeal` when
 //! the cluster drifts from the revision it did sync — immediately the first time, then
-//! after 2 s, 6 s, 18 s … up to 5 minutes while the drift keeps coming back. A manual app
+//! after 2 s, 6 s, 18 s … up to 5 minutes while the drift keeps coming back (the count
+//! resets after 5 quiet minutes, or when a new revision is synced). A manual app
 //! only reports `OutOfSync` until an API sync. A failed automated sync is not retried for
 //! the same revision (the engine already retried its transient failures).
 
@@ -389,7 +390,7 @@ async fn run(controller: &Controller, request: &Request, spec: &AppSpec) -> anyh
             let since_last = last.map_or(Duration::MAX, |at| at.elapsed());
             if since_last >= wait {
                 state.heals = (count + 1, Some(tokio::time::Instant::now()));
-                Decision::Sync
+                Decision::Heal
             } else if state.heal_scheduled {
                 Decision::Nothing
             } else {
@@ -419,13 +420,22 @@ async fn run(controller: &Controller, request: &Request, spec: &AppSpec) -> anyh
             crate::status::write(controller, name).await;
             Ok(())
         }
-        Decision::Sync => sync(controller, request, spec, &prepared, &revision).await,
+        Decision::Sync => {
+            // A sync of a new revision (or one asked for) ends a run of self-heals, as
+            // Argo CD resets its self-heal attempt count.
+            if let Some(state) = controller.apps().get_mut(name) {
+                state.heals = (0, None);
+            }
+            sync(controller, request, spec, &prepared, &revision).await
+        }
+        Decision::Heal => sync(controller, request, spec, &prepared, &revision).await,
     }
 }
 
 enum Decision {
     Nothing,
     Sync,
+    Heal,
     Later(Duration),
 }
 
