@@ -957,10 +957,15 @@ impl<'o> Builder<'o> {
                     t.matches(resource)
                 } else {
                     let gvk = resource.gvk();
-                    gvk.kind == patch_gvk.kind
-                        && gvk.group == patch_gvk.group
+                    let ns = patch_ns.as_deref().unwrap_or("");
+                    gvk.group == patch_gvk.group
                         && (patch_gvk.version.is_empty() || gvk.version == patch_gvk.version)
-                        && resource.had_id(&patch_name, patch_ns.as_deref().unwrap_or(""))
+                        && ((gvk.kind == patch_gvk.kind && resource.had_id(&patch_name, ns))
+                            || resource.previous_kinds.iter().any(|(k, n, s)| {
+                                *k == patch_gvk.kind
+                                    && *n == patch_name
+                                    && (s == ns || s.is_empty() && ns == "default")
+                            }))
                 };
                 if !selected {
                     continue;
@@ -977,15 +982,19 @@ impl<'o> Builder<'o> {
                     resource.namespace().to_string(),
                 );
                 let mut patch = patch.clone();
-                if target.is_some() {
-                    // With an explicit target the patch's own identity is ignored.
-                    if let Some(meta) = patch.get_mut("metadata").and_then(Node::as_map_mut) {
-                        meta.remove("name");
-                        meta.remove("namespace");
-                    }
-                    if let Some(map) = patch.as_map_mut() {
+                if target.is_some()
+                    && let Some(map) = patch.as_map_mut()
+                {
+                    // With an explicit target kustomize gives the patch the target's
+                    // apiVersion and keeps its name, namespace and kind: they are merged
+                    // and then put back by `settle_identity` unless the patch's options
+                    // allow the change (`ApplySmPatch` in kustomize's resmap).
+                    map.remove("apiVersion");
+                    if map
+                        .get("kind")
+                        .is_some_and(|k| k.as_str().is_none_or(str::is_empty))
+                    {
                         map.remove("kind");
-                        map.remove("apiVersion");
                     }
                 }
                 strategic_merge(schema, &gvk, &mut resource.node, &patch)
@@ -1124,6 +1133,13 @@ fn settle_identity(
                 resource.set_namespace(before_ns);
             }
         }
+    }
+    if resource.kind() != before_gvk.kind {
+        resource.previous_kinds.push((
+            before_gvk.kind.clone(),
+            before_name.clone(),
+            before_ns.clone(),
+        ));
     }
     if resource.name() != before_name {
         resource
@@ -1265,6 +1281,7 @@ fn absorb(
         }
         resource.original_name.clone_from(&existing.original_name);
         resource.previous.clone_from(&existing.previous);
+        resource.previous_kinds.clone_from(&existing.previous_kinds);
         resource.prefixes.clone_from(&existing.prefixes);
         resource.suffixes.clone_from(&existing.suffixes);
         *existing = resource;

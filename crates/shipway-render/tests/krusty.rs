@@ -51,26 +51,10 @@ const KNOWN_FAILING: &[(&str, &str)] = &[
         "TestAnnoTransformerLocalFilesWithOverlay",
         "`buildMetadata: [transformerAnnotations]` not supported",
     ),
-    (
-        "TestBaseReuseNameAndKindConflict",
-        "name reference: a base included twice",
-    ),
     ("TestBasicIO_1", "annotation values not coerced to strings"),
     (
         "TestBlankNamespace4240",
         "blank subject namespace not rejected",
-    ),
-    (
-        "TestChangeKind",
-        "patch options allowNameChange/allowKindChange ignored",
-    ),
-    (
-        "TestChangeName",
-        "patch options allowNameChange/allowKindChange ignored",
-    ),
-    (
-        "TestChangeNameAndKind",
-        "patch options allowNameChange/allowKindChange ignored",
     ),
     (
         "TestConfigMapGeneratingIntoSameNamespace",
@@ -185,10 +169,6 @@ const KNOWN_FAILING: &[(&str, &str)] = &[
         "TestNameNotOveriddenForNonCoreApiVersionOnANamespaceKind",
         "a non-core `kind: Namespace` renamed",
     ),
-    (
-        "TestNameReferenceAfterGvknChange",
-        "patch options allowNameChange/allowKindChange ignored",
-    ),
     ("TestNameUpdateInRoleRef", "name reference: roleRef `kind`"),
     (
         "TestNameUpdateInRoleRef2",
@@ -209,22 +189,6 @@ const KNOWN_FAILING: &[(&str, &str)] = &[
     (
         "TestOrderOfAccumulatedComponent__components_using_a_generated_resource_by_configMapGenerator",
         "duplicate keys in a kustomization refused (kustomize keeps the last)",
-    ),
-    (
-        "TestPatchNewName",
-        "patch options allowNameChange/allowKindChange ignored",
-    ),
-    (
-        "TestPatchNewNameAndKind",
-        "patch options allowNameChange/allowKindChange ignored",
-    ),
-    (
-        "TestPatchOriginalName",
-        "patch options allowNameChange/allowKindChange ignored",
-    ),
-    (
-        "TestPatchOriginalNameAndKind",
-        "patch options allowNameChange/allowKindChange ignored",
     ),
     (
         "TestPrefixSuffix",
