@@ -236,7 +236,7 @@ impl<'o> Builder<'o> {
                 });
             }
         };
-        let docs = self.read_yaml(&path)?;
+        let docs = self.read_yaml_with(&path, true)?;
         let node = match docs.len() {
             0 => Node::new(Value::Null),
             1 => docs
@@ -350,9 +350,23 @@ impl<'o> Builder<'o> {
     }
 
     fn read_yaml(&mut self, path: &Path) -> Result<Vec<Node>, RenderError> {
+        self.read_yaml_with(path, false)
+    }
+
+    /// Reads `path`; `kustomization` files let a repeated key replace the earlier one, as
+    /// kustomize's JSON-based reading of them does (resources stay strict, as yaml.v3 is).
+    fn read_yaml_with(
+        &mut self,
+        path: &Path,
+        kustomization: bool,
+    ) -> Result<Vec<Node>, RenderError> {
         let text = fs_err::read_to_string(path).map_err(|e| RenderError::io(path, e))?;
         let file = self.add_source(path);
-        parse_stream(&text, file, &Limits::default()).map_err(|source| RenderError::Yaml {
+        let limits = Limits {
+            duplicate_keys_keep_last: kustomization,
+            ..Limits::default()
+        };
+        parse_stream(&text, file, &limits).map_err(|source| RenderError::Yaml {
             path: path.to_path_buf(),
             source,
         })
