@@ -183,6 +183,16 @@ impl<'o> Builder<'o> {
             ));
         }
         let mut resources = ra.into_resources();
+        // Objects marked `config.kubernetes.io/local-config` take part in the build (as
+        // replacement or name-reference sources) and are left out of the output; only the
+        // value "false" keeps them (kustomize's `IgnoreLocal`, after vars).
+        resources.retain(|r| {
+            r.node
+                .get("metadata")
+                .and_then(|m| m.get("annotations"))
+                .and_then(|a| a.get("config.kubernetes.io/local-config"))
+                .is_none_or(|v| v.as_str() == Some("false"))
+        });
         if !self.options.reorder_none {
             sort(&k, &mut resources)?;
         }
@@ -1170,13 +1180,8 @@ fn check_resource(node: Node, path: &Path) -> Result<Node, RenderError> {
             "missing `kind` in object",
         ));
     }
-    if node.str_at(&["apiVersion"]).is_none_or(str::is_empty) {
-        return Err(RenderError::invalid(
-            path,
-            node.pos,
-            "missing `apiVersion` in object",
-        ));
-    }
+    // kustomize accepts an object without `apiVersion` (only `kind` is required) and
+    // treats it as a core object of no version.
     Ok(node)
 }
 

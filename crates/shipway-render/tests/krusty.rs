@@ -136,7 +136,7 @@ const KNOWN_FAILING: &[(&str, &str)] = &[
     ("TestIssue3489", "long base64 not wrapped at 70 columns"),
     (
         "TestIssue4884_UseLocalConfigAsNameRefSource",
-        "`config.kubernetes.io/local-config` resources not dropped",
+        "kind-specific `namePrefix` field specs from `configurations:` keep kustomize from prefixing other kinds; shipway prefixes them all",
     ),
     (
         "TestLabelTransformerConfigWithCustomResources__include_selector_via_transformerConfig",
@@ -186,18 +186,6 @@ const KNOWN_FAILING: &[(&str, &str)] = &[
     (
         "TestSecretGeneratingIntoSameNamespace",
         "generator behavior validation missing",
-    ),
-    (
-        "TestSKipLocalConfigAfterTransform",
-        "`config.kubernetes.io/local-config` resources not dropped",
-    ),
-    (
-        "TestTransfomersImageCustomConfig",
-        "a resource without `apiVersion` refused",
-    ),
-    (
-        "TestTransfomersImageDefaultConfig",
-        "a resource without `apiVersion` refused",
     ),
 ];
 
