@@ -1172,7 +1172,7 @@ fn settle_identity(
     }
 }
 
-fn check_resource(node: Node, path: &Path) -> Result<Node, RenderError> {
+fn check_resource(mut node: Node, path: &Path) -> Result<Node, RenderError> {
     if node.str_at(&["kind"]).is_none_or(str::is_empty) {
         return Err(RenderError::invalid(
             path,
@@ -1182,7 +1182,31 @@ fn check_resource(node: Node, path: &Path) -> Result<Node, RenderError> {
     }
     // kustomize accepts an object without `apiVersion` (only `kind` is required) and
     // treats it as a core object of no version.
+    coerce_annotations(&mut node);
     Ok(node)
+}
+
+/// Annotation values are strings to kustomize: an integer or boolean written without
+/// quotes is printed quoted (`port: "8080"`), while label values are left as written
+/// (observed with `kubectl kustomize`). Floats and nulls are left alone: kustomize keeps
+/// their source spelling, which the parsed value no longer has.
+fn coerce_annotations(node: &mut Node) {
+    let Some(annotations) = node
+        .get_mut("metadata")
+        .and_then(|m| m.get_mut("annotations"))
+        .and_then(Node::as_map_mut)
+    else {
+        return;
+    };
+    for entry in &mut annotations.entries {
+        let text = match &entry.value.value {
+            Value::Int(i) => i.to_string(),
+            Value::Uint(u) => u.to_string(),
+            Value::Bool(b) => b.to_string(),
+            _ => continue,
+        };
+        entry.value.value = Value::Str(text);
+    }
 }
 
 fn is_remote(entry: &str) -> bool {
@@ -1380,6 +1404,12 @@ fn set_namespace(
         }
         for spec in specs.iter().filter(|s| s.applies_to(&gvk)) {
             let renames = spec.path == ["metadata", "name"];
+            // The default `metadata/name` of kind `Namespace` means the core Namespace; a
+            // custom resource that happens to be called `Namespace` keeps its name
+            // (kustomize's namespace filter checks for the core group).
+            if renames && gvk.kind == "Namespace" && spec.group.is_none() && !gvk.group.is_empty() {
+                continue;
+            }
             if renames && resource.name() != namespace {
                 resource.remember_id();
             }
@@ -1902,6 +1932,13 @@ fn sort(k: &Kustomization, resources: &mut Vec<Resource>) -> Result<(), RenderEr
         if a.1 != b.1 {
             if a.0 != b.0 {
                 return a.0.cmp(&b.0);
+            }
+            // kustomize puts the core Namespace before any other kind named `Namespace`
+            // (`gvkLessThan` in its SortOrderTransformer reverses the comparison there).
+            let namespace = |g: &str| g.ends_with("_Namespace");
+            let core = |g: &str| g.starts_with("~G_");
+            if namespace(&a.1) && namespace(&b.1) && (core(&a.1) || core(&b.1)) {
+                return b.1.cmp(&a.1);
             }
             return a.1.cmp(&b.1);
         }

@@ -52,7 +52,6 @@ const KNOWN_FAILING: &[(&str, &str)] = &[
         "TestAnnoTransformerLocalFilesWithOverlay",
         "`buildMetadata: [transformerAnnotations]` not supported",
     ),
-    ("TestBasicIO_1", "annotation values not coerced to strings"),
     (
         "TestBlankNamespace4240",
         "blank subject namespace not rejected",
@@ -161,10 +160,6 @@ const KNOWN_FAILING: &[(&str, &str)] = &[
     (
         "TestMultibasesWithConflict",
         "ambiguous name reference not rejected",
-    ),
-    (
-        "TestNameNotOveriddenForNonCoreApiVersionOnANamespaceKind",
-        "a non-core `kind: Namespace` renamed",
     ),
     ("TestNameUpdateInRoleRef", "name reference: roleRef `kind`"),
     (
