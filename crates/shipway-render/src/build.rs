@@ -193,7 +193,9 @@ impl<'o> Builder<'o> {
                 .and_then(|a| a.get("config.kubernetes.io/local-config"))
                 .is_none_or(|v| v.as_str() == Some("false"))
         });
-        if !self.options.reorder_none {
+        // `sortOptions` in the kustomization wins over `--reorder` ("Using the
+        // kustomization file over the CLI flag", kustomize warns).
+        if !self.options.reorder_none || k.sort_options.is_some() {
             sort(&k, &mut resources)?;
         }
         Ok(resources)
@@ -741,6 +743,7 @@ impl<'o> Builder<'o> {
         ra: &mut ResMap,
         tables: &Builtin,
     ) -> Result<(), RenderError> {
+        let mut documents = 0;
         for entry in &k.patches_strategic_merge {
             let spec = PatchSpec {
                 pos: entry.pos,
@@ -758,10 +761,27 @@ impl<'o> Builder<'o> {
                     ..spec
                 }
             };
-            self.apply_patch(k, dir, &spec, ra, false)?;
+            documents += self.apply_patch(k, dir, &spec, ra, false)?;
+        }
+        // kustomize configures one transformer with all the files and rejects it when
+        // together they hold no patch (only comments or nothing).
+        if documents == 0
+            && let Some(first) = k.patches_strategic_merge.first()
+        {
+            return Err(RenderError::invalid(
+                &k.path,
+                first.pos,
+                "`patchesStrategicMerge` patch appears to be empty: the files hold no object",
+            ));
         }
         for spec in &k.patches {
-            self.apply_patch(k, dir, spec, ra, false)?;
+            if self.apply_patch(k, dir, spec, ra, false)? == 0 {
+                return Err(RenderError::invalid(
+                    &k.path,
+                    spec.pos,
+                    "the patch is empty: kustomize rejects it as both a strategic merge and a JSON 6902 patch",
+                ));
+            }
         }
         if let Some(namespace) = &k.namespace {
             set_namespace(
@@ -867,6 +887,8 @@ impl<'o> Builder<'o> {
         Ok(out)
     }
 
+    /// Applies one patch entry to `ra` and returns how many patch documents it held (0 for
+    /// a file of only comments, which the callers reject as kustomize does).
     fn apply_patch(
         &mut self,
         k: &Kustomization,
@@ -874,7 +896,7 @@ impl<'o> Builder<'o> {
         spec: &PatchSpec,
         ra: &mut ResMap,
         json_only: bool,
-    ) -> Result<(), RenderError> {
+    ) -> Result<usize, RenderError> {
         let (text, file, patch_path) = match (&spec.path, &spec.patch) {
             (Some(_), Some(_)) => {
                 return Err(RenderError::invalid(
@@ -965,7 +987,7 @@ impl<'o> Builder<'o> {
                 })?;
                 settle_identity(resource, &before, spec, true);
             }
-            return Ok(());
+            return Ok(docs.len());
         }
         for patch in &docs {
             let mut matched = 0;
@@ -1049,7 +1071,7 @@ impl<'o> Builder<'o> {
                 ra.resources_mut().remove(index);
             }
         }
-        Ok(())
+        Ok(docs.len())
     }
 }
 

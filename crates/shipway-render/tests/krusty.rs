@@ -89,18 +89,6 @@ const KNOWN_FAILING: &[(&str, &str)] = &[
         "the `openapi:` custom schema is not used for strategic merge of custom resources",
     ),
     (
-        "TestCustomOrdering",
-        "`sortOptions` in the kustomization against `--reorder`",
-    ),
-    (
-        "TestDefaultLegacyOrdering",
-        "`sortOptions` in the kustomization against `--reorder`",
-    ),
-    (
-        "TestEmptyPatchesStrategicMergeFails",
-        "empty patch not rejected",
-    ),
-    (
         "TestGeneratorBasics",
         "long base64 not wrapped at 70 columns",
     ),
@@ -123,14 +111,6 @@ const KNOWN_FAILING: &[(&str, &str)] = &[
     (
         "TestGkeGeneratorWithTwo",
         "`IAMPolicyGenerator` built-in config not supported",
-    ),
-    (
-        "TestInvalidLegacySortOptionsWithFIFOOrder",
-        "sortOptions validation missing",
-    ),
-    (
-        "TestInvalidLegacySortOptionsWithoutOrderKey",
-        "sortOptions validation missing",
     ),
     ("TestIssue3489", "long base64 not wrapped at 70 columns"),
     (
