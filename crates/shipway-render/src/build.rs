@@ -174,6 +174,7 @@ impl<'o> Builder<'o> {
         let mut tables = Tables::default();
         self.accumulate(&k, dir, &mut ra, &mut tables)?;
         add_hashes(&mut ra);
+        check_role_binding_subjects(&ra)?;
         fix_name_references(&mut ra, &tables.get().name_reference);
         let unused = vars::resolve(&self.vars, ra.resources_mut(), &tables.get().var_reference)?;
         if !unused.is_empty() {
@@ -1258,6 +1259,24 @@ fn absorb(
     let behavior = resource.behavior.unwrap_or_default();
     let id = resource.id();
     if behavior == Behavior::Create {
+        // A generated object may not take an id already present; as in kustomize's
+        // `ResId.Equals`, no namespace and `default` are the same namespace here.
+        let ns_equal = |a: &str, b: &str| {
+            a == b || (a.is_empty() && b == "default") || (a == "default" && b.is_empty())
+        };
+        if ra.resources().iter().any(|r| {
+            let rid = r.id();
+            rid.gvk == id.gvk && rid.name == id.name && ns_equal(&rid.namespace, &id.namespace)
+        }) {
+            return Err(RenderError::invalid(
+                file,
+                pos,
+                format!(
+                    "{} {:?} exists already; behavior must be merge or replace",
+                    id.gvk.kind, id.name
+                ),
+            ));
+        }
         return ra.append(resource);
     }
     let existing = ra.resources_mut().iter_mut().find(|r| {
@@ -1664,6 +1683,37 @@ struct Candidate {
 /// The candidates of each reference kind are indexed by every name they ever had once,
 /// up front: looking them up per referrer field made this quadratic in the number of
 /// objects (70 s for 9,000 objects).
+/// kustomize's name-reference pass reads the namespaces of a RoleBinding's ServiceAccount
+/// subjects and fails on one whose `namespace` key is present but not a string (written as
+/// `namespace:` with nothing after it).
+fn check_role_binding_subjects(ra: &ResMap) -> Result<(), RenderError> {
+    for resource in ra.resources() {
+        if resource.kind() != "RoleBinding" {
+            continue;
+        }
+        let Some(subjects) = resource.node.get("subjects").and_then(Node::as_seq) else {
+            continue;
+        };
+        for subject in subjects {
+            let is_sa = subject.str_at(&["kind"]) == Some("ServiceAccount");
+            if let Some(namespace) = subject.get("namespace")
+                && is_sa
+                && namespace.as_str().is_none()
+            {
+                return Err(RenderError::invalid(
+                    &resource.source,
+                    namespace.pos,
+                    format!(
+                        "Invalid Input: namespace is blank for resource {:?}: a ServiceAccount subject's `namespace` must be a string",
+                        resource.id().to_string()
+                    ),
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
 fn fix_name_references(ra: &mut ResMap, references: &[NameReference]) {
     let renamed: Vec<Candidate> = ra
         .resources()

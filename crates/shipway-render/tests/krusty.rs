@@ -53,14 +53,6 @@ const KNOWN_FAILING: &[(&str, &str)] = &[
         "`buildMetadata: [transformerAnnotations]` not supported",
     ),
     (
-        "TestBlankNamespace4240",
-        "blank subject namespace not rejected",
-    ),
-    (
-        "TestConfigMapGeneratingIntoSameNamespace",
-        "generator behavior validation missing",
-    ),
-    (
         "TestCustomNamePrefixer",
         "`PrefixSuffixTransformer` built-in config not supported",
     ),
@@ -157,10 +149,6 @@ const KNOWN_FAILING: &[(&str, &str)] = &[
     (
         "TestReusableCustomTransformers",
         "`PrefixSuffixTransformer` built-in config not supported",
-    ),
-    (
-        "TestSecretGeneratingIntoSameNamespace",
-        "generator behavior validation missing",
     ),
 ];
 
