@@ -1683,7 +1683,7 @@ struct Candidate {
 /// The candidates of each reference kind are indexed by every name they ever had once,
 /// up front: looking them up per referrer field made this quadratic in the number of
 /// objects (70 s for 9,000 objects).
-/// kustomize's name-reference pass reads the namespaces of a RoleBinding's ServiceAccount
+/// kustomize's name-reference pass reads the namespaces of a `RoleBinding`'s `ServiceAccount`
 /// subjects and fails on one whose `namespace` key is present but not a string (written as
 /// `namespace:` with nothing after it).
 fn check_role_binding_subjects(ra: &ResMap) -> Result<(), RenderError> {
