@@ -81,14 +81,6 @@ const KNOWN_FAILING: &[(&str, &str)] = &[
         "the `openapi:` custom schema is not used for strategic merge of custom resources",
     ),
     (
-        "TestGeneratorBasics",
-        "long base64 not wrapped at 70 columns",
-    ),
-    (
-        "TestGeneratorOverlaysBinaryData",
-        "long base64 not wrapped at 70 columns",
-    ),
-    (
         "TestGkeGenerator",
         "`IAMPolicyGenerator` built-in config not supported",
     ),
@@ -97,14 +89,13 @@ const KNOWN_FAILING: &[(&str, &str)] = &[
         "`IAMPolicyGenerator` built-in config not supported",
     ),
     (
-        "TestGeneratorWithAnnoOrigin",
-        "origin annotations for built-in generator/transformer configs",
-    ),
-    (
         "TestGkeGeneratorWithTwo",
         "`IAMPolicyGenerator` built-in config not supported",
     ),
-    ("TestIssue3489", "long base64 not wrapped at 70 columns"),
+    (
+        "TestIssue3489",
+        "name reference: a ClusterRoleBinding subject resolves to the wrong one of two renamed ServiceAccounts of one original name",
+    ),
     (
         "TestIssue4884_UseLocalConfigAsNameRefSource",
         "kind-specific `namePrefix` field specs from `configurations:` keep kustomize from prefixing other kinds; shipway prefixes them all",
