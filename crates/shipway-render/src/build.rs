@@ -818,6 +818,8 @@ impl<'o> Builder<'o> {
                 );
             }
             specs.extend(label.fields.iter().filter_map(FieldSpec::from_node));
+            // The `labels` table of `configurations:` applies to every `labels:` entry.
+            specs.extend(tables.labels.iter().cloned());
             add_pairs(ra, &label.pairs, &specs);
         }
         if !k.common_labels.is_empty() {

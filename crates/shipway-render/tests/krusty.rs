@@ -101,22 +101,6 @@ const KNOWN_FAILING: &[(&str, &str)] = &[
         "kind-specific `namePrefix` field specs from `configurations:` keep kustomize from prefixing other kinds; shipway prefixes them all",
     ),
     (
-        "TestLabelTransformerConfigWithCustomResources__include_selector_via_transformerConfig",
-        "label field specs from `configurations:` not used by `labels:`",
-    ),
-    (
-        "TestLabelTransformerConfigWithCustomResources__include_selectors_and_labels_via_transformerConfig",
-        "label field specs from `configurations:` not used by `labels:`",
-    ),
-    (
-        "TestLabelTransformerConfigWithCustomResources__include_template_via_transformerConfig",
-        "label field specs from `configurations:` not used by `labels:`",
-    ),
-    (
-        "TestLabelTransformerConfig__includeSelectors_false_includeTemplates_false_include_template_via_transformerConfig",
-        "label field specs from `configurations:` not used by `labels:`",
-    ),
-    (
         "TestLegacyPrefixSuffixTransformer",
         "`PrefixSuffixTransformer` built-in config not supported",
     ),
