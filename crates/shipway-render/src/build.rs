@@ -332,7 +332,9 @@ impl<'o> Builder<'o> {
                         "the schema file is empty",
                     ));
                 };
-                let schema = Schema::from_swagger(&doc.to_json()).map_err(|e| {
+                let mut json = doc.to_json();
+                hoist_inline_objects(&mut json);
+                let schema = Schema::from_swagger(&json).map_err(|e| {
                     RenderError::invalid(&path, doc.pos, format!("openapi schema: {e}"))
                 })?;
                 Ok(Some(Arc::new(schema)))
@@ -1075,6 +1077,69 @@ impl<'o> Builder<'o> {
             }
         }
         Ok(docs.len())
+    }
+}
+
+/// Custom OpenAPI files often describe nested objects inline (`spec: {type: object,
+/// properties: …}`) rather than through `$ref`s; kustomize's schema walk follows both. The
+/// schema reader knows only named definitions, so every inline object (a property's, or
+/// an array's items) becomes a definition of its own, named after its path, and is
+/// replaced by a `$ref` that keeps the property's patch strategy and merge key.
+fn hoist_inline_objects(json: &mut serde_json::Value) {
+    fn hoist(
+        value: &mut serde_json::Value,
+        name: &str,
+        out: &mut Vec<(String, serde_json::Value)>,
+    ) {
+        if let Some(items) = value.get_mut("items") {
+            hoist(items, &format!("{name}.items"), out);
+        }
+        let Some(object) = value.as_object_mut() else {
+            return;
+        };
+        if !object.contains_key("properties") || object.contains_key("$ref") {
+            return;
+        }
+        let mut definition = serde_json::Map::new();
+        for key in ["properties", "type", "x-kubernetes-map-type"] {
+            if let Some(v) = object.remove(key) {
+                definition.insert(key.to_owned(), v);
+            }
+        }
+        object.insert(
+            "$ref".to_owned(),
+            serde_json::Value::String(format!("#/definitions/{name}")),
+        );
+        let mut definition = serde_json::Value::Object(definition);
+        hoist_properties(&mut definition, name, out);
+        out.push((name.to_owned(), definition));
+    }
+    fn hoist_properties(
+        definition: &mut serde_json::Value,
+        name: &str,
+        out: &mut Vec<(String, serde_json::Value)>,
+    ) {
+        if let Some(properties) = definition
+            .get_mut("properties")
+            .and_then(serde_json::Value::as_object_mut)
+        {
+            for (prop, value) in properties.iter_mut() {
+                hoist(value, &format!("{name}.{prop}"), out);
+            }
+        }
+    }
+    let Some(definitions) = json
+        .get_mut("definitions")
+        .and_then(serde_json::Value::as_object_mut)
+    else {
+        return;
+    };
+    let mut hoisted = Vec::new();
+    for (name, definition) in definitions.iter_mut() {
+        hoist_properties(definition, name, &mut hoisted);
+    }
+    for (name, definition) in hoisted {
+        definitions.entry(name).or_insert(definition);
     }
 }
 
@@ -2022,4 +2087,38 @@ fn sort(k: &Kustomization, resources: &mut Vec<Resource>) -> Result<(), RenderEr
         std::mem::take(resources).into_iter().map(Some).collect();
     resources.extend(keyed.into_iter().filter_map(|k| taken[k.3].take()));
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::hoist_inline_objects;
+
+    #[test]
+    fn inline_objects_of_a_custom_schema_become_named_definitions() {
+        let mut json = serde_json::json!({"definitions": {"v1.My": {
+            "type": "object",
+            "properties": {"spec": {"type": "object", "properties": {
+                "items": {"type": "array", "x-kubernetes-patch-merge-key": "name",
+                          "x-kubernetes-patch-strategy": "merge",
+                          "items": {"type": "object", "properties": {"name": {"type": "string"}}}}
+            }}}
+        }}});
+        hoist_inline_objects(&mut json);
+        let defs = &json["definitions"];
+        assert_eq!(
+            defs["v1.My"]["properties"]["spec"]["$ref"],
+            "#/definitions/v1.My.spec"
+        );
+        let items = &defs["v1.My.spec"]["properties"]["items"];
+        // The list keeps its strategy; its element type is now a named definition.
+        assert_eq!(items["x-kubernetes-patch-merge-key"], "name");
+        assert_eq!(
+            items["items"]["$ref"],
+            "#/definitions/v1.My.spec.items.items"
+        );
+        assert_eq!(
+            defs["v1.My.spec.items.items"]["properties"]["name"]["type"],
+            "string"
+        );
+    }
 }

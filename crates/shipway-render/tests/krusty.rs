@@ -57,27 +57,7 @@ const KNOWN_FAILING: &[(&str, &str)] = &[
         "`PrefixSuffixTransformer` built-in config not supported",
     ),
     (
-        "TestCustomOpenApiFieldBasicUsage",
-        "the `openapi:` custom schema is not used for strategic merge of custom resources",
-    ),
-    (
-        "TestCustomOpenApiFieldFromBase",
-        "the `openapi:` custom schema is not used for strategic merge of custom resources",
-    ),
-    (
         "TestCustomOpenApiFieldFromComponentWithOverlays",
-        "the `openapi:` custom schema is not used for strategic merge of custom resources",
-    ),
-    (
-        "TestCustomOpenApiFieldFromOverlay",
-        "the `openapi:` custom schema is not used for strategic merge of custom resources",
-    ),
-    (
-        "TestCustomOpenApiFieldWithTwoGvks",
-        "the `openapi:` custom schema is not used for strategic merge of custom resources",
-    ),
-    (
-        "TestCustomOpenApiFieldYaml",
         "the `openapi:` custom schema is not used for strategic merge of custom resources",
     ),
     (
