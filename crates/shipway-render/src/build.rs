@@ -1080,7 +1080,7 @@ impl<'o> Builder<'o> {
     }
 }
 
-/// Custom OpenAPI files often describe nested objects inline (`spec: {type: object,
+/// Custom `OpenAPI` files often describe nested objects inline (`spec: {type: object,
 /// properties: …}`) rather than through `$ref`s; kustomize's schema walk follows both. The
 /// schema reader knows only named definitions, so every inline object (a property's, or
 /// an array's items) becomes a definition of its own, named after its path, and is
