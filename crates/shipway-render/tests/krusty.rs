@@ -53,10 +53,6 @@ const KNOWN_FAILING: &[(&str, &str)] = &[
         "`buildMetadata: [transformerAnnotations]` not supported",
     ),
     (
-        "TestCustomNamePrefixer",
-        "`PrefixSuffixTransformer` built-in config not supported",
-    ),
-    (
         "TestCustomOpenApiFieldFromComponentWithOverlays",
         "the `openapi:` custom schema is not used for strategic merge of custom resources",
     ),
@@ -81,17 +77,16 @@ const KNOWN_FAILING: &[(&str, &str)] = &[
         "kind-specific `namePrefix` field specs from `configurations:` keep kustomize from prefixing other kinds; shipway prefixes them all",
     ),
     (
-        "TestLegacyPrefixSuffixTransformer",
-        "`PrefixSuffixTransformer` built-in config not supported",
-    ),
-    (
         "TestMultibasesWithConflict",
         "ambiguous name reference not rejected",
     ),
-    ("TestNameUpdateInRoleRef", "name reference: roleRef `kind`"),
+    (
+        "TestNameUpdateInRoleRef",
+        "name reference: roleRef `kind` is not checked, so a Role's new name is written into a ClusterRole roleRef",
+    ),
     (
         "TestNameUpdateInRoleRef2",
-        "`PrefixSuffixTransformer` built-in config not supported",
+        "name reference: roleRef `kind` is not checked, so a Role's new name is written into a ClusterRole roleRef",
     ),
     (
         "TestNamedspacedServiceAccountsWithOverlap",
@@ -99,11 +94,7 @@ const KNOWN_FAILING: &[(&str, &str)] = &[
     ),
     (
         "TestPrefixSuffix",
-        "`PrefixSuffixTransformer` built-in config not supported",
-    ),
-    (
-        "TestReusableCustomTransformers",
-        "`PrefixSuffixTransformer` built-in config not supported",
+        "name reference: a ConfigMap of two bases with one original name and different prefixes resolves to the wrong one",
     ),
 ];
 

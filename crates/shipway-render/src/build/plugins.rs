@@ -190,6 +190,19 @@ impl Builder<'_> {
                     rename(ra, &affix, prefix, Some(&specs));
                 }
             }
+            "PrefixSuffixTransformer" => {
+                // kustomize's `MultiTransformer`: its PrefixTransformer, then its
+                // SuffixTransformer, both configured from this one config.
+                let prefix = f.string(&["prefix"])?.unwrap_or_default();
+                let suffix = f.string(&["suffix"])?.unwrap_or_default();
+                let specs = specs(&mut f)?;
+                if !prefix.is_empty() {
+                    rename(ra, &prefix, true, Some(&specs));
+                }
+                if !suffix.is_empty() {
+                    rename(ra, &suffix, false, Some(&specs));
+                }
+            }
             "LabelTransformer" | "AnnotationsTransformer" => {
                 let key = if kind == "LabelTransformer" {
                     "labels"
@@ -323,7 +336,7 @@ impl Builder<'_> {
                     file,
                     node.pos,
                     format!(
-                        "built-in plugin `{other}` is not supported by shipway; supported: ConfigMapGenerator, SecretGenerator, PrefixTransformer, SuffixTransformer, LabelTransformer, AnnotationsTransformer, NamespaceTransformer, ImageTagTransformer, ReplicaCountTransformer, PatchTransformer, PatchJson6902Transformer, PatchStrategicMergeTransformer, ReplacementTransformer"
+                        "built-in plugin `{other}` is not supported by shipway; supported: ConfigMapGenerator, SecretGenerator, PrefixTransformer, SuffixTransformer, PrefixSuffixTransformer, LabelTransformer, AnnotationsTransformer, NamespaceTransformer, ImageTagTransformer, ReplicaCountTransformer, PatchTransformer, PatchJson6902Transformer, PatchStrategicMergeTransformer, ReplacementTransformer"
                     ),
                 ));
             }
