@@ -57,18 +57,6 @@ const KNOWN_FAILING: &[(&str, &str)] = &[
         "the `openapi:` custom schema is not used for strategic merge of custom resources",
     ),
     (
-        "TestGkeGenerator",
-        "`IAMPolicyGenerator` built-in config not supported",
-    ),
-    (
-        "TestGkeGeneratorWithNamespace",
-        "`IAMPolicyGenerator` built-in config not supported",
-    ),
-    (
-        "TestGkeGeneratorWithTwo",
-        "`IAMPolicyGenerator` built-in config not supported",
-    ),
-    (
         "TestIssue3489",
         "name reference: a ClusterRoleBinding subject resolves to the wrong one of two renamed ServiceAccounts of one original name",
     ),
