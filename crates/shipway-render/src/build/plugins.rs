@@ -354,7 +354,7 @@ impl Builder<'_> {
 }
 
 /// The `IAMPolicyGenerator` built-in (kustomize's `iampolicygenerator` filter): for
-/// `cloud: gke`, a ServiceAccount bound to a Google service account through the
+/// `cloud: gke`, a `ServiceAccount` bound to a Google service account through the
 /// `iam.gke.io/gcp-service-account` annotation; other clouds are refused as kustomize
 /// refuses them.
 fn iam_policy_service_account(
