@@ -1843,11 +1843,29 @@ fn fix_name_references(ra: &mut ResMap, references: &[NameReference]) {
                 .iter()
                 .filter(|s| s.applies_to(&referrer_gvk))
             {
+                // A `roleRef` names its target's kind and group: only objects of that
+                // kind and group are candidates (kustomize's `roleRefFilter`), so a Role
+                // renamed by a prefix does not rename a ClusterRole reference.
+                let role_ref = (spec
+                    .path
+                    .ends_with(&["roleRef".to_string(), "name".to_string()]))
+                .then(|| {
+                    let kind = referrer.node.str_at(&["roleRef", "kind"])?;
+                    let group = referrer.node.str_at(&["roleRef", "apiGroup"])?;
+                    Some((kind.to_string(), group.to_string()))
+                })
+                .flatten();
                 let pick = |old: &str, ns_hint: Option<&str>| -> Option<(String, String)> {
                     let matching: Vec<&Candidate> = names
                         .get(old)?
                         .iter()
                         .copied()
+                        .filter(|r| {
+                            role_ref.as_ref().is_none_or(|(kind, group)| {
+                                (kind.is_empty() || r.gvk.kind == *kind)
+                                    && (group.is_empty() || r.gvk.group == *group)
+                            })
+                        })
                         .filter(|r| {
                             if referrer_cluster || r.cluster_scoped {
                                 return ns_hint.is_none_or(|ns| {

@@ -69,14 +69,6 @@ const KNOWN_FAILING: &[(&str, &str)] = &[
         "ambiguous name reference not rejected",
     ),
     (
-        "TestNameUpdateInRoleRef",
-        "name reference: roleRef `kind` is not checked, so a Role's new name is written into a ClusterRole roleRef",
-    ),
-    (
-        "TestNameUpdateInRoleRef2",
-        "name reference: roleRef `kind` is not checked, so a Role's new name is written into a ClusterRole roleRef",
-    ),
-    (
         "TestNamedspacedServiceAccountsWithOverlap",
         "ambiguous name reference not rejected",
     ),
