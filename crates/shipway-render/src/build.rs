@@ -196,6 +196,19 @@ impl<'o> Builder<'o> {
         });
         // `sortOptions` in the kustomization wins over `--reorder` ("Using the
         // kustomization file over the CLI flag", kustomize warns).
+        // kustomize removes its internal build annotations from every object at the end,
+        // and writing back an empty set removes the field: an empty or null
+        // `metadata.annotations` is not printed (labels, and annotations deeper in the
+        // object, are; observed with `kubectl kustomize`).
+        for resource in &mut resources {
+            if let Some(metadata) = resource.node.get_mut("metadata").and_then(Node::as_map_mut)
+                && metadata
+                    .get("annotations")
+                    .is_some_and(|a| a.value.is_null() || a.as_map().is_some_and(|m| m.is_empty()))
+            {
+                metadata.remove("annotations");
+            }
+        }
         if !self.options.reorder_none || k.sort_options.is_some() {
             sort(&k, &mut resources)?;
         }
