@@ -202,9 +202,9 @@ impl<'o> Builder<'o> {
         // object, are; observed with `kubectl kustomize`).
         for resource in &mut resources {
             if let Some(metadata) = resource.node.get_mut("metadata").and_then(Node::as_map_mut)
-                && metadata
-                    .get("annotations")
-                    .is_some_and(|a| a.value.is_null() || a.as_map().is_some_and(|m| m.is_empty()))
+                && metadata.get("annotations").is_some_and(|a| {
+                    a.value.is_null() || a.as_map().is_some_and(shipway_model::Mapping::is_empty)
+                })
             {
                 metadata.remove("annotations");
             }
