@@ -174,6 +174,7 @@ impl<'o> Builder<'o> {
         let mut tables = Tables::default();
         self.accumulate(&k, dir, &mut ra, &mut tables)?;
         add_hashes(&mut ra);
+        check_role_binding_subjects(&ra)?;
         fix_name_references(&mut ra, &tables.get().name_reference);
         let unused = vars::resolve(&self.vars, ra.resources_mut(), &tables.get().var_reference)?;
         if !unused.is_empty() {
@@ -183,7 +184,32 @@ impl<'o> Builder<'o> {
             ));
         }
         let mut resources = ra.into_resources();
-        if !self.options.reorder_none {
+        // Objects marked `config.kubernetes.io/local-config` take part in the build (as
+        // replacement or name-reference sources) and are left out of the output; only the
+        // value "false" keeps them (kustomize's `IgnoreLocal`, after vars).
+        resources.retain(|r| {
+            r.node
+                .get("metadata")
+                .and_then(|m| m.get("annotations"))
+                .and_then(|a| a.get("config.kubernetes.io/local-config"))
+                .is_none_or(|v| v.as_str() == Some("false"))
+        });
+        // `sortOptions` in the kustomization wins over `--reorder` ("Using the
+        // kustomization file over the CLI flag", kustomize warns).
+        // kustomize removes its internal build annotations from every object at the end,
+        // and writing back an empty set removes the field: an empty or null
+        // `metadata.annotations` is not printed (labels, and annotations deeper in the
+        // object, are; observed with `kubectl kustomize`).
+        for resource in &mut resources {
+            if let Some(metadata) = resource.node.get_mut("metadata").and_then(Node::as_map_mut)
+                && metadata.get("annotations").is_some_and(|a| {
+                    a.value.is_null() || a.as_map().is_some_and(shipway_model::Mapping::is_empty)
+                })
+            {
+                metadata.remove("annotations");
+            }
+        }
+        if !self.options.reorder_none || k.sort_options.is_some() {
             sort(&k, &mut resources)?;
         }
         Ok(resources)
@@ -236,7 +262,7 @@ impl<'o> Builder<'o> {
                 });
             }
         };
-        let docs = self.read_yaml(&path)?;
+        let docs = self.read_yaml_with(&path, true)?;
         let node = match docs.len() {
             0 => Node::new(Value::Null),
             1 => docs
@@ -319,7 +345,9 @@ impl<'o> Builder<'o> {
                         "the schema file is empty",
                     ));
                 };
-                let schema = Schema::from_swagger(&doc.to_json()).map_err(|e| {
+                let mut json = doc.to_json();
+                hoist_inline_objects(&mut json);
+                let schema = Schema::from_swagger(&json).map_err(|e| {
                     RenderError::invalid(&path, doc.pos, format!("openapi schema: {e}"))
                 })?;
                 Ok(Some(Arc::new(schema)))
@@ -350,9 +378,23 @@ impl<'o> Builder<'o> {
     }
 
     fn read_yaml(&mut self, path: &Path) -> Result<Vec<Node>, RenderError> {
+        self.read_yaml_with(path, false)
+    }
+
+    /// Reads `path`; `kustomization` files let a repeated key replace the earlier one, as
+    /// kustomize's JSON-based reading of them does (resources stay strict, as yaml.v3 is).
+    fn read_yaml_with(
+        &mut self,
+        path: &Path,
+        kustomization: bool,
+    ) -> Result<Vec<Node>, RenderError> {
         let text = fs_err::read_to_string(path).map_err(|e| RenderError::io(path, e))?;
         let file = self.add_source(path);
-        parse_stream(&text, file, &Limits::default()).map_err(|source| RenderError::Yaml {
+        let limits = Limits {
+            duplicate_keys_keep_last: kustomization,
+            ..Limits::default()
+        };
+        parse_stream(&text, file, &limits).map_err(|source| RenderError::Yaml {
             path: path.to_path_buf(),
             source,
         })
@@ -717,6 +759,7 @@ impl<'o> Builder<'o> {
         ra: &mut ResMap,
         tables: &Builtin,
     ) -> Result<(), RenderError> {
+        let mut documents = 0;
         for entry in &k.patches_strategic_merge {
             let spec = PatchSpec {
                 pos: entry.pos,
@@ -734,10 +777,27 @@ impl<'o> Builder<'o> {
                     ..spec
                 }
             };
-            self.apply_patch(k, dir, &spec, ra, false)?;
+            documents += self.apply_patch(k, dir, &spec, ra, false)?;
+        }
+        // kustomize configures one transformer with all the files and rejects it when
+        // together they hold no patch (only comments or nothing).
+        if documents == 0
+            && let Some(first) = k.patches_strategic_merge.first()
+        {
+            return Err(RenderError::invalid(
+                &k.path,
+                first.pos,
+                "`patchesStrategicMerge` patch appears to be empty: the files hold no object",
+            ));
         }
         for spec in &k.patches {
-            self.apply_patch(k, dir, spec, ra, false)?;
+            if self.apply_patch(k, dir, spec, ra, false)? == 0 {
+                return Err(RenderError::invalid(
+                    &k.path,
+                    spec.pos,
+                    "the patch is empty: kustomize rejects it as both a strategic merge and a JSON 6902 patch",
+                ));
+            }
         }
         if let Some(namespace) = &k.namespace {
             set_namespace(
@@ -773,6 +833,8 @@ impl<'o> Builder<'o> {
                 );
             }
             specs.extend(label.fields.iter().filter_map(FieldSpec::from_node));
+            // The `labels` table of `configurations:` applies to every `labels:` entry.
+            specs.extend(tables.labels.iter().cloned());
             add_pairs(ra, &label.pairs, &specs);
         }
         if !k.common_labels.is_empty() {
@@ -843,6 +905,8 @@ impl<'o> Builder<'o> {
         Ok(out)
     }
 
+    /// Applies one patch entry to `ra` and returns how many patch documents it held (0 for
+    /// a file of only comments, which the callers reject as kustomize does).
     fn apply_patch(
         &mut self,
         k: &Kustomization,
@@ -850,7 +914,7 @@ impl<'o> Builder<'o> {
         spec: &PatchSpec,
         ra: &mut ResMap,
         json_only: bool,
-    ) -> Result<(), RenderError> {
+    ) -> Result<usize, RenderError> {
         let (text, file, patch_path) = match (&spec.path, &spec.patch) {
             (Some(_), Some(_)) => {
                 return Err(RenderError::invalid(
@@ -941,7 +1005,7 @@ impl<'o> Builder<'o> {
                 })?;
                 settle_identity(resource, &before, spec, true);
             }
-            return Ok(());
+            return Ok(docs.len());
         }
         for patch in &docs {
             let mut matched = 0;
@@ -957,10 +1021,15 @@ impl<'o> Builder<'o> {
                     t.matches(resource)
                 } else {
                     let gvk = resource.gvk();
-                    gvk.kind == patch_gvk.kind
-                        && gvk.group == patch_gvk.group
+                    let ns = patch_ns.as_deref().unwrap_or("");
+                    gvk.group == patch_gvk.group
                         && (patch_gvk.version.is_empty() || gvk.version == patch_gvk.version)
-                        && resource.had_id(&patch_name, patch_ns.as_deref().unwrap_or(""))
+                        && ((gvk.kind == patch_gvk.kind && resource.had_id(&patch_name, ns))
+                            || resource.previous_kinds.iter().any(|(k, n, s)| {
+                                *k == patch_gvk.kind
+                                    && *n == patch_name
+                                    && (s == ns || s.is_empty() && ns == "default")
+                            }))
                 };
                 if !selected {
                     continue;
@@ -977,15 +1046,19 @@ impl<'o> Builder<'o> {
                     resource.namespace().to_string(),
                 );
                 let mut patch = patch.clone();
-                if target.is_some() {
-                    // With an explicit target the patch's own identity is ignored.
-                    if let Some(meta) = patch.get_mut("metadata").and_then(Node::as_map_mut) {
-                        meta.remove("name");
-                        meta.remove("namespace");
-                    }
-                    if let Some(map) = patch.as_map_mut() {
+                if target.is_some()
+                    && let Some(map) = patch.as_map_mut()
+                {
+                    // With an explicit target kustomize gives the patch the target's
+                    // apiVersion and keeps its name, namespace and kind: they are merged
+                    // and then put back by `settle_identity` unless the patch's options
+                    // allow the change (`ApplySmPatch` in kustomize's resmap).
+                    map.remove("apiVersion");
+                    if map
+                        .get("kind")
+                        .is_some_and(|k| k.as_str().is_none_or(str::is_empty))
+                    {
                         map.remove("kind");
-                        map.remove("apiVersion");
                     }
                 }
                 strategic_merge(schema, &gvk, &mut resource.node, &patch)
@@ -1016,7 +1089,70 @@ impl<'o> Builder<'o> {
                 ra.resources_mut().remove(index);
             }
         }
-        Ok(())
+        Ok(docs.len())
+    }
+}
+
+/// Custom `OpenAPI` files often describe nested objects inline (`spec: {type: object,
+/// properties: …}`) rather than through `$ref`s; kustomize's schema walk follows both. The
+/// schema reader knows only named definitions, so every inline object (a property's, or
+/// an array's items) becomes a definition of its own, named after its path, and is
+/// replaced by a `$ref` that keeps the property's patch strategy and merge key.
+fn hoist_inline_objects(json: &mut serde_json::Value) {
+    fn hoist(
+        value: &mut serde_json::Value,
+        name: &str,
+        out: &mut Vec<(String, serde_json::Value)>,
+    ) {
+        if let Some(items) = value.get_mut("items") {
+            hoist(items, &format!("{name}.items"), out);
+        }
+        let Some(object) = value.as_object_mut() else {
+            return;
+        };
+        if !object.contains_key("properties") || object.contains_key("$ref") {
+            return;
+        }
+        let mut definition = serde_json::Map::new();
+        for key in ["properties", "type", "x-kubernetes-map-type"] {
+            if let Some(v) = object.remove(key) {
+                definition.insert(key.to_owned(), v);
+            }
+        }
+        object.insert(
+            "$ref".to_owned(),
+            serde_json::Value::String(format!("#/definitions/{name}")),
+        );
+        let mut definition = serde_json::Value::Object(definition);
+        hoist_properties(&mut definition, name, out);
+        out.push((name.to_owned(), definition));
+    }
+    fn hoist_properties(
+        definition: &mut serde_json::Value,
+        name: &str,
+        out: &mut Vec<(String, serde_json::Value)>,
+    ) {
+        if let Some(properties) = definition
+            .get_mut("properties")
+            .and_then(serde_json::Value::as_object_mut)
+        {
+            for (prop, value) in properties.iter_mut() {
+                hoist(value, &format!("{name}.{prop}"), out);
+            }
+        }
+    }
+    let Some(definitions) = json
+        .get_mut("definitions")
+        .and_then(serde_json::Value::as_object_mut)
+    else {
+        return;
+    };
+    let mut hoisted = Vec::new();
+    for (name, definition) in definitions.iter_mut() {
+        hoist_properties(definition, name, &mut hoisted);
+    }
+    for (name, definition) in hoisted {
+        definitions.entry(name).or_insert(definition);
     }
 }
 
@@ -1125,6 +1261,13 @@ fn settle_identity(
             }
         }
     }
+    if resource.kind() != before_gvk.kind {
+        resource.previous_kinds.push((
+            before_gvk.kind.clone(),
+            before_name.clone(),
+            before_ns.clone(),
+        ));
+    }
     if resource.name() != before_name {
         resource
             .previous
@@ -1132,7 +1275,7 @@ fn settle_identity(
     }
 }
 
-fn check_resource(node: Node, path: &Path) -> Result<Node, RenderError> {
+fn check_resource(mut node: Node, path: &Path) -> Result<Node, RenderError> {
     if node.str_at(&["kind"]).is_none_or(str::is_empty) {
         return Err(RenderError::invalid(
             path,
@@ -1140,14 +1283,33 @@ fn check_resource(node: Node, path: &Path) -> Result<Node, RenderError> {
             "missing `kind` in object",
         ));
     }
-    if node.str_at(&["apiVersion"]).is_none_or(str::is_empty) {
-        return Err(RenderError::invalid(
-            path,
-            node.pos,
-            "missing `apiVersion` in object",
-        ));
-    }
+    // kustomize accepts an object without `apiVersion` (only `kind` is required) and
+    // treats it as a core object of no version.
+    coerce_annotations(&mut node);
     Ok(node)
+}
+
+/// Annotation values are strings to kustomize: an integer or boolean written without
+/// quotes is printed quoted (`port: "8080"`), while label values are left as written
+/// (observed with `kubectl kustomize`). Floats and nulls are left alone: kustomize keeps
+/// their source spelling, which the parsed value no longer has.
+fn coerce_annotations(node: &mut Node) {
+    let Some(annotations) = node
+        .get_mut("metadata")
+        .and_then(|m| m.get_mut("annotations"))
+        .and_then(Node::as_map_mut)
+    else {
+        return;
+    };
+    for entry in &mut annotations.entries {
+        let text = match &entry.value.value {
+            Value::Int(i) => i.to_string(),
+            Value::Uint(u) => u.to_string(),
+            Value::Bool(b) => b.to_string(),
+            _ => continue,
+        };
+        entry.value.value = Value::Str(text);
+    }
 }
 
 fn is_remote(entry: &str) -> bool {
@@ -1177,6 +1339,24 @@ fn absorb(
     let behavior = resource.behavior.unwrap_or_default();
     let id = resource.id();
     if behavior == Behavior::Create {
+        // A generated object may not take an id already present; as in kustomize's
+        // `ResId.Equals`, no namespace and `default` are the same namespace here.
+        let ns_equal = |a: &str, b: &str| {
+            a == b || (a.is_empty() && b == "default") || (a == "default" && b.is_empty())
+        };
+        if ra.resources().iter().any(|r| {
+            let rid = r.id();
+            rid.gvk == id.gvk && rid.name == id.name && ns_equal(&rid.namespace, &id.namespace)
+        }) {
+            return Err(RenderError::invalid(
+                file,
+                pos,
+                format!(
+                    "{} {:?} exists already; behavior must be merge or replace",
+                    id.gvk.kind, id.name
+                ),
+            ));
+        }
         return ra.append(resource);
     }
     let existing = ra.resources_mut().iter_mut().find(|r| {
@@ -1265,6 +1445,7 @@ fn absorb(
         }
         resource.original_name.clone_from(&existing.original_name);
         resource.previous.clone_from(&existing.previous);
+        resource.previous_kinds.clone_from(&existing.previous_kinds);
         resource.prefixes.clone_from(&existing.prefixes);
         resource.suffixes.clone_from(&existing.suffixes);
         *existing = resource;
@@ -1344,6 +1525,12 @@ fn set_namespace(
         }
         for spec in specs.iter().filter(|s| s.applies_to(&gvk)) {
             let renames = spec.path == ["metadata", "name"];
+            // The default `metadata/name` of kind `Namespace` means the core Namespace; a
+            // custom resource that happens to be called `Namespace` keeps its name
+            // (kustomize's namespace filter checks for the core group).
+            if renames && gvk.kind == "Namespace" && spec.group.is_none() && !gvk.group.is_empty() {
+                continue;
+            }
             if renames && resource.name() != namespace {
                 resource.remember_id();
             }
@@ -1576,6 +1763,37 @@ struct Candidate {
 /// The candidates of each reference kind are indexed by every name they ever had once,
 /// up front: looking them up per referrer field made this quadratic in the number of
 /// objects (70 s for 9,000 objects).
+/// kustomize's name-reference pass reads the namespaces of a `RoleBinding`'s `ServiceAccount`
+/// subjects and fails on one whose `namespace` key is present but not a string (written as
+/// `namespace:` with nothing after it).
+fn check_role_binding_subjects(ra: &ResMap) -> Result<(), RenderError> {
+    for resource in ra.resources() {
+        if resource.kind() != "RoleBinding" {
+            continue;
+        }
+        let Some(subjects) = resource.node.get("subjects").and_then(Node::as_seq) else {
+            continue;
+        };
+        for subject in subjects {
+            let is_sa = subject.str_at(&["kind"]) == Some("ServiceAccount");
+            if let Some(namespace) = subject.get("namespace")
+                && is_sa
+                && namespace.as_str().is_none()
+            {
+                return Err(RenderError::invalid(
+                    &resource.source,
+                    namespace.pos,
+                    format!(
+                        "Invalid Input: namespace is blank for resource {:?}: a ServiceAccount subject's `namespace` must be a string",
+                        resource.id().to_string()
+                    ),
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
 fn fix_name_references(ra: &mut ResMap, references: &[NameReference]) {
     let renamed: Vec<Candidate> = ra
         .resources()
@@ -1638,11 +1856,29 @@ fn fix_name_references(ra: &mut ResMap, references: &[NameReference]) {
                 .iter()
                 .filter(|s| s.applies_to(&referrer_gvk))
             {
+                // A `roleRef` names its target's kind and group: only objects of that
+                // kind and group are candidates (kustomize's `roleRefFilter`), so a Role
+                // renamed by a prefix does not rename a ClusterRole reference.
+                let role_ref = (spec
+                    .path
+                    .ends_with(&["roleRef".to_string(), "name".to_string()]))
+                .then(|| {
+                    let kind = referrer.node.str_at(&["roleRef", "kind"])?;
+                    let group = referrer.node.str_at(&["roleRef", "apiGroup"])?;
+                    Some((kind.to_string(), group.to_string()))
+                })
+                .flatten();
                 let pick = |old: &str, ns_hint: Option<&str>| -> Option<(String, String)> {
                     let matching: Vec<&Candidate> = names
                         .get(old)?
                         .iter()
                         .copied()
+                        .filter(|r| {
+                            role_ref.as_ref().is_none_or(|(kind, group)| {
+                                (kind.is_empty() || r.gvk.kind == *kind)
+                                    && (group.is_empty() || r.gvk.group == *group)
+                            })
+                        })
                         .filter(|r| {
                             if referrer_cluster || r.cluster_scoped {
                                 return ns_hint.is_none_or(|ns| {
@@ -1867,6 +2103,13 @@ fn sort(k: &Kustomization, resources: &mut Vec<Resource>) -> Result<(), RenderEr
             if a.0 != b.0 {
                 return a.0.cmp(&b.0);
             }
+            // kustomize puts the core Namespace before any other kind named `Namespace`
+            // (`gvkLessThan` in its SortOrderTransformer reverses the comparison there).
+            let namespace = |g: &str| g.ends_with("_Namespace");
+            let core = |g: &str| g.starts_with("~G_");
+            if namespace(&a.1) && namespace(&b.1) && (core(&a.1) || core(&b.1)) {
+                return b.1.cmp(&a.1);
+            }
             return a.1.cmp(&b.1);
         }
         a.2.cmp(&b.2)
@@ -1875,4 +2118,38 @@ fn sort(k: &Kustomization, resources: &mut Vec<Resource>) -> Result<(), RenderEr
         std::mem::take(resources).into_iter().map(Some).collect();
     resources.extend(keyed.into_iter().filter_map(|k| taken[k.3].take()));
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::hoist_inline_objects;
+
+    #[test]
+    fn inline_objects_of_a_custom_schema_become_named_definitions() {
+        let mut json = serde_json::json!({"definitions": {"v1.My": {
+            "type": "object",
+            "properties": {"spec": {"type": "object", "properties": {
+                "items": {"type": "array", "x-kubernetes-patch-merge-key": "name",
+                          "x-kubernetes-patch-strategy": "merge",
+                          "items": {"type": "object", "properties": {"name": {"type": "string"}}}}
+            }}}
+        }}});
+        hoist_inline_objects(&mut json);
+        let defs = &json["definitions"];
+        assert_eq!(
+            defs["v1.My"]["properties"]["spec"]["$ref"],
+            "#/definitions/v1.My.spec"
+        );
+        let items = &defs["v1.My.spec"]["properties"]["items"];
+        // The list keeps its strategy; its element type is now a named definition.
+        assert_eq!(items["x-kubernetes-patch-merge-key"], "name");
+        assert_eq!(
+            items["items"]["$ref"],
+            "#/definitions/v1.My.spec.items.items"
+        );
+        assert_eq!(
+            defs["v1.My.spec.items.items"]["properties"]["name"]["type"],
+            "string"
+        );
+    }
 }

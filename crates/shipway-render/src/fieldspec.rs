@@ -122,6 +122,9 @@ pub struct Builtin {
     pub common_labels: Vec<FieldSpec>,
     /// `labels` with `includeTemplates`.
     pub template_labels: Vec<FieldSpec>,
+    /// Extra fields every `labels:` entry writes, whatever its options (the `labels`
+    /// table of a `configurations:` file; kustomize has no default entries).
+    pub labels: Vec<FieldSpec>,
     /// `commonAnnotations`.
     pub common_annotations: Vec<FieldSpec>,
     /// `images`.
@@ -153,6 +156,7 @@ impl Builtin {
         Builtin {
             common_labels: table("commonLabels"),
             template_labels: table("templateLabels"),
+            labels: table("labels"),
             common_annotations: table("commonAnnotations"),
             images: table("images"),
             replicas: table("replicas"),
@@ -196,6 +200,7 @@ impl Builtin {
     pub fn merge(&mut self, other: &Builtin) -> Result<(), String> {
         merge_specs(&mut self.common_labels, &other.common_labels)?;
         merge_specs(&mut self.template_labels, &other.template_labels)?;
+        merge_specs(&mut self.labels, &other.labels)?;
         merge_specs(&mut self.common_annotations, &other.common_annotations)?;
         merge_specs(&mut self.images, &other.images)?;
         merge_specs(&mut self.replicas, &other.replicas)?;
@@ -369,6 +374,7 @@ pub fn builtin() -> &'static Builtin {
                 include_str!("../data/fieldspecs/templatelabels.yaml"),
                 "templateLabels",
             ),
+            labels: Vec::new(),
             common_annotations: table(
                 include_str!("../data/fieldspecs/commonannotations.yaml"),
                 "commonAnnotations",

@@ -163,11 +163,11 @@ pub fn generate(
     let mut binary = Mapping::new();
     for (key, value) in pairs {
         if secret {
-            data.insert(key, Node::string(base64(&value)));
+            data.insert(key, Node::string(wrapped_base64(&value)));
         } else {
             match String::from_utf8(value) {
                 Ok(text) => data.insert(key, Node::string(text)),
-                Err(err) => binary.insert(key, Node::string(base64(err.as_bytes()))),
+                Err(err) => binary.insert(key, Node::string(wrapped_base64(err.as_bytes()))),
             }
         }
     }
@@ -253,6 +253,24 @@ fn strip_quotes(value: &str) -> &str {
 /// through `kubectl kustomize`); only an empty one is refused.
 fn valid_key(key: &str) -> bool {
     !key.is_empty()
+}
+
+/// Base64 as kustomize writes generated `data` and `binaryData` values (kyaml's
+/// `encodeBase64`): an encoding of 70 characters or more is cut into lines of 70, each
+/// followed by a newline (so it prints as a `|` block); a shorter one is one line.
+pub fn wrapped_base64(bytes: &[u8]) -> String {
+    const LINE: usize = 70;
+    let encoded = base64(bytes);
+    if encoded.len() < LINE {
+        return encoded;
+    }
+    let mut out = String::with_capacity(encoded.len() + encoded.len() / LINE + 1);
+    // Base64 is ASCII, so byte chunks are character chunks.
+    for line in encoded.as_bytes().chunks(LINE) {
+        out.push_str(std::str::from_utf8(line).unwrap_or_default());
+        out.push('\n');
+    }
+    out
 }
 
 /// Standard base64 with padding.
@@ -377,6 +395,19 @@ pub fn go_json_string(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn long_base64_is_wrapped_at_70_columns_like_kustomize() {
+        assert_eq!(wrapped_base64(b"apple"), "YXBwbGU=");
+        // 51 bytes encode to exactly 68 characters: one line, no newline.
+        assert!(!wrapped_base64(&[0; 51]).contains('\n'));
+        // 52 bytes encode to 72: a line of 70, then 2, each newline-terminated.
+        let long = wrapped_base64(&[0; 52]);
+        let lines: Vec<&str> = long.split_terminator('\n').collect();
+        assert_eq!((lines.len(), lines[0].len(), lines[1].len()), (2, 70, 2));
+        assert!(long.ends_with('\n'));
+        assert_eq!(long.replace('\n', ""), base64(&[0; 52]));
+    }
 
     #[test]
     fn base64_matches_reference() {

@@ -274,10 +274,23 @@ fn apply_operations(target: &mut Node, ops: &[Node]) -> Result<(), String> {
                     .get("value")
                     .cloned()
                     .ok_or("replace operation without `value`")?;
-                let slot = get_mut(target, &pointer).ok_or_else(|| {
-                    format!("replace operation does not apply: doc is missing path: {path}")
-                })?;
-                *slot = value;
+                if let Some(slot) = get_mut(target, &pointer) {
+                    *slot = value;
+                } else {
+                    // A missing key of an existing mapping is added, as the JSON patch
+                    // library kustomize uses does; a missing parent or list index is
+                    // an error (observed with `kubectl kustomize`).
+                    let parent = pointer
+                        .split_last()
+                        .and_then(|(key, parent)| Some((key, get_mut(target, parent)?)))
+                        .and_then(|(key, parent)| Some((key, parent.as_map_mut()?)));
+                    let Some((key, map)) = parent else {
+                        return Err(format!(
+                            "replace operation does not apply: doc is missing path: {path}"
+                        ));
+                    };
+                    map.insert(key.clone(), value);
+                }
             }
             "move" | "copy" => {
                 let from = op

@@ -35,6 +35,10 @@ pub struct Resource {
     pub original_namespace: String,
     /// Every (name, namespace) it had before its current one, oldest first.
     pub previous: Vec<(String, String)>,
+    /// The (kind, name, namespace) it had before each change of kind (a patch with
+    /// `allowKindChange`), oldest first: a later strategic merge patch still finds it by
+    /// the identity it was loaded with.
+    pub previous_kinds: Vec<(String, String, String)>,
     /// Name prefixes applied, innermost first.
     pub prefixes: Vec<String>,
     /// Name suffixes applied, innermost first.
@@ -61,6 +65,7 @@ impl Resource {
             original_name,
             original_namespace,
             previous: Vec::new(),
+            previous_kinds: Vec::new(),
             prefixes: Vec::new(),
             suffixes: Vec::new(),
             needs_hash: false,

@@ -33,6 +33,10 @@ pub struct Limits {
     pub alias_bytes_per_input_byte: usize,
     /// The smallest alias byte budget, however small the input.
     pub min_alias_bytes: usize,
+    /// Whether a key repeated in one mapping replaces the earlier one instead of being an
+    /// error. kustomize reads kustomization files this way (through JSON, where the last
+    /// key wins) and resources the strict way (yaml.v3); off by default.
+    pub duplicate_keys_keep_last: bool,
 }
 
 impl Limits {
@@ -58,6 +62,7 @@ impl Default for Limits {
             // far below what hurts.
             alias_bytes_per_input_byte: 16,
             min_alias_bytes: 16 * 1024 * 1024,
+            duplicate_keys_keep_last: false,
         }
     }
 }
@@ -394,10 +399,17 @@ impl<'l> Builder<'l> {
         let is_merge = plain && key == "<<";
         if !is_merge {
             let existing = match &frame.index {
-                Some(index) => index.get(&key).map(|&i| &frame.map.entries[i]),
-                None => frame.map.entry(&key),
+                Some(index) => index.get(&key).copied(),
+                None => frame.map.entries.iter().position(|e| e.key == key),
             };
-            if let Some(existing) = existing {
+            if let Some(i) = existing
+                && self.limits.duplicate_keys_keep_last
+            {
+                // The later value wins: drop the earlier entry (the index, if any, is
+                // rebuilt when the mapping next grows past its threshold).
+                frame.map.entries.remove(i);
+                frame.index = None;
+            } else if let Some(existing) = existing.map(|i| &frame.map.entries[i]) {
                 return Err(YamlError::at(
                     pos,
                     format!(
@@ -563,6 +575,22 @@ mod tests {
         // The budget is 16 MiB (16 times the 1 MiB input): the 17th alias, on line 18,
         // crosses it.
         assert_eq!((err.line, err.col), (18, 6), "{err}");
+    }
+
+    #[test]
+    fn repeated_keys_are_an_error_unless_the_last_is_asked_to_win() {
+        let text = "a: 1\nb: 2\na: 3\n";
+        let err = parse_stream(text, FileId(0), &Limits::default()).unwrap_err();
+        assert_eq!(err.line, 3, "{err}");
+        let limits = Limits {
+            duplicate_keys_keep_last: true,
+            ..Limits::default()
+        };
+        let docs = parse_stream(text, FileId(0), &limits).unwrap();
+        let map = docs[0].as_map().unwrap();
+        let keys: Vec<&str> = map.entries.iter().map(|e| e.key.as_str()).collect();
+        assert_eq!(keys, ["b", "a"]);
+        assert!(matches!(map.entries[1].value.value, crate::Value::Int(3)));
     }
 
     #[test]

@@ -12,9 +12,10 @@
 //! generators, and hand-configured transformers after its own transformers.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use shipway_model::yaml::{Limits, parse_stream};
-use shipway_model::{Node, Pos, Value};
+use shipway_model::{Mapping, Node, Pos, Value};
 
 use super::{Builder, Tables, absorb, add_pairs, rename, set_images, set_namespace, set_replicas};
 use crate::error::RenderError;
@@ -25,7 +26,7 @@ use crate::kustomization::{
     decode_selector,
 };
 use crate::replace::{self, Replacement};
-use crate::resource::ResMap;
+use crate::resource::{ResMap, Resource};
 
 /// One plugin configuration and the file it came from.
 struct Config {
@@ -159,7 +160,10 @@ impl Builder<'_> {
                 .filter_map(FieldSpec::from_node)
                 .collect())
         };
-        let generator = matches!(kind, "ConfigMapGenerator" | "SecretGenerator");
+        let generator = matches!(
+            kind,
+            "ConfigMapGenerator" | "SecretGenerator" | "IAMPolicyGenerator"
+        );
         if generator != (stage == Stage::Generators) {
             return Err(RenderError::invalid(
                 file,
@@ -180,6 +184,10 @@ impl Builder<'_> {
                 let resource = generate(&self.loader, &plain, dir, &spec, secret)?;
                 absorb(ra, resource, file, node.pos)?;
             }
+            "IAMPolicyGenerator" => {
+                let resource = iam_policy_service_account(&mut f, file, node.pos)?;
+                ra.append(resource)?;
+            }
             "PrefixTransformer" | "SuffixTransformer" => {
                 let prefix = kind == "PrefixTransformer";
                 let affix = f
@@ -188,6 +196,19 @@ impl Builder<'_> {
                 let specs = specs(&mut f)?;
                 if !affix.is_empty() {
                     rename(ra, &affix, prefix, Some(&specs));
+                }
+            }
+            "PrefixSuffixTransformer" => {
+                // kustomize's `MultiTransformer`: its PrefixTransformer, then its
+                // SuffixTransformer, both configured from this one config.
+                let prefix = f.string(&["prefix"])?.unwrap_or_default();
+                let suffix = f.string(&["suffix"])?.unwrap_or_default();
+                let specs = specs(&mut f)?;
+                if !prefix.is_empty() {
+                    rename(ra, &prefix, true, Some(&specs));
+                }
+                if !suffix.is_empty() {
+                    rename(ra, &suffix, false, Some(&specs));
                 }
             }
             "LabelTransformer" | "AnnotationsTransformer" => {
@@ -323,13 +344,59 @@ impl Builder<'_> {
                     file,
                     node.pos,
                     format!(
-                        "built-in plugin `{other}` is not supported by shipway; supported: ConfigMapGenerator, SecretGenerator, PrefixTransformer, SuffixTransformer, LabelTransformer, AnnotationsTransformer, NamespaceTransformer, ImageTagTransformer, ReplicaCountTransformer, PatchTransformer, PatchJson6902Transformer, PatchStrategicMergeTransformer, ReplacementTransformer"
+                        "built-in plugin `{other}` is not supported by shipway; supported: ConfigMapGenerator, SecretGenerator, IAMPolicyGenerator, PrefixTransformer, SuffixTransformer, PrefixSuffixTransformer, LabelTransformer, AnnotationsTransformer, NamespaceTransformer, ImageTagTransformer, ReplicaCountTransformer, PatchTransformer, PatchJson6902Transformer, PatchStrategicMergeTransformer, ReplacementTransformer"
                     ),
                 ));
             }
         }
         Ok(())
     }
+}
+
+/// The `IAMPolicyGenerator` built-in (kustomize's `iampolicygenerator` filter): for
+/// `cloud: gke`, a `ServiceAccount` bound to a Google service account through the
+/// `iam.gke.io/gcp-service-account` annotation; other clouds are refused as kustomize
+/// refuses them.
+fn iam_policy_service_account(
+    f: &mut Fields<'_>,
+    file: &Path,
+    pos: Pos,
+) -> Result<Resource, RenderError> {
+    let cloud = f.string(&["cloud"])?.unwrap_or_default();
+    if cloud != "gke" {
+        return Err(RenderError::invalid(
+            file,
+            pos,
+            format!("IAMPolicyGenerator: cloud provider {cloud:?} not supported yet"),
+        ));
+    }
+    let empty = Node::map();
+    let kubernetes = f.take(&["kubernetesService"]).unwrap_or(&empty);
+    let account = f.take(&["serviceAccount"]).unwrap_or(&empty);
+    let text = |node: &Node, key: &str| node.str_at(&[key]).unwrap_or("").to_string();
+    let mut annotations = Mapping::new();
+    annotations.insert(
+        "iam.gke.io/gcp-service-account".into(),
+        Node::string(format!(
+            "{}@{}.iam.gserviceaccount.com",
+            text(account, "name"),
+            text(account, "projectId")
+        )),
+    );
+    let mut metadata = Mapping::new();
+    metadata.insert("annotations".into(), Node::new(Value::Map(annotations)));
+    metadata.insert("name".into(), Node::string(text(kubernetes, "name")));
+    let namespace = text(kubernetes, "namespace");
+    if !namespace.is_empty() {
+        metadata.insert("namespace".into(), Node::string(namespace));
+    }
+    let mut object = Mapping::new();
+    object.insert("apiVersion".into(), Node::string("v1"));
+    object.insert("kind".into(), Node::string("ServiceAccount"));
+    object.insert("metadata".into(), Node::new(Value::Map(metadata)));
+    let mut node = Node::new(Value::Map(object));
+    node.set_pos_recursive(pos);
+    Ok(Resource::new(node, Arc::from(file)))
 }
 
 /// A `ConfigMapGenerator`/`SecretGenerator` configuration as a generator entry: the name
