@@ -311,9 +311,45 @@ fn update_info(controller: &Controller, name: &str) {
         .set(1);
 }
 
+/// The first of a Flux app's `dependsOn` that is not Ready (synced and healthy), if any.
+fn unready_dependency(controller: &Controller, spec: &AppSpec) -> Option<String> {
+    let flux = spec.flux.as_ref()?;
+    let apps = controller.apps();
+    flux.depends_on.iter().find_map(|(namespace, name)| {
+        let ready = apps.values().any(|state| {
+            state
+                .spec
+                .flux
+                .as_ref()
+                .is_some_and(|f| f.namespace == *namespace)
+                && state.spec.app.name == *name
+                && state.sync_status == "Synced"
+                && state.health == "Healthy"
+        });
+        (!ready).then(|| format!("{namespace}/{name}"))
+    })
+}
+
 async fn run(controller: &Controller, request: &Request, spec: &AppSpec) -> anyhow::Result<()> {
     let inner = &controller.inner;
     let name = &spec.app.name;
+    if let Some(dependency) = unready_dependency(controller, spec) {
+        // Flux's dependsOn: nothing is applied until every dependency is Ready; the app
+        // is looked at again after its retry interval.
+        let retry = spec
+            .app
+            .sync
+            .retry
+            .as_ref()
+            .map_or(Duration::from_secs(30), |r| r.backoff);
+        let this = controller.clone();
+        let app = name.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(retry).await;
+            this.request(&app, Trigger::Poll, false, "controller");
+        });
+        anyhow::bail!("dependency `{dependency}` is not ready");
+    }
     let prepared = prepare(controller, spec, request.since).await?;
     let revision = prepared.revision.clone().unwrap_or_default();
     inner.watches.ensure(controller, &prepared).await;
