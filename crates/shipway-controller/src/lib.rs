@@ -265,6 +265,16 @@ impl Controller {
     /// A controller over `cluster`, its state in `config.state_dir`. Nothing runs until
     /// [`Controller::run`].
     pub fn new(config: Config, cluster: Cluster) -> Result<Controller, StartError> {
+        Controller::with_metrics(config, cluster, Metrics::default())
+    }
+
+    /// [`Controller::new`] exporting into `metrics` (whose [`Metrics::api_layer`] the
+    /// cluster's client may already count requests with).
+    pub fn with_metrics(
+        config: Config,
+        cluster: Cluster,
+        metrics: Metrics,
+    ) -> Result<Controller, StartError> {
         let state = &config.state_dir;
         std::fs::create_dir_all(state.join("git")).map_err(|source| StartError::State {
             path: state.display().to_string(),
@@ -279,7 +289,7 @@ impl Controller {
                 config,
                 cluster,
                 history,
-                metrics: Metrics::default(),
+                metrics,
                 apps: Mutex::new(BTreeMap::new()),
                 queue,
                 receiver: Mutex::new(Some(receiver)),

@@ -48,6 +48,96 @@ pub struct Delivery {
     pub result: String,
 }
 
+/// Labels of a Kubernetes API request.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ApiRequest {
+    /// `get`, `watch`, `create`, `update`, `patch`, `delete`.
+    pub verb: String,
+    /// The HTTP status code, or `error` when no response came.
+    pub code: String,
+}
+
+/// A tower layer for the kube client that counts every API request by verb and code
+/// (`shipway_kubernetes_api_requests_total`).
+#[derive(Debug, Clone)]
+pub struct ApiMetricsLayer {
+    requests: Family<ApiRequest, Counter>,
+}
+
+impl<S> tower::Layer<S> for ApiMetricsLayer {
+    type Service = ApiMetrics<S>;
+
+    fn layer(&self, inner: S) -> ApiMetrics<S> {
+        ApiMetrics {
+            inner,
+            requests: self.requests.clone(),
+        }
+    }
+}
+
+/// The service [`ApiMetricsLayer`] wraps a client's stack in.
+#[derive(Debug, Clone)]
+pub struct ApiMetrics<S> {
+    inner: S,
+    requests: Family<ApiRequest, Counter>,
+}
+
+/// The Kubernetes verb of a request, as far as the method and a watch parameter tell it.
+fn verb<B>(request: &http::Request<B>) -> &'static str {
+    let watch = request
+        .uri()
+        .query()
+        .is_some_and(|q| q.split('&').any(|p| p == "watch=true" || p == "watch=1"));
+    match *request.method() {
+        http::Method::GET if watch => "watch",
+        http::Method::GET => "get",
+        http::Method::POST => "create",
+        http::Method::PUT => "update",
+        http::Method::PATCH => "patch",
+        http::Method::DELETE => "delete",
+        _ => "other",
+    }
+}
+
+impl<S, B, R> tower::Service<http::Request<B>> for ApiMetrics<S>
+where
+    S: tower::Service<http::Request<B>, Response = http::Response<R>>,
+    S::Future: Send + 'static,
+{
+    type Response = S::Response;
+    type Error = S::Error;
+    type Future = std::pin::Pin<
+        Box<dyn std::future::Future<Output = Result<S::Response, S::Error>> + Send + 'static>,
+    >;
+
+    fn poll_ready(
+        &mut self,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<(), S::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: http::Request<B>) -> Self::Future {
+        let verb = verb(&request);
+        let requests = self.requests.clone();
+        let future = self.inner.call(request);
+        Box::pin(async move {
+            let result = future.await;
+            let code = match &result {
+                Ok(response) => response.status().as_u16().to_string(),
+                Err(_) => "error".to_string(),
+            };
+            requests
+                .get_or_create(&ApiRequest {
+                    verb: verb.to_string(),
+                    code,
+                })
+                .inc();
+            result
+        })
+    }
+}
+
 /// Every metric the controller exports.
 #[derive(Debug)]
 pub struct Metrics {
@@ -73,6 +163,8 @@ pub struct Metrics {
     pub git_fetch_seconds: Histogram,
     /// `shipway_webhook_deliveries_total`.
     pub webhook_deliveries: Family<Delivery, Counter>,
+    /// `shipway_kubernetes_api_requests_total`, counted by [`Metrics::api_layer`].
+    pub api_requests: Family<ApiRequest, Counter>,
 }
 
 fn seconds_buckets() -> impl Iterator<Item = f64> {
@@ -143,6 +235,12 @@ impl Default for Metrics {
             "Webhook deliveries by provider and result",
             webhook_deliveries.clone(),
         );
+        let api_requests = Family::<ApiRequest, Counter>::default();
+        registry.register(
+            "kubernetes_api_requests",
+            "Kubernetes API requests by verb and HTTP status code",
+            api_requests.clone(),
+        );
         Metrics {
             registry,
             app_info,
@@ -155,11 +253,19 @@ impl Default for Metrics {
             commit_to_applied_seconds,
             git_fetch_seconds,
             webhook_deliveries,
+            api_requests,
         }
     }
 }
 
 impl Metrics {
+    /// The layer that counts the kube client's requests into these metrics.
+    pub fn api_layer(&self) -> ApiMetricsLayer {
+        ApiMetricsLayer {
+            requests: self.api_requests.clone(),
+        }
+    }
+
     /// The `OpenMetrics` text of every metric.
     pub fn encode(&self) -> String {
         let mut out = String::new();

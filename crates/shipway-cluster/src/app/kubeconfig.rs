@@ -190,18 +190,24 @@ impl Target {
 
     /// A kube-rs client for this target.
     pub async fn client(&self) -> Result<kube::Client, AppError> {
+        let config = self.config().await?;
+        kube::Client::try_from(config).map_err(|e| AppError::Kubeconfig {
+            message: format!("context `{}`: {e}", self.context),
+        })
+    }
+
+    /// The client configuration of the context, for callers that add layers to the
+    /// client (the controller counts API requests).
+    pub async fn config(&self) -> Result<kube::Config, AppError> {
         let options = KubeConfigOptions {
             context: Some(self.context.clone()),
             ..KubeConfigOptions::default()
         };
-        let config = kube::Config::from_custom_kubeconfig(self.kubeconfig.clone(), &options)
+        kube::Config::from_custom_kubeconfig(self.kubeconfig.clone(), &options)
             .await
             .map_err(|e| AppError::Kubeconfig {
                 message: format!("context `{}`: {e}", self.context),
-            })?;
-        kube::Client::try_from(config).map_err(|e| AppError::Kubeconfig {
-            message: format!("context `{}`: {e}", self.context),
-        })
+            })
     }
 }
 

@@ -136,7 +136,16 @@ pub(crate) fn serve(args: &ServeArgs) -> anyhow::Result<ExitStatus> {
         } else {
             None
         };
-        let (cluster, _) = super::cluster::connect(&target).await?;
+        let found = shipway_cluster::app::kubeconfig::Target::load(
+            target.kubeconfig.as_deref(),
+            target.context.as_deref(),
+        )?;
+        let metrics = shipway_controller::Metrics::default();
+        let client = kube::client::ClientBuilder::try_from(found.config().await?)
+            .context("building the Kubernetes client")?
+            .with_layer(&metrics.api_layer())
+            .build();
+        let cluster = shipway_cluster::cluster::Cluster::new(client, &found.namespace);
         let config = Config {
             apps: args.apps.clone(),
             app_namespace: args.app_namespace.clone(),
@@ -147,7 +156,7 @@ pub(crate) fn serve(args: &ServeArgs) -> anyhow::Result<ExitStatus> {
             max_prune: args.max_prune,
             ..Config::default()
         };
-        let controller = Controller::new(config, cluster)?;
+        let controller = Controller::with_metrics(config, cluster, metrics)?;
         let listener = tokio::net::TcpListener::bind(listen)
             .await
             .with_context(|| format!("listening on {listen}"))?;
