@@ -272,6 +272,21 @@ pub async fn plan(
     Ok(plan)
 }
 
+/// The health and sync status of a prepared app's objects now.
+pub async fn status(
+    cluster: &Cluster,
+    prepared: &Prepared,
+) -> Result<crate::status::AppStatus, crate::plan::PlanError> {
+    crate::status::status(
+        cluster,
+        &prepared.id,
+        &prepared.namespace,
+        &prepared.objects,
+        &prepared.options,
+    )
+    .await
+}
+
 /// Syncs a prepared app once: transient failures are retried inside the engine, per call,
 /// with the app's policy and never past the options' timeout; a saved plan, when given,
 /// is applied exactly.

@@ -365,14 +365,7 @@ async fn run(controller: &Controller, request: &Request, spec: &AppSpec) -> anyh
         }
     }
     let planned = Instant::now();
-    let status = shipway_cluster::status::status(
-        &inner.cluster,
-        &prepared.id,
-        &prepared.namespace,
-        &prepared.objects,
-        &prepared.options,
-    )
-    .await?;
+    let status = engine::status(&inner.cluster, &prepared).await?;
     inner
         .metrics
         .plan_seconds
@@ -639,14 +632,7 @@ async fn sync(
     )
     .await;
     // The state after the sync, as users will look at it.
-    if let Ok(status) = shipway_cluster::status::status(
-        &inner.cluster,
-        &prepared.id,
-        &prepared.namespace,
-        &prepared.objects,
-        &prepared.options,
-    )
-    .await
+    if let Ok(status) = engine::status(&inner.cluster, prepared).await
         && let Some(state) = controller.apps().get_mut(name)
     {
         state.sync_status = status.sync.to_string();

@@ -460,15 +460,7 @@ pub(crate) fn table(
     let rows: Vec<Value> = objects
         .iter()
         .map(|object| {
-            let embedded = match include_object {
-                IncludeObject::None => Value::Null,
-                IncludeObject::Metadata => json!({
-                    "kind": "PartialObjectMetadata",
-                    "apiVersion": "meta.k8s.io/v1",
-                    "metadata": object.get("metadata").cloned().unwrap_or_else(|| json!({})),
-                }),
-                IncludeObject::Object => object.clone(),
-            };
+            let embedded = embedded(object, include_object);
             json!({"cells": cells(resource, object, now), "object": embedded})
         })
         .collect();
@@ -484,6 +476,19 @@ pub(crate) fn table(
         "columnDefinitions": definitions,
         "rows": rows,
     })
+}
+
+/// A row's `object`, as `includeObject` asks for it.
+fn embedded(object: &Value, include_object: IncludeObject) -> Value {
+    match include_object {
+        IncludeObject::None => Value::Null,
+        IncludeObject::Metadata => json!({
+            "kind": "PartialObjectMetadata",
+            "apiVersion": "meta.k8s.io/v1",
+            "metadata": object.get("metadata").cloned().unwrap_or_else(|| json!({})),
+        }),
+        IncludeObject::Object => object.clone(),
+    }
 }
 
 /// A custom resource's Table: NAME, its `additionalPrinterColumns` (each a simple
@@ -529,15 +534,7 @@ fn custom_table(
                 });
             }
             cells.push(json!(age(object, "/metadata/creationTimestamp", now)));
-            let embedded = match include_object {
-                IncludeObject::None => Value::Null,
-                IncludeObject::Metadata => json!({
-                    "kind": "PartialObjectMetadata",
-                    "apiVersion": "meta.k8s.io/v1",
-                    "metadata": object.get("metadata").cloned().unwrap_or_else(|| json!({})),
-                }),
-                IncludeObject::Object => object.clone(),
-            };
+            let embedded = embedded(object, include_object);
             json!({"cells": cells, "object": embedded})
         })
         .collect();

@@ -244,14 +244,7 @@ pub(crate) fn sync(args: &SyncArgs) -> anyhow::Result<ExitStatus> {
                         status = ExitStatus::Failure;
                     }
                     if args.sandbox {
-                        let app_status = shipway_cluster::status::status(
-                            &cluster,
-                            &prepared.id,
-                            &prepared.namespace,
-                            &prepared.objects,
-                            &prepared.options,
-                        )
-                        .await?;
+                        let app_status = engine::status(&cluster, &prepared).await?;
                         print!("{}", app_status.to_text());
                     }
                 }
@@ -348,14 +341,7 @@ pub(crate) fn status(args: &StatusArgs) -> anyhow::Result<ExitStatus> {
             &engine::backoff(&prepared.app),
             shipway_cluster::cluster::deadline_after(PLAN_TIMEOUT),
         );
-        let status = shipway_cluster::status::status(
-            &cluster,
-            &prepared.id,
-            &prepared.namespace,
-            &prepared.objects,
-            &prepared.options,
-        )
-        .await?;
+        let status = engine::status(&cluster, &prepared).await?;
         match args.output {
             PlanFormat::Json => println!("{}", serde_json::to_string_pretty(&status.to_json())?),
             PlanFormat::Text => print!("{}", status.to_text()),
