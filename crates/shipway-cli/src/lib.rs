@@ -120,6 +120,22 @@ pub struct ServeArgs {
     pub max_prune: u32,
 }
 
+/// How `sync`, `status` and `rollback` reach a running `shipway serve` instead of the
+/// cluster or git.
+#[derive(Debug, Clone, clap::Args)]
+pub struct RemoteArgs {
+    /// Ask the `shipway serve` at this URL (`http://host:port`) instead: APP is then the
+    /// name of one of its apps.
+    #[arg(long, value_name = "URL")]
+    pub server: Option<String>,
+
+    /// The API token for `--server`: the file's first word (a serve `--token-file` line or
+    /// its generated `admin-token`). Default: `SHIPWAY_TOKEN`, else the admin token serve
+    /// generated in the default state directory.
+    #[arg(long, value_name = "FILE", requires = "server")]
+    pub token_file: Option<PathBuf>,
+}
+
 /// Which cluster, as kubectl finds it.
 #[derive(Debug, Clone, clap::Args)]
 pub struct TargetArgs {
@@ -216,6 +232,9 @@ pub struct SyncArgs {
     /// print the apps' status: a try-out that needs no cluster.
     #[arg(long)]
     pub sandbox: bool,
+    /// A running `shipway serve` to ask instead (APP names its apps).
+    #[command(flatten)]
+    pub remote: RemoteArgs,
 }
 
 /// Arguments of `shipway status`.
@@ -232,6 +251,9 @@ pub struct StatusArgs {
     /// Output format.
     #[arg(short = 'o', long, value_enum, default_value_t = PlanFormat::Text)]
     pub output: PlanFormat,
+    /// A running `shipway serve` to ask instead (APP names one of its apps).
+    #[command(flatten)]
+    pub remote: RemoteArgs,
 }
 
 /// Arguments of `shipway sandbox`.
@@ -373,6 +395,10 @@ pub struct RollbackArgs {
     /// Pushing.
     #[command(flatten)]
     pub push: PushArgs,
+    /// Ask a running `shipway serve` to roll back its app named PATH|ENV: it commits,
+    /// pushes and syncs, and never applies the abandoned revision automatically again.
+    #[command(flatten)]
+    pub remote: RemoteArgs,
 }
 
 /// Arguments of `shipway history`.

@@ -66,32 +66,65 @@ impl AppStatus {
 
     /// The tree as text, one object per line.
     pub fn to_text(&self) -> String {
-        fn write(out: &mut String, status: &ObjectStatus, depth: usize) {
-            let name = format!("{}{}", "  ".repeat(depth + 1), status.key);
-            let sync = status.sync.unwrap_or("");
-            let mut line = format!("{name:<64} {sync:<10} {}", status.health.as_str());
-            if !status.message.is_empty() && status.health != Health::Healthy {
-                line.push_str(": ");
-                line.push_str(&status.message);
-            }
-            out.push_str(line.trim_end());
-            out.push('\n');
-            for child in &status.children {
-                write(out, child, depth + 1);
-            }
-        }
-        let mut out = format!(
-            "app {}: {}, {} ({} objects)\n",
-            self.app,
-            self.health.as_str(),
-            self.sync,
-            self.objects.len()
-        );
-        for object in &self.objects {
-            write(&mut out, object, 0);
-        }
-        out
+        text(&self.to_json())
     }
+}
+
+/// The text of a status in [`AppStatus::to_json`]'s shape, one object per line: how
+/// `shipway status` prints it, whether it came from the cluster or from a `shipway serve`.
+pub fn text(status: &Value) -> String {
+    fn write(out: &mut String, object: &Value, depth: usize) {
+        use shipway_model::text::escape_control as escape;
+        let field = |name: &str| object.get(name).and_then(Value::as_str).unwrap_or("");
+        let key = match field("namespace") {
+            "" => format!("{} {}", escape(field("kind")), escape(field("name"))),
+            namespace => format!(
+                "{} {}/{}",
+                escape(field("kind")),
+                escape(namespace),
+                escape(field("name"))
+            ),
+        };
+        let name = format!("{}{key}", "  ".repeat(depth + 1));
+        let health = field("health");
+        let mut line = format!("{name:<64} {:<10} {health}", field("sync"));
+        let message = field("message");
+        if !message.is_empty() && health != Health::Healthy.as_str() {
+            line.push_str(": ");
+            line.push_str(&escape(message));
+        }
+        out.push_str(line.trim_end());
+        out.push('\n');
+        for child in object
+            .get("children")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            write(out, child, depth + 1);
+        }
+    }
+    let objects = status
+        .get("objects")
+        .and_then(Value::as_array)
+        .map_or(&[][..], Vec::as_slice);
+    let field = |name: &str| {
+        status
+            .get(name)
+            .and_then(Value::as_str)
+            .unwrap_or("Unknown")
+    };
+    let mut out = format!(
+        "app {}: {}, {} ({} objects)\n",
+        shipway_model::text::escape_control(field("app")),
+        field("health"),
+        field("sync"),
+        objects.len()
+    );
+    for object in objects {
+        write(&mut out, object, 0);
+    }
+    out
 }
 
 /// The status of `app` whose render is `desired` (namespaces assigned).

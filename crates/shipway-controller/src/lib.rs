@@ -114,6 +114,9 @@ impl Trigger {
 /// One request to reconcile an app.
 #[derive(Debug, Clone)]
 pub struct Request {
+    /// Its number, increasing in the order requests are made: `…/sync` answers it, and the
+    /// app's `completed` says when it (or a later request coalesced with it) has run.
+    pub id: u64,
     /// The app's name.
     pub app: String,
     /// Why.
@@ -161,6 +164,10 @@ pub struct AppState {
     pub running: bool,
     /// A request arrived while it was running: run once more after it.
     pub rerun: Option<Request>,
+    /// The highest request id whose reconcile has finished, and that reconcile's error
+    /// (a failed fetch, render or check gate leaves no operation, so a caller waiting on
+    /// its request learns the outcome here).
+    pub completed: (u64, Option<String>),
     /// The tracking label value of its objects (for watch events).
     pub label: Option<String>,
     /// A revision whose sync a previous process left unfinished: synced again (completed
@@ -186,6 +193,7 @@ impl AppState {
             next_poll: Instant::now(),
             running: false,
             rerun: None,
+            completed: (0, None),
             label: None,
             resume: None,
         }
@@ -216,6 +224,7 @@ impl AppState {
             "health": {"status": self.health},
             "operation": self.operation,
             "condition": self.condition,
+            "completed": {"request": self.completed.0, "error": self.completed.1},
         })
     }
 }
@@ -234,6 +243,8 @@ struct Inner {
     metrics: Metrics,
     apps: Mutex<BTreeMap<String, AppState>>,
     queue: mpsc::UnboundedSender<Request>,
+    /// The last request id given out.
+    requests: std::sync::atomic::AtomicU64,
     receiver: Mutex<Option<mpsc::UnboundedReceiver<Request>>>,
     events: broadcast::Sender<Value>,
     ready: AtomicBool,
@@ -292,6 +303,7 @@ impl Controller {
                 metrics,
                 apps: Mutex::new(BTreeMap::new()),
                 queue,
+                requests: std::sync::atomic::AtomicU64::new(0),
                 receiver: Mutex::new(Some(receiver)),
                 events,
                 ready: AtomicBool::new(false),
@@ -345,19 +357,37 @@ impl Controller {
         self.apps().get(name).cloned()
     }
 
-    /// Queues a reconcile of `name`; `false` when there is no such app.
-    pub fn request(&self, name: &str, trigger: Trigger, sync: bool, who: &str) -> bool {
+    /// Queues a reconcile of `name`; its request id, or `None` when there is no such app.
+    pub fn request(&self, name: &str, trigger: Trigger, sync: bool, who: &str) -> Option<u64> {
         if !self.apps().contains_key(name) {
-            return false;
+            return None;
         }
+        Some(self.send(name, trigger, std::time::Instant::now(), sync, who))
+    }
+
+    /// Numbers a request and queues it.
+    fn send(
+        &self,
+        app: &str,
+        trigger: Trigger,
+        since: std::time::Instant,
+        sync: bool,
+        who: &str,
+    ) -> u64 {
+        let id = self
+            .inner
+            .requests
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+            + 1;
         let _ = self.inner.queue.send(Request {
-            app: name.to_string(),
+            id,
+            app: app.to_string(),
             trigger,
-            since: std::time::Instant::now(),
+            since,
             sync,
             who: who.to_string(),
         });
-        true
+        id
     }
 
     /// Queues a reconcile of every app whose git source is `url` (compared without a
@@ -382,13 +412,7 @@ impl Controller {
             .map(|s| s.spec.app.name.clone())
             .collect();
         for name in &names {
-            let _ = self.inner.queue.send(Request {
-                app: name.clone(),
-                trigger: Trigger::Webhook,
-                since,
-                sync: false,
-                who: "webhook".into(),
-            });
+            self.send(name, Trigger::Webhook, since, false, "webhook");
         }
         names
     }
@@ -446,8 +470,10 @@ impl Controller {
             state.blocked.insert(done.abandoned.clone());
         }
         tracing::info!(app = %name, who, commit = %done.commit, restored = %done.restored, "rollback committed");
-        self.request(name, Trigger::Api, true, who);
-        Ok(json!({"commit": done.commit, "restored": done.restored, "abandoned": done.abandoned}))
+        let request = self.request(name, Trigger::Api, true, who);
+        Ok(
+            json!({"commit": done.commit, "restored": done.restored, "abandoned": done.abandoned, "request": request}),
+        )
     }
 
     /// Asks the loops to stop: running syncs are abandoned when [`Controller::run`]'s
@@ -557,13 +583,7 @@ impl Controller {
             }
         }
         for app in due {
-            let _ = self.inner.queue.send(Request {
-                app,
-                trigger: Trigger::Poll,
-                since,
-                sync: false,
-                who: "controller".into(),
-            });
+            self.send(&app, Trigger::Poll, since, false, "controller");
         }
     }
 
@@ -657,13 +677,7 @@ impl Controller {
         }
         let since = std::time::Instant::now();
         for app in added {
-            let _ = self.inner.queue.send(Request {
-                app,
-                trigger: Trigger::Startup,
-                since,
-                sync: false,
-                who: "controller".into(),
-            });
+            self.send(&app, Trigger::Startup, since, false, "controller");
         }
     }
 

@@ -257,13 +257,18 @@ pub(crate) async fn reconcile(controller: &Controller, request: Request) {
         return;
     };
     let outcome = run(controller, &request, &state.spec).await;
-    if let Err(error) = outcome {
-        let message = format!("{error:#}");
-        tracing::warn!(app = %name, trigger = request.trigger.as_str(), error = %message, "comparison failed");
-        if let Some(state) = controller.apps().get_mut(&name) {
+    let error = outcome.err().map(|error| format!("{error:#}"));
+    if let Some(state) = controller.apps().get_mut(&name) {
+        if let Some(message) = &error {
             state.sync_status = "Unknown".into();
-            state.condition = Some(message);
+            state.condition = Some(message.clone());
         }
+        if request.id > state.completed.0 {
+            state.completed = (request.id, error.clone());
+        }
+    }
+    if let Some(message) = &error {
+        tracing::warn!(app = %name, trigger = request.trigger.as_str(), error = %message, "comparison failed");
         crate::status::write(controller, &name).await;
     }
     controller

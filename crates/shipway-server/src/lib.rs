@@ -225,10 +225,12 @@ async fn sync(
         Ok(who) => who.to_string(),
         Err(response) => return *response,
     };
-    if server.controller.request(&name, Trigger::Api, true, &who) {
-        json_response(StatusCode::ACCEPTED, &json!({"app": name, "queued": true}))
-    } else {
-        not_found(&name)
+    match server.controller.request(&name, Trigger::Api, true, &who) {
+        Some(id) => json_response(
+            StatusCode::ACCEPTED,
+            &json!({"app": name, "queued": true, "request": id}),
+        ),
+        None => not_found(&name),
     }
 }
 

@@ -194,6 +194,9 @@ const PLAN_TIMEOUT: Duration = Duration::from_secs(300);
 
 /// `shipway sync`.
 pub(crate) fn sync(args: &SyncArgs) -> anyhow::Result<ExitStatus> {
+    if let Some(server) = &args.remote.server {
+        return super::remote::sync(server, args);
+    }
     let timeout = engine::parse_positive_duration("--timeout", &args.timeout)?;
     runtime()?.block_on(async {
         let mut target = args.target.clone();
@@ -334,6 +337,9 @@ impl Drop for SandboxGuard {
 
 /// `shipway status`.
 pub(crate) fn status(args: &StatusArgs) -> anyhow::Result<ExitStatus> {
+    if let Some(server) = &args.remote.server {
+        return super::remote::status(server, args);
+    }
     runtime()?.block_on(async {
         let (cluster, found) = connect(&args.target).await?;
         let prepared = prepare(&args.app, &args.target, &cluster, &found).await?;
@@ -346,6 +352,16 @@ pub(crate) fn status(args: &StatusArgs) -> anyhow::Result<ExitStatus> {
             PlanFormat::Json => println!("{}", serde_json::to_string_pretty(&status.to_json())?),
             PlanFormat::Text => print!("{}", status.to_text()),
         }
-        Ok(ExitStatus::Success)
+        Ok(health_exit(status.health.as_str(), status.sync))
     })
+}
+
+/// `status`'s exit: 0 when the app is Synced and Healthy, 3 when it is anything else (so a
+/// script can tell "not ready" from "could not look", which is 1).
+pub(crate) fn health_exit(health: &str, sync: &str) -> ExitStatus {
+    if health == "Healthy" && sync == "Synced" {
+        ExitStatus::Success
+    } else {
+        ExitStatus::NotReady
+    }
 }

@@ -6,6 +6,7 @@ mod explain;
 mod history;
 mod promote;
 mod release;
+mod remote;
 mod render;
 mod rollback;
 mod sandbox;
@@ -31,6 +32,8 @@ pub enum ExitStatus {
     Failure,
     /// The command line itself was wrong (exit 2).
     Usage,
+    /// `status`: the app was read, and it is not both Synced and Healthy (exit 3).
+    NotReady,
 }
 
 impl From<ExitStatus> for std::process::ExitCode {
@@ -39,6 +42,7 @@ impl From<ExitStatus> for std::process::ExitCode {
             ExitStatus::Success => std::process::ExitCode::SUCCESS,
             ExitStatus::Failure => std::process::ExitCode::from(1),
             ExitStatus::Usage => std::process::ExitCode::from(2),
+            ExitStatus::NotReady => std::process::ExitCode::from(3),
         }
     }
 }

@@ -10,6 +10,9 @@ use super::release::{open, push_options, report};
 
 /// Rolls the target back to `--to COMMIT` or `--steps N` releases back.
 pub(crate) fn rollback(args: &RollbackArgs) -> anyhow::Result<ExitStatus> {
+    if let Some(server) = &args.remote.server {
+        return super::remote::rollback(server, args);
+    }
     let (repo, _, target) = open(&args.target)?;
     let to = match &args.to {
         Some(commit) => RollbackTo::Commit(commit.clone()),

@@ -15,7 +15,7 @@ use shipway_server::auth::Tokens;
 use super::ExitStatus;
 
 /// `$XDG_DATA_HOME/shipway`, else `~/.local/share/shipway`.
-fn default_state() -> PathBuf {
+pub(crate) fn default_state() -> PathBuf {
     std::env::var_os("XDG_DATA_HOME")
         .map(PathBuf::from)
         .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/share")))

@@ -994,3 +994,102 @@ fn sigterm_abandons_a_long_sync_cleanly_and_the_next_start_finishes_it() {
         .1;
     assert_eq!(history["history"][1]["phase"], "Interrupted", "{history}");
 }
+
+/// `shipway sync|status|rollback --server URL`: the real CLI against a running serve.
+fn cli(args: &[&str], token: Option<&str>) -> (i32, String, String) {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_shipway"));
+    command.args(args).env_remove("SHIPWAY_TOKEN");
+    if let Some(token) = token {
+        command.env("SHIPWAY_TOKEN", token);
+    }
+    // No generated admin token of a default state directory is found by accident.
+    command.env("XDG_DATA_HOME", "/nonexistent-shipway-test");
+    let output = command.output().unwrap();
+    (
+        output.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn the_cli_syncs_reads_status_and_rolls_back_through_a_running_serve() {
+    let world = World::new();
+    let tokens = world.dir.path().join("tokens");
+    std::fs::write(
+        &tokens,
+        "viewer-token-0123456789 viewer ci\ndeployer-token-0123456789 deployer alice\n",
+    )
+    .unwrap();
+    let viewer_file = world.dir.path().join("viewer-token");
+    std::fs::write(&viewer_file, "viewer-token-0123456789\n").unwrap();
+    let apps = world.application("web", "shop", MANUAL);
+    let serve = Serve::start(
+        &world,
+        &apps,
+        &world.dir.path().join("state"),
+        &["--poll", "1h", "--token-file", tokens.to_str().unwrap()],
+    );
+    let url = format!("http://{}", serve.address);
+    let deployer = Some("deployer-token-0123456789");
+    let viewer = viewer_file.to_str().unwrap();
+
+    wait_for(60, "the app to be compared", || {
+        let (code, out, _) = cli(
+            &["status", "--server", &url, "--token-file", viewer, "web"],
+            None,
+        );
+        code == 3 && out.contains("OutOfSync")
+    });
+    let (code, out, _) = cli(&["status", "--server", &url, "web", "-o", "json"], deployer);
+    assert_eq!(code, 3, "{out}");
+    let status: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(status["sync"], "OutOfSync", "{status}");
+    assert_eq!(status["objects"][0]["kind"], "Deployment", "{status}");
+
+    let (code, _, err) = cli(
+        &["sync", "--server", &url, "--token-file", viewer, "web"],
+        None,
+    );
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("HTTP 403"), "a viewer may not sync: {err}");
+    let (code, _, err) = cli(&["sync", "--server", &url, "web"], None);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("needs an API token"), "{err}");
+    assert!(world.image("shop").is_none(), "nothing was synced yet");
+
+    let (code, _, err) = cli(&["sync", "--server", &url, "web", "nope"], deployer);
+    assert_eq!(code, 1, "one app is unknown: {err}");
+    assert!(err.contains("synced app web at revision"), "{err}");
+    assert!(err.contains("no app `nope`"), "{err}");
+    assert_eq!(world.image("shop").as_deref(), Some("nginx:1.27.0"));
+    wait_for(60, "status to exit 0", || {
+        cli(&["status", "--server", &url, "web"], deployer).0 == 0
+    });
+
+    let bad = world.set_image("9.9.9");
+    let (code, _, err) = cli(&["sync", "--server", &url, "web"], deployer);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains(&bad[..12]), "the new commit is synced: {err}");
+    assert_eq!(world.image("shop").as_deref(), Some("nginx:9.9.9"));
+
+    let (code, out, err) = cli(
+        &["rollback", "--server", &url, "web", "--steps", "1"],
+        deployer,
+    );
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains(&format!("abandoned {}", &bad[..12])), "{out}");
+    assert_eq!(world.image("shop").as_deref(), Some("nginx:1.27.0"));
+    let head = git(&world.origin, &["log", "-1", "--format=%B", "main"]);
+    assert!(head.contains("Shipway-Kind: rollback"), "{head}");
+
+    let (code, _, err) = cli(
+        &["status", "--server", "http://127.0.0.1:9", "web"],
+        deployer,
+    );
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains("cannot reach shipway serve at http://127.0.0.1:9"),
+        "{err}"
+    );
+}
