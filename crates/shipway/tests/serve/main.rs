@@ -860,6 +860,122 @@ spec:
     assert_eq!(serve.app("web")["origin"], "flux");
 }
 
+/// Minimal Flux CRDs (served, with a status subresource), as a cluster with Flux has them.
+fn flux_crds() -> String {
+    let mut text = String::new();
+    for (group, kind, plural) in [
+        (
+            "source.toolkit.fluxcd.io",
+            "GitRepository",
+            "gitrepositories",
+        ),
+        (
+            "kustomize.toolkit.fluxcd.io",
+            "Kustomization",
+            "kustomizations",
+        ),
+    ] {
+        let _ = write!(
+            text,
+            "apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata: {{name: {plural}.{group}}}
+spec:
+  group: {group}
+  scope: Namespaced
+  names: {{kind: {kind}, plural: {plural}, singular: {singular}, listKind: {kind}List}}
+  versions:
+  - name: v1
+    served: true
+    storage: true
+    subresources: {{status: {{}}}}
+    schema:
+      openAPIV3Schema: {{type: object, x-kubernetes-preserve-unknown-fields: true}}
+---
+",
+            singular = kind.to_lowercase()
+        );
+    }
+    text
+}
+
+#[test]
+fn a_flux_kustomization_in_the_cluster_gets_ready_status_and_events() {
+    let world = World::new();
+    let crds = world.dir.path().join("flux-crds.yaml");
+    std::fs::write(&crds, flux_crds()).unwrap();
+    world.kubectl(&["apply", "-f", crds.to_str().unwrap()]);
+    world.kubectl(&["create", "namespace", "flux-system"]);
+    let empty = world.dir.path().join("no-apps");
+    std::fs::create_dir_all(&empty).unwrap();
+    let serve = Serve::start(
+        &world,
+        &empty,
+        &world.dir.path().join("state"),
+        &["--poll", "1h"],
+    );
+    let objects = world.dir.path().join("flux.yaml");
+    std::fs::write(
+        &objects,
+        format!(
+            "apiVersion: source.toolkit.fluxcd.io/v1
+kind: GitRepository
+metadata: {{name: shop, namespace: flux-system}}
+spec: {{url: {}, interval: 1m, ref: {{branch: main}}}}
+---
+apiVersion: kustomize.toolkit.fluxcd.io/v1
+kind: Kustomization
+metadata: {{name: web, namespace: flux-system}}
+spec:
+  interval: 1h
+  path: ./app
+  prune: true
+  targetNamespace: shop
+  sourceRef: {{kind: GitRepository, name: shop}}
+",
+            world.origin.display()
+        ),
+    )
+    .unwrap();
+    world.kubectl(&["create", "namespace", "shop"]);
+    world.kubectl(&["apply", "-f", objects.to_str().unwrap()]);
+    let head = git(&world.origin, &["rev-parse", "main"]);
+    wait_for(60, "the Kustomization to be Ready", || {
+        let text = world
+            .try_kubectl(&[
+                "-n",
+                "flux-system",
+                "get",
+                "kustomization",
+                "web",
+                "-o",
+                "json",
+            ])
+            .unwrap_or_default();
+        let object: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
+        object["status"]["conditions"][0]["status"] == "True"
+            && object["status"]["lastAppliedRevision"]
+                .as_str()
+                .is_some_and(|r| r.contains(&head))
+    });
+    assert_eq!(world.image("shop").as_deref(), Some("nginx:1.27.0"));
+    assert_eq!(serve.app("web")["origin"], "flux");
+    let events = world.kubectl(&["-n", "flux-system", "get", "events", "-o", "json"]);
+    let events: Value = serde_json::from_str(&events).unwrap();
+    let on_web: Vec<&Value> = events["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| {
+            e["involvedObject"]["kind"] == "Kustomization" && e["involvedObject"]["name"] == "web"
+        })
+        .collect();
+    assert!(
+        on_web.iter().any(|e| e["reason"] == "OperationCompleted"),
+        "{events}"
+    );
+}
+
 #[test]
 fn an_app_of_apps_runs_the_applications_its_path_holds() {
     let world = World::new();
