@@ -536,7 +536,12 @@ async fn execute(
                 waves.entry(wave).or_insert_with(Vec::new).push(hook);
                 waves
             });
-        let mut hook_waves_done = HashSet::new();
+        // A wave may hold only Sync hooks (Argo CD's `sync-waves` example puts a
+        // maintenance-page Job alone in wave 1): it still runs in its place, before the
+        // later waves' objects.
+        for wave in sync_hook_waves.keys() {
+            groups.entry((1, *wave)).or_default();
+        }
         if let Some(mut prerequisites) = groups.remove(&(0, 0)) {
             prerequisites
                 .sort_by_key(|item| (inventory::kind_order(&item.key.kind), item.key.clone()));
@@ -584,7 +589,6 @@ async fn execute(
                 continue;
             }
             if let Some(wave_hooks) = sync_hook_waves.get(&wave) {
-                hook_waves_done.insert(wave);
                 let owned: Vec<Hook> = wave_hooks.iter().map(|h| (*h).clone()).collect();
                 run_hooks(
                     cluster,
@@ -603,24 +607,6 @@ async fn execute(
             if later_waves || options.wait {
                 let keys: Vec<Key> = items.iter().map(|i| i.key.clone()).collect();
                 wait_healthy(cluster, &keys, options, progress, deadline).await?;
-            }
-        }
-        // Sync hooks whose wave had no objects.
-        for (wave, wave_hooks) in &sync_hook_waves {
-            if !hook_waves_done.contains(wave) {
-                let owned: Vec<Hook> = wave_hooks.iter().map(|h| (*h).clone()).collect();
-                run_hooks(
-                    cluster,
-                    &owned,
-                    HookPhase::Sync,
-                    Some(*wave),
-                    options,
-                    ledger,
-                    progress,
-                    deadline,
-                    &mut report,
-                )
-                .await?;
             }
         }
         // The inventory: every rendered object, plus owned ones prune does not delete now.

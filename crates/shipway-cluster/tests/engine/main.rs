@@ -557,3 +557,50 @@ async fn injected_faults_still_converge_and_hooks_run_once() {
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wave_holding_only_a_sync_hook_runs_before_the_later_waves() {
+    // Argo CD's `sync-waves` example: the wave-1 maintenance-page Job must finish before
+    // the wave-2 frontend is applied.
+    bounded(90, async {
+        let (_simulator, cluster, _controllers) = start();
+        let mut maint = job("maint-page-up", "Sync", None);
+        maint["metadata"]["annotations"]["argocd.argoproj.io/sync-wave"] = "1".into();
+        let mut frontend = deployment("frontend", "nginx:1.27");
+        frontend["metadata"]["annotations"] = json!({"argocd.argoproj.io/sync-wave": "2"});
+        let objects = vec![namespace("shop"), configmap("settings"), frontend, maint];
+        let (objects, hooks) = sync::split_hooks(objects).unwrap();
+        let mut lines = Lines::default();
+        sync::sync(
+            &cluster,
+            &app("shop"),
+            "shop",
+            &objects,
+            &hooks,
+            &options(),
+            &mut Ledger::default(),
+            &mut lines,
+        )
+        .await
+        .unwrap();
+        let position = |needle: &str| {
+            lines
+                .0
+                .iter()
+                .position(|line| line.contains(needle))
+                .unwrap_or_else(|| panic!("no line with {needle}: {:#?}", lines.0))
+        };
+        let hook_done = position("hook Job shop/maint-page-up succeeded");
+        assert!(
+            position("ConfigMap shop/settings") < hook_done,
+            "wave 0 first: {:#?}",
+            lines.0
+        );
+        assert!(
+            hook_done < position("Deployment shop/frontend"),
+            "the wave-1 hook ran before wave 2: {:#?}",
+            lines.0
+        );
+    })
+    .await;
+}
