@@ -212,7 +212,16 @@ pub(crate) fn sync(args: &SyncArgs) -> anyhow::Result<ExitStatus> {
         };
         let mut status = ExitStatus::Success;
         for path in &args.apps {
-            let prepared = prepare(path, &target, &cluster, &found).await?;
+            // An app that cannot be loaded, rendered or checked is reported and the next
+            // one is still synced; the exit status reports the failure.
+            let prepared = match prepare(path, &target, &cluster, &found).await {
+                Ok(prepared) => prepared,
+                Err(error) => {
+                    eprintln!("error: app {}: {error:#}", path.display());
+                    status = ExitStatus::Failure;
+                    continue;
+                }
+            };
             let options = engine::sync_options(
                 &prepared,
                 !args.no_prune,

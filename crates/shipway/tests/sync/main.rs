@@ -330,3 +330,48 @@ fn no_prune_succeeds_huge_timeouts_work_and_saved_plans_apply_what_was_reviewed(
         "{tracking}"
     );
 }
+
+#[test]
+fn sync_goes_on_past_a_broken_app_and_status_exits_by_health() {
+    let dir = tempfile::tempdir().unwrap();
+    let sandbox = Sandbox::start(dir.path());
+    let broken = dir.path().join("broken");
+    std::fs::create_dir_all(&broken).unwrap();
+    std::fs::write(
+        broken.join("kustomization.yaml"),
+        "resources:\n- missing.yaml\n",
+    )
+    .unwrap();
+    let good = dir.path().join("shop");
+    write_app(&good, "nginx:1.27", false);
+    let (broken_arg, good_arg) = (broken.display().to_string(), good.display().to_string());
+
+    // The broken app is reported, the good one after it is still synced.
+    let synced = shipway(
+        &sandbox,
+        &["sync", &broken_arg, &good_arg, "--wait", "--timeout", "60s"],
+    );
+    assert_eq!(synced.status.code(), Some(1), "{}", text(&synced));
+    let stderr = String::from_utf8_lossy(&synced.stderr);
+    assert!(stderr.contains("missing.yaml"), "{}", text(&synced));
+    assert!(stderr.contains("synced app shop"), "{}", text(&synced));
+    let status = shipway(&sandbox, &["status", &good_arg]);
+    assert_eq!(status.status.code(), Some(0), "{}", text(&status));
+
+    // Degraded: `status` says so in its exit code (3), not only in its text.
+    write_app(&good, "registry.example/does-not-exist:1", false);
+    let synced = shipway(&sandbox, &["sync", &good_arg]);
+    assert!(synced.status.success(), "{}", text(&synced));
+    let mut code = None;
+    for _ in 0..100 {
+        let status = shipway(&sandbox, &["status", &good_arg, "-o", "json"]);
+        code = status.status.code();
+        let json: Value = serde_json::from_slice(&status.stdout).unwrap_or(Value::Null);
+        if json["health"] != "Healthy" {
+            assert_eq!(code, Some(3), "{}", text(&status));
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    panic!("the app never became unhealthy (last exit {code:?})");
+}
