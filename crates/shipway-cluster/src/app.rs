@@ -25,7 +25,7 @@ use shipway_render::LoadRestrictor;
 use shipway_render::error::Location;
 
 pub use argo::{
-    Destination, IgnoreDifference, ImageOverride, RetryPolicy, SyncOptions, SyncPolicy,
+    Destination, IgnoreDifference, ImageOverride, Propagation, RetryPolicy, SyncOptions, SyncPolicy,
 };
 pub use kubeconfig::{Target, client, default_namespace};
 pub use source::Source;

@@ -503,11 +503,28 @@ impl Cluster {
         resource_version: Option<&str>,
         uid: Option<&str>,
     ) -> Result<(), Failure> {
-        let api = self.api(key).await?;
-        let mut params = if foreground {
-            DeleteParams::foreground()
+        let propagation = if foreground {
+            crate::app::Propagation::Foreground
         } else {
-            DeleteParams::background()
+            crate::app::Propagation::Background
+        };
+        self.delete_with(key, propagation, resource_version, uid)
+            .await
+    }
+
+    /// [`Cluster::delete_checked`] with any propagation policy, orphaning included.
+    pub async fn delete_with(
+        &self,
+        key: &Key,
+        propagation: crate::app::Propagation,
+        resource_version: Option<&str>,
+        uid: Option<&str>,
+    ) -> Result<(), Failure> {
+        let api = self.api(key).await?;
+        let mut params = match propagation {
+            crate::app::Propagation::Foreground => DeleteParams::foreground(),
+            crate::app::Propagation::Background => DeleteParams::background(),
+            crate::app::Propagation::Orphan => DeleteParams::orphan(),
         };
         if resource_version.is_some() || uid.is_some() {
             params.preconditions = Some(kube::api::Preconditions {

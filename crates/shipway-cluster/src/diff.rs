@@ -28,7 +28,7 @@ mod secret;
 
 use serde_json::{Map, Value};
 
-pub use ignore::{IgnoreRule, apply_ignores};
+pub use ignore::{IgnoreRule, apply_ignores, respect_ignores};
 pub use normalize::normalize;
 pub use render::{render_text, to_json};
 pub use secret::{MASK, MASK_CHANGED, mask_secrets};

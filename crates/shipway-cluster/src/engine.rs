@@ -180,6 +180,8 @@ pub async fn prepare_rendered(
         },
         prune_last: app.sync.options.prune_last,
         created_namespace: app.sync.options.create_namespace.then(|| namespace.clone()),
+        respect_ignore_differences: app.sync.options.respect_ignore_differences,
+        skip_dry_run_on_missing_resource: app.sync.options.skip_dry_run_on_missing_resource,
     };
     Ok(Prepared {
         id: app.identity(&namespace),
@@ -246,6 +248,7 @@ pub fn sync_options(
         wait,
         timeout,
         backoff: backoff(&prepared.app),
+        prune_propagation: prepared.app.sync.options.prune_propagation,
         ..SyncOptions::default()
     }
 }

@@ -390,6 +390,12 @@ pub struct PlanOptions {
     /// The app's namespace when the sync creates it (`CreateNamespace=true`): objects in
     /// it plan as creates before it exists, so a new app can be previewed.
     pub created_namespace: Option<String>,
+    /// `RespectIgnoreDifferences=true`: ignored fields (JSON pointers) take their live
+    /// values in what is applied.
+    pub respect_ignore_differences: bool,
+    /// `SkipDryRunOnMissingResource=true`: objects of kinds the server does not know plan
+    /// as creates without a dry run.
+    pub skip_dry_run_on_missing_resource: bool,
 }
 
 /// Why a plan could not be made.
@@ -743,7 +749,29 @@ async fn plan_object(
                 live: None,
             });
         }
+        Err(Failure::UnknownKind(_)) if options.skip_dry_run_on_missing_resource => {
+            return Ok(Planned {
+                key,
+                action: Action::Create,
+                desired: Some(object.clone()),
+                resource_version: None,
+                changes: diff::diff(None, Some(&masked_manifest(object))),
+                note: Some(
+                    "the server does not know this kind yet; not dry-run (SkipDryRunOnMissingResource=true)"
+                        .into(),
+                ),
+                live: None,
+            });
+        }
         Err(failure) => return Err(PlanError::Object { key, failure }),
+    };
+    let respected;
+    let object = match &live {
+        Some(live) if options.respect_ignore_differences => {
+            respected = diff::respect_ignores(object, live, &options.ignore);
+            &respected
+        }
+        _ => object,
     };
     let mut planned = classify(
         cluster,

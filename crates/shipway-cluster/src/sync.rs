@@ -97,6 +97,8 @@ pub struct SyncOptions {
     pub backoff: Backoff,
     /// How often health is polled while waiting.
     pub poll: Duration,
+    /// How pruned objects' dependents are deleted (`PrunePropagationPolicy`).
+    pub prune_propagation: crate::app::Propagation,
 }
 
 impl Default for SyncOptions {
@@ -110,6 +112,7 @@ impl Default for SyncOptions {
             timeout: Duration::from_secs(300),
             backoff: Backoff::default(),
             poll: Duration::from_millis(250),
+            prune_propagation: crate::app::Propagation::Foreground,
         }
     }
 }
@@ -1162,7 +1165,7 @@ async fn prune(
     doomed.sort();
     for (_, _, _, key, uid) in doomed {
         cluster
-            .delete_checked(&key, true, None, Some(&uid))
+            .delete_with(&key, options.prune_propagation, None, Some(&uid))
             .await
             .map_err(|failure| SyncError::Object {
                 key: key.clone(),

@@ -61,10 +61,32 @@ pub struct SyncOptions {
     pub replace: bool,
     /// `ApplyOutOfSyncOnly=true`: apply only objects whose plan is not `unchanged`.
     pub apply_out_of_sync_only: bool,
-    /// Options Argo CD has that shipway does not act on, verbatim (`Validate=false`,
-    /// `PrunePropagationPolicy=orphan`, …), for the caller to warn about.
-    pub ignored: Vec<String>,
+    /// `RespectIgnoreDifferences=true`: fields `ignoreDifferences` names by JSON pointer keep
+    /// their live values when the app syncs.
+    pub respect_ignore_differences: bool,
+    /// `SkipDryRunOnMissingResource=true`: an object whose kind the server does not know
+    /// (its CRD comes from elsewhere, later) is planned as a create without a dry run.
+    pub skip_dry_run_on_missing_resource: bool,
+    /// `PrunePropagationPolicy=foreground|background|orphan` (default foreground).
+    pub prune_propagation: Propagation,
 }
+
+/// How a pruned object's dependents are deleted: Kubernetes' `propagationPolicy`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Propagation {
+    /// Dependents first; the object goes once they are gone (Argo CD's default).
+    #[default]
+    Foreground,
+    /// The object at once, dependents by the garbage collector.
+    Background,
+    /// The object only; dependents stay, without an owner.
+    Orphan,
+}
+
+/// The sync options shipway accepts, for the error that refuses any other.
+const SYNC_OPTIONS: &str = "CreateNamespace, PruneLast, ServerSideApply=true, Replace, \
+     ApplyOutOfSyncOnly, RespectIgnoreDifferences, SkipDryRunOnMissingResource, \
+     PrunePropagationPolicy, FailOnSharedResource=true, Validate";
 
 /// How a failed sync is retried: Argo CD's `syncPolicy.retry`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -543,6 +565,21 @@ fn parse_application(path: &Path, doc: &Node) -> Result<App, AppError> {
         Some(node) => parse_ignore_differences(path, node)?,
         None => Vec::new(),
     };
+    if sync.options.respect_ignore_differences
+        && let Some(rule) = ignore_differences.iter().find(|rule| {
+            !rule.jq_path_expressions.is_empty() || !rule.managed_fields_managers.is_empty()
+        })
+    {
+        return Err(AppError::invalid(
+            path,
+            ignore_node.map_or(spec.pos, |node| node.pos),
+            format!(
+                "RespectIgnoreDifferences=true keeps live values only of fields named by `jsonPointers`; \
+                 the rule for kind `{}` uses jqPathExpressions or managedFieldsManagers",
+                rule.kind
+            ),
+        ));
+    }
 
     Ok(App {
         id_source: format!("application:{app_namespace}/{name}"),
@@ -772,29 +809,55 @@ fn parse_sync_option(
             format!("sync option `{option}` must be written `Name=value`"),
         ));
     };
+    let refuse = |why: &str| {
+        Err(AppError::invalid(
+            path,
+            pos,
+            format!("sync option `{option}`: {why}"),
+        ))
+    };
+    let mut ignored = false;
     let flag = match name {
         "CreateNamespace" => &mut options.create_namespace,
         "PruneLast" => &mut options.prune_last,
         "ServerSideApply" => &mut options.server_side_apply,
         "Replace" => &mut options.replace,
         "ApplyOutOfSyncOnly" => &mut options.apply_out_of_sync_only,
-        _ => {
-            options.ignored.push(option.to_string());
+        "RespectIgnoreDifferences" => &mut options.respect_ignore_differences,
+        "SkipDryRunOnMissingResource" => &mut options.skip_dry_run_on_missing_resource,
+        // shipway always refuses an object another app tracks, and never asks the server
+        // for strict field validation (it only warns about unknown fields): `true` and
+        // `false` of these already hold, or are refused below.
+        "FailOnSharedResource" | "Validate" => &mut ignored,
+        "PrunePropagationPolicy" => {
+            options.prune_propagation = match value {
+                "foreground" => Propagation::Foreground,
+                "background" => Propagation::Background,
+                "orphan" => Propagation::Orphan,
+                _ => return refuse("takes foreground, background or orphan"),
+            };
             return Ok(());
+        }
+        _ => {
+            return refuse(&format!(
+                "shipway does not support it (it supports {SYNC_OPTIONS})"
+            ));
         }
     };
     *flag = match value {
         "true" => true,
         "false" => false,
-        _ => {
-            return Err(AppError::invalid(
-                path,
-                pos,
-                format!("sync option `{option}`: `{name}` takes true or false"),
-            ));
-        }
+        _ => return refuse(&format!("`{name}` takes true or false")),
     };
-    Ok(())
+    match (name, value) {
+        ("ServerSideApply", "false") => {
+            refuse("shipway always applies server-side (client-side apply is not supported)")
+        }
+        ("FailOnSharedResource", "false") => refuse(
+            "shipway always refuses to apply an object another app tracks (Argo CD's FailOnSharedResource=true)",
+        ),
+        _ => Ok(()),
+    }
 }
 
 /// Reads `spec.syncPolicy.retry`.

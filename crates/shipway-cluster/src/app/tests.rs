@@ -129,7 +129,7 @@ fn parses_a_full_application() {
             server_side_apply: true,
             replace: false,
             apply_out_of_sync_only: true,
-            ignored: vec!["Validate=false".into()],
+            ..SyncOptions::default()
         }
     );
     assert_eq!(
@@ -267,6 +267,28 @@ fn application_errors_name_file_and_line() {
         10,
     );
     assert!(error.contains("takes true or false"), "{error}");
+    let error = application_error(
+        &format!("{HEAD}{source}  syncPolicy:\n    syncOptions: [RespectIgnoreDifference=true]\n"),
+        10,
+    );
+    assert!(error.contains("does not support it"), "{error}");
+    assert!(
+        error.contains("RespectIgnoreDifferences"),
+        "the supported ones are listed: {error}"
+    );
+    let error = application_error(
+        &format!("{HEAD}{source}  syncPolicy:\n    syncOptions: [ServerSideApply=false]\n"),
+        10,
+    );
+    assert!(error.contains("always applies server-side"), "{error}");
+    let error = application_error(
+        &format!("{HEAD}{source}  syncPolicy:\n    syncOptions: [PrunePropagationPolicy=later]\n"),
+        10,
+    );
+    assert!(
+        error.contains("foreground, background or orphan"),
+        "{error}"
+    );
     let error = application_error(
         &format!(
             "{HEAD}{source}  syncPolicy:\n    retry:\n      backoff:\n        duration: 5 minutes\n"

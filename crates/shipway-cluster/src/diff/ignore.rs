@@ -222,6 +222,76 @@ pub(super) enum Step {
     Index(usize),
 }
 
+/// Argo CD's `RespectIgnoreDifferences=true`: `desired` with every field the matching
+/// rules' JSON pointers name set to its live value (or removed when the live object has
+/// none), so a sync leaves those fields as they are in the cluster — an HPA's
+/// `/spec/replicas` stays what the HPA made it. Only JSON pointers are respected; the app
+/// loader refuses this option with jq expressions or managers (their fields cannot be
+/// written back one by one).
+pub fn respect_ignores(desired: &Value, live: &Value, rules: &[IgnoreRule]) -> Value {
+    let mut out = desired.clone();
+    for rule in rules.iter().filter(|rule| rule.matches(desired)) {
+        for pointer in &rule.json_pointers {
+            let Ok(tokens) = parse_pointer(pointer) else {
+                continue;
+            };
+            match live.pointer(pointer) {
+                Some(value) => set_at(&mut out, &tokens, value.clone()),
+                None => {
+                    if let Some((last, parents)) = tokens.split_last()
+                        && let Some(Value::Object(parent)) = walk_mut(&mut out, parents)
+                    {
+                        parent.remove(last);
+                    }
+                }
+            }
+        }
+    }
+    out
+}
+
+/// The value at `tokens` below `root`, following objects and list indices.
+fn walk_mut<'a>(root: &'a mut Value, tokens: &[String]) -> Option<&'a mut Value> {
+    tokens.iter().try_fold(root, |node, token| match node {
+        Value::Object(map) => map.get_mut(token),
+        Value::Array(list) => token.parse::<usize>().ok().and_then(|i| list.get_mut(i)),
+        _ => None,
+    })
+}
+
+/// Sets `value` at `tokens`, creating missing parent objects; a path through a missing
+/// list element or a scalar is left alone (the live object had it, the render does not
+/// have the list: nothing sensible to write).
+fn set_at(root: &mut Value, tokens: &[String], value: Value) {
+    let Some((last, parents)) = tokens.split_last() else {
+        return;
+    };
+    let mut node = root;
+    for token in parents {
+        node = match node {
+            Value::Object(map) => map
+                .entry(token.clone())
+                .or_insert_with(|| Value::Object(serde_json::Map::new())),
+            Value::Array(list) => match token.parse::<usize>().ok().and_then(|i| list.get_mut(i)) {
+                Some(element) => element,
+                None => return,
+            },
+            _ => return,
+        };
+    }
+    match node {
+        Value::Object(map) => {
+            map.insert(last.clone(), value);
+        }
+        Value::Array(list) => {
+            if let Some(element) = last.parse::<usize>().ok().and_then(|i| list.get_mut(i)) {
+                *element = value;
+            }
+        }
+        _ => {}
+    }
+}
+
 /// The unescaped reference tokens of an RFC 6901 pointer.
 fn parse_pointer(pointer: &str) -> Result<Vec<String>, DiffError> {
     let error = |reason: &str| DiffError::JsonPointer {
@@ -331,6 +401,43 @@ mod tests {
                 {"name": "web", "image": "web:1"}, {"name": "log", "image": "fb:1"}
             ]}}}
         })
+    }
+
+    #[test]
+    fn respected_pointers_take_the_live_value_or_drop_the_field() {
+        let mut live = deployment();
+        live["spec"]["replicas"] = json!(7);
+        let mut desired = deployment();
+        desired["spec"]["replicas"] = json!(1);
+        desired["metadata"]["annotations"]["only-desired"] = json!("x");
+        let rule = IgnoreRule {
+            json_pointers: vec![
+                "/spec/replicas".into(),
+                "/metadata/annotations/only-desired".into(),
+                "/spec/template/spec/containers/1/image".into(),
+            ],
+            ..IgnoreRule::new("apps", "Deployment")
+        };
+        live["spec"]["template"]["spec"]["containers"][1]["image"] = json!("fb:2");
+        let out = respect_ignores(&desired, &live, std::slice::from_ref(&rule));
+        assert_eq!(out["spec"]["replicas"], 7);
+        assert!(out["metadata"]["annotations"].get("only-desired").is_none());
+        assert_eq!(
+            out["spec"]["template"]["spec"]["containers"][1]["image"],
+            "fb:2"
+        );
+        assert_eq!(out["metadata"]["annotations"]["keep"], "3");
+        // Another kind is untouched.
+        let other = IgnoreRule::new("", "ConfigMap");
+        let untouched = respect_ignores(
+            &desired,
+            &live,
+            &[IgnoreRule {
+                json_pointers: rule.json_pointers.clone(),
+                ..other
+            }],
+        );
+        assert_eq!(untouched, desired);
     }
 
     #[test]

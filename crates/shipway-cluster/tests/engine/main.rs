@@ -604,3 +604,75 @@ async fn a_wave_holding_only_a_sync_hook_runs_before_the_later_waves() {
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn respect_ignore_differences_keeps_live_replicas_and_orphan_prune_keeps_dependents() {
+    bounded(90, async {
+        let (_simulator, cluster, _controllers) = start();
+        let mut options = options();
+        options.plan.ignore = vec![shipway_cluster::diff::IgnoreRule {
+            json_pointers: vec!["/spec/replicas".into()],
+            ..shipway_cluster::diff::IgnoreRule::new("apps", "Deployment")
+        }];
+        options.plan.respect_ignore_differences = true;
+        let objects = [namespace("shop"), deployment("web", "nginx:1.27")];
+        run(&cluster, &objects, &options).await.unwrap();
+        // An autoscaler (another client) scales the Deployment.
+        let deployments: kube::Api<k8s_openapi::api::apps::v1::Deployment> =
+            kube::Api::namespaced(cluster.client().clone(), "shop");
+        deployments
+            .patch(
+                "web",
+                &kube::api::PatchParams::default(),
+                &kube::api::Patch::Merge(json!({"spec": {"replicas": 5}})),
+            )
+            .await
+            .unwrap();
+        let objects = [namespace("shop"), deployment("web", "nginx:1.28")];
+        run(&cluster, &objects, &options).await.unwrap();
+        let web = cluster
+            .get(&key("Deployment", "web"))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(web["spec"]["replicas"], 5, "the live replicas are kept");
+        assert_eq!(
+            web["spec"]["template"]["spec"]["containers"][0]["image"],
+            "nginx:1.28"
+        );
+
+        // PrunePropagationPolicy=orphan: the Deployment goes, its ReplicaSets stay.
+        options.prune_propagation = shipway_cluster::app::Propagation::Orphan;
+        options.plan.prune.confirm = true;
+        run(
+            &cluster,
+            &[namespace("shop"), configmap("settings")],
+            &options,
+        )
+        .await
+        .unwrap();
+        assert!(
+            cluster
+                .get(&key("Deployment", "web"))
+                .await
+                .unwrap()
+                .is_none()
+        );
+        let sets: kube::Api<k8s_openapi::api::apps::v1::ReplicaSet> =
+            kube::Api::namespaced(cluster.client().clone(), "shop");
+        let left = sets.list(&kube::api::ListParams::default()).await.unwrap();
+        assert!(
+            !left.items.is_empty(),
+            "the ReplicaSets were orphaned, not deleted"
+        );
+        assert!(
+            left.items.iter().all(|rs| rs
+                .metadata
+                .owner_references
+                .as_ref()
+                .is_none_or(Vec::is_empty)),
+            "orphans have no owner"
+        );
+    })
+    .await;
+}
