@@ -152,6 +152,11 @@ pub struct TargetArgs {
     #[arg(short = 'n', long, value_name = "NAMESPACE", global = true)]
     pub namespace: Option<String>,
 
+    /// The app's name in every output, label and inventory (default: the Application's
+    /// name, the `shipway.yaml` environment's, else the directory's).
+    #[arg(long, value_name = "NAME", global = true)]
+    pub name: Option<String>,
+
     /// Apply even when `shipway check` reports errors.
     #[arg(long, global = true)]
     pub no_check: bool,
@@ -173,7 +178,8 @@ pub struct TargetArgs {
 /// Arguments of `shipway plan`.
 #[derive(Debug, clap::Args)]
 pub struct PlanArgs {
-    /// The app: a directory (plain YAML or a kustomization) or an Argo CD Application file.
+    /// The app: a directory (plain YAML or a kustomization), an Argo CD Application file,
+    /// or an environment of `shipway.yaml`.
     #[arg(value_name = "APP")]
     pub app: PathBuf,
 
@@ -202,8 +208,8 @@ pub enum PlanFormat {
 /// Arguments of `shipway sync`.
 #[derive(Debug, clap::Args)]
 pub struct SyncArgs {
-    /// The apps, synced in order: directories (plain YAML or kustomizations) or Argo CD
-    /// Application files.
+    /// The apps, synced in order: directories (plain YAML or kustomizations), Argo CD
+    /// Application files, or environments of `shipway.yaml`.
     #[arg(value_name = "APP", required = true)]
     pub apps: Vec<PathBuf>,
 
@@ -240,7 +246,8 @@ pub struct SyncArgs {
 /// Arguments of `shipway status`.
 #[derive(Debug, clap::Args)]
 pub struct StatusArgs {
-    /// The app: a directory or an Argo CD Application file.
+    /// The app: a directory, an Argo CD Application file, or an environment of
+    /// `shipway.yaml`.
     #[arg(value_name = "APP")]
     pub app: PathBuf,
 

@@ -43,6 +43,64 @@ pub(crate) async fn connect(target: &TargetArgs) -> anyhow::Result<(Cluster, Tar
     Ok((Cluster::new(client, &found.namespace), found))
 }
 
+/// Loads APP: a directory or Application file, else an environment of the `shipway.yaml`
+/// of the git repository around the current directory (named after the environment);
+/// `--name` renames it.
+pub(crate) fn load_app(path: &Path, target: &TargetArgs) -> anyhow::Result<App> {
+    let namespace = target.namespace.as_deref();
+    let mut app = if path.exists() {
+        App::from_path(path, namespace)?
+    } else {
+        let arg = path.to_string_lossy();
+        let cwd = std::env::current_dir()?;
+        let config = shipway_git::repo::Repo::discover(&cwd).ok().and_then(|repo| {
+            let config = shipway_git::config::Config::load(repo.root());
+            Some((repo, config))
+        });
+        let (repo, config) = match config {
+            Some((repo, config)) => (repo, config?),
+            None => anyhow::bail!(
+                "{arg}: no such directory or file (and no git repository with a shipway.yaml here to name an environment)"
+            ),
+        };
+        let Some(environment) = config.environment(&arg) else {
+            let known: Vec<&str> = config
+                .environments
+                .iter()
+                .map(|e| e.name.as_str())
+                .collect();
+            anyhow::bail!(
+                "{arg}: no such directory or file, nor an environment of {} (environments: {})",
+                repo.root().join(shipway_git::config::CONFIG_FILE).display(),
+                if known.is_empty() {
+                    "none".to_string()
+                } else {
+                    known.join(", ")
+                }
+            );
+        };
+        let mut app = App::from_path(&repo.root().join(&environment.path), namespace)?;
+        app.name.clone_from(&environment.name);
+        app
+    };
+    if let Some(name) = &target.name {
+        let valid = !name.is_empty()
+            && name.len() <= 63
+            && name
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+            && !name.starts_with('-')
+            && !name.ends_with('-');
+        if !valid {
+            anyhow::bail!(
+                "--name `{name}`: an app name is lowercase letters, digits and `-`, at most 63 characters"
+            );
+        }
+        app.name.clone_from(name);
+    }
+    Ok(app)
+}
+
 /// Loads an app, checks its destination against the kubeconfig's cluster, and prepares it
 /// with the engine (render, check gate, hooks, namespaces). Check errors are printed here,
 /// one per line, before the error that stops the command.
@@ -52,7 +110,7 @@ async fn prepare(
     cluster: &Cluster,
     found: &Target,
 ) -> anyhow::Result<Prepared> {
-    let app = App::from_path(path, target.namespace.as_deref())?;
+    let app = load_app(path, target)?;
     app.check_destination(found)?;
     let overrides = Overrides {
         namespace: target.namespace.clone(),

@@ -126,6 +126,7 @@ pub(crate) fn serve(args: &ServeArgs) -> anyhow::Result<ExitStatus> {
             kubeconfig: args.kubeconfig.clone(),
             context: args.context.clone(),
             namespace: None,
+            name: None,
             no_check: false,
             force_conflicts: false,
             max_prune: 20,

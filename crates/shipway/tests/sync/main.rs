@@ -375,3 +375,72 @@ fn sync_goes_on_past_a_broken_app_and_status_exits_by_health() {
     }
     panic!("the app never became unhealthy (last exit {code:?})");
 }
+
+#[test]
+fn environments_of_shipway_yaml_are_apps_and_name_renames_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let sandbox = Sandbox::start(dir.path());
+    let repo = dir.path().join("repo");
+    write_app(&repo.join("overlays/dev"), "nginx:1.27", false);
+    std::fs::write(
+        repo.join("shipway.yaml"),
+        "environments:\n- name: dev\n  path: overlays/dev\n",
+    )
+    .unwrap();
+    let git = |args: &[&str]| {
+        let status = Command::new("git")
+            .args(args)
+            .current_dir(&repo)
+            .stdout(Stdio::null())
+            .status()
+            .unwrap();
+        assert!(status.success(), "git {args:?}");
+    };
+    git(&["init", "-q"]);
+    let run = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_shipway"))
+            .args(args)
+            .arg("--kubeconfig")
+            .arg(&sandbox.kubeconfig)
+            .env("XDG_CACHE_HOME", dir.path().join("cache"))
+            .current_dir(&repo)
+            .output()
+            .unwrap()
+    };
+    let plan = run(&["plan", "dev"]);
+    assert!(plan.status.success(), "{}", text(&plan));
+    assert!(
+        String::from_utf8_lossy(&plan.stdout).contains("Plan for app dev "),
+        "{}",
+        text(&plan)
+    );
+    let synced = run(&[
+        "sync",
+        "dev",
+        "--name",
+        "shop-dev",
+        "--wait",
+        "--timeout",
+        "60s",
+    ]);
+    assert!(synced.status.success(), "{}", text(&synced));
+    assert!(
+        String::from_utf8_lossy(&synced.stderr).contains("synced app shop-dev:"),
+        "{}",
+        text(&synced)
+    );
+    let status = run(&["status", "dev", "--name", "shop-dev"]);
+    assert_eq!(status.status.code(), Some(0), "{}", text(&status));
+    assert!(String::from_utf8_lossy(&status.stdout).starts_with("app shop-dev: Healthy, Synced"));
+
+    let unknown = run(&["plan", "qa"]);
+    assert_eq!(unknown.status.code(), Some(1), "{}", text(&unknown));
+    assert!(
+        String::from_utf8_lossy(&unknown.stderr).contains("nor an environment of")
+            && String::from_utf8_lossy(&unknown.stderr).contains("(environments: dev)"),
+        "{}",
+        text(&unknown)
+    );
+    let bad = run(&["plan", "dev", "--name", "Shop_Dev"]);
+    assert_eq!(bad.status.code(), Some(1), "{}", text(&bad));
+}
