@@ -53,9 +53,9 @@ pub(crate) fn load_app(path: &Path, target: &TargetArgs) -> anyhow::Result<App> 
     } else {
         let arg = path.to_string_lossy();
         let cwd = std::env::current_dir()?;
-        let config = shipway_git::repo::Repo::discover(&cwd).ok().and_then(|repo| {
+        let config = shipway_git::repo::Repo::discover(&cwd).ok().map(|repo| {
             let config = shipway_git::config::Config::load(repo.root());
-            Some((repo, config))
+            (repo, config)
         });
         let (repo, config) = match config {
             Some((repo, config)) => (repo, config?),
