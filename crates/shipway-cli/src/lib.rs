@@ -7,7 +7,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 
 /// A `GitOps` delivery engine for Kubernetes: render, check, release and sync in one binary.
 #[derive(Debug, Parser)]
-#[command(name = "shipway", version, about, long_about = None)]
+#[command(name = "shipway", version)]
 pub struct Cli {
     /// The command to run.
     #[command(subcommand)]
@@ -44,6 +44,27 @@ pub enum Command {
     /// Run the controller that keeps the cluster equal to git: poll and take webhooks,
     /// sync automated apps, heal drift, keep history, serve the API and metrics.
     Serve(ServeArgs),
+    /// Print a shell completion script: `source <(shipway completion bash)`.
+    Completion(CompletionArgs),
+}
+
+/// Arguments of `shipway completion`.
+#[derive(Debug, clap::Args)]
+pub struct CompletionArgs {
+    /// The shell.
+    #[arg(value_enum)]
+    pub shell: Shell,
+}
+
+/// Shells `shipway completion` writes scripts for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Shell {
+    /// Bash (`source <(shipway completion bash)` in `~/.bashrc`).
+    Bash,
+    /// Zsh (write it as `_shipway` in a directory of `$fpath`).
+    Zsh,
+    /// Fish (write it to `~/.config/fish/completions/shipway.fish`).
+    Fish,
 }
 
 /// `shipway serve --log-format` values.
@@ -238,9 +259,31 @@ pub struct SyncArgs {
     /// print the apps' status: a try-out that needs no cluster.
     #[arg(long)]
     pub sandbox: bool,
+    /// Output format of the result (progress goes to stderr either way).
+    #[arg(short = 'o', long, value_enum, default_value_t = SyncFormat::Text)]
+    pub output: SyncFormat,
+
     /// A running `shipway serve` to ask instead (APP names its apps).
     #[command(flatten)]
     pub remote: RemoteArgs,
+}
+
+/// `shipway sync -o` values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SyncFormat {
+    /// A summary line per app on stderr.
+    Text,
+    /// On stdout, `{"apps":[{"app","result":"synced|failed","applied":[…],"pruned":[…],"unchanged","hooks":[…],"error"}]}`.
+    Json,
+}
+
+/// `shipway status -o` values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum StatusFormat {
+    /// The app's health and sync state, then one line per object, children indented.
+    Text,
+    /// `{"app","health","sync","objects":[{"apiVersion","kind","namespace","name","health","sync","message","children":[…]}]}`.
+    Json,
 }
 
 /// Arguments of `shipway status`.
@@ -256,8 +299,9 @@ pub struct StatusArgs {
     pub target: TargetArgs,
 
     /// Output format.
-    #[arg(short = 'o', long, value_enum, default_value_t = PlanFormat::Text)]
-    pub output: PlanFormat,
+    #[arg(short = 'o', long, value_enum, default_value_t = StatusFormat::Text)]
+    pub output: StatusFormat,
+
     /// A running `shipway serve` to ask instead (APP names one of its apps).
     #[command(flatten)]
     pub remote: RemoteArgs,

@@ -168,11 +168,44 @@ impl Failure {
                 }
             }
             other => Failure::Transient {
-                message: other.to_string(),
+                message: unreachable_message(&other).unwrap_or_else(|| other.to_string()),
                 retry_after: None,
             },
         }
     }
+}
+
+/// "cannot reach the cluster (connection refused)" for an error that never reached the
+/// server — not kube's `ServiceError: client error (Connect)`; `None` for other errors.
+pub fn unreachable_message(error: &kube::Error) -> Option<String> {
+    unreachable_reason(error).map(|reason| format!("cannot reach the cluster ({reason})"))
+}
+
+/// Why a request never reached the server ("connection refused", "dns error: …"), from
+/// the innermost cause; `None` when the server answered.
+pub fn unreachable_reason(error: &kube::Error) -> Option<String> {
+    if !matches!(
+        error,
+        kube::Error::Service(_) | kube::Error::HyperError(_) | kube::Error::HttpError(_)
+    ) {
+        return None;
+    }
+    let mut cause: &dyn std::error::Error = error;
+    while let Some(source) = cause.source() {
+        cause = source;
+    }
+    let text = cause.to_string();
+    // "Connection refused (os error 111)" → "connection refused".
+    let text = text
+        .split_once(" (os error")
+        .map_or(text.as_str(), |(head, _)| head)
+        .to_string();
+    let mut chars = text.chars();
+    let text = chars
+        .next()
+        .map(|first| first.to_lowercase().chain(chars).collect::<String>())
+        .unwrap_or(text);
+    Some(text)
 }
 
 fn is_field_conflict(status: &kube::core::Status) -> bool {

@@ -83,6 +83,26 @@ pub struct Planned {
     /// The live object the plan compared with (`None` when missing, and in plans read
     /// back from a file).
     pub live: Option<Value>,
+    /// [`live_digest`] of that live object: `sync --plan` accepts an object whose
+    /// `resourceVersion` moved only because its status changed (a rollout in progress).
+    pub live_digest: Option<String>,
+}
+
+/// A digest of what a live object holds besides its status and bookkeeping
+/// (`resourceVersion`, `managedFields`): equal before and after a controller only wrote
+/// status. `None` for Secrets, whose values are never hashed without a key.
+pub fn live_digest(live: &Value) -> Option<String> {
+    if inventory::is_secret(live) {
+        return None;
+    }
+    let mut copy = live.clone();
+    let object = copy.as_object_mut()?;
+    object.remove("status");
+    if let Some(metadata) = object.get_mut("metadata").and_then(Value::as_object_mut) {
+        metadata.remove("resourceVersion");
+        metadata.remove("managedFields");
+    }
+    Some(inventory::content_hash(&copy))
 }
 
 /// A whole plan.
@@ -151,6 +171,9 @@ impl Plan {
                 }
                 if let Some(version) = &item.resource_version {
                     change["resourceVersion"] = version.clone().into();
+                }
+                if let Some(digest) = &item.live_digest {
+                    change["liveDigest"] = digest.clone().into();
                 }
                 if let Some(desired) = &item.desired {
                     change["manifest"] = masked_manifest(desired);
@@ -252,6 +275,10 @@ impl Plan {
                 desired,
                 resource_version: change
                     .get("resourceVersion")
+                    .and_then(Value::as_str)
+                    .map(String::from),
+                live_digest: change
+                    .get("liveDigest")
                     .and_then(Value::as_str)
                     .map(String::from),
                 changes: Vec::new(),
@@ -690,6 +717,7 @@ pub async fn plan(
                     resource_version,
                     changes: Vec::new(),
                     note: None,
+                    live_digest: live.as_ref().and_then(live_digest),
                     live,
                 });
             }
@@ -747,6 +775,7 @@ async fn plan_object(
                     "its CustomResourceDefinition is applied first, in the same sync".into(),
                 ),
                 live: None,
+                live_digest: None,
             });
         }
         Err(Failure::UnknownKind(_)) if options.skip_dry_run_on_missing_resource => {
@@ -761,6 +790,7 @@ async fn plan_object(
                         .into(),
                 ),
                 live: None,
+                live_digest: None,
             });
         }
         Err(failure) => return Err(PlanError::Object { key, failure }),
@@ -782,6 +812,7 @@ async fn plan_object(
         options,
     )
     .await?;
+    planned.live_digest = live.as_ref().and_then(live_digest);
     planned.live = live;
     Ok(planned)
 }
@@ -804,6 +835,7 @@ async fn classify(
         changes,
         note,
         live: None,
+        live_digest: None,
     };
     let resource_version = live
         .and_then(|live| live.pointer("/metadata/resourceVersion"))

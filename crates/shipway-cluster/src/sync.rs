@@ -406,6 +406,14 @@ pub async fn sync_plan(
             .and_then(|l| l.pointer("/metadata/resourceVersion"))
             .and_then(Value::as_str)
             .map(String::from);
+        // Moved only because a controller wrote its status (a rollout in progress): what
+        // was reviewed still holds, so it is applied at the version seen now.
+        let status_only = live_version.is_some()
+            && item.live_digest.is_some()
+            && live.as_ref().and_then(plan::live_digest) == item.live_digest;
+        if status_only {
+            item.resource_version.clone_from(&live_version);
+        }
         if live_version != item.resource_version {
             return Err(SyncError::PlanOutdated(format!(
                 "{} is at resourceVersion {} (planned at {})",
@@ -832,15 +840,45 @@ async fn apply_one(
             .map_err(failed)?;
         return Ok((key, "replaced", uid_of(&applied)));
     }
-    let applied = cluster
+    let applied = match cluster
         .apply(&manifest, options.plan.force_conflicts, false)
         .await
-        .map_err(|failure| match failure {
-            Failure::Moved(message) if preconditions => {
-                SyncError::PlanOutdated(format!("{key}: {message}"))
+    {
+        Ok(applied) => applied,
+        Err(Failure::Moved(message)) if preconditions => {
+            // Moved only because a controller wrote its status (a rollout in progress):
+            // what was reviewed still holds, so apply at the new version, once.
+            let live = cluster.get(&key).await.map_err(failed)?;
+            let current = live.as_ref().and_then(plan::live_digest);
+            let version = live
+                .as_ref()
+                .and_then(|l| l.pointer("/metadata/resourceVersion"))
+                .and_then(Value::as_str)
+                .map(str::to_string);
+            match (current, version) {
+                (Some(current), Some(version))
+                    if item.live_digest.as_deref() == Some(current.as_str()) =>
+                {
+                    if let Some(metadata) =
+                        manifest.get_mut("metadata").and_then(Value::as_object_mut)
+                    {
+                        metadata.insert("resourceVersion".into(), version.into());
+                    }
+                    cluster
+                        .apply(&manifest, options.plan.force_conflicts, false)
+                        .await
+                        .map_err(|failure| match failure {
+                            Failure::Moved(message) => {
+                                SyncError::PlanOutdated(format!("{key}: {message}"))
+                            }
+                            other => failed(other),
+                        })?
+                }
+                _ => return Err(SyncError::PlanOutdated(format!("{key}: {message}"))),
             }
-            other => failed(other),
-        })?;
+        }
+        Err(other) => return Err(failed(other)),
+    };
     Ok((
         key,
         if item.action == Action::Create {

@@ -21,6 +21,7 @@ pub fn run(cli: shipway_cli::Cli) -> ExitStatus {
         shipway_cli::Command::Sync(args) => commands::sync(&args),
         shipway_cli::Command::Status(args) => commands::status(&args),
         shipway_cli::Command::Serve(args) => commands::serve(&args),
+        shipway_cli::Command::Completion(args) => Ok(commands::completion(&args)),
     };
     match result {
         Ok(status) => status,
@@ -44,9 +45,18 @@ pub(crate) fn print_error(err: &anyhow::Error) {
             .collect::<Vec<_>>()
             .join("\n")
     };
-    eprintln!("error: {}", escaped(err.to_string()));
+    let mut shown = err.to_string();
+    eprintln!("error: {}", escaped(shown.clone()));
+    // Many errors already end with their source's message ("reading x: No such file"):
+    // a cause whose text is already shown adds nothing, so the chain never repeats.
     for cause in err.chain().skip(1) {
-        eprintln!("  caused by: {}", escaped(cause.to_string()));
+        let text = cause.to_string();
+        if shown.contains(&text) {
+            continue;
+        }
+        eprintln!("  caused by: {}", escaped(text.clone()));
+        shown.push('\n');
+        shown.push_str(&text);
     }
 }
 

@@ -307,3 +307,78 @@ async fn a_saved_plan_is_applied_exactly_or_refused() {
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_saved_plan_survives_status_writes_but_not_other_changes() {
+    bounded(90, async {
+        let (_simulator, cluster, _controllers) = start();
+        let first = vec![namespace("shop"), deployment("web", "nginx:1.27")];
+        run(&cluster, &first, &options()).await.unwrap();
+        let reviewed = vec![namespace("shop"), deployment("web", "nginx:1.28")];
+        let digest_key = plan::digest_key(&cluster, "shop", true)
+            .await
+            .unwrap()
+            .unwrap();
+        let saved = plan::plan(&cluster, &app("shop"), "shop", &reviewed, &options().plan)
+            .await
+            .unwrap()
+            .to_json(Some(&digest_key));
+        let saved = Plan::from_json(&serde_json::from_str(&saved.to_string()).unwrap()).unwrap();
+        let deployments: kube::Api<k8s_openapi::api::apps::v1::Deployment> =
+            kube::Api::namespaced(cluster.client().clone(), "shop");
+        let apply = |plan: Plan| {
+            let cluster = &cluster;
+            let reviewed = &reviewed;
+            async move {
+                sync::sync_plan(
+                    cluster,
+                    &app("shop"),
+                    &plan,
+                    reviewed,
+                    &[],
+                    &options(),
+                    &mut Ledger::default(),
+                    &mut Lines::default(),
+                )
+                .await
+            }
+        };
+        // Another writer changes the object itself after the review: refused.
+        deployments
+            .patch(
+                "web",
+                &kube::api::PatchParams::default(),
+                &kube::api::Patch::Merge(json!({"metadata": {"labels": {"team": "other"}}})),
+            )
+            .await
+            .unwrap();
+        let error = apply(saved.clone()).await.unwrap_err();
+        assert!(matches!(error, SyncError::PlanOutdated(_)), "{error}");
+
+        // A new plan, then only the status moves (a controller at work): applied.
+        let saved = plan::plan(&cluster, &app("shop"), "shop", &reviewed, &options().plan)
+            .await
+            .unwrap()
+            .to_json(Some(&digest_key));
+        let saved = Plan::from_json(&serde_json::from_str(&saved.to_string()).unwrap()).unwrap();
+        deployments
+            .patch_status(
+                "web",
+                &kube::api::PatchParams::default(),
+                &kube::api::Patch::Merge(json!({"status": {"observedGeneration": 99}})),
+            )
+            .await
+            .unwrap();
+        apply(saved).await.unwrap();
+        let live = cluster
+            .get(&key("Deployment", "web"))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            live["spec"]["template"]["spec"]["containers"][0]["image"],
+            "nginx:1.28"
+        );
+    })
+    .await;
+}

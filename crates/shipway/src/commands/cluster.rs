@@ -8,7 +8,10 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::Context;
-use shipway_cli::{PlanArgs, PlanFormat, StatusArgs, SyncArgs, TargetArgs};
+use serde_json::json;
+use shipway_cli::{
+    PlanArgs, PlanFormat, StatusArgs, StatusFormat, SyncArgs, SyncFormat, TargetArgs,
+};
 use shipway_cluster::app::App;
 use shipway_cluster::app::kubeconfig::Target;
 use shipway_cluster::cluster::{Cluster, Key};
@@ -40,6 +43,17 @@ fn cache_dir() -> PathBuf {
 pub(crate) async fn connect(target: &TargetArgs) -> anyhow::Result<(Cluster, Target)> {
     let found = Target::load(target.kubeconfig.as_deref(), target.context.as_deref())?;
     let client = found.client().await?;
+    // One cheap call first, so a cluster that is down or a wrong server address is one
+    // clear line naming the URL, not an error of whichever object was asked for first.
+    if let Err(error) = client.apiserver_version().await
+        && let Some(reason) = shipway_cluster::cluster::unreachable_reason(&error)
+    {
+        anyhow::bail!(
+            "cannot reach the cluster at {} ({reason}; context `{}` of the kubeconfig)",
+            found.server,
+            found.context
+        );
+    }
     Ok((Cluster::new(client, &found.namespace), found))
 }
 
@@ -153,6 +167,7 @@ pub(crate) fn plan(args: &PlanArgs) -> anyhow::Result<ExitStatus> {
         }
         let text = match args.output {
             PlanFormat::Json => serde_json::to_string_pretty(&plan.to_json(None))? + "\n",
+            PlanFormat::Text if super::colour::enabled() => super::colour::plan(&plan_text(&plan)),
             PlanFormat::Text => plan_text(&plan),
         };
         print!("{text}");
@@ -209,20 +224,41 @@ fn plan_text(plan: &Plan) -> String {
     out
 }
 
-/// Prints sync progress on stderr: plain lines, and on a terminal a redrawn line of what is
-/// still not healthy.
+/// Prints sync progress on stderr: plain lines, and what is still not healthy — on a
+/// terminal as one redrawn line, elsewhere (CI logs) as a plain line every few seconds, so
+/// a long wait is never silent.
 struct Printer {
     terminal: bool,
     redrawn: bool,
+    /// When the last plain waiting line was printed (not on a terminal).
+    last_waiting: Option<std::time::Instant>,
+}
+
+/// How often a plain waiting line is printed when stderr is not a terminal.
+const WAITING_EVERY: Duration = Duration::from_secs(5);
+
+impl Printer {
+    fn new() -> Printer {
+        Printer {
+            terminal: std::io::stderr().is_terminal(),
+            redrawn: false,
+            last_waiting: None,
+        }
+    }
+
+    /// Clears the redrawn progress line, so what follows starts on a clean line.
+    fn clear(&mut self) {
+        if self.redrawn {
+            let _ = write!(std::io::stderr().lock(), "\r\x1b[K");
+            self.redrawn = false;
+        }
+    }
 }
 
 impl Progress for Printer {
     fn line(&mut self, text: &str) {
+        self.clear();
         let mut err = std::io::stderr().lock();
-        if self.redrawn {
-            let _ = write!(err, "\r\x1b[K");
-            self.redrawn = false;
-        }
         // Progress quotes server messages and input: escape all but the line breaks.
         for line in text.lines() {
             let _ = writeln!(err, "{}", shipway_model::text::escape_control(line));
@@ -237,12 +273,19 @@ impl Progress for Printer {
                 format!("waiting for {} objects; {key}: {why}", rest.len() + 1)
             }
         };
+        let summary = shipway_model::text::escape_control(&summary).into_owned();
         let mut err = std::io::stderr().lock();
         if self.terminal {
             let width = 120;
             let shown: String = summary.chars().take(width).collect();
             let _ = write!(err, "\r\x1b[K{shown}");
             self.redrawn = true;
+        } else if self
+            .last_waiting
+            .is_none_or(|at| at.elapsed() >= WAITING_EVERY)
+        {
+            let _ = writeln!(err, "{summary}");
+            self.last_waiting = Some(std::time::Instant::now());
         }
     }
 }
@@ -264,18 +307,18 @@ pub(crate) fn sync(args: &SyncArgs) -> anyhow::Result<ExitStatus> {
             None
         };
         let (cluster, found) = connect(&target).await?;
-        let mut printer = Printer {
-            terminal: std::io::stderr().is_terminal(),
-            redrawn: false,
-        };
+        let mut printer = Printer::new();
         let mut status = ExitStatus::Success;
+        let mut results = Vec::new();
         for path in &args.apps {
             // An app that cannot be loaded, rendered or checked is reported and the next
             // one is still synced; the exit status reports the failure.
             let prepared = match prepare(path, &target, &cluster, &found).await {
                 Ok(prepared) => prepared,
                 Err(error) => {
+                    printer.clear();
                     eprintln!("error: app {}: {error:#}", path.display());
+                    results.push(json!({"app": path.display().to_string(), "result": "failed", "error": format!("{error:#}")}));
                     status = ExitStatus::Failure;
                     continue;
                 }
@@ -287,43 +330,73 @@ pub(crate) fn sync(args: &SyncArgs) -> anyhow::Result<ExitStatus> {
                 timeout,
             );
             let report = sync_one(&cluster, &prepared, args, &options, &mut printer).await;
+            printer.clear();
+            let name = &prepared.app.name;
             match report {
                 Ok(report) => {
+                    if args.sandbox && args.output == SyncFormat::Text {
+                        // The tree first: the summary below must be the last thing shown.
+                        let app_status = engine::status(&cluster, &prepared).await?;
+                        let text = app_status.to_text();
+                        if super::colour::enabled() {
+                            print!("{}", super::colour::status(&text));
+                        } else {
+                            print!("{text}");
+                        }
+                    }
                     for note in &report.notes {
                         eprintln!("note: {note}");
                     }
-                    eprintln!(
-                        "synced app {}: {} applied, {} pruned, {} unchanged, {} hook(s)",
-                        prepared.app.name,
-                        report.applied.len(),
-                        report.pruned.len(),
-                        report.unchanged,
-                        report.hooks.len()
-                    );
                     for (key, reason) in &report.kept {
                         eprintln!("kept {key}: {reason}");
                     }
                     for (key, reason) in &report.not_pruned {
                         eprintln!("{key}: {reason}");
                     }
+                    eprintln!(
+                        "synced app {name}: {} applied, {} pruned, {} unchanged, {} hook(s)",
+                        report.applied.len(),
+                        report.pruned.len(),
+                        report.unchanged,
+                        report.hooks.len()
+                    );
+                    let mut result = json!({
+                        "app": name,
+                        "result": "synced",
+                        "applied": report.applied.iter().map(Key::to_json).collect::<Vec<_>>(),
+                        "pruned": report.pruned.iter().map(Key::to_json).collect::<Vec<_>>(),
+                        "unchanged": report.unchanged,
+                        "hooks": report.hooks.iter().map(|(key, phase, outcome)| {
+                            let mut hook = key.to_json();
+                            hook["phase"] = phase.as_str().into();
+                            hook["outcome"] = outcome.clone().into();
+                            hook
+                        }).collect::<Vec<_>>(),
+                    });
                     if let Some(refused) = &report.prune_refused {
-                        eprintln!(
-                            "error: prune refused for app {}: {refused}",
-                            prepared.app.name
-                        );
+                        eprintln!("error: prune refused for app {name}: {refused}");
+                        result["result"] = "failed".into();
+                        result["error"] = format!("prune refused: {refused}").into();
                         status = ExitStatus::Failure;
                     }
-                    if args.sandbox {
-                        let app_status = engine::status(&cluster, &prepared).await?;
-                        print!("{}", app_status.to_text());
-                    }
+                    results.push(result);
                 }
                 Err(error) => {
                     // The other apps are still synced; the exit status reports the failure.
-                    eprintln!("error: sync of app {} failed: {error}", prepared.app.name);
+                    eprintln!("error: sync of app {name} failed: {error}");
+                    results.push(json!({"app": name, "result": "failed", "error": error.to_string()}));
                     status = ExitStatus::Failure;
                 }
             }
+        }
+        if args.output == SyncFormat::Json {
+            println!("{}", serde_json::to_string_pretty(&json!({"apps": results}))?);
+        }
+        if args.sandbox {
+            eprintln!(
+                "the sandbox cluster started for this sync is gone now; to keep one, run \
+                 `shipway sandbox` in another terminal and sync with its kubeconfig"
+            );
         }
         Ok(status)
     })
@@ -416,8 +489,11 @@ pub(crate) fn status(args: &StatusArgs) -> anyhow::Result<ExitStatus> {
         );
         let status = engine::status(&cluster, &prepared).await?;
         match args.output {
-            PlanFormat::Json => println!("{}", serde_json::to_string_pretty(&status.to_json())?),
-            PlanFormat::Text => print!("{}", status.to_text()),
+            StatusFormat::Json => println!("{}", serde_json::to_string_pretty(&status.to_json())?),
+            StatusFormat::Text if super::colour::enabled() => {
+                print!("{}", super::colour::status(&status.to_text()));
+            }
+            StatusFormat::Text => print!("{}", status.to_text()),
         }
         Ok(health_exit(status.health.as_str(), status.sync))
     })

@@ -2,6 +2,7 @@
 
 mod check;
 mod cluster;
+mod colour;
 mod explain;
 mod history;
 mod promote;
@@ -13,6 +14,23 @@ mod sandbox;
 mod serve;
 
 pub(crate) use check::check;
+
+/// `shipway completion SHELL`: clap's completion script for every command and flag.
+pub(crate) fn completion(args: &shipway_cli::CompletionArgs) -> ExitStatus {
+    use clap::CommandFactory;
+    let shell = match args.shell {
+        shipway_cli::Shell::Bash => clap_complete::Shell::Bash,
+        shipway_cli::Shell::Zsh => clap_complete::Shell::Zsh,
+        shipway_cli::Shell::Fish => clap_complete::Shell::Fish,
+    };
+    clap_complete::generate(
+        shell,
+        &mut shipway_cli::Cli::command(),
+        "shipway",
+        &mut std::io::stdout(),
+    );
+    ExitStatus::Success
+}
 pub(crate) use cluster::{plan, status, sync};
 pub(crate) use explain::explain;
 pub(crate) use history::history;

@@ -16,7 +16,7 @@ use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 use serde_json::{Value, json};
-use shipway_cli::{PlanFormat, RemoteArgs, RollbackArgs, StatusArgs, SyncArgs};
+use shipway_cli::{RemoteArgs, RollbackArgs, StatusArgs, StatusFormat, SyncArgs};
 
 use super::ExitStatus;
 
@@ -242,6 +242,7 @@ pub(crate) fn sync(server: &str, args: &SyncArgs) -> anyhow::Result<ExitStatus> 
     let remote = Remote::new(server, &args.remote)?;
     runtime()?.block_on(async {
         let mut status = ExitStatus::Success;
+        let mut results = Vec::new();
         for name in &names {
             // Every app is asked for even when an earlier one failed; the exit status
             // reports any failure.
@@ -259,15 +260,32 @@ pub(crate) fn sync(server: &str, args: &SyncArgs) -> anyhow::Result<ExitStatus> 
             };
             match done.await {
                 Ok(app) => {
-                    if !Remote::outcome(name, &app) {
+                    let ok = Remote::outcome(name, &app);
+                    if !ok {
                         status = ExitStatus::Failure;
                     }
+                    results.push(json!({
+                        "app": name,
+                        "result": if ok { "synced" } else { "failed" },
+                        "revision": app["operation"]["revision"],
+                        "operation": app["operation"],
+                        "error": app["completed"]["error"],
+                    }));
                 }
                 Err(error) => {
                     eprintln!("error: sync of app {name}: {error:#}");
+                    results.push(
+                        json!({"app": name, "result": "failed", "error": format!("{error:#}")}),
+                    );
                     status = ExitStatus::Failure;
                 }
             }
+        }
+        if args.output == shipway_cli::SyncFormat::Json {
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&json!({"apps": results}))?
+            );
         }
         Ok(status)
     })
@@ -296,9 +314,14 @@ pub(crate) fn status(server: &str, args: &StatusArgs) -> anyhow::Result<ExitStat
             "objects": resources["resources"],
         });
         match args.output {
-            PlanFormat::Json => println!("{}", serde_json::to_string_pretty(&status)?),
-            PlanFormat::Text => {
-                print!("{}", shipway_cluster::status::text(&status));
+            StatusFormat::Json => println!("{}", serde_json::to_string_pretty(&status)?),
+            StatusFormat::Text => {
+                let text = shipway_cluster::status::text(&status);
+                if super::colour::enabled() {
+                    print!("{}", super::colour::status(&text));
+                } else {
+                    print!("{text}");
+                }
                 if let Some(condition) = status["condition"].as_str() {
                     println!("condition: {condition}");
                 }

@@ -360,8 +360,30 @@ fn sync_goes_on_past_a_broken_app_and_status_exits_by_health() {
 
     // Degraded: `status` says so in its exit code (3), not only in its text.
     write_app(&good, "registry.example/does-not-exist:1", false);
-    let synced = shipway(&sandbox, &["sync", &good_arg]);
-    assert!(synced.status.success(), "{}", text(&synced));
+    // Not a terminal: a plain waiting line every few seconds, the error once, at the end.
+    let synced = shipway(&sandbox, &["sync", &good_arg, "--wait", "--timeout", "12s"]);
+    assert_eq!(synced.status.code(), Some(1), "{}", text(&synced));
+    let stderr = String::from_utf8_lossy(&synced.stderr);
+    assert!(
+        stderr.matches("waiting for").count() >= 2,
+        "progress while waiting: {}",
+        text(&synced)
+    );
+    assert_eq!(
+        stderr.matches("error: sync of app shop failed").count(),
+        1,
+        "{}",
+        text(&synced)
+    );
+    assert!(
+        stderr
+            .trim_end()
+            .lines()
+            .last()
+            .is_some_and(|l| !l.starts_with("waiting for")),
+        "the outcome is printed last: {}",
+        text(&synced)
+    );
     let mut code = None;
     for _ in 0..100 {
         let status = shipway(&sandbox, &["status", &good_arg, "-o", "json"]);
@@ -422,8 +444,19 @@ fn environments_of_shipway_yaml_are_apps_and_name_renames_one() {
         "--wait",
         "--timeout",
         "60s",
+        "-o",
+        "json",
     ]);
     assert!(synced.status.success(), "{}", text(&synced));
+    let result: Value = serde_json::from_slice(&synced.stdout).unwrap();
+    assert_eq!(result["apps"][0]["app"], "shop-dev", "{result}");
+    assert_eq!(result["apps"][0]["result"], "synced", "{result}");
+    assert!(
+        result["apps"][0]["applied"]
+            .as_array()
+            .is_some_and(|a| a.iter().any(|o| o["kind"] == "Deployment")),
+        "{result}"
+    );
     assert!(
         String::from_utf8_lossy(&synced.stderr).contains("synced app shop-dev:"),
         "{}",
