@@ -1,9 +1,11 @@
 //! Progressive delivery with Argo Rollouts' semantics, as pure functions the controller
 //! drives: the condition language of `AnalysisTemplate` metrics ([`expr`]), the replica
-//! arithmetic of a canary without a traffic router ([`replicas`]), and how measurements
-//! become a metric's verdict ([`analysis`]). Nothing here talks to a cluster or the network,
+//! arithmetic of a canary without a traffic router ([`replicas`]), the canary's decision
+//! for one reconcile — sizes, step, pauses, promote and abort ([`canary`]) — and how
+//! measurements become a metric's verdict ([`analysis`]). Nothing here talks to a cluster or the network,
 //! so each rule is tested on its own against the upstream examples.
 
 pub mod analysis;
+pub mod canary;
 pub mod expr;
 pub mod replicas;
