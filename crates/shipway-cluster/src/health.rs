@@ -94,6 +94,10 @@ where
 ///   `Workflow`: gitops-engine's rules (and its messages). Each workload check trusts the
 ///   status counters only once `status.observedGeneration` has caught up with
 ///   `metadata.generation`, and is Progressing before;
+/// - `argoproj.io` `Rollout` (Argo CD's Lua): Progressing until `status.observedGeneration`
+///   (a string) equals `metadata.generation`, then by `status.phase` — `Paused` is
+///   Suspended; `AnalysisRun`: Successful → Healthy, Failed/Error → Degraded,
+///   Inconclusive → Suspended, else Progressing;
 /// - `CronJob`: Argo CD's Lua check — `spec.suspend` → Suspended; never scheduled →
 ///   Healthy; last schedule after the last success with no active job → Degraded;
 ///   otherwise Healthy;
@@ -134,6 +138,8 @@ pub fn object_health(object: &Value) -> Option<HealthStatus> {
         ("apiregistration.k8s.io", "APIService") => Some(api_service(object)),
         ("apiextensions.k8s.io", "CustomResourceDefinition") => Some(definition(object)),
         ("argoproj.io", "Workflow") => Some(workflow(object)),
+        ("argoproj.io", "Rollout") => Some(rollout(object)),
+        ("argoproj.io", "AnalysisRun") => Some(analysis_run(object)),
         ("cert-manager.io", "Certificate") => Some(certificate(object)),
         ("cert-manager.io", "Issuer" | "ClusterIssuer") => Some(issuer(object)),
         _ => generic(object),
@@ -697,6 +703,37 @@ fn workflow(object: &Value) -> HealthStatus {
         "Succeeded" => HealthStatus::new(Health::Healthy, message),
         "Failed" | "Error" => HealthStatus::new(Health::Degraded, message),
         other => HealthStatus::new(Health::Unknown, format!("unknown phase {other}")),
+    }
+}
+
+/// Argo CD's Lua rule for `argoproj.io/Rollout`: a spec the controller has not observed is
+/// Progressing; then `status.phase` (`Paused` is Suspended).
+fn rollout(object: &Value) -> HealthStatus {
+    let observed = str_at(object, "/status/observedGeneration");
+    let generation = int_at(object, "/metadata/generation");
+    if observed.is_empty() || observed.parse::<i64>().ok() != Some(generation) {
+        return HealthStatus::new(
+            Health::Progressing,
+            "Waiting for rollout spec update to be observed",
+        );
+    }
+    let message = str_at(object, "/status/message");
+    match str_at(object, "/status/phase") {
+        "Healthy" => HealthStatus::new(Health::Healthy, message),
+        "Paused" => HealthStatus::new(Health::Suspended, message),
+        "Degraded" => HealthStatus::new(Health::Degraded, message),
+        _ => HealthStatus::new(Health::Progressing, message),
+    }
+}
+
+/// Argo CD's rule for `AnalysisRun`: by `status.phase`.
+fn analysis_run(object: &Value) -> HealthStatus {
+    let message = str_at(object, "/status/message");
+    match str_at(object, "/status/phase") {
+        "Successful" => HealthStatus::new(Health::Healthy, message),
+        "Failed" | "Error" => HealthStatus::new(Health::Degraded, message),
+        "Inconclusive" => HealthStatus::new(Health::Suspended, message),
+        _ => HealthStatus::new(Health::Progressing, message),
     }
 }
 

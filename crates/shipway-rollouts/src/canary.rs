@@ -183,6 +183,9 @@ pub fn decide(
         };
     }
     if next.abort {
+        // As Argo Rollouts: an abort clears the pauses and starts the steps over, so a
+        // retry (`status.abort: false`) begins at the first step.
+        next.step = 0;
         next.pauses.clear();
         next.controller_pause = false;
         return Decision {
@@ -306,6 +309,7 @@ pub fn decide(
                 }
                 StepAnalysis::Failed => {
                     next.abort = true;
+                    next.step = 0;
                     next.pauses.clear();
                     next.controller_pause = false;
                     return Decision {

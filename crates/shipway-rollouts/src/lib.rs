@@ -7,5 +7,7 @@
 
 pub mod analysis;
 pub mod canary;
+pub mod controller;
 pub mod expr;
 pub mod replicas;
+pub mod rollout;

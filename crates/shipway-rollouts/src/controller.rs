@@ -1,0 +1,496 @@
+//! shipway as the Rollout controller: one reconcile of one `Rollout` against the cluster —
+//! read it and its `ReplicaSets`, decide ([`crate::canary::decide`]), create or scale the
+//! `ReplicaSets` (`<rollout>-<hash>`, labelled `rollouts-pod-template-hash`), point the
+//! stable and canary Services at their pods, and write `Rollout.status` as Argo Rollouts
+//! writes it. The engine calls it while it waits for a sync's objects to be healthy, and
+//! the controller of `shipway serve` on every tick, so a rollout moves whether shipway runs
+//! once in CI or continuously.
+
+use std::fmt::Write as _;
+
+use kube::api::{Api, ApiResource, DynamicObject, ListParams, Patch, PatchParams, PostParams};
+use serde_json::{Value, json};
+use sha2::{Digest as _, Sha256};
+
+use crate::canary::{self, Decision, PauseCondition, ReplicaSet, Spec, StepAnalysis};
+use crate::rollout::Rollout;
+
+/// The label on every `ReplicaSet`, pod and Service selector a Rollout manages.
+pub const HASH_LABEL: &str = "rollouts-pod-template-hash";
+
+/// What one reconcile left the Rollout at.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Outcome {
+    /// `Healthy`, `Progressing`, `Paused` or `Degraded`.
+    pub phase: String,
+    /// `status.message`.
+    pub message: String,
+    /// The step it is on, of how many.
+    pub step: (u32, u32),
+    /// The weight in force.
+    pub weight: u32,
+}
+
+/// Why a reconcile could not be done.
+#[derive(Debug, thiserror::Error)]
+pub enum ControllerError {
+    /// The Rollout's spec cannot be acted on (also written to its status).
+    #[error(transparent)]
+    Spec(#[from] crate::rollout::SpecError),
+    /// A call to the API server failed.
+    #[error("Rollout {name}: {source}")]
+    Api {
+        /// The Rollout.
+        name: String,
+        /// The failure.
+        source: kube::Error,
+    },
+}
+
+fn resource(group: &str, version: &str, kind: &str, plural: &str) -> ApiResource {
+    ApiResource {
+        group: group.into(),
+        version: version.into(),
+        api_version: if group.is_empty() {
+            version.into()
+        } else {
+            format!("{group}/{version}")
+        },
+        kind: kind.into(),
+        plural: plural.into(),
+    }
+}
+
+/// `Rollout` (`argoproj.io/v1alpha1`).
+pub fn rollout_resource() -> ApiResource {
+    resource("argoproj.io", "v1alpha1", "Rollout", "rollouts")
+}
+
+/// Our own stable hash of a pod template (Argo Rollouts' FNV-over-Go-JSON changes between
+/// its releases): SHA-256 of the template's canonical JSON, 10 hex digits.
+pub fn template_hash(template: &Value) -> String {
+    let mut text = String::new();
+    canonical(template, &mut text);
+    let digest = Sha256::digest(text.as_bytes());
+    let mut hex = String::new();
+    for byte in &digest[..5] {
+        let _ = write!(hex, "{byte:02x}");
+    }
+    hex
+}
+
+fn canonical(value: &Value, out: &mut String) {
+    match value {
+        Value::Object(map) => {
+            let mut keys: Vec<&String> = map.keys().collect();
+            keys.sort();
+            out.push('{');
+            for (i, key) in keys.into_iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                out.push_str(&Value::String(key.clone()).to_string());
+                out.push(':');
+                canonical(&map[key], out);
+            }
+            out.push('}');
+        }
+        Value::Array(items) => {
+            out.push('[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                canonical(item, out);
+            }
+            out.push(']');
+        }
+        other => out.push_str(&other.to_string()),
+    }
+}
+
+fn seconds_of(text: &str) -> Option<u64> {
+    text.parse::<jiff::Timestamp>()
+        .ok()
+        .and_then(|t| u64::try_from(t.as_second()).ok())
+}
+
+fn timestamp(seconds: u64) -> String {
+    jiff::Timestamp::from_second(i64::try_from(seconds).unwrap_or(0))
+        .map(|t| t.to_string())
+        .unwrap_or_default()
+}
+
+/// The decision's view of `status`.
+fn read_status(object: &Value) -> canary::Status {
+    let status = object.get("status").cloned().unwrap_or(Value::Null);
+    let text = |field: &str| {
+        status
+            .get(field)
+            .and_then(Value::as_str)
+            .map(str::to_string)
+    };
+    let flag = |field: &str| status.get(field).and_then(Value::as_bool).unwrap_or(false);
+    canary::Status {
+        stable: text("stableRS").filter(|s| !s.is_empty()),
+        current: text("currentPodHash").filter(|s| !s.is_empty()),
+        step: status
+            .get("currentStepIndex")
+            .and_then(Value::as_u64)
+            .unwrap_or(0) as u32,
+        pauses: status
+            .get("pauseConditions")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .map(|p| PauseCondition {
+                reason: p.get("reason").and_then(Value::as_str).unwrap_or("").into(),
+                start: p
+                    .get("startTime")
+                    .and_then(Value::as_str)
+                    .and_then(seconds_of)
+                    .unwrap_or(0),
+            })
+            .collect(),
+        controller_pause: flag("controllerPause"),
+        abort: flag("abort"),
+        promote_full: flag("promoteFull"),
+    }
+}
+
+fn int(object: &Value, pointer: &str) -> u32 {
+    object.pointer(pointer).and_then(Value::as_u64).unwrap_or(0) as u32
+}
+
+/// Reconciles the Rollout `namespace/name` once, at `now` (seconds since the epoch).
+pub async fn reconcile(
+    client: &kube::Client,
+    namespace: &str,
+    name: &str,
+    now: u64,
+) -> Result<Outcome, ControllerError> {
+    let api_error = |source| ControllerError::Api {
+        name: format!("{namespace}/{name}"),
+        source,
+    };
+    let rollouts: Api<DynamicObject> =
+        Api::namespaced_with(client.clone(), namespace, &rollout_resource());
+    let object = rollouts.get(name).await.map_err(api_error)?;
+    let object = serde_json::to_value(&object).unwrap_or(Value::Null);
+    let rollout = match Rollout::from_json(&object) {
+        Ok(rollout) => rollout,
+        Err(error) => {
+            let status = json!({"status": {
+                "phase": "Degraded",
+                "message": format!("InvalidSpec: {error}"),
+                "observedGeneration": object.pointer("/metadata/generation").and_then(Value::as_i64).unwrap_or(0).to_string(),
+                "conditions": [{"type": "InvalidSpec", "status": "True", "reason": "InvalidSpec",
+                    "message": error.to_string(), "lastTransitionTime": timestamp(now), "lastUpdateTime": timestamp(now)}],
+            }});
+            write_status(&rollouts, name, &status)
+                .await
+                .map_err(api_error)?;
+            return Err(error.into());
+        }
+    };
+    if !rollout.canary.step_analyses.is_empty() {
+        let error = crate::rollout::SpecError {
+            name: rollout.name.clone(),
+            field: format!(
+                "spec.strategy.canary.steps[{}].analysis",
+                rollout.canary.step_analyses[0].0
+            ),
+            message: "analysis steps are not run by shipway yet".into(),
+        };
+        return Err(error.into());
+    }
+    let new = template_hash(&rollout.template);
+    let sets_api: Api<DynamicObject> = Api::namespaced_with(
+        client.clone(),
+        namespace,
+        &resource("apps", "v1", "ReplicaSet", "replicasets"),
+    );
+    let selector: Vec<String> = rollout
+        .selector
+        .iter()
+        .map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or("")))
+        .collect();
+    let listed = sets_api
+        .list(&ListParams::default().labels(&selector.join(",")))
+        .await
+        .map_err(api_error)?;
+    let owned: Vec<Value> = listed
+        .items
+        .into_iter()
+        .map(|rs| serde_json::to_value(&rs).unwrap_or(Value::Null))
+        .filter(|rs| {
+            rs.pointer("/metadata/ownerReferences")
+                .and_then(Value::as_array)
+                .is_some_and(|owners| owners.iter().any(|o| o["uid"] == rollout.uid.as_str()))
+        })
+        .collect();
+    let sets: Vec<ReplicaSet> = owned
+        .iter()
+        .filter_map(|rs| {
+            Some(ReplicaSet {
+                hash: rs
+                    .pointer(&format!("/metadata/labels/{HASH_LABEL}"))?
+                    .as_str()?
+                    .to_string(),
+                replicas: int(rs, "/spec/replicas"),
+                available: int(rs, "/status/availableReplicas"),
+            })
+        })
+        .collect();
+    let (surge, _) = crate::replicas::fenceposts(
+        rollout.replicas,
+        rollout.canary.max_surge,
+        rollout.canary.max_unavailable,
+    );
+    let spec = Spec {
+        replicas: rollout.replicas,
+        steps: rollout.canary.steps.clone(),
+        surge: surge > 0,
+        paused: rollout.paused,
+    };
+    let decision = canary::decide(
+        &spec,
+        &read_status(&object),
+        &new,
+        &sets,
+        StepAnalysis::Running,
+        now,
+    );
+    apply_sizes(&sets_api, &rollout, &new, &owned, &decision)
+        .await
+        .map_err(api_error)?;
+    point_services(client, &rollout, &decision, &new)
+        .await
+        .map_err(api_error)?;
+    let status = status_patch(&rollout, &decision, &new, &owned, now);
+    write_status(&rollouts, name, &status)
+        .await
+        .map_err(api_error)?;
+    Ok(Outcome {
+        phase: decision.phase.into(),
+        message: decision.message.clone(),
+        step: (decision.status.step, spec.steps.len() as u32),
+        weight: decision.weight,
+    })
+}
+
+/// Creates the `ReplicaSets` the decision sizes that do not exist, and scales the others.
+async fn apply_sizes(
+    api: &Api<DynamicObject>,
+    rollout: &Rollout,
+    new: &str,
+    owned: &[Value],
+    decision: &Decision,
+) -> Result<(), kube::Error> {
+    let size_of = |hash: &str| {
+        decision
+            .sizes
+            .iter()
+            .find(|(h, _)| h == hash)
+            .map_or(0, |(_, n)| *n)
+    };
+    let hash_of = |rs: &Value| {
+        rs.pointer(&format!("/metadata/labels/{HASH_LABEL}"))
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string()
+    };
+    for rs in owned {
+        let hash = hash_of(rs);
+        let want = size_of(&hash);
+        if int(rs, "/spec/replicas") != want {
+            let name = rs
+                .pointer("/metadata/name")
+                .and_then(Value::as_str)
+                .unwrap_or("");
+            api.patch(
+                name,
+                &PatchParams::default(),
+                &Patch::Merge(json!({"spec": {"replicas": want}})),
+            )
+            .await?;
+        }
+    }
+    if !owned.iter().any(|rs| hash_of(rs) == new) {
+        let revision = owned
+            .iter()
+            .filter_map(|rs| {
+                rs.pointer("/metadata/annotations/rollout.argoproj.io~1revision")
+                    .and_then(Value::as_str)
+                    .and_then(|r| r.parse::<u64>().ok())
+            })
+            .max()
+            .unwrap_or(0)
+            + 1;
+        let mut template = rollout.template.clone();
+        template["metadata"]["labels"][HASH_LABEL] = new.into();
+        let mut selector = Value::Object(rollout.selector.clone());
+        selector[HASH_LABEL] = new.into();
+        let mut labels = template["metadata"]["labels"].clone();
+        labels[HASH_LABEL] = new.into();
+        let manifest = json!({
+            "apiVersion": "apps/v1",
+            "kind": "ReplicaSet",
+            "metadata": {
+                "name": format!("{}-{new}", rollout.name),
+                "namespace": rollout.namespace,
+                "labels": labels,
+                "annotations": {
+                    "rollout.argoproj.io/revision": revision.to_string(),
+                    "rollout.argoproj.io/desired-replicas": rollout.replicas.to_string(),
+                },
+                "ownerReferences": [{
+                    "apiVersion": "argoproj.io/v1alpha1",
+                    "kind": "Rollout",
+                    "name": rollout.name,
+                    "uid": rollout.uid,
+                    "controller": true,
+                    "blockOwnerDeletion": true,
+                }],
+            },
+            "spec": {
+                "replicas": size_of(new),
+                "minReadySeconds": rollout.min_ready_seconds,
+                "selector": {"matchLabels": selector},
+                "template": template,
+            },
+        });
+        let object: DynamicObject =
+            serde_json::from_value(manifest).map_err(kube::Error::SerdeError)?;
+        api.create(&PostParams::default(), &object).await?;
+    }
+    Ok(())
+}
+
+/// Points `stableService` at the stable pods and `canaryService` at the new ones (at the
+/// stable ones when aborted), as Argo Rollouts does, marking them managed.
+async fn point_services(
+    client: &kube::Client,
+    rollout: &Rollout,
+    decision: &Decision,
+    new: &str,
+) -> Result<(), kube::Error> {
+    let services: Api<DynamicObject> = Api::namespaced_with(
+        client.clone(),
+        &rollout.namespace,
+        &resource("", "v1", "Service", "services"),
+    );
+    let stable = decision
+        .status
+        .stable
+        .clone()
+        .unwrap_or_else(|| new.to_string());
+    let canary = if decision.status.abort {
+        stable.clone()
+    } else {
+        new.to_string()
+    };
+    for (service, hash) in [
+        (&rollout.canary.stable_service, &stable),
+        (&rollout.canary.canary_service, &canary),
+    ] {
+        let Some(service) = service else { continue };
+        let patch = json!({
+            "metadata": {"annotations": {"argo-rollouts.argoproj.io/managed-by-rollouts": rollout.name}},
+            "spec": {"selector": {HASH_LABEL: hash}},
+        });
+        services
+            .patch(service, &PatchParams::default(), &Patch::Merge(&patch))
+            .await?;
+    }
+    Ok(())
+}
+
+fn status_patch(
+    rollout: &Rollout,
+    decision: &Decision,
+    new: &str,
+    owned: &[Value],
+    now: u64,
+) -> Value {
+    let sum = |pointer: &str, only_new: bool| -> u32 {
+        owned
+            .iter()
+            .filter(|rs| {
+                !only_new
+                    || rs
+                        .pointer(&format!("/metadata/labels/{HASH_LABEL}"))
+                        .and_then(Value::as_str)
+                        == Some(new)
+            })
+            .map(|rs| int(rs, pointer))
+            .sum()
+    };
+    let status = &decision.status;
+    let mut selector: Vec<String> = rollout
+        .selector
+        .iter()
+        .map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or("")))
+        .collect();
+    selector.sort();
+    let steps_hash = template_hash(&Value::String(format!("{:?}", rollout.canary.steps)));
+    json!({"status": {
+        "observedGeneration": rollout.generation.to_string(),
+        "phase": decision.phase,
+        "message": decision.message,
+        "currentPodHash": new,
+        "stableRS": status.stable,
+        "currentStepIndex": if rollout.canary.steps.is_empty() { Value::Null } else { status.step.into() },
+        "currentStepHash": steps_hash,
+        "pauseConditions": if status.pauses.is_empty() {
+            Value::Null
+        } else {
+            status.pauses.iter().map(|p| json!({"reason": p.reason, "startTime": timestamp(p.start)})).collect()
+        },
+        "controllerPause": status.controller_pause,
+        "abort": status.abort,
+        "abortedAt": if status.abort { Value::from(timestamp(now)) } else { Value::Null },
+        "promoteFull": status.promote_full,
+        "replicas": sum("/status/replicas", false),
+        "updatedReplicas": sum("/status/replicas", true),
+        "readyReplicas": sum("/status/readyReplicas", false),
+        "availableReplicas": sum("/status/availableReplicas", false),
+        "HPAReplicas": sum("/status/replicas", false),
+        "selector": selector.join(","),
+        "canary": {"weights": Value::Null},
+    }})
+}
+
+async fn write_status(
+    api: &Api<DynamicObject>,
+    name: &str,
+    patch: &Value,
+) -> Result<(), kube::Error> {
+    match api
+        .patch_status(name, &PatchParams::default(), &Patch::Merge(patch))
+        .await
+    {
+        // Without a status subresource, status is part of the object.
+        Err(kube::Error::Api(e)) if e.code == 404 || e.code == 405 => api
+            .patch(name, &PatchParams::default(), &Patch::Merge(patch))
+            .await
+            .map(|_| ()),
+        other => other.map(|_| ()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn template_hashes_ignore_key_order_and_change_with_content() {
+        let a = json!({"metadata": {"labels": {"app": "web"}}, "spec": {"containers": [{"name": "w", "image": "web:1"}]}});
+        let b = json!({"spec": {"containers": [{"image": "web:1", "name": "w"}]}, "metadata": {"labels": {"app": "web"}}});
+        assert_eq!(template_hash(&a), template_hash(&b));
+        assert_eq!(template_hash(&a).len(), 10);
+        let mut c = a.clone();
+        c["spec"]["containers"][0]["image"] = "web:2".into();
+        assert_ne!(template_hash(&a), template_hash(&c));
+    }
+}

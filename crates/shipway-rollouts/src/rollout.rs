@@ -1,0 +1,411 @@
+//! An `argoproj.io/v1alpha1` Rollout read from its JSON: the fields shipway acts on, and
+//! a clear error for every field it does not support (so a manifest is never half
+//! understood). The error names the field's path; `shipway check` adds file and line.
+
+use std::time::Duration;
+
+use serde_json::Value;
+
+use crate::canary::Step;
+use crate::replicas::IntOrPercent;
+
+/// Why a Rollout cannot be acted on.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("Rollout {name}: `{field}`: {message}")]
+pub struct SpecError {
+    /// The Rollout.
+    pub name: String,
+    /// The field, as a path (`spec.strategy.canary.steps[2].experiment`).
+    pub field: String,
+    /// What is wrong.
+    pub message: String,
+}
+
+/// A step analysis or background analysis: `templates` and `args`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AnalysisRef {
+    /// `templates[].templateName`, with `clusterScope`.
+    pub templates: Vec<(String, bool)>,
+    /// `args[]`: name and value (`valueFrom.podTemplateHashValue` is `Latest`/`Stable`
+    /// in the second element as `@Latest`/`@Stable`).
+    pub args: Vec<(String, String)>,
+}
+
+/// The canary strategy.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Canary {
+    /// The steps.
+    pub steps: Vec<Step>,
+    /// The analysis of each `analysis` step, by step index.
+    pub step_analyses: Vec<(usize, AnalysisRef)>,
+    /// `stableService`.
+    pub stable_service: Option<String>,
+    /// `canaryService`.
+    pub canary_service: Option<String>,
+    /// `maxSurge` (default `"25%"`).
+    pub max_surge: IntOrPercent,
+    /// `maxUnavailable` (default `"25%"`).
+    pub max_unavailable: IntOrPercent,
+}
+
+/// What shipway reads of a Rollout.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Rollout {
+    /// `metadata.name`.
+    pub name: String,
+    /// `metadata.namespace`.
+    pub namespace: String,
+    /// `metadata.uid`.
+    pub uid: String,
+    /// `metadata.generation`.
+    pub generation: i64,
+    /// `spec.replicas` (default 1).
+    pub replicas: u32,
+    /// `spec.selector.matchLabels`.
+    pub selector: serde_json::Map<String, Value>,
+    /// `spec.template`.
+    pub template: Value,
+    /// `spec.minReadySeconds`.
+    pub min_ready_seconds: u32,
+    /// `spec.paused`.
+    pub paused: bool,
+    /// `spec.strategy.canary`.
+    pub canary: Canary,
+}
+
+const SPEC_FIELDS: &[&str] = &[
+    "replicas",
+    "selector",
+    "template",
+    "strategy",
+    "minReadySeconds",
+    "revisionHistoryLimit",
+    "progressDeadlineSeconds",
+    "paused",
+];
+
+const CANARY_FIELDS: &[&str] = &[
+    "steps",
+    "stableService",
+    "canaryService",
+    "maxSurge",
+    "maxUnavailable",
+];
+
+impl Rollout {
+    /// Reads a live (or rendered) Rollout object.
+    pub fn from_json(object: &Value) -> Result<Rollout, SpecError> {
+        let name = object
+            .pointer("/metadata/name")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string();
+        let error = |field: &str, message: &str| SpecError {
+            name: name.clone(),
+            field: field.to_string(),
+            message: message.to_string(),
+        };
+        let unsupported = |field: &str| {
+            error(
+                field,
+                "not supported by shipway's Rollout controller (it supports the canary strategy's setWeight, pause and analysis steps, stableService and canaryService)",
+            )
+        };
+        let spec = object
+            .get("spec")
+            .and_then(Value::as_object)
+            .ok_or_else(|| error("spec", "missing"))?;
+        for field in spec.keys() {
+            if !SPEC_FIELDS.contains(&field.as_str()) {
+                return Err(unsupported(&format!("spec.{field}")));
+            }
+        }
+        let replicas = match spec.get("replicas") {
+            None | Some(Value::Null) => 1,
+            Some(value) => value
+                .as_u64()
+                .and_then(|n| u32::try_from(n).ok())
+                .ok_or_else(|| error("spec.replicas", "must be a whole number"))?,
+        };
+        let selector = spec.get("selector").ok_or_else(|| {
+            error(
+                "spec.selector",
+                "missing (shipway does not support workloadRef yet)",
+            )
+        })?;
+        if let Some(other) = selector
+            .as_object()
+            .and_then(|s| s.keys().find(|k| *k != "matchLabels"))
+        {
+            return Err(unsupported(&format!("spec.selector.{other}")));
+        }
+        let selector = selector
+            .get("matchLabels")
+            .and_then(Value::as_object)
+            .filter(|labels| !labels.is_empty())
+            .cloned()
+            .ok_or_else(|| error("spec.selector.matchLabels", "must not be empty"))?;
+        let template = spec
+            .get("template")
+            .cloned()
+            .ok_or_else(|| error("spec.template", "missing"))?;
+        let strategy = spec
+            .get("strategy")
+            .and_then(Value::as_object)
+            .ok_or_else(|| error("spec.strategy", "missing"))?;
+        if strategy.contains_key("blueGreen") {
+            return Err(unsupported("spec.strategy.blueGreen"));
+        }
+        let canary = strategy
+            .get("canary")
+            .and_then(Value::as_object)
+            .ok_or_else(|| error("spec.strategy.canary", "missing"))?;
+        for field in canary.keys() {
+            if !CANARY_FIELDS.contains(&field.as_str()) {
+                return Err(unsupported(&format!("spec.strategy.canary.{field}")));
+            }
+        }
+        let mut steps = Vec::new();
+        let mut step_analyses = Vec::new();
+        let listed = canary
+            .get("steps")
+            .and_then(Value::as_array)
+            .map_or(&[][..], Vec::as_slice);
+        for (index, step) in listed.iter().enumerate() {
+            let at = format!("spec.strategy.canary.steps[{index}]");
+            let Some(map) = step.as_object().filter(|m| m.len() == 1) else {
+                return Err(error(&at, "a step has exactly one action"));
+            };
+            let (action, value) = map.iter().next().expect("one entry");
+            steps.push(match action.as_str() {
+                "setWeight" => Step::SetWeight(
+                    value
+                        .as_u64()
+                        .filter(|w| *w <= 100)
+                        .ok_or_else(|| error(&format!("{at}.setWeight"), "must be 0 to 100"))?
+                        as u32,
+                ),
+                "pause" => Step::Pause(match value.get("duration") {
+                    None | Some(Value::Null) => None,
+                    Some(duration) => Some(parse_duration(duration).ok_or_else(|| {
+                        error(
+                            &format!("{at}.pause.duration"),
+                            "must be seconds or a duration such as `30s` or `10m`",
+                        )
+                    })?),
+                }),
+                "analysis" => {
+                    step_analyses.push((index, analysis_ref(value, &at, &error)?));
+                    Step::Analysis
+                }
+                other => return Err(unsupported(&format!("{at}.{other}"))),
+            });
+        }
+        let fencepost = |field: &str| -> Result<IntOrPercent, SpecError> {
+            match canary.get(field) {
+                None | Some(Value::Null) => Ok(IntOrPercent::Percent(25.0)),
+                Some(value) => IntOrPercent::from_json(value)
+                    .map_err(|m| error(&format!("spec.strategy.canary.{field}"), &m)),
+            }
+        };
+        let text = |field: &str| {
+            canary
+                .get(field)
+                .and_then(Value::as_str)
+                .map(str::to_string)
+        };
+        Ok(Rollout {
+            namespace: object
+                .pointer("/metadata/namespace")
+                .and_then(Value::as_str)
+                .unwrap_or("default")
+                .to_string(),
+            uid: object
+                .pointer("/metadata/uid")
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_string(),
+            generation: object
+                .pointer("/metadata/generation")
+                .and_then(Value::as_i64)
+                .unwrap_or(0),
+            replicas,
+            selector,
+            template,
+            min_ready_seconds: spec
+                .get("minReadySeconds")
+                .and_then(Value::as_u64)
+                .unwrap_or(0) as u32,
+            paused: spec.get("paused").and_then(Value::as_bool).unwrap_or(false),
+            canary: Canary {
+                steps,
+                step_analyses,
+                stable_service: text("stableService"),
+                canary_service: text("canaryService"),
+                max_surge: fencepost("maxSurge")?,
+                max_unavailable: fencepost("maxUnavailable")?,
+            },
+            name,
+        })
+    }
+}
+
+/// A pause duration: a number or numeric string of seconds, or `30s`/`10m`/`1h`.
+fn parse_duration(value: &Value) -> Option<Duration> {
+    if let Some(seconds) = value.as_u64() {
+        return Some(Duration::from_secs(seconds));
+    }
+    let text = value.as_str()?.trim();
+    if let Ok(seconds) = text.parse::<u64>() {
+        return Some(Duration::from_secs(seconds));
+    }
+    let (number, unit) = text.split_at(text.find(|c: char| !c.is_ascii_digit())?);
+    let number: u64 = number.parse().ok()?;
+    let seconds = match unit {
+        "s" => number,
+        "m" => number * 60,
+        "h" => number * 3600,
+        _ => return None,
+    };
+    Some(Duration::from_secs(seconds))
+}
+
+fn analysis_ref(
+    value: &Value,
+    at: &str,
+    error: &dyn Fn(&str, &str) -> SpecError,
+) -> Result<AnalysisRef, SpecError> {
+    let templates = value
+        .get("templates")
+        .and_then(Value::as_array)
+        .filter(|t| !t.is_empty())
+        .ok_or_else(|| {
+            error(
+                &format!("{at}.analysis.templates"),
+                "needs at least one template",
+            )
+        })?
+        .iter()
+        .map(|t| {
+            let name = t
+                .get("templateName")
+                .and_then(Value::as_str)
+                .ok_or_else(|| {
+                    error(
+                        &format!("{at}.analysis.templates[].templateName"),
+                        "missing",
+                    )
+                })?;
+            Ok((
+                name.to_string(),
+                t.get("clusterScope")
+                    .and_then(Value::as_bool)
+                    .unwrap_or(false),
+            ))
+        })
+        .collect::<Result<Vec<_>, SpecError>>()?;
+    let mut args = Vec::new();
+    for arg in value
+        .get("args")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        let name = arg
+            .get("name")
+            .and_then(Value::as_str)
+            .ok_or_else(|| error(&format!("{at}.analysis.args[].name"), "missing"))?;
+        let value = if let Some(value) = arg.get("value").and_then(Value::as_str) {
+            value.to_string()
+        } else if let Some(which) = arg
+            .pointer("/valueFrom/podTemplateHashValue")
+            .and_then(Value::as_str)
+        {
+            format!("@{which}")
+        } else {
+            return Err(error(
+                &format!("{at}.analysis.args[{name}]"),
+                "needs `value` or `valueFrom.podTemplateHashValue` (fieldRef is not supported yet)",
+            ));
+        };
+        args.push((name.to_string(), value));
+    }
+    for field in value.as_object().into_iter().flat_map(|m| m.keys()) {
+        if !["templates", "args"].contains(&field.as_str()) {
+            return Err(error(
+                &format!("{at}.analysis.{field}"),
+                "not supported by shipway's Rollout controller",
+            ));
+        }
+    }
+    Ok(AnalysisRef { templates, args })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[allow(
+        clippy::needless_pass_by_value,
+        reason = "test helper fed json! literals"
+    )]
+    fn rollout(strategy: Value) -> Value {
+        json!({"apiVersion": "argoproj.io/v1alpha1", "kind": "Rollout",
+            "metadata": {"name": "web", "namespace": "shop", "uid": "u1", "generation": 2},
+            "spec": {"replicas": 4, "selector": {"matchLabels": {"app": "web"}},
+                "template": {"metadata": {"labels": {"app": "web"}}, "spec": {"containers": [{"name": "web", "image": "web:1"}]}},
+                "strategy": strategy}})
+    }
+
+    #[test]
+    fn a_canary_rollout_is_read_with_its_steps() {
+        let r = Rollout::from_json(&rollout(json!({"canary": {
+            "stableService": "web-stable", "canaryService": "web-canary", "maxSurge": "1",
+            "steps": [{"setWeight": 20}, {"pause": {"duration": "1m"}}, {"pause": {}},
+                {"analysis": {"templates": [{"templateName": "success-rate"}],
+                    "args": [{"name": "service", "value": "web"}, {"name": "hash", "valueFrom": {"podTemplateHashValue": "Latest"}}]}},
+                {"pause": {"duration": 30}}]}})))
+        .unwrap();
+        assert_eq!(r.replicas, 4);
+        assert_eq!(
+            r.canary.steps,
+            vec![
+                Step::SetWeight(20),
+                Step::Pause(Some(Duration::from_secs(60))),
+                Step::Pause(None),
+                Step::Analysis,
+                Step::Pause(Some(Duration::from_secs(30))),
+            ]
+        );
+        assert_eq!(r.canary.step_analyses[0].0, 3);
+        assert_eq!(
+            r.canary.step_analyses[0].1.args[1],
+            ("hash".into(), "@Latest".into())
+        );
+        assert_eq!(r.canary.max_surge, IntOrPercent::Percent(1.0));
+        assert_eq!(r.canary.stable_service.as_deref(), Some("web-stable"));
+    }
+
+    #[test]
+    fn unsupported_fields_are_named() {
+        let error =
+            Rollout::from_json(&rollout(json!({"canary": {"steps": [{"experiment": {}}]}})))
+                .unwrap_err();
+        assert_eq!(error.field, "spec.strategy.canary.steps[0].experiment");
+        assert!(error.to_string().contains("not supported"), "{error}");
+        let error = Rollout::from_json(&rollout(
+            json!({"canary": {"trafficRouting": {"nginx": {}}}}),
+        ))
+        .unwrap_err();
+        assert_eq!(error.field, "spec.strategy.canary.trafficRouting");
+        let error =
+            Rollout::from_json(&rollout(json!({"blueGreen": {"activeService": "a"}}))).unwrap_err();
+        assert_eq!(error.field, "spec.strategy.blueGreen");
+        let error = Rollout::from_json(&rollout(
+            json!({"canary": {"steps": [{"pause": {"duration": "soon"}}]}}),
+        ))
+        .unwrap_err();
+        assert_eq!(error.field, "spec.strategy.canary.steps[0].pause.duration");
+    }
+}

@@ -1,0 +1,310 @@
+//! The Rollout controller against the simulator: a first deploy, a canary that walks its
+//! weights and pauses, a promote, and an abort back to stable — with the `ReplicaSets`,
+//! Services and `Rollout.status` a real cluster would show.
+
+use std::future::Future;
+use std::time::Duration;
+
+use kube::api::{Api, ApiResource, DynamicObject, Patch, PatchParams, PostParams};
+use serde_json::{Value, json};
+use shipway_rollouts::controller::{self, HASH_LABEL, Outcome};
+use shipway_sim::{SimulationConfig, Simulator};
+use tower::ServiceExt as _;
+
+async fn bounded<T>(seconds: u64, body: impl Future<Output = T>) -> T {
+    tokio::time::timeout(Duration::from_secs(seconds), body)
+        .await
+        .expect("the test took too long")
+}
+
+fn start() -> (Simulator, kube::Client, tokio::task::JoinHandle<()>) {
+    let simulator = Simulator::with_config(SimulationConfig {
+        container_start_delay: 0,
+        load_balancer_delay: 0,
+        ..SimulationConfig::default()
+    });
+    let controllers = simulator.run_controllers(Duration::from_millis(50));
+    let service =
+        simulator
+            .router()
+            .map_request(|request: axum::http::Request<kube::client::Body>| {
+                request.map(axum::body::Body::new)
+            });
+    (
+        simulator,
+        kube::Client::new(service, "default"),
+        controllers,
+    )
+}
+
+fn resource(api_version: &str, kind: &str, plural: &str) -> ApiResource {
+    let (group, version) = api_version.rsplit_once('/').unwrap_or(("", api_version));
+    ApiResource {
+        group: group.into(),
+        version: version.into(),
+        api_version: api_version.into(),
+        kind: kind.into(),
+        plural: plural.into(),
+    }
+}
+
+async fn create(client: &kube::Client, object: Value) {
+    let api_version = object["apiVersion"].as_str().unwrap().to_string();
+    let kind = object["kind"].as_str().unwrap().to_string();
+    let plural = match kind.as_str() {
+        "CustomResourceDefinition" => "customresourcedefinitions".to_string(),
+        other => format!("{}s", other.to_lowercase()),
+    };
+    let resource = resource(&api_version, &kind, &plural);
+    let api: Api<DynamicObject> = match object
+        .pointer("/metadata/namespace")
+        .and_then(Value::as_str)
+    {
+        Some(ns) => Api::namespaced_with(client.clone(), ns, &resource),
+        None => Api::all_with(client.clone(), &resource),
+    };
+    api.create(
+        &PostParams::default(),
+        &serde_json::from_value(object).unwrap(),
+    )
+    .await
+    .unwrap();
+}
+
+async fn crds(client: &kube::Client) {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../examples/cluster/argo-rollouts-crds.yaml"
+    );
+    let text = std::fs::read_to_string(path).unwrap();
+    let nodes = shipway_model::yaml::parse_stream(
+        &text,
+        shipway_model::FileId(0),
+        &shipway_model::yaml::Limits::default(),
+    )
+    .unwrap();
+    for node in nodes {
+        let object = node.to_json();
+        if !object.is_null() {
+            create(client, object).await;
+        }
+    }
+    // Let discovery serve the new kinds.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+}
+
+fn rollout(image: &str) -> Value {
+    json!({"apiVersion": "argoproj.io/v1alpha1", "kind": "Rollout",
+        "metadata": {"name": "web", "namespace": "default"},
+        "spec": {"replicas": 4, "selector": {"matchLabels": {"app": "web"}},
+            "template": {"metadata": {"labels": {"app": "web"}},
+                "spec": {"containers": [{"name": "web", "image": image}]}},
+            "strategy": {"canary": {"stableService": "web-stable", "canaryService": "web-canary",
+                "steps": [{"setWeight": 25}, {"pause": {"duration": 1}}, {"setWeight": 50}, {"pause": {}}]}}}})
+}
+
+fn now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+}
+
+/// Reconciles until `done` holds of the outcome (or the test's bound runs out).
+async fn until(client: &kube::Client, done: impl Fn(&Outcome) -> bool) -> Outcome {
+    loop {
+        let outcome = controller::reconcile(client, "default", "web", now())
+            .await
+            .unwrap();
+        if done(&outcome) {
+            return outcome;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+async fn sets(client: &kube::Client) -> Vec<(String, u64)> {
+    let api: Api<DynamicObject> = Api::namespaced_with(
+        client.clone(),
+        "default",
+        &resource("apps/v1", "ReplicaSet", "replicasets"),
+    );
+    let mut out: Vec<(String, u64)> = api
+        .list(&kube::api::ListParams::default())
+        .await
+        .unwrap()
+        .items
+        .iter()
+        .map(|rs| {
+            let rs = serde_json::to_value(rs).unwrap();
+            (
+                rs.pointer(&format!("/metadata/labels/{HASH_LABEL}"))
+                    .and_then(Value::as_str)
+                    .unwrap_or("")
+                    .to_string(),
+                rs.pointer("/spec/replicas")
+                    .and_then(Value::as_u64)
+                    .unwrap_or(0),
+            )
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+async fn selector_of(client: &kube::Client, service: &str) -> String {
+    let api: Api<DynamicObject> = Api::namespaced_with(
+        client.clone(),
+        "default",
+        &resource("v1", "Service", "services"),
+    );
+    let object = serde_json::to_value(api.get(service).await.unwrap()).unwrap();
+    object
+        .pointer(&format!("/spec/selector/{HASH_LABEL}"))
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_string()
+}
+
+async fn rollout_object(client: &kube::Client) -> Value {
+    let api: Api<DynamicObject> =
+        Api::namespaced_with(client.clone(), "default", &controller::rollout_resource());
+    serde_json::to_value(api.get("web").await.unwrap()).unwrap()
+}
+
+async fn patch_status(client: &kube::Client, patch: Value) {
+    let api: Api<DynamicObject> =
+        Api::namespaced_with(client.clone(), "default", &controller::rollout_resource());
+    api.patch_status("web", &PatchParams::default(), &Patch::Merge(&patch))
+        .await
+        .unwrap();
+}
+
+async fn set_image(client: &kube::Client, image: &str) {
+    let api: Api<DynamicObject> =
+        Api::namespaced_with(client.clone(), "default", &controller::rollout_resource());
+    let patch =
+        json!({"spec": {"template": {"spec": {"containers": [{"name": "web", "image": image}]}}}});
+    api.patch("web", &PatchParams::default(), &Patch::Merge(&patch))
+        .await
+        .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_canary_walks_its_steps_is_promoted_and_an_abort_returns_to_stable() {
+    bounded(120, async {
+        let (_simulator, client, _controllers) = start();
+        crds(&client).await;
+        for name in ["web-stable", "web-canary"] {
+            create(
+                &client,
+                json!({"apiVersion": "v1", "kind": "Service",
+                "metadata": {"name": name, "namespace": "default"},
+                "spec": {"selector": {"app": "web"}, "ports": [{"port": 80}]}}),
+            )
+            .await;
+        }
+        create(&client, rollout("nginx:1.27")).await;
+
+        // The first deploy: promoted at once, no steps.
+        until(&client, |o| o.phase == "Healthy").await;
+        let first = rollout_object(&client).await["status"]["stableRS"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        assert_eq!(sets(&client).await, vec![(first.clone(), 4)]);
+        assert_eq!(selector_of(&client, "web-stable").await, first);
+        let status = rollout_object(&client).await["status"].clone();
+        assert_eq!(status["availableReplicas"], 4, "{status}");
+        assert_eq!(status["observedGeneration"], "1", "{status}");
+
+        // A new image: 1 canary pod of 4, a 1 s pause, then 2 of 4 and an indefinite pause.
+        set_image(&client, "nginx:1.28").await;
+        let at_25 = until(&client, |o| o.weight == 25 && o.step.0 == 1).await;
+        assert_eq!(at_25.phase, "Paused");
+        let second = rollout_object(&client).await["status"]["currentPodHash"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        assert_ne!(first, second);
+        let mut expected = vec![(first.clone(), 3), (second.clone(), 1)];
+        expected.sort();
+        assert_eq!(sets(&client).await, expected);
+        assert_eq!(selector_of(&client, "web-canary").await, second);
+        assert_eq!(selector_of(&client, "web-stable").await, first);
+        let paused = until(&client, |o| o.step.0 == 3 && o.phase == "Paused").await;
+        assert_eq!(paused.weight, 50);
+        let status = rollout_object(&client).await["status"].clone();
+        assert_eq!(
+            status["pauseConditions"][0]["reason"], "CanaryPauseStep",
+            "{status}"
+        );
+        assert_eq!(status["controllerPause"], true);
+        // Still paused a while later: an indefinite pause waits for a promote.
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        assert_eq!(until(&client, |_| true).await.phase, "Paused");
+
+        // Promote, as `kubectl argo rollouts promote` does: clear the pause conditions.
+        patch_status(&client, json!({"status": {"pauseConditions": null}})).await;
+        until(&client, |o| o.phase == "Healthy").await;
+        assert_eq!(
+            rollout_object(&client).await["status"]["stableRS"],
+            second.as_str()
+        );
+        let mut expected = vec![(first.clone(), 0), (second.clone(), 4)];
+        expected.sort();
+        assert_eq!(sets(&client).await, expected);
+        assert_eq!(selector_of(&client, "web-stable").await, second);
+
+        // Abort mid-rollout: everything back on the stable pods.
+        set_image(&client, "nginx:1.29").await;
+        until(&client, |o| o.step.0 >= 1).await;
+        patch_status(&client, json!({"status": {"abort": true}})).await;
+        let aborted = until(&client, |o| o.phase == "Degraded").await;
+        assert!(
+            aborted.message.contains("RolloutAborted"),
+            "{}",
+            aborted.message
+        );
+        let third = rollout_object(&client).await["status"]["currentPodHash"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let sizes = sets(&client).await;
+        assert!(sizes.contains(&(second.clone(), 4)), "{sizes:?}");
+        assert!(sizes.contains(&(third.clone(), 0)), "{sizes:?}");
+        assert_eq!(
+            selector_of(&client, "web-canary").await,
+            second,
+            "the canary Service back on stable"
+        );
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unsupported_field_is_an_invalid_spec_in_the_status() {
+    bounded(60, async {
+        let (_simulator, client, _controllers) = start();
+        crds(&client).await;
+        let mut object = rollout("nginx:1.27");
+        object["spec"]["strategy"]["canary"]["trafficRouting"] = json!({"smi": {}});
+        create(&client, object).await;
+        let error = controller::reconcile(&client, "default", "web", now())
+            .await
+            .unwrap_err();
+        assert!(
+            error
+                .to_string()
+                .contains("spec.strategy.canary.trafficRouting"),
+            "{error}"
+        );
+        let status = rollout_object(&client).await["status"].clone();
+        assert_eq!(status["phase"], "Degraded");
+        assert!(
+            status["message"].as_str().unwrap().contains("InvalidSpec"),
+            "{status}"
+        );
+    })
+    .await;
+}
