@@ -615,9 +615,14 @@ async fn execute(
                 .await?;
             }
             let later_waves = index + 1 < group_count;
+            let keys: Vec<Key> = items.iter().map(|i| i.key.clone()).collect();
             if later_waves || options.wait {
-                let keys: Vec<Key> = items.iter().map(|i| i.key.clone()).collect();
                 wait_healthy(cluster, &keys, options, progress, deadline).await?;
+            } else {
+                // Not waiting: the Rollouts still take their first step now (their
+                // ReplicaSets exist when the sync returns); `serve` or a `sync --wait`
+                // moves them on.
+                drive_rollouts(cluster, &keys, progress, &mut HashSet::new()).await;
             }
         }
         // The inventory: every rendered object, plus owned ones prune does not delete now.
@@ -992,6 +997,57 @@ pub async fn health_of(
     results.into_iter().collect()
 }
 
+fn is_rollout(key: &Key) -> bool {
+    key.group == "argoproj.io" && key.kind == "Rollout"
+}
+
+/// Runs one reconcile of every Rollout among `keys` (shipway is their controller: a
+/// rollout moves while a sync waits for it, and in `serve` on every tick), saying once
+/// each (`announced` remembers) when one waits for a promote or cannot be reconciled.
+/// Returns each Rollout's outcome (`None` when its reconcile failed).
+pub async fn drive_rollouts<S: std::hash::BuildHasher>(
+    cluster: &Cluster,
+    keys: &[Key],
+    progress: &mut dyn Progress,
+    announced: &mut HashSet<Key, S>,
+) -> Vec<(Key, Option<shipway_rollouts::controller::Outcome>)> {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let mut outcomes = Vec::new();
+    for key in keys.iter().filter(|key| is_rollout(key)) {
+        let outcome = shipway_rollouts::controller::reconcile(
+            cluster.client(),
+            &key.namespace,
+            &key.name,
+            now,
+        )
+        .await;
+        match outcome {
+            Ok(outcome) => {
+                if outcome.waiting_for_promote {
+                    if announced.insert(key.clone()) {
+                        progress.line(&format!(
+                            "{key}: paused at step {} of {} (weight {}%), waiting for promote",
+                            outcome.step.0, outcome.step.1, outcome.weight
+                        ));
+                    }
+                } else {
+                    announced.remove(key);
+                }
+                outcomes.push((key.clone(), Some(outcome)));
+            }
+            Err(error) => {
+                if announced.insert(key.clone()) {
+                    progress.line(&format!("{key}: {error}"));
+                }
+                outcomes.push((key.clone(), None));
+            }
+        }
+    }
+    outcomes
+}
+
 /// Waits until every key is healthy; on timeout, fails naming each unhealthy object and,
 /// for workloads, their unhealthy pods.
 async fn wait_healthy(
@@ -1001,8 +1057,22 @@ async fn wait_healthy(
     progress: &mut dyn Progress,
     deadline: tokio::time::Instant,
 ) -> Result<(), SyncError> {
+    let mut announced = HashSet::new();
     loop {
-        let states = health_of(cluster, keys).await?;
+        let promote: HashSet<Key> = drive_rollouts(cluster, keys, progress, &mut announced)
+            .await
+            .into_iter()
+            .filter(|(_, outcome)| outcome.as_ref().is_some_and(|o| o.waiting_for_promote))
+            .map(|(key, _)| key)
+            .collect();
+        let mut states = health_of(cluster, keys).await?;
+        // A Rollout in a timed pause is Suspended by Argo CD's rule, but it moves on by
+        // itself: wait for it. Only a pause that needs a promote ends the wait.
+        for (key, health, _) in &mut states {
+            if is_rollout(key) && *health == Health::Suspended && !promote.contains(key) {
+                *health = Health::Progressing;
+            }
+        }
         let unhealthy: Vec<(Key, String)> = states
             .iter()
             .filter(|(_, health, _)| !matches!(health, Health::Healthy | Health::Suspended))

@@ -511,6 +511,10 @@ impl Controller {
             let this = self.clone();
             async move { this.discovery_loop().await }
         });
+        let rollouts = tokio::spawn({
+            let this = self.clone();
+            async move { this.rollout_loop().await }
+        });
         let mut tick = tokio::time::interval(Duration::from_millis(500));
         loop {
             if self.stopping() {
@@ -526,7 +530,75 @@ impl Controller {
             }
         }
         discovery.abort();
+        rollouts.abort();
         self.inner.watches.stop();
+    }
+
+    /// shipway is the controller of the apps' Argo Rollouts `Rollout`s: each one the apps'
+    /// last comparison found is reconciled every second (a step, a timed pause, a
+    /// promote or an abort written to its status takes effect within one tick).
+    async fn rollout_loop(&self) {
+        let mut tick = tokio::time::interval(Duration::from_secs(1));
+        let mut announced = std::collections::HashSet::new();
+        let mut phases: HashMap<shipway_cluster::cluster::Key, String> = HashMap::new();
+        loop {
+            tick.tick().await;
+            let owned: Vec<(String, shipway_cluster::cluster::Key)> = self
+                .apps()
+                .iter()
+                .flat_map(|(app, state)| {
+                    state
+                        .resources
+                        .as_array()
+                        .cloned()
+                        .unwrap_or_default()
+                        .into_iter()
+                        .filter(|object| {
+                            object["kind"] == "Rollout"
+                                && object["apiVersion"]
+                                    .as_str()
+                                    .is_some_and(|v| v.starts_with("argoproj.io/"))
+                        })
+                        .map(|object| {
+                            (
+                                app.clone(),
+                                shipway_cluster::cluster::Key {
+                                    group: "argoproj.io".into(),
+                                    version: "v1alpha1".into(),
+                                    kind: "Rollout".into(),
+                                    namespace: object["namespace"].as_str().unwrap_or("").into(),
+                                    name: object["name"].as_str().unwrap_or("").into(),
+                                },
+                            )
+                        })
+                        .collect::<Vec<_>>()
+                })
+                .collect();
+            if owned.is_empty() {
+                continue;
+            }
+            let keys: Vec<shipway_cluster::cluster::Key> =
+                owned.iter().map(|(_, key)| key.clone()).collect();
+            let mut log = RolloutLog;
+            let outcomes = shipway_cluster::sync::drive_rollouts(
+                &self.inner.cluster,
+                &keys,
+                &mut log,
+                &mut announced,
+            )
+            .await;
+            // A Rollout's status is not part of what the watches compare (status writes
+            // would loop), so a new phase asks for the app's health to be looked at again.
+            for (key, outcome) in outcomes {
+                let phase = outcome.map(|o| o.phase).unwrap_or_default();
+                if phases.get(&key) != Some(&phase) {
+                    phases.insert(key.clone(), phase);
+                    if let Some((app, _)) = owned.iter().find(|(_, k)| *k == key) {
+                        self.request(app, Trigger::Watch, false, "controller");
+                    }
+                }
+            }
+        }
     }
 
     /// Starts a reconcile for `request` unless one runs for the app (then it is
@@ -685,6 +757,15 @@ impl Controller {
         if let Some(summary) = self.apps().get(name).map(AppState::summary) {
             let _ = self.inner.events.send(summary);
         }
+    }
+}
+
+/// Rollout progress from the controller's ticks goes to the log.
+struct RolloutLog;
+
+impl shipway_cluster::sync::Progress for RolloutLog {
+    fn line(&mut self, text: &str) {
+        tracing::info!("{text}");
     }
 }
 

@@ -29,6 +29,9 @@ pub struct Outcome {
     pub step: (u32, u32),
     /// The weight in force.
     pub weight: u32,
+    /// Paused until someone promotes it (an indefinite `pause: {}` or an inconclusive
+    /// analysis), as opposed to a timed pause that ends by itself.
+    pub waiting_for_promote: bool,
 }
 
 /// Why a reconcile could not be done.
@@ -276,6 +279,7 @@ pub async fn reconcile(
         message: decision.message.clone(),
         step: (decision.status.step, spec.steps.len() as u32),
         weight: decision.weight,
+        waiting_for_promote: decision.phase == "Paused" && decision.requeue.is_none(),
     })
 }
 

@@ -1209,3 +1209,102 @@ fn the_cli_syncs_reads_status_and_rolls_back_through_a_running_serve() {
         "{err}"
     );
 }
+
+const ROLLOUT: &str = "apiVersion: argoproj.io/v1alpha1
+kind: Rollout
+metadata:
+  name: web
+spec:
+  replicas: 2
+  selector:
+    matchLabels: {app: web}
+  template:
+    metadata:
+      labels: {app: web}
+    spec:
+      containers:
+      - name: web
+        image: nginx:1.27.0
+        resources:
+          requests: {cpu: 10m, memory: 16Mi}
+          limits: {memory: 64Mi}
+  strategy:
+    canary:
+      steps: [{setWeight: 50}, {pause: {duration: 1}}, {setWeight: 100}, {pause: {}}]
+";
+
+#[test]
+fn serve_drives_a_rollout_through_its_steps_and_a_promote_finishes_it() {
+    let world = World::new();
+    let crds = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../examples/cluster/argo-rollouts-crds.yaml");
+    world.kubectl(&["apply", "--server-side", "-f", crds.to_str().unwrap()]);
+    world.commit("a Rollout instead of the Deployment", |work| {
+        std::fs::remove_file(work.join("app/deployment.yaml")).unwrap();
+        std::fs::write(work.join("app/rollout.yaml"), ROLLOUT).unwrap();
+        std::fs::write(
+            work.join("app/kustomization.yaml"),
+            "resources: [rollout.yaml]\n",
+        )
+        .unwrap();
+    });
+    let apps = world.application("web", "shop", AUTOMATED);
+    let serve = Serve::start(
+        &world,
+        &apps,
+        &world.dir.path().join("state"),
+        &["--poll", "1h"],
+    );
+    let phase = || {
+        world
+            .try_kubectl(&[
+                "-n",
+                "shop",
+                "get",
+                "rollout",
+                "web",
+                "-o",
+                "jsonpath={.status.phase} {.status.currentStepIndex}",
+            ])
+            .unwrap_or_default()
+    };
+    wait_for(60, "the first deploy", || phase().starts_with("Healthy"));
+
+    world.commit("web 1.28", |work| {
+        std::fs::write(
+            work.join("app/rollout.yaml"),
+            ROLLOUT.replace("nginx:1.27.0", "nginx:1.28.0"),
+        )
+        .unwrap();
+    });
+    assert_eq!(serve.push_webhook(&world.origin, Some(SECRET)), 200);
+    // Through the weight and the timed pause on its own, to the pause that needs a promote.
+    wait_for(60, "the pause for promote", || phase() == "Paused 3");
+    wait_for(30, "the app to show the pause", || {
+        serve.status_of("web").1 == "Suspended"
+    });
+
+    world.kubectl(&[
+        "-n",
+        "shop",
+        "patch",
+        "rollout",
+        "web",
+        "--subresource=status",
+        "--type=merge",
+        "-p",
+        r#"{"status":{"pauseConditions":null}}"#,
+    ]);
+    wait_for(60, "the promotion", || phase().starts_with("Healthy"));
+    let rollout: Value = serde_json::from_str(
+        &world.kubectl(&["-n", "shop", "get", "rollout", "web", "-o", "json"]),
+    )
+    .unwrap();
+    assert_eq!(
+        rollout["status"]["stableRS"], rollout["status"]["currentPodHash"],
+        "{rollout}"
+    );
+    wait_for(30, "the app to be healthy", || {
+        serve.status_of("web").1 == "Healthy"
+    });
+}

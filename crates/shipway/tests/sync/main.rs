@@ -477,3 +477,117 @@ fn environments_of_shipway_yaml_are_apps_and_name_renames_one() {
     let bad = run(&["plan", "dev", "--name", "Shop_Dev"]);
     assert_eq!(bad.status.code(), Some(1), "{}", text(&bad));
 }
+
+fn write_rollout(dir: &Path, image: &str, steps: &str) {
+    std::fs::create_dir_all(dir).unwrap();
+    std::fs::write(
+        dir.join("rollout.yaml"),
+        format!(
+            "apiVersion: argoproj.io/v1alpha1
+kind: Rollout
+metadata:
+  name: web
+spec:
+  replicas: 2
+  selector:
+    matchLabels: {{app: web}}
+  template:
+    metadata:
+      labels: {{app: web}}
+    spec:
+      containers:
+      - name: web
+        image: {image}
+        resources:
+          requests: {{cpu: 10m, memory: 16Mi}}
+          limits: {{memory: 64Mi}}
+  strategy:
+    canary:
+      stableService: web-stable
+      canaryService: web-canary
+      steps: {steps}
+---
+apiVersion: v1
+kind: Service
+metadata:
+  name: web-stable
+spec:
+  selector: {{app: web}}
+  ports: [{{port: 80}}]
+---
+apiVersion: v1
+kind: Service
+metadata:
+  name: web-canary
+spec:
+  selector: {{app: web}}
+  ports: [{{port: 80}}]
+"
+        ),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("kustomization.yaml"),
+        "namespace: shop\nresources: [rollout.yaml]\n",
+    )
+    .unwrap();
+}
+
+#[test]
+fn sync_wait_runs_a_canary_rollout_to_its_end_and_stops_at_a_pause_for_promote() {
+    let dir = TempDir::new().unwrap();
+    let sandbox = Sandbox::start(dir.path());
+    let crds = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../examples/cluster/argo-rollouts-crds.yaml");
+    let applied = kubectl(
+        &sandbox,
+        dir.path(),
+        &["apply", "--server-side", "-f", crds.to_str().unwrap()],
+    );
+    assert!(applied.status.success(), "{}", text(&applied));
+    let created = kubectl(&sandbox, dir.path(), &["create", "namespace", "shop"]);
+    assert!(created.status.success(), "{}", text(&created));
+    let app = dir.path().join("web");
+    let app_arg = app.display().to_string();
+    let steps = "[{setWeight: 50}, {pause: {duration: 1}}]";
+    write_rollout(&app, "nginx:1.27", steps);
+    let synced = shipway(&sandbox, &["sync", &app_arg, "--wait", "--timeout", "60s"]);
+    assert!(synced.status.success(), "{}", text(&synced));
+
+    // A new image walks the steps (the timed pause included) and is promoted.
+    write_rollout(&app, "nginx:1.28", steps);
+    let synced = shipway(&sandbox, &["sync", &app_arg, "--wait", "--timeout", "60s"]);
+    assert!(synced.status.success(), "{}", text(&synced));
+    let rollout = kubectl(
+        &sandbox,
+        dir.path(),
+        &["-n", "shop", "get", "rollout", "web", "-o", "json"],
+    );
+    let rollout: Value = serde_json::from_slice(&rollout.stdout).unwrap();
+    assert_eq!(rollout["status"]["phase"], "Healthy", "{rollout}");
+    assert_eq!(
+        rollout["status"]["stableRS"], rollout["status"]["currentPodHash"],
+        "{rollout}"
+    );
+    let table = kubectl(
+        &sandbox,
+        dir.path(),
+        &["-n", "shop", "get", "rollout", "web"],
+    );
+    let table = String::from_utf8_lossy(&table.stdout);
+    assert!(
+        table.contains("UP-TO-DATE") && table.contains("AVAILABLE"),
+        "{table}"
+    );
+
+    // An indefinite pause ends the wait, saying what it waits for.
+    write_rollout(&app, "nginx:1.29", "[{setWeight: 50}, {pause: {}}]");
+    let synced = shipway(&sandbox, &["sync", &app_arg, "--wait", "--timeout", "60s"]);
+    assert!(synced.status.success(), "{}", text(&synced));
+    assert!(
+        String::from_utf8_lossy(&synced.stderr)
+            .contains("paused at step 1 of 2 (weight 50%), waiting for promote"),
+        "{}",
+        text(&synced)
+    );
+}
