@@ -11,6 +11,7 @@
 //! assert_eq!(to_kustomize_yaml(&node).unwrap(), "apiVersion: v1\nkind: ConfigMap\n");
 //! ```
 
+pub mod duration;
 pub mod text;
 pub mod value;
 pub mod yaml;

@@ -12,11 +12,34 @@ use kube::api::{Api, ApiResource, DynamicObject, ListParams, Patch, PatchParams,
 use serde_json::{Value, json};
 use sha2::{Digest as _, Sha256};
 
+use crate::analysis::Phase;
 use crate::canary::{self, Decision, PauseCondition, ReplicaSet, Spec, StepAnalysis};
 use crate::rollout::Rollout;
 
 /// The label on every `ReplicaSet`, pod and Service selector a Rollout manages.
 pub const HASH_LABEL: &str = "rollouts-pod-template-hash";
+
+/// The providers' HTTP client, made once (reading the system's roots is not free).
+fn http() -> Result<&'static crate::providers::Http, ControllerError> {
+    static HTTP: std::sync::OnceLock<crate::providers::Http> = std::sync::OnceLock::new();
+    if let Some(http) = HTTP.get() {
+        return Ok(http);
+    }
+    let made = crate::providers::Http::new().map_err(ControllerError::Analysis)?;
+    Ok(HTTP.get_or_init(|| made))
+}
+
+fn run_error(rollout: &Rollout, error: crate::runs::RunError) -> ControllerError {
+    match error {
+        crate::runs::RunError::Api(source) => ControllerError::Api {
+            name: format!("{}/{}", rollout.namespace, rollout.name),
+            source,
+        },
+        crate::runs::RunError::Template(message) => {
+            ControllerError::Analysis(format!("Rollout {}: analysis: {message}", rollout.name))
+        }
+    }
+}
 
 /// What one reconcile left the Rollout at.
 #[derive(Debug, Clone, PartialEq)]
@@ -40,6 +63,9 @@ pub enum ControllerError {
     /// The Rollout's spec cannot be acted on (also written to its status).
     #[error(transparent)]
     Spec(#[from] crate::rollout::SpecError),
+    /// An analysis could not be set up (a missing template, an unresolved argument).
+    #[error("{0}")]
+    Analysis(String),
     /// A call to the API server failed.
     #[error("Rollout {name}: {source}")]
     Api {
@@ -196,17 +222,6 @@ pub async fn reconcile(
             return Err(error.into());
         }
     };
-    if !rollout.canary.step_analyses.is_empty() {
-        let error = crate::rollout::SpecError {
-            name: rollout.name.clone(),
-            field: format!(
-                "spec.strategy.canary.steps[{}].analysis",
-                rollout.canary.step_analyses[0].0
-            ),
-            message: "analysis steps are not run by shipway yet".into(),
-        };
-        return Err(error.into());
-    }
     let new = template_hash(&rollout.template);
     let sets_api: Api<DynamicObject> = Api::namespaced_with(
         client.clone(),
@@ -256,14 +271,73 @@ pub async fn reconcile(
         surge: surge > 0,
         paused: rollout.paused,
     };
-    let decision = canary::decide(
-        &spec,
-        &read_status(&object),
-        &new,
-        &sets,
-        StepAnalysis::Running,
-        now,
-    );
+    let status = read_status(&object);
+    let stable = status.stable.clone().unwrap_or_else(|| new.clone());
+    // The current step's analysis run, when the rollout stands at one.
+    let analysis_at = |step: u32| {
+        rollout
+            .canary
+            .step_analyses
+            .iter()
+            .find(|(index, _)| *index == step as usize)
+            .map(|(_, analysis)| analysis)
+    };
+    let mut run_message = String::new();
+    let analysis = if status.current.as_deref() == Some(new.as_str())
+        && !status.abort
+        && analysis_at(status.step).is_some()
+    {
+        let run = crate::runs::step_run_name(&rollout.name, &new, status.step);
+        match crate::runs::advance(client, http()?, namespace, &run, now).await {
+            Ok(state) => {
+                run_message = state.message;
+                match state.phase {
+                    Phase::Successful => StepAnalysis::Successful,
+                    Phase::Failed | Phase::Error => StepAnalysis::Failed,
+                    Phase::Inconclusive => StepAnalysis::Inconclusive,
+                    Phase::Running | Phase::Pending => StepAnalysis::Running,
+                }
+            }
+            // Not created yet: the decision below asks for it.
+            Err(crate::runs::RunError::Api(kube::Error::Api(e))) if e.code == 404 => {
+                StepAnalysis::Running
+            }
+            Err(error) => return Err(run_error(&rollout, error)),
+        }
+    } else {
+        StepAnalysis::Running
+    };
+    let mut decision = canary::decide(&spec, &status, &new, &sets, analysis, now);
+    if !run_message.is_empty() && decision.phase != "Healthy" {
+        decision.message = format!("{}: {run_message}", decision.message);
+    }
+    if decision.wants_step_analysis
+        && let Some(analysis) = analysis_at(decision.status.step)
+    {
+        let run = crate::runs::step_run_name(&rollout.name, &new, decision.status.step);
+        if let Err(error) = crate::runs::ensure(
+            client,
+            &rollout,
+            analysis,
+            &run,
+            &new,
+            &stable,
+            decision.status.step,
+        )
+        .await
+        {
+            let error = run_error(&rollout, error);
+            let status = json!({"status": {
+                "phase": "Degraded",
+                "message": format!("InvalidSpec: {error}"),
+                "observedGeneration": rollout.generation.to_string(),
+            }});
+            write_status(&rollouts, name, &status)
+                .await
+                .map_err(api_error)?;
+            return Err(error);
+        }
+    }
     apply_sizes(&sets_api, &rollout, &new, &owned, &decision)
         .await
         .map_err(api_error)?;

@@ -9,5 +9,7 @@ pub mod analysis;
 pub mod canary;
 pub mod controller;
 pub mod expr;
+pub mod providers;
 pub mod replicas;
 pub mod rollout;
+pub mod runs;

@@ -250,24 +250,15 @@ impl Rollout {
     }
 }
 
-/// A pause duration: a number or numeric string of seconds, or `30s`/`10m`/`1h`.
+/// A pause duration: a number (or numeric string) of seconds, or a Go duration, truncated
+/// to seconds as Argo Rollouts does.
 fn parse_duration(value: &Value) -> Option<Duration> {
     if let Some(seconds) = value.as_u64() {
         return Some(Duration::from_secs(seconds));
     }
-    let text = value.as_str()?.trim();
-    if let Ok(seconds) = text.parse::<u64>() {
-        return Some(Duration::from_secs(seconds));
-    }
-    let (number, unit) = text.split_at(text.find(|c: char| !c.is_ascii_digit())?);
-    let number: u64 = number.parse().ok()?;
-    let seconds = match unit {
-        "s" => number,
-        "m" => number * 60,
-        "h" => number * 3600,
-        _ => return None,
-    };
-    Some(Duration::from_secs(seconds))
+    shipway_model::duration::parse(value.as_str()?)
+        .ok()
+        .map(|d| Duration::from_secs(d.as_secs()))
 }
 
 fn analysis_ref(

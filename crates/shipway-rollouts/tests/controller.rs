@@ -308,3 +308,125 @@ async fn an_unsupported_field_is_an_invalid_spec_in_the_status() {
     })
     .await;
 }
+
+/// A stand-in for Prometheus' HTTP API on 127.0.0.1: answers every query with the vector
+/// `answer` holds (`None`: an empty result), and records the queries it was asked.
+struct FakePrometheus {
+    address: String,
+    answer: std::sync::Arc<std::sync::Mutex<Option<f64>>>,
+    queries: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+}
+
+impl FakePrometheus {
+    async fn start() -> FakePrometheus {
+        use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = format!("http://{}", listener.local_addr().unwrap());
+        let answer = std::sync::Arc::new(std::sync::Mutex::new(Some(0.99)));
+        let queries = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let (a, q) = (answer.clone(), queries.clone());
+        tokio::spawn(async move {
+            loop {
+                let Ok((mut stream, _)) = listener.accept().await else {
+                    return;
+                };
+                let mut buffer = vec![0u8; 8192];
+                let n = stream.read(&mut buffer).await.unwrap_or(0);
+                let request = String::from_utf8_lossy(&buffer[..n]).to_string();
+                let target = request.split_whitespace().nth(1).unwrap_or("").to_string();
+                q.lock().unwrap().push(target);
+                let result = match *a.lock().unwrap() {
+                    Some(value) => format!(r#"[{{"metric":{{}},"value":[1700000000,"{value}"]}}]"#),
+                    None => "[]".to_string(),
+                };
+                let body = format!(
+                    r#"{{"status":"success","data":{{"resultType":"vector","result":{result}}}}}"#
+                );
+                let response = format!(
+                    "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+                let _ = stream.write_all(response.as_bytes()).await;
+            }
+        });
+        FakePrometheus {
+            address,
+            answer,
+            queries,
+        }
+    }
+
+    fn answer(&self, value: Option<f64>) {
+        *self.answer.lock().unwrap() = value;
+    }
+}
+
+async fn run_object(client: &kube::Client, name: &str) -> Option<Value> {
+    let api: Api<DynamicObject> = Api::namespaced_with(
+        client.clone(),
+        "default",
+        &resource("argoproj.io/v1alpha1", "AnalysisRun", "analysisruns"),
+    );
+    api.get_opt(name)
+        .await
+        .unwrap()
+        .map(|o| serde_json::to_value(o).unwrap())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_step_analysis_promotes_a_good_canary_aborts_a_bad_one_and_pauses_without_data() {
+    bounded(120, async {
+        let (_simulator, client, _controllers) = start();
+        crds(&client).await;
+        let prometheus = FakePrometheus::start().await;
+        create(&client, json!({"apiVersion": "argoproj.io/v1alpha1", "kind": "AnalysisTemplate",
+            "metadata": {"name": "success-rate", "namespace": "default"},
+            "spec": {"args": [{"name": "service"}, {"name": "hash"}],
+                "metrics": [{"name": "success-rate", "successCondition": "result[0] >= 0.95",
+                    "provider": {"prometheus": {"address": prometheus.address,
+                        "query": "sum(rate(http_requests_total{service=\"{{args.service}}\",hash=\"{{ args.hash }}\",code!~\"5..\"}[1m]))"}}}]}})).await;
+        let mut object = rollout("nginx:1.27");
+        object["spec"]["strategy"]["canary"] = json!({"steps": [
+            {"setWeight": 50},
+            {"analysis": {"templates": [{"templateName": "success-rate"}],
+                "args": [{"name": "service", "value": "web"},
+                    {"name": "hash", "valueFrom": {"podTemplateHashValue": "Latest"}}]}},
+            {"setWeight": 75}]});
+        create(&client, object).await;
+        until(&client, |o| o.phase == "Healthy").await;
+
+        // A good canary: the analysis passes and the rollout is promoted.
+        set_image(&client, "nginx:1.28").await;
+        until(&client, |o| o.phase == "Healthy").await;
+        let status = rollout_object(&client).await["status"].clone();
+        let good = status["currentPodHash"].as_str().unwrap().to_string();
+        assert_eq!(status["stableRS"], good.as_str(), "{status}");
+        let run = run_object(&client, &format!("web-{good}-1")).await.expect("the step's AnalysisRun");
+        assert_eq!(run["status"]["phase"], "Successful", "{run}");
+        let measured = &run["status"]["metricResults"][0];
+        assert_eq!(measured["measurements"][0]["value"], "[0.99]", "{run}");
+        let query = measured["metadata"]["ResolvedPrometheusQuery"].as_str().unwrap();
+        assert!(query.contains("service=\"web\"") && query.contains(&good), "{query}");
+        assert!(prometheus.queries.lock().unwrap().iter().any(|q| q.starts_with("/api/v1/query?query=")));
+
+        // A bad canary: the analysis fails, every pod goes back to the stable version, and
+        // the message says which metric, its query and value.
+        prometheus.answer(Some(0.5));
+        set_image(&client, "nginx:1.29-bad").await;
+        let aborted = until(&client, |o| o.phase == "Degraded").await;
+        assert!(aborted.message.contains("success-rate") && aborted.message.contains("[0.5]"), "{}", aborted.message);
+        assert!(aborted.message.contains("http_requests_total"), "{}", aborted.message);
+        let sizes = sets(&client).await;
+        assert!(sizes.contains(&(good.clone(), 4)), "{sizes:?}");
+
+        // No data: Inconclusive, and the rollout pauses instead of aborting.
+        prometheus.answer(None);
+        set_image(&client, "nginx:1.30").await;
+        let paused = until(&client, |o| o.phase == "Paused").await;
+        assert!(paused.waiting_for_promote, "{paused:?}");
+        assert!(paused.message.contains("no data"), "{}", paused.message);
+        let status = rollout_object(&client).await["status"].clone();
+        assert_eq!(status["pauseConditions"][0]["reason"], "InconclusiveAnalysisRun", "{status}");
+    })
+    .await;
+}

@@ -261,54 +261,9 @@ impl Destination {
 }
 
 /// Parses a Go duration as Argo CD's backoff fields take it (`5s`, `3m`, `1h30m`,
-/// `500ms`); a bare number is seconds, Argo CD's default unit.
-pub fn parse_duration(text: &str) -> Result<Duration, String> {
-    let bad = |why: &str| format!("invalid duration `{text}`: {why}");
-    let rest = text.trim();
-    if rest.is_empty() {
-        return Err(bad("empty"));
-    }
-    if rest.bytes().all(|b| b.is_ascii_digit()) {
-        return rest
-            .parse::<u64>()
-            .map(Duration::from_secs)
-            .map_err(|_| bad("too large"));
-    }
-    if rest.starts_with('-') {
-        return Err(bad("negative"));
-    }
-    let mut rest = rest.strip_prefix('+').unwrap_or(rest);
-    if rest == "0" {
-        return Ok(Duration::ZERO);
-    }
-    let mut seconds = 0f64;
-    while !rest.is_empty() {
-        let digits = rest
-            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-            .ok_or_else(|| bad("missing unit (ns, us, ms, s, m, h)"))?;
-        let number = &rest[..digits];
-        if number.is_empty() || number == "." || number.matches('.').count() > 1 {
-            return Err(bad("expected a number"));
-        }
-        let value: f64 = number.parse().map_err(|_| bad("expected a number"))?;
-        rest = &rest[digits..];
-        let unit = ["ns", "us", "µs", "μs", "ms", "s", "m", "h"]
-            .into_iter()
-            .find(|u| rest.starts_with(u))
-            .ok_or_else(|| bad("unknown unit (ns, us, ms, s, m, h)"))?;
-        rest = &rest[unit.len()..];
-        let scale = match unit {
-            "ns" => 1e-9,
-            "us" | "µs" | "μs" => 1e-6,
-            "ms" => 1e-3,
-            "s" => 1.0,
-            "m" => 60.0,
-            _ => 3600.0,
-        };
-        seconds += value * scale;
-    }
-    Duration::try_from_secs_f64(seconds).map_err(|_| bad("out of range"))
-}
+/// `500ms`); a bare number is seconds, Argo CD's default unit. One parser for the tree:
+/// [`shipway_model::duration::parse`].
+pub use shipway_model::duration::parse as parse_duration;
 
 /// Reads `text` (the contents of `path`) and returns the app it defines when it holds an
 /// Argo CD `Application`; `None` when it holds none (it is then a plain manifest file).

@@ -236,25 +236,16 @@ fn placeholder_pem(label: &str, what: &str, certificate: &Value, revision: i64) 
     pem
 }
 
-/// A Go duration (`2160h`, `720h0m0s`, `90m`, `45s`) in seconds.
+/// A Go duration (`2160h`, `720h0m0s`, `90m`, `45s`) in whole seconds; cert-manager
+/// needs a unit and more than zero.
 fn parse_duration(text: &str) -> Option<u64> {
-    let mut total = 0u64;
-    let mut number = String::new();
-    for c in text.trim().chars() {
-        if c.is_ascii_digit() {
-            number.push(c);
-            continue;
-        }
-        let unit = match c {
-            'h' => 3600,
-            'm' => 60,
-            's' => 1,
-            _ => return None,
-        };
-        total = total.checked_add(number.parse::<u64>().ok()?.checked_mul(unit)?)?;
-        number.clear();
+    if text.trim().bytes().all(|b| b.is_ascii_digit()) {
+        return None;
     }
-    (number.is_empty() && total > 0).then_some(total)
+    shipway_model::duration::parse(text)
+        .ok()
+        .map(|d| d.as_secs())
+        .filter(|s| *s > 0)
 }
 
 /// Issues, re-issues or reports a certificate.

@@ -1,0 +1,507 @@
+//! `AnalysisRun`s in the cluster, so users see every measurement (`kubectl get
+//! analysisrun -o yaml`): created from a step's `AnalysisTemplate`s with its arguments
+//! filled in, then advanced one measurement at a time — each metric measured when its
+//! `initialDelay` and `interval` say, judged by its conditions ([`crate::analysis`]), its
+//! tally and phase written to the run's status.
+
+use std::time::Duration;
+
+use kube::api::{Api, ApiResource, DynamicObject, Patch, PatchParams, PostParams};
+use serde_json::{Value, json};
+
+use crate::analysis::{self, Conditions, Limits, Phase, Tally};
+use crate::providers::{Http, measure};
+use crate::rollout::{AnalysisRef, Rollout};
+
+/// How many measurements of a metric the status keeps (Argo Rollouts' default).
+const KEEP_MEASUREMENTS: usize = 10;
+
+/// How long after an Error a measurement is tried again (Argo Rollouts: 10 s).
+const ERROR_RETRY: u64 = 10;
+
+fn resource(kind: &str, plural: &str) -> ApiResource {
+    ApiResource {
+        group: "argoproj.io".into(),
+        version: "v1alpha1".into(),
+        api_version: "argoproj.io/v1alpha1".into(),
+        kind: kind.into(),
+        plural: plural.into(),
+    }
+}
+
+/// Why a run could not be created or advanced.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    /// A template is missing or malformed, or an argument unresolved.
+    #[error("{0}")]
+    Template(String),
+    /// A call to the API server failed.
+    #[error(transparent)]
+    Api(#[from] kube::Error),
+}
+
+/// The run of step `step` for the template hash `new`: `<rollout>-<hash>-<step>`.
+pub fn step_run_name(rollout: &str, new: &str, step: u32) -> String {
+    format!("{rollout}-{new}-{step}")
+}
+
+/// Creates the step's run when it does not exist yet.
+pub async fn ensure(
+    client: &kube::Client,
+    rollout: &Rollout,
+    analysis: &AnalysisRef,
+    name: &str,
+    new: &str,
+    stable: &str,
+    step: u32,
+) -> Result<(), RunError> {
+    let runs: Api<DynamicObject> = Api::namespaced_with(
+        client.clone(),
+        &rollout.namespace,
+        &resource("AnalysisRun", "analysisruns"),
+    );
+    if runs.get_opt(name).await?.is_some() {
+        return Ok(());
+    }
+    let mut metrics = Vec::new();
+    let mut declared: Vec<(String, Option<String>)> = Vec::new();
+    for (template, cluster_scope) in &analysis.templates {
+        let api: Api<DynamicObject> = if *cluster_scope {
+            Api::all_with(
+                client.clone(),
+                &resource("ClusterAnalysisTemplate", "clusteranalysistemplates"),
+            )
+        } else {
+            Api::namespaced_with(
+                client.clone(),
+                &rollout.namespace,
+                &resource("AnalysisTemplate", "analysistemplates"),
+            )
+        };
+        let Some(object) = api.get_opt(template).await? else {
+            return Err(RunError::Template(format!(
+                "{} `{template}` not found{}",
+                if *cluster_scope {
+                    "ClusterAnalysisTemplate"
+                } else {
+                    "AnalysisTemplate"
+                },
+                if *cluster_scope {
+                    String::new()
+                } else {
+                    format!(" in namespace {}", rollout.namespace)
+                }
+            )));
+        };
+        let object = serde_json::to_value(&object).unwrap_or(Value::Null);
+        for metric in object
+            .pointer("/spec/metrics")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            let metric_name = metric["name"].as_str().unwrap_or("");
+            if metrics.iter().any(|m: &Value| m["name"] == metric_name) {
+                return Err(RunError::Template(format!(
+                    "metric `{metric_name}` is defined by more than one template"
+                )));
+            }
+            metrics.push(metric.clone());
+        }
+        for arg in object
+            .pointer("/spec/args")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            let Some(arg_name) = arg["name"].as_str() else {
+                continue;
+            };
+            if !declared.iter().any(|(n, _)| n == arg_name) {
+                declared.push((
+                    arg_name.to_string(),
+                    arg["value"].as_str().map(str::to_string),
+                ));
+            }
+        }
+    }
+    // The Rollout's values override the templates' defaults; only declared args count.
+    let mut args = Vec::new();
+    for (arg_name, default) in declared {
+        let given = analysis
+            .args
+            .iter()
+            .find(|(n, _)| *n == arg_name)
+            .map(|(_, v)| match v.as_str() {
+                "@Latest" => new.to_string(),
+                "@Stable" => stable.to_string(),
+                other => other.to_string(),
+            });
+        let Some(value) = given.or(default) else {
+            return Err(RunError::Template(format!(
+                "args.{arg_name} was not resolved: the Rollout's analysis gives it no value and the template no default"
+            )));
+        };
+        args.push((arg_name, value));
+    }
+    let metrics = substitute(&Value::Array(metrics), &args)?;
+    let manifest = json!({
+        "apiVersion": "argoproj.io/v1alpha1",
+        "kind": "AnalysisRun",
+        "metadata": {
+            "name": name,
+            "namespace": rollout.namespace,
+            "labels": {
+                crate::controller::HASH_LABEL: new,
+                "rollout-type": "Step",
+                "step-index": step.to_string(),
+            },
+            "ownerReferences": [{
+                "apiVersion": "argoproj.io/v1alpha1",
+                "kind": "Rollout",
+                "name": rollout.name,
+                "uid": rollout.uid,
+                "controller": true,
+                "blockOwnerDeletion": true,
+            }],
+        },
+        "spec": {
+            "metrics": metrics,
+            "args": args.iter().map(|(n, v)| json!({"name": n, "value": v})).collect::<Vec<_>>(),
+        },
+    });
+    let object: DynamicObject =
+        serde_json::from_value(manifest).map_err(kube::Error::SerdeError)?;
+    runs.create(&PostParams::default(), &object).await?;
+    Ok(())
+}
+
+/// `{{args.name}}` (spaces allowed inside the braces) replaced everywhere in `metrics`,
+/// values JSON-escaped; anything left unresolved is an error naming it.
+fn substitute(metrics: &Value, args: &[(String, String)]) -> Result<Value, RunError> {
+    let mut text = metrics.to_string();
+    for (name, value) in args {
+        let escaped = Value::String(value.clone()).to_string();
+        let escaped = &escaped[1..escaped.len() - 1];
+        let mut out = String::with_capacity(text.len());
+        let mut rest = text.as_str();
+        while let Some(start) = rest.find("{{") {
+            let Some(end) = rest[start..].find("}}") else {
+                break;
+            };
+            let inner = rest[start + 2..start + end].trim();
+            out.push_str(&rest[..start]);
+            if inner == format!("args.{name}") {
+                out.push_str(escaped);
+            } else {
+                out.push_str(&rest[start..start + end + 2]);
+            }
+            rest = &rest[start + end + 2..];
+        }
+        out.push_str(rest);
+        text = out;
+    }
+    if let Some(start) = text.find("{{") {
+        let end = text[start..]
+            .find("}}")
+            .map_or(text.len(), |e| start + e + 2);
+        return Err(RunError::Template(format!(
+            "Unable to resolve metric arguments: `{}` has no value",
+            &text[start..end]
+        )));
+    }
+    serde_json::from_str(&text)
+        .map_err(|e| RunError::Template(format!("metrics after substitution: {e}")))
+}
+
+fn duration_of(metric: &Value, field: &str) -> Option<Duration> {
+    metric
+        .get(field)
+        .and_then(Value::as_str)
+        .and_then(|t| shipway_model::duration::parse(t).ok())
+}
+
+fn limits_of(metric: &Value) -> Limits {
+    let int = |field: &str| metric.get(field).and_then(Value::as_i64);
+    let count = match (int("count"), metric.get("interval")) {
+        (Some(count), _) => Some(count.max(0) as u32),
+        (None, Some(_)) => None,
+        (None, None) => Some(1),
+    };
+    Limits {
+        count,
+        failure_limit: match int("failureLimit") {
+            Some(limit) if limit < 0 => None,
+            Some(limit) => Some(limit as u32),
+            None => Some(0),
+        },
+        inconclusive_limit: int("inconclusiveLimit").unwrap_or(0).max(0) as u32,
+        consecutive_error_limit: int("consecutiveErrorLimit").unwrap_or(4).max(0) as u32,
+        consecutive_success_limit: int("consecutiveSuccessLimit").unwrap_or(0).max(0) as u32,
+    }
+}
+
+fn seconds_of(text: &str) -> Option<u64> {
+    text.parse::<jiff::Timestamp>()
+        .ok()
+        .and_then(|t| u64::try_from(t.as_second()).ok())
+}
+
+fn timestamp(seconds: u64) -> String {
+    jiff::Timestamp::from_second(i64::try_from(seconds).unwrap_or(0))
+        .map(|t| t.to_string())
+        .unwrap_or_default()
+}
+
+/// How a run stands after [`advance`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunState {
+    /// The run's phase.
+    pub phase: Phase,
+    /// Why (the deciding metric's message), empty while running.
+    pub message: String,
+}
+
+/// Takes the measurements that are due and writes the run's status.
+pub async fn advance(
+    client: &kube::Client,
+    http: &Http,
+    namespace: &str,
+    name: &str,
+    now: u64,
+) -> Result<RunState, RunError> {
+    let runs: Api<DynamicObject> = Api::namespaced_with(
+        client.clone(),
+        namespace,
+        &resource("AnalysisRun", "analysisruns"),
+    );
+    let run = serde_json::to_value(runs.get(name).await?).unwrap_or(Value::Null);
+    let status = run.get("status").cloned().unwrap_or(Value::Null);
+    if let Some(phase) = status.get("phase").and_then(Value::as_str)
+        && let Some(done) = phase_of(phase).filter(|p| p.is_complete())
+    {
+        return Ok(RunState {
+            phase: done,
+            message: status["message"].as_str().unwrap_or("").into(),
+        });
+    }
+    let started = status
+        .get("startedAt")
+        .and_then(Value::as_str)
+        .and_then(seconds_of)
+        .unwrap_or(now);
+    let previous: Vec<Value> = status
+        .get("metricResults")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    let mut results = Vec::new();
+    let mut phases = Vec::new();
+    let mut deciding = String::new();
+    for metric in run
+        .pointer("/spec/metrics")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        let metric_name = metric["name"].as_str().unwrap_or("").to_string();
+        let mut result = previous
+            .iter()
+            .find(|r| r["name"] == metric_name.as_str())
+            .cloned()
+            .unwrap_or_else(
+                || json!({"name": metric_name, "phase": "Pending", "measurements": []}),
+            );
+        let limits = limits_of(metric);
+        let mut tally = Tally {
+            count: result["count"].as_u64().unwrap_or(0) as u32,
+            successful: result["successful"].as_u64().unwrap_or(0) as u32,
+            failed: result["failed"].as_u64().unwrap_or(0) as u32,
+            inconclusive: result["inconclusive"].as_u64().unwrap_or(0) as u32,
+            error: result["error"].as_u64().unwrap_or(0) as u32,
+            consecutive_error: result["consecutiveError"].as_u64().unwrap_or(0) as u32,
+            consecutive_success: result["consecutiveSuccess"].as_u64().unwrap_or(0) as u32,
+        };
+        let (mut phase, mut message) = analysis::metric_phase(&metric_name, &tally, &limits);
+        if !phase.is_complete() && due(metric, &result, started, now) {
+            let conditions = Conditions::new(
+                metric.get("successCondition").and_then(Value::as_str),
+                metric.get("failureCondition").and_then(Value::as_str),
+            );
+            let (verdict_phase, value, verdict_message, query) = match conditions {
+                Err(error) => (
+                    Phase::Error,
+                    String::new(),
+                    error.to_string(),
+                    String::new(),
+                ),
+                Ok(conditions) => match measure(http, &metric["provider"]).await {
+                    Err(error) => (Phase::Error, String::new(), error, String::new()),
+                    Ok(measured) => {
+                        let verdict =
+                            analysis::verdict(&conditions, &measured.result, &measured.query);
+                        (
+                            verdict.phase,
+                            measured.result.to_string(),
+                            verdict.message,
+                            measured.query,
+                        )
+                    }
+                },
+            };
+            tally.record(verdict_phase);
+            let measurements = result["measurements"]
+                .as_array_mut()
+                .map(std::mem::take)
+                .unwrap_or_default();
+            let mut measurements: Vec<Value> = measurements;
+            measurements.push(json!({
+                "phase": verdict_phase.as_str(),
+                "value": value,
+                "message": verdict_message,
+                "startedAt": timestamp(now),
+                "finishedAt": timestamp(now),
+            }));
+            let keep = measurements.len().saturating_sub(KEEP_MEASUREMENTS);
+            measurements.drain(..keep);
+            result["measurements"] = Value::Array(measurements);
+            if !query.is_empty() {
+                result["metadata"] = json!({"ResolvedPrometheusQuery": query});
+            }
+            (phase, message) = analysis::metric_phase(&metric_name, &tally, &limits);
+        }
+        result["phase"] = phase.as_str().into();
+        result["count"] = tally.count.into();
+        result["successful"] = tally.successful.into();
+        result["failed"] = tally.failed.into();
+        result["inconclusive"] = tally.inconclusive.into();
+        result["error"] = tally.error.into();
+        result["consecutiveError"] = tally.consecutive_error.into();
+        result["consecutiveSuccess"] = tally.consecutive_success.into();
+        if !message.is_empty() {
+            // The last measurement says what was measured; the limit says why it counts.
+            let last = result["measurements"]
+                .as_array()
+                .and_then(|m| m.last())
+                .and_then(|m| m["message"].as_str())
+                .filter(|m| !m.is_empty())
+                .map(|m| format!(": {m}"))
+                .unwrap_or_default();
+            message = format!("{message}{last}");
+            result["message"] = message.clone().into();
+            if deciding.is_empty() {
+                deciding.clone_from(&message);
+            }
+        }
+        phases.push(phase);
+        results.push(result);
+    }
+    let phase = analysis::run_phase(&phases);
+    let message = if phase.is_complete() && phase != Phase::Successful {
+        deciding
+    } else {
+        String::new()
+    };
+    let patch = json!({"status": {
+        "phase": phase.as_str(),
+        "message": message,
+        "startedAt": timestamp(started),
+        "completedAt": if phase.is_complete() { Value::from(timestamp(now)) } else { Value::Null },
+        "metricResults": results,
+    }});
+    match runs
+        .patch_status(name, &PatchParams::default(), &Patch::Merge(&patch))
+        .await
+    {
+        Err(kube::Error::Api(e)) if e.code == 404 || e.code == 405 => {
+            runs.patch(name, &PatchParams::default(), &Patch::Merge(&patch))
+                .await?;
+        }
+        other => {
+            other?;
+        }
+    }
+    Ok(RunState { phase, message })
+}
+
+/// Whether the metric's next measurement is due at `now`.
+fn due(metric: &Value, result: &Value, started: u64, now: u64) -> bool {
+    let delay = duration_of(metric, "initialDelay").map_or(0, |d| d.as_secs());
+    if now < started + delay {
+        return false;
+    }
+    let Some(last) = result["measurements"].as_array().and_then(|m| m.last()) else {
+        return true;
+    };
+    let finished = last["finishedAt"]
+        .as_str()
+        .and_then(seconds_of)
+        .unwrap_or(0);
+    let wait = if last["phase"] == "Error" {
+        ERROR_RETRY
+    } else {
+        duration_of(metric, "interval").map_or(0, |d| d.as_secs())
+    };
+    now >= finished + wait
+}
+
+fn phase_of(text: &str) -> Option<Phase> {
+    Some(match text {
+        "Successful" => Phase::Successful,
+        "Running" => Phase::Running,
+        "Pending" => Phase::Pending,
+        "Inconclusive" => Phase::Inconclusive,
+        "Error" => Phase::Error,
+        "Failed" => Phase::Failed,
+        _ => return None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn arguments_are_substituted_and_unresolved_ones_named() {
+        let metrics = json!([{"name": "m", "provider": {"prometheus": {"query": "rate(x{service=\"{{ args.service }}\", hash=\"{{args.hash}}\"}[1m])"}}}]);
+        let out = substitute(
+            &metrics,
+            &[
+                ("service".into(), "web".into()),
+                ("hash".into(), "abc\"d".into()),
+            ],
+        )
+        .unwrap();
+        assert_eq!(
+            out[0]["provider"]["prometheus"]["query"],
+            "rate(x{service=\"web\", hash=\"abc\"d\"}[1m])"
+        );
+        let error = substitute(&metrics, &[("service".into(), "web".into())]).unwrap_err();
+        assert!(error.to_string().contains("{{args.hash}}"), "{error}");
+    }
+
+    #[test]
+    fn limits_follow_argo_rollouts_defaults() {
+        assert_eq!(limits_of(&json!({})).count, Some(1));
+        assert_eq!(limits_of(&json!({"interval": "30s"})).count, None);
+        assert_eq!(
+            limits_of(&json!({"interval": "30s", "count": 5})).count,
+            Some(5)
+        );
+        assert_eq!(limits_of(&json!({"failureLimit": -1})).failure_limit, None);
+        assert_eq!(limits_of(&json!({})).consecutive_error_limit, 4);
+    }
+
+    #[test]
+    fn measurements_are_due_after_the_delay_and_interval() {
+        let metric = json!({"interval": "30s", "initialDelay": "10s"});
+        let none = json!({"measurements": []});
+        assert!(!due(&metric, &none, 100, 105));
+        assert!(due(&metric, &none, 100, 110));
+        let once = json!({"measurements": [{"phase": "Successful", "finishedAt": timestamp(110)}]});
+        assert!(!due(&metric, &once, 100, 120));
+        assert!(due(&metric, &once, 100, 140));
+        let error = json!({"measurements": [{"phase": "Error", "finishedAt": timestamp(110)}]});
+        assert!(due(&metric, &error, 100, 120), "errors retry after 10 s");
+    }
+}
