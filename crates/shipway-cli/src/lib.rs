@@ -44,8 +44,58 @@ pub enum Command {
     /// Run the controller that keeps the cluster equal to git: poll and take webhooks,
     /// sync automated apps, heal drift, keep history, serve the API and metrics.
     Serve(ServeArgs),
+    /// Show, promote, abort, retry or pause an app's Argo Rollouts `Rollout`s.
+    Rollout(RolloutArgs),
     /// Print a shell completion script: `source <(shipway completion bash)`.
     Completion(CompletionArgs),
+}
+
+/// What `shipway rollout` does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum RolloutVerb {
+    /// Print each Rollout's phase, step, weight and hashes.
+    Status,
+    /// Past the current pause or step (`--full`: past every remaining step).
+    Promote,
+    /// Every pod back on the stable version.
+    Abort,
+    /// After an abort, start the steps again.
+    Retry,
+    /// Hold the rollout where it is until promoted.
+    Pause,
+}
+
+/// Arguments of `shipway rollout`.
+#[derive(Debug, clap::Args)]
+pub struct RolloutArgs {
+    /// What to do.
+    #[arg(value_enum)]
+    pub verb: RolloutVerb,
+
+    /// The app (a directory, an Argo CD Application file, an environment of
+    /// `shipway.yaml`; with `--server`, the app's name).
+    #[arg(value_name = "APP")]
+    pub app: PathBuf,
+
+    /// One Rollout of the app (default: every one).
+    #[arg(value_name = "ROLLOUT")]
+    pub rollout: Option<String>,
+
+    /// With `promote`: skip every remaining step, pause and analysis.
+    #[arg(long)]
+    pub full: bool,
+
+    /// Output format of `status`.
+    #[arg(short = 'o', long, value_enum, default_value_t = StatusFormat::Text)]
+    pub output: StatusFormat,
+
+    /// Cluster and app settings.
+    #[command(flatten)]
+    pub target: TargetArgs,
+
+    /// A running `shipway serve` to ask instead.
+    #[command(flatten)]
+    pub remote: RemoteArgs,
 }
 
 /// Arguments of `shipway completion`.

@@ -1118,7 +1118,10 @@ fn failing_for_good(states: &[(Key, Health, String)]) -> bool {
         *health == Health::Degraded
             && (message.contains("progress deadline")
                 || message.contains("BackoffLimitExceeded")
-                || message.contains("backoff limit"))
+                || message.contains("backoff limit")
+                // An aborted Rollout stays aborted until a retry or a new revision.
+                || message.contains("RolloutAborted")
+                || message.contains("InvalidSpec"))
     })
 }
 

@@ -476,6 +476,52 @@ impl Controller {
         )
     }
 
+    /// The app's Rollouts (as its last comparison found them), each shown as `shipway
+    /// rollout status` shows it; with `verb`, that action is written to `rollout` first.
+    /// `Ok(None)` when there is no such app or Rollout.
+    pub async fn rollouts(
+        &self,
+        app: &str,
+        rollout: Option<&str>,
+        verb: Option<shipway_rollouts::controller::Verb>,
+    ) -> anyhow::Result<Option<Vec<Value>>> {
+        let Some(state) = self.get(app) else {
+            return Ok(None);
+        };
+        let keys: Vec<(String, String)> = state
+            .resources
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|o| {
+                o["kind"] == "Rollout"
+                    && o["apiVersion"]
+                        .as_str()
+                        .is_some_and(|v| v.starts_with("argoproj.io/"))
+            })
+            .map(|o| {
+                (
+                    o["namespace"].as_str().unwrap_or("").to_string(),
+                    o["name"].as_str().unwrap_or("").to_string(),
+                )
+            })
+            .filter(|(_, name)| rollout.is_none_or(|wanted| wanted == name))
+            .collect();
+        if keys.is_empty() && rollout.is_some() {
+            return Ok(None);
+        }
+        let client = self.inner.cluster.client();
+        let mut out = Vec::new();
+        for (namespace, name) in keys {
+            if let Some(verb) = verb {
+                shipway_rollouts::controller::act(client, &namespace, &name, verb).await?;
+                tracing::info!(app, rollout = %name, ?verb, "rollout action written");
+            }
+            out.push(shipway_rollouts::controller::describe(client, &namespace, &name).await?);
+        }
+        Ok(Some(out))
+    }
+
     /// Asks the loops to stop: running syncs are abandoned when [`Controller::run`]'s
     /// caller drops it, no new work starts.
     pub fn stop(&self) {

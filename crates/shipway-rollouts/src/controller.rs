@@ -557,6 +557,135 @@ async fn write_status(
     }
 }
 
+/// What a user asks of a Rollout, as `kubectl argo-rollouts` does it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verb {
+    /// Past the current pause (or step); `Promote(true)` skips every remaining step.
+    Promote(bool),
+    /// Everything back on the stable pods.
+    Abort,
+    /// After an abort: start the steps again.
+    Retry,
+    /// `spec.paused: true` until promoted.
+    Pause,
+}
+
+/// Applies `verb` to the Rollout `namespace/name` the way `kubectl argo-rollouts` writes it
+/// (so either tool can be used on the same Rollout); the next reconcile acts on it.
+pub async fn act(
+    client: &kube::Client,
+    namespace: &str,
+    name: &str,
+    verb: Verb,
+) -> Result<(), ControllerError> {
+    let api_error = |source| ControllerError::Api {
+        name: format!("{namespace}/{name}"),
+        source,
+    };
+    let rollouts: Api<DynamicObject> =
+        Api::namespaced_with(client.clone(), namespace, &rollout_resource());
+    let object =
+        serde_json::to_value(rollouts.get(name).await.map_err(api_error)?).unwrap_or(Value::Null);
+    let status = &object["status"];
+    let spec_paused = object
+        .pointer("/spec/paused")
+        .and_then(Value::as_bool)
+        .unwrap_or(false);
+    let (spec, status_patch) = match verb {
+        Verb::Promote(full) => {
+            let spec = spec_paused.then(|| json!({"spec": {"paused": false}}));
+            let patch = if full {
+                json!({"status": {"promoteFull": true, "pauseConditions": null}})
+            } else if status["pauseConditions"]
+                .as_array()
+                .is_some_and(|p| !p.is_empty())
+            {
+                json!({"status": {"pauseConditions": null}})
+            } else {
+                // No pause to end: skip the step the rollout is on.
+                let steps = object
+                    .pointer("/spec/strategy/canary/steps")
+                    .and_then(Value::as_array)
+                    .map_or(0, Vec::len) as u64;
+                let next = (status["currentStepIndex"].as_u64().unwrap_or(0) + 1).min(steps);
+                json!({"status": {"pauseConditions": null, "currentStepIndex": next}})
+            };
+            (spec, Some(patch))
+        }
+        Verb::Abort => (None, Some(json!({"status": {"abort": true}}))),
+        Verb::Retry => (None, Some(json!({"status": {"abort": false}}))),
+        Verb::Pause => (Some(json!({"spec": {"paused": true}})), None),
+    };
+    if let Some(spec) = spec {
+        rollouts
+            .patch(name, &PatchParams::default(), &Patch::Merge(&spec))
+            .await
+            .map_err(api_error)?;
+    }
+    if let Some(patch) = status_patch {
+        write_status(&rollouts, name, &patch)
+            .await
+            .map_err(api_error)?;
+    }
+    Ok(())
+}
+
+/// A Rollout's state as `shipway rollout status` shows it: from its status, without
+/// reconciling.
+pub async fn describe(
+    client: &kube::Client,
+    namespace: &str,
+    name: &str,
+) -> Result<Value, ControllerError> {
+    let rollouts: Api<DynamicObject> =
+        Api::namespaced_with(client.clone(), namespace, &rollout_resource());
+    let object =
+        serde_json::to_value(
+            rollouts
+                .get(name)
+                .await
+                .map_err(|source| ControllerError::Api {
+                    name: format!("{namespace}/{name}"),
+                    source,
+                })?,
+        )
+        .unwrap_or(Value::Null);
+    let status = &object["status"];
+    let steps = object
+        .pointer("/spec/strategy/canary/steps")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    let step = status["currentStepIndex"]
+        .as_u64()
+        .unwrap_or(steps.len() as u64);
+    // The weight in force, as `canary::weight_at` computes it from the typed steps.
+    let weight = if step as usize >= steps.len() {
+        100
+    } else {
+        steps[..=step as usize]
+            .iter()
+            .rev()
+            .find_map(|s| s["setWeight"].as_u64())
+            .unwrap_or(0)
+    };
+    Ok(json!({
+        "rollout": name,
+        "namespace": namespace,
+        "phase": status["phase"].as_str().unwrap_or("Unknown"),
+        "message": status["message"].as_str().unwrap_or(""),
+        "step": step,
+        "steps": steps.len(),
+        "weight": weight,
+        "stable": status["stableRS"],
+        "canary": status["currentPodHash"],
+        "paused": status["pauseConditions"].as_array().is_some_and(|p| !p.is_empty()) || object.pointer("/spec/paused") == Some(&Value::Bool(true)),
+        "aborted": status["abort"].as_bool().unwrap_or(false),
+        "replicas": {"desired": object.pointer("/spec/replicas").cloned().unwrap_or(1.into()),
+            "updated": status["updatedReplicas"], "available": status["availableReplicas"]},
+    }))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -49,6 +49,11 @@ pub fn router(server: Arc<Server>) -> Router {
         .route("/api/v1/apps/{name}/history", get(history))
         .route("/api/v1/apps/{name}/sync", post(sync))
         .route("/api/v1/apps/{name}/rollback", post(rollback))
+        .route("/api/v1/apps/{name}/rollouts", get(rollouts))
+        .route(
+            "/api/v1/apps/{name}/rollouts/{rollout}/{verb}",
+            post(rollout_action),
+        )
         .route("/api/v1/events", get(events))
         .with_state(server)
 }
@@ -231,6 +236,60 @@ async fn sync(
             &json!({"app": name, "queued": true, "request": id}),
         ),
         None => not_found(&name),
+    }
+}
+
+async fn rollouts(
+    State(server): State<Arc<Server>>,
+    headers: HeaderMap,
+    Path(name): Path<String>,
+) -> Response {
+    if let Err(response) = authorize(&server, &headers, Role::Viewer) {
+        return *response;
+    }
+    match server.controller.rollouts(&name, None, None).await {
+        Ok(Some(list)) => json_response(StatusCode::OK, &json!({"app": name, "rollouts": list})),
+        Ok(None) => not_found(&name),
+        Err(e) => error(StatusCode::BAD_GATEWAY, &format!("{e:#}")),
+    }
+}
+
+async fn rollout_action(
+    State(server): State<Arc<Server>>,
+    headers: HeaderMap,
+    Path((name, rollout, verb)): Path<(String, String, String)>,
+    body: Bytes,
+) -> Response {
+    if let Err(response) = authorize(&server, &headers, Role::Deployer) {
+        return *response;
+    }
+    let full = serde_json::from_slice::<Value>(&body)
+        .ok()
+        .and_then(|b| b.get("full").and_then(Value::as_bool))
+        .unwrap_or(false);
+    let verb = match verb.as_str() {
+        "promote" => shipway_rollouts::controller::Verb::Promote(full),
+        "abort" => shipway_rollouts::controller::Verb::Abort,
+        "retry" => shipway_rollouts::controller::Verb::Retry,
+        "pause" => shipway_rollouts::controller::Verb::Pause,
+        other => {
+            return error(
+                StatusCode::NOT_FOUND,
+                &format!("no rollout action `{other}` (promote, abort, retry, pause)"),
+            );
+        }
+    };
+    match server
+        .controller
+        .rollouts(&name, Some(&rollout), Some(verb))
+        .await
+    {
+        Ok(Some(list)) => json_response(StatusCode::OK, &json!({"app": name, "rollouts": list})),
+        Ok(None) => error(
+            StatusCode::NOT_FOUND,
+            &format!("app `{name}` has no Rollout `{rollout}`"),
+        ),
+        Err(e) => error(StatusCode::BAD_GATEWAY, &format!("{e:#}")),
     }
 }
 

@@ -22,6 +22,7 @@ pub fn run(cli: shipway_cli::Cli) -> ExitStatus {
         shipway_cli::Command::Status(args) => commands::status(&args),
         shipway_cli::Command::Serve(args) => commands::serve(&args),
         shipway_cli::Command::Completion(args) => Ok(commands::completion(&args)),
+        shipway_cli::Command::Rollout(args) => commands::rollout(&args),
     };
     match result {
         Ok(status) => status,

@@ -10,7 +10,8 @@ use std::time::Duration;
 use anyhow::Context;
 use serde_json::json;
 use shipway_cli::{
-    PlanArgs, PlanFormat, StatusArgs, StatusFormat, SyncArgs, SyncFormat, TargetArgs,
+    PlanArgs, PlanFormat, RolloutArgs, RolloutVerb, StatusArgs, StatusFormat, SyncArgs, SyncFormat,
+    TargetArgs,
 };
 use shipway_cluster::app::App;
 use shipway_cluster::app::kubeconfig::Target;
@@ -507,4 +508,104 @@ pub(crate) fn health_exit(health: &str, sync: &str) -> ExitStatus {
     } else {
         ExitStatus::NotReady
     }
+}
+
+/// `shipway rollout VERB APP [ROLLOUT]`: the app's Rollouts (from its render), shown or
+/// acted on as `kubectl argo-rollouts` would; the controller (`serve`, or `sync --wait`)
+/// carries the action out.
+pub(crate) fn rollout(args: &RolloutArgs) -> anyhow::Result<ExitStatus> {
+    if let Some(server) = &args.remote.server {
+        return super::remote::rollout(server, args);
+    }
+    runtime()?.block_on(async {
+        let (cluster, found) = connect(&args.target).await?;
+        let prepared = prepare(&args.app, &args.target, &cluster, &found).await?;
+        let rollouts: Vec<Key> = prepared
+            .objects
+            .iter()
+            .map(Key::of)
+            .filter(|key| key.group == "argoproj.io" && key.kind == "Rollout")
+            .filter(|key| args.rollout.as_deref().is_none_or(|name| key.name == name))
+            .collect();
+        if rollouts.is_empty() {
+            anyhow::bail!(
+                "app {} has no Rollout{}",
+                prepared.app.name,
+                args.rollout
+                    .as_deref()
+                    .map(|n| format!(" named `{n}`"))
+                    .unwrap_or_default()
+            );
+        }
+        let verb = match args.verb {
+            RolloutVerb::Status => None,
+            RolloutVerb::Promote => Some(shipway_rollouts::controller::Verb::Promote(args.full)),
+            RolloutVerb::Abort => Some(shipway_rollouts::controller::Verb::Abort),
+            RolloutVerb::Retry => Some(shipway_rollouts::controller::Verb::Retry),
+            RolloutVerb::Pause => Some(shipway_rollouts::controller::Verb::Pause),
+        };
+        let mut described = Vec::new();
+        for key in &rollouts {
+            if let Some(verb) = verb {
+                shipway_rollouts::controller::act(
+                    cluster.client(),
+                    &key.namespace,
+                    &key.name,
+                    verb,
+                )
+                .await?;
+                eprintln!(
+                    "{:?} of {key} written; the controller carries it out",
+                    args.verb
+                );
+            }
+            described.push(
+                shipway_rollouts::controller::describe(cluster.client(), &key.namespace, &key.name)
+                    .await?,
+            );
+        }
+        print_rollouts(&described, args.output)?;
+        Ok(
+            if verb.is_none() && described.iter().any(|d| d["phase"] != "Healthy") {
+                ExitStatus::NotReady
+            } else {
+                ExitStatus::Success
+            },
+        )
+    })
+}
+
+/// One line per Rollout, or the JSON list.
+pub(crate) fn print_rollouts(
+    described: &[serde_json::Value],
+    output: StatusFormat,
+) -> anyhow::Result<()> {
+    match output {
+        StatusFormat::Json => println!(
+            "{}",
+            serde_json::to_string_pretty(&json!({"rollouts": described}))?
+        ),
+        StatusFormat::Text => {
+            for d in described {
+                let message = d["message"].as_str().unwrap_or("");
+                println!(
+                    "Rollout {}/{}: {}, step {} of {}, weight {}%, stable {}, canary {}{}",
+                    shipway_model::text::escape_control(d["namespace"].as_str().unwrap_or("")),
+                    shipway_model::text::escape_control(d["rollout"].as_str().unwrap_or("")),
+                    d["phase"].as_str().unwrap_or("Unknown"),
+                    d["step"],
+                    d["steps"],
+                    d["weight"],
+                    d["stable"].as_str().unwrap_or("-"),
+                    d["canary"].as_str().unwrap_or("-"),
+                    if message.is_empty() {
+                        String::new()
+                    } else {
+                        format!(": {}", shipway_model::text::escape_control(message))
+                    }
+                );
+            }
+        }
+    }
+    Ok(())
 }

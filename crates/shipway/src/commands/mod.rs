@@ -31,7 +31,7 @@ pub(crate) fn completion(args: &shipway_cli::CompletionArgs) -> ExitStatus {
     );
     ExitStatus::Success
 }
-pub(crate) use cluster::{plan, status, sync};
+pub(crate) use cluster::{plan, rollout, status, sync};
 pub(crate) use explain::explain;
 pub(crate) use history::history;
 pub(crate) use promote::promote;

@@ -16,7 +16,9 @@ use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 use serde_json::{Value, json};
-use shipway_cli::{RemoteArgs, RollbackArgs, StatusArgs, StatusFormat, SyncArgs};
+use shipway_cli::{
+    RemoteArgs, RollbackArgs, RolloutArgs, RolloutVerb, StatusArgs, StatusFormat, SyncArgs,
+};
 
 use super::ExitStatus;
 
@@ -373,5 +375,71 @@ pub(crate) fn rollback(server: &str, args: &RollbackArgs) -> anyhow::Result<Exit
         } else {
             ExitStatus::Failure
         })
+    })
+}
+
+/// `shipway rollout VERB APP [ROLLOUT] --server URL`: the same through serve's API.
+pub(crate) fn rollout(server: &str, args: &RolloutArgs) -> anyhow::Result<ExitStatus> {
+    let name = app_name(&args.app)?;
+    let remote = Remote::new(server, &args.remote)?;
+    let verb = match args.verb {
+        RolloutVerb::Status => None,
+        RolloutVerb::Promote => Some("promote"),
+        RolloutVerb::Abort => Some("abort"),
+        RolloutVerb::Retry => Some("retry"),
+        RolloutVerb::Pause => Some("pause"),
+    };
+    runtime()?.block_on(async {
+        let answer = match verb {
+            None => {
+                remote
+                    .call(
+                        "GET",
+                        &format!("/api/v1/apps/{}/rollouts", segment(&name)),
+                        None,
+                    )
+                    .await?
+            }
+            Some(verb) => {
+                let Some(rollout) = &args.rollout else {
+                    bail!("with --server, name the Rollout: shipway rollout {verb} {name} ROLLOUT");
+                };
+                remote
+                    .call(
+                        "POST",
+                        &format!(
+                            "/api/v1/apps/{}/rollouts/{}/{verb}",
+                            segment(&name),
+                            segment(rollout)
+                        ),
+                        Some(&json!({"full": args.full})),
+                    )
+                    .await?
+            }
+        };
+        let list: Vec<Value> = answer["rollouts"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|d| args.rollout.as_deref().is_none_or(|r| d["rollout"] == r))
+            .collect();
+        if list.is_empty() {
+            bail!(
+                "app {name} has no Rollout{}",
+                args.rollout
+                    .as_deref()
+                    .map(|r| format!(" named `{r}`"))
+                    .unwrap_or_default()
+            );
+        }
+        super::cluster::print_rollouts(&list, args.output)?;
+        Ok(
+            if verb.is_none() && list.iter().any(|d| d["phase"] != "Healthy") {
+                ExitStatus::NotReady
+            } else {
+                ExitStatus::Success
+            },
+        )
     })
 }

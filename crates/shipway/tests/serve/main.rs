@@ -1284,17 +1284,20 @@ fn serve_drives_a_rollout_through_its_steps_and_a_promote_finishes_it() {
         serve.status_of("web").1 == "Suspended"
     });
 
-    world.kubectl(&[
-        "-n",
-        "shop",
-        "patch",
-        "rollout",
-        "web",
-        "--subresource=status",
-        "--type=merge",
-        "-p",
-        r#"{"status":{"pauseConditions":null}}"#,
-    ]);
+    // Through the API, as `shipway rollout … --server` calls it.
+    let url = format!("http://{}", serve.address);
+    let (code, out, err) = cli(
+        &["rollout", "status", "--server", &url, "web", "-o", "json"],
+        Some(&serve.token),
+    );
+    assert_eq!(code, 3, "{out}{err}");
+    let described: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(described["rollouts"][0]["phase"], "Paused", "{described}");
+    let (code, out, err) = cli(
+        &["rollout", "promote", "--server", &url, "web", "web"],
+        Some(&serve.token),
+    );
+    assert_eq!(code, 0, "{out}{err}");
     wait_for(60, "the promotion", || phase().starts_with("Healthy"));
     let rollout: Value = serde_json::from_str(
         &world.kubectl(&["-n", "shop", "get", "rollout", "web", "-o", "json"]),

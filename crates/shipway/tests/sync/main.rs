@@ -590,4 +590,39 @@ fn sync_wait_runs_a_canary_rollout_to_its_end_and_stops_at_a_pause_for_promote()
         "{}",
         text(&synced)
     );
+    let status = shipway(&sandbox, &["rollout", "status", &app_arg, "-o", "json"]);
+    assert_eq!(status.status.code(), Some(3), "{}", text(&status));
+    let described: Value = serde_json::from_slice(&status.stdout).unwrap();
+    assert_eq!(described["rollouts"][0]["phase"], "Paused", "{described}");
+    assert_eq!(described["rollouts"][0]["weight"], 50, "{described}");
+
+    // `rollout promote`, then the next sync --wait finishes the rollout.
+    let promoted = shipway(&sandbox, &["rollout", "promote", &app_arg]);
+    assert!(promoted.status.success(), "{}", text(&promoted));
+    let synced = shipway(&sandbox, &["sync", &app_arg, "--wait", "--timeout", "60s"]);
+    assert!(synced.status.success(), "{}", text(&synced));
+    let status = shipway(&sandbox, &["rollout", "status", &app_arg, "web"]);
+    assert_eq!(status.status.code(), Some(0), "{}", text(&status));
+    assert!(
+        String::from_utf8_lossy(&status.stdout)
+            .starts_with("Rollout shop/web: Healthy, step 2 of 2, weight 100%"),
+        "{}",
+        text(&status)
+    );
+
+    // `rollout abort` mid-rollout: sync --wait fails at once, naming the abort.
+    write_rollout(&app, "nginx:1.30", "[{setWeight: 50}, {pause: {}}]");
+    let synced = shipway(&sandbox, &["sync", &app_arg]);
+    assert!(synced.status.success(), "{}", text(&synced));
+    let aborted = shipway(&sandbox, &["rollout", "abort", &app_arg, "web"]);
+    assert!(aborted.status.success(), "{}", text(&aborted));
+    let synced = shipway(&sandbox, &["sync", &app_arg, "--wait", "--timeout", "60s"]);
+    assert_eq!(synced.status.code(), Some(1), "{}", text(&synced));
+    assert!(
+        String::from_utf8_lossy(&synced.stderr).contains("RolloutAborted"),
+        "{}",
+        text(&synced)
+    );
+    let missing = shipway(&sandbox, &["rollout", "promote", &app_arg, "nope"]);
+    assert_eq!(missing.status.code(), Some(1), "{}", text(&missing));
 }
