@@ -522,6 +522,37 @@ impl Controller {
         Ok(Some(out))
     }
 
+    /// An aborted Rollout is written back to git: the app's directory goes back one change
+    /// in a rollback commit (as `POST …/rollback` does), so the bad revision is blocked and
+    /// automated sync carries on from the restored one — the loop Argo Rollouts and
+    /// Flagger leave open.
+    async fn roll_back_aborted(
+        &self,
+        app: &str,
+        rollout: &shipway_cluster::cluster::Key,
+        outcome: &shipway_rollouts::controller::Outcome,
+    ) {
+        let git = self
+            .get(app)
+            .is_some_and(|s| matches!(s.spec.app.source, shipway_cluster::app::Source::Git { .. }));
+        if !git {
+            tracing::warn!(app, %rollout, "Rollout aborted; the app is not from git, so nothing is rolled back in git");
+            return;
+        }
+        tracing::warn!(app, %rollout, message = %outcome.message, "Rollout aborted: writing a rollback commit");
+        match self
+            .rollback(app, shipway_git::revert::Target::Steps(1), "controller")
+            .await
+        {
+            Ok(done) => {
+                tracing::info!(app, %rollout, commit = %done["commit"], "rollback of the aborted revision committed")
+            }
+            Err(error) => {
+                tracing::error!(app, %rollout, error = %format!("{error:#}"), "writing the rollback commit failed")
+            }
+        }
+    }
+
     /// Asks the loops to stop: running syncs are abandoned when [`Controller::run`]'s
     /// caller drops it, no new work starts.
     pub fn stop(&self) {
@@ -587,6 +618,8 @@ impl Controller {
         let mut tick = tokio::time::interval(Duration::from_secs(1));
         let mut announced = std::collections::HashSet::new();
         let mut phases: HashMap<shipway_cluster::cluster::Key, String> = HashMap::new();
+        // (Rollout, template hash) whose abort was already written back to git.
+        let mut rolled_back = std::collections::HashSet::new();
         loop {
             tick.tick().await;
             let owned: Vec<(String, shipway_cluster::cluster::Key)> = self
@@ -636,6 +669,13 @@ impl Controller {
             // A Rollout's status is not part of what the watches compare (status writes
             // would loop), so a new phase asks for the app's health to be looked at again.
             for (key, outcome) in outcomes {
+                if let Some(outcome) = &outcome
+                    && outcome.aborted
+                    && rolled_back.insert((key.clone(), outcome.current.clone()))
+                    && let Some((app, _)) = owned.iter().find(|(_, k)| *k == key)
+                {
+                    self.roll_back_aborted(app, &key, outcome).await;
+                }
                 let phase = outcome.map(|o| o.phase).unwrap_or_default();
                 if phases.get(&key) != Some(&phase) {
                     phases.insert(key.clone(), phase);

@@ -55,6 +55,10 @@ pub struct Outcome {
     /// Paused until someone promotes it (an indefinite `pause: {}` or an inconclusive
     /// analysis), as opposed to a timed pause that ends by itself.
     pub waiting_for_promote: bool,
+    /// Aborted (by a failed analysis or a user): every pod is back on stable.
+    pub aborted: bool,
+    /// The template hash the rollout is working on.
+    pub current: String,
 }
 
 /// Why a reconcile could not be done.
@@ -354,6 +358,8 @@ pub async fn reconcile(
         step: (decision.status.step, spec.steps.len() as u32),
         weight: decision.weight,
         waiting_for_promote: decision.phase == "Paused" && decision.requeue.is_none(),
+        aborted: decision.status.abort,
+        current: new,
     })
 }
 

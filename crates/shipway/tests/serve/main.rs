@@ -1311,3 +1311,89 @@ fn serve_drives_a_rollout_through_its_steps_and_a_promote_finishes_it() {
         serve.status_of("web").1 == "Healthy"
     });
 }
+
+#[test]
+fn an_aborted_rollout_is_rolled_back_in_git_and_the_bad_revision_is_not_applied_again() {
+    let world = World::new();
+    let crds = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../examples/cluster/argo-rollouts-crds.yaml");
+    world.kubectl(&["apply", "--server-side", "-f", crds.to_str().unwrap()]);
+    let paused = ROLLOUT.replace(
+        "[{setWeight: 50}, {pause: {duration: 1}}, {setWeight: 100}, {pause: {}}]",
+        "[{setWeight: 50}, {pause: {}}]",
+    );
+    world.commit("a Rollout", |work| {
+        std::fs::remove_file(work.join("app/deployment.yaml")).unwrap();
+        std::fs::write(work.join("app/rollout.yaml"), &paused).unwrap();
+        std::fs::write(
+            work.join("app/kustomization.yaml"),
+            "resources: [rollout.yaml]\n",
+        )
+        .unwrap();
+    });
+    let apps = world.application("web", "shop", AUTOMATED);
+    let serve = Serve::start(
+        &world,
+        &apps,
+        &world.dir.path().join("state"),
+        &["--poll", "1h"],
+    );
+    let status = || {
+        world
+            .try_kubectl(&["-n", "shop", "get", "rollout", "web", "-o", "json"])
+            .and_then(|t| serde_json::from_str::<Value>(&t).ok())
+            .unwrap_or(Value::Null)
+    };
+    wait_for(60, "the first deploy", || {
+        status()["status"]["phase"] == "Healthy"
+    });
+    let good_hash = status()["status"]["stableRS"].as_str().unwrap().to_string();
+
+    let bad = world.commit("web 9.9.9", |work| {
+        std::fs::write(
+            work.join("app/rollout.yaml"),
+            paused.replace("nginx:1.27.0", "nginx:9.9.9"),
+        )
+        .unwrap();
+    });
+    assert_eq!(serve.push_webhook(&world.origin, Some(SECRET)), 200);
+    wait_for(60, "the canary to pause", || {
+        status()["status"]["phase"] == "Paused"
+    });
+    let url = format!("http://{}", serve.address);
+    let (code, out, err) = cli(
+        &["rollout", "abort", "--server", &url, "web", "web"],
+        Some(&serve.token),
+    );
+    assert_eq!(code, 0, "{out}{err}");
+
+    // The abort is written back to git, and the cluster follows the restored revision.
+    wait_for(60, "the rollback commit", || {
+        git(&world.origin, &["log", "-1", "--format=%B", "main"]).contains("Shipway-Kind: rollback")
+    });
+    let head = git(&world.origin, &["log", "-1", "--format=%B", "main"]);
+    assert!(
+        head.contains(&bad),
+        "the rollback names the abandoned commit: {head}"
+    );
+    wait_for(60, "the Rollout back on the good version", || {
+        let s = status();
+        s["status"]["phase"] == "Healthy"
+            && s["status"]["stableRS"] == good_hash.as_str()
+            && s["spec"]["template"]["spec"]["containers"][0]["image"] == "nginx:1.27.0"
+    });
+    // A webhook for the bad commit again does not re-apply it.
+    assert_eq!(serve.push_webhook(&world.origin, Some(SECRET)), 200);
+    std::thread::sleep(Duration::from_secs(2));
+    assert_eq!(
+        status()["spec"]["template"]["spec"]["containers"][0]["image"],
+        "nginx:1.27.0"
+    );
+    assert!(
+        serve
+            .log()
+            .contains("Rollout aborted: writing a rollback commit"),
+        "{}",
+        serve.log()
+    );
+}
