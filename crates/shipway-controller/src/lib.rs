@@ -545,10 +545,10 @@ impl Controller {
             .await
         {
             Ok(done) => {
-                tracing::info!(app, %rollout, commit = %done["commit"], "rollback of the aborted revision committed")
+                tracing::info!(app, %rollout, commit = %done["commit"], "rollback of the aborted revision committed");
             }
             Err(error) => {
-                tracing::error!(app, %rollout, error = %format!("{error:#}"), "writing the rollback commit failed")
+                tracing::error!(app, %rollout, error = %format!("{error:#}"), "writing the rollback commit failed");
             }
         }
     }
