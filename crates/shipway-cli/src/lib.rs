@@ -44,6 +44,39 @@ pub enum Command {
     /// Run the controller that keeps the cluster equal to git: poll and take webhooks,
     /// sync automated apps, heal drift, keep history, serve the API and metrics.
     Serve(ServeArgs),
+    /// Notifications: check a configuration by sending a sample.
+    #[command(subcommand)]
+    Notify(NotifyCommand),
+}
+
+/// `shipway notify` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum NotifyCommand {
+    /// Send a sample notification to one service of a configuration and wait for it.
+    Test(NotifyTestArgs),
+}
+
+/// Arguments of `shipway notify test`.
+#[derive(Debug, clap::Args)]
+pub struct NotifyTestArgs {
+    /// The service's name (`slack`, `feishu`, or `NAME` of `service.webhook.NAME`).
+    #[arg(value_name = "SERVICE")]
+    pub service: String,
+
+    /// The configuration: the `data` of the `argocd-notifications-cm` `ConfigMap`, the
+    /// `ConfigMap`, or it and the `argocd-notifications-secret` Secret in one YAML stream.
+    #[arg(long, default_value = "notifications.yaml", value_name = "FILE")]
+    pub config: PathBuf,
+
+    /// A recipient (a Slack channel, a Teams `recipientUrls` key). Repeatable; default one
+    /// empty recipient.
+    #[arg(long = "recipient", value_name = "RECIPIENT")]
+    pub recipients: Vec<String>,
+
+    /// The trigger whose template the sample renders; the sample event fits the built-in
+    /// triggers (a failed sync for `on-sync-failed`, a release for `on-release`, …).
+    #[arg(long, default_value = "on-deployed", value_name = "TRIGGER")]
+    pub trigger: String,
 }
 
 /// `shipway serve --log-format` values.
@@ -118,6 +151,14 @@ pub struct ServeArgs {
     /// (the sync is then reported failed, and nothing is deleted).
     #[arg(long, default_value_t = 20, value_name = "PERCENT", value_parser = clap::value_parser!(u32).range(0..=100))]
     pub max_prune: u32,
+
+    /// Send notifications of this configuration (Argo CD's `argocd-notifications-cm`
+    /// format, with the `argocd-notifications-secret` Secret in the same file or `$name`
+    /// references read from the environment) for apps that subscribe with
+    /// `notifications.argoproj.io/subscribe.*` annotations; the delivery queue lives in the
+    /// history database under `--state`.
+    #[arg(long, value_name = "FILE")]
+    pub notify_config: Option<PathBuf>,
 }
 
 /// Which cluster, as kubectl finds it.
@@ -216,6 +257,13 @@ pub struct SyncArgs {
     /// print the apps' status: a try-out that needs no cluster.
     #[arg(long)]
     pub sandbox: bool,
+
+    /// Send notifications of this configuration (services, templates, triggers and
+    /// subscriptions in Argo CD's `argocd-notifications-cm` format) and wait for their
+    /// delivery; a failed notification is reported on stderr and does not change the exit
+    /// status.
+    #[arg(long, value_name = "CONFIG")]
+    pub notify: Option<PathBuf>,
 }
 
 /// Arguments of `shipway status`.
@@ -319,6 +367,13 @@ pub struct ReleaseArgs {
     /// Pushing.
     #[command(flatten)]
     pub push: PushArgs,
+
+    /// Send notifications of this configuration (services, templates, triggers and
+    /// subscriptions in Argo CD's `argocd-notifications-cm` format) and wait for their
+    /// delivery; a failed notification is reported on stderr and does not change the exit
+    /// status.
+    #[arg(long, value_name = "CONFIG")]
+    pub notify: Option<PathBuf>,
 }
 
 /// Arguments of `shipway promote`.
@@ -373,6 +428,13 @@ pub struct RollbackArgs {
     /// Pushing.
     #[command(flatten)]
     pub push: PushArgs,
+
+    /// Send notifications of this configuration (services, templates, triggers and
+    /// subscriptions in Argo CD's `argocd-notifications-cm` format) and wait for their
+    /// delivery; a failed notification is reported on stderr and does not change the exit
+    /// status.
+    #[arg(long, value_name = "CONFIG")]
+    pub notify: Option<PathBuf>,
 }
 
 /// Arguments of `shipway history`.

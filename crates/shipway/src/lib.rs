@@ -21,6 +21,9 @@ pub fn run(cli: shipway_cli::Cli) -> ExitStatus {
         shipway_cli::Command::Sync(args) => commands::sync(&args),
         shipway_cli::Command::Status(args) => commands::status(&args),
         shipway_cli::Command::Serve(args) => commands::serve(&args),
+        shipway_cli::Command::Notify(shipway_cli::NotifyCommand::Test(args)) => {
+            commands::notify_test(&args)
+        }
     };
     match result {
         Ok(status) => status,

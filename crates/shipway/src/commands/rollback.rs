@@ -11,6 +11,12 @@ use super::release::{open, push_options, report};
 /// Rolls the target back to `--to COMMIT` or `--steps N` releases back.
 pub(crate) fn rollback(args: &RollbackArgs) -> anyhow::Result<ExitStatus> {
     let (repo, _, target) = open(&args.target)?;
+    // A configuration error stops the rollback before anything is committed.
+    let notifier = args
+        .notify
+        .as_deref()
+        .map(super::notify::load)
+        .transpose()?;
     let to = match &args.to {
         Some(commit) => RollbackTo::Commit(commit.clone()),
         None => RollbackTo::Steps(args.steps as usize),
@@ -24,5 +30,14 @@ pub(crate) fn rollback(args: &RollbackArgs) -> anyhow::Result<ExitStatus> {
     )
     .with_context(|| format!("rolling back `{}`", target.label()))?;
     report("Rolled back", &target, &outcome, &args.push);
+    if let Some(notifier) = &notifier {
+        super::release::notify_commit(
+            notifier,
+            shipway_notify::EventKind::Rollback,
+            &repo,
+            &target,
+            &outcome,
+        )?;
+    }
     Ok(ExitStatus::Success)
 }
