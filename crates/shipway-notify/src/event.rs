@@ -6,6 +6,40 @@ use std::collections::BTreeMap;
 
 use serde_json::{Value, json};
 
+/// The labels and annotations of the first Argo CD `Application` in a YAML stream (empty
+/// when there is none or the text does not parse): where subscriptions are read from.
+pub fn application_metadata(text: &str) -> (BTreeMap<String, String>, BTreeMap<String, String>) {
+    let Ok(documents) = shipway_model::yaml::parse_stream(
+        text,
+        shipway_model::FileId(0),
+        &shipway_model::yaml::Limits::default(),
+    ) else {
+        return Default::default();
+    };
+    documents
+        .iter()
+        .map(shipway_model::Node::to_json)
+        .find(|d| d.get("kind").and_then(Value::as_str) == Some("Application"))
+        .map(|d| object_metadata(&d))
+        .unwrap_or_default()
+}
+
+/// The labels and annotations of an object (as JSON).
+pub fn object_metadata(object: &Value) -> (BTreeMap<String, String>, BTreeMap<String, String>) {
+    let strings = |field: &str| -> BTreeMap<String, String> {
+        object
+            .pointer(&format!("/metadata/{field}"))
+            .and_then(Value::as_object)
+            .map(|m| {
+                m.iter()
+                    .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_string()))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    (strings("labels"), strings("annotations"))
+}
+
 /// What kind of event this is; triggers tell them apart by `event.kind`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum EventKind {

@@ -39,6 +39,9 @@ pub mod service;
 pub mod template;
 
 pub use config::{Config, ConfigError, Destination, Secrets, Service, ServiceKind};
-pub use event::{AppInfo, Commit, Event, EventKind, FailedObject, ImageChange};
+pub use event::{
+    AppInfo, Commit, Event, EventKind, FailedObject, ImageChange, application_metadata,
+    object_metadata,
+};
 pub use notifier::{Delivery, Drained, Notifier, Queued, StartError};
 pub use template::TemplateError;

@@ -344,7 +344,7 @@ impl SyncNotice {
                     event.health = "Degraded".into();
                 }
                 event.message = error.to_string();
-                event.failed = super::notify::failed_objects(error);
+                event.failed = shipway_controller::notify::failed_objects(error);
                 event
             }
         };

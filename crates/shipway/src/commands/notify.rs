@@ -8,7 +8,6 @@ use std::path::Path;
 use std::time::Duration;
 
 use anyhow::Context;
-use serde_json::Value;
 use shipway_cli::NotifyTestArgs;
 use shipway_model::text::escape_control;
 use shipway_notify::{AppInfo, Commit, Delivery, Event, EventKind, FailedObject, Notifier};
@@ -93,43 +92,13 @@ pub(crate) fn finish_blocking(notifier: &Notifier) -> anyhow::Result<usize> {
 }
 
 /// The labels and annotations of an Argo CD `Application` file (empty for a directory).
-pub(crate) fn application_metadata(
-    path: &Path,
-) -> (BTreeMap<String, String>, BTreeMap<String, String>) {
-    let strings = |value: Option<&Value>| -> BTreeMap<String, String> {
-        value
-            .and_then(Value::as_object)
-            .map(|m| {
-                m.iter()
-                    .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_string()))
-                    .collect()
-            })
-            .unwrap_or_default()
-    };
+fn application_metadata(path: &Path) -> (BTreeMap<String, String>, BTreeMap<String, String>) {
     if !path.is_file() {
         return Default::default();
     }
-    let Ok(text) = fs_err::read_to_string(path) else {
-        return Default::default();
-    };
-    let Ok(documents) = shipway_model::yaml::parse_stream(
-        &text,
-        shipway_model::FileId(0),
-        &shipway_model::yaml::Limits::default(),
-    ) else {
-        return Default::default();
-    };
-    for document in documents {
-        let json = document.to_json();
-        if json.get("kind").and_then(Value::as_str) == Some("Application") {
-            let metadata = json.get("metadata");
-            return (
-                strings(metadata.and_then(|m| m.get("labels"))),
-                strings(metadata.and_then(|m| m.get("annotations"))),
-            );
-        }
-    }
-    Default::default()
+    fs_err::read_to_string(path)
+        .map(|text| shipway_notify::application_metadata(&text))
+        .unwrap_or_default()
 }
 
 /// The app of a prepared sync, with its `Application`'s labels and annotations.
@@ -156,30 +125,6 @@ pub(crate) fn sync_app(path: &Path, prepared: &shipway_cluster::engine::Prepared
         path: source_path,
         target_revision,
         destination_namespace: prepared.namespace.clone(),
-    }
-}
-
-/// The objects a failed sync names, with the reason of each.
-pub(crate) fn failed_objects(error: &shipway_cluster::sync::SyncError) -> Vec<FailedObject> {
-    use shipway_cluster::sync::SyncError;
-    let object = |key: &shipway_cluster::cluster::Key, reason: String| FailedObject {
-        kind: key.kind.clone(),
-        namespace: key.namespace.clone(),
-        name: key.name.clone(),
-        reason,
-    };
-    match error {
-        SyncError::ReplaceRequired(items)
-        | SyncError::Conflicts(items)
-        | SyncError::Unhealthy {
-            unhealthy: items, ..
-        } => items
-            .iter()
-            .map(|(key, why)| object(key, why.clone()))
-            .collect(),
-        SyncError::Object { key, failure } => vec![object(key, failure.to_string())],
-        SyncError::Hook { key, message, .. } => vec![object(key, message.clone())],
-        _ => Vec::new(),
     }
 }
 
