@@ -3,7 +3,10 @@
 //!
 //! The sync and health triggers are Argo CD's catalog (`on-deployed` simplified: the sync
 //! succeeded and the app is Healthy); the release, rollback and rollout ones are shipway's
-//! and match on `event.kind`. All of them fire once per revision (`oncePer`).
+//! and match on `event.kind`. All of them fire once per revision: their `oncePer` is
+//! `revision` (the event's revision, which is `app.status.operationState.syncResult.revision`
+//! for a sync, and also set for a health event, which has no operation), and
+//! `rollout.step` for a rollout step.
 
 /// `(trigger, when, oncePer, template)`.
 pub(crate) const TRIGGERS: &[(&str, &str, &str, &str)] = &[
@@ -75,7 +78,7 @@ pub(crate) const TRIGGERS: &[(&str, &str, &str, &str)] = &[
     ),
 ];
 
-const REVISION: &str = "app.status.operationState?.syncResult?.revision";
+const REVISION: &str = "revision";
 
 /// The shared tail of every built-in message: revision, commit, images, failures, link.
 const DETAILS: &str = r"{{if .revision}}
