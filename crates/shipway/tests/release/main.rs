@@ -714,6 +714,7 @@ fn release_and_rollback_notify_with_the_commit_and_images() {
         let released = released.trim();
         let requests = hook.requests();
         assert_eq!(requests.len(), 1);
+        assert_eq!(requests[0].path, "/hook");
         let body = &requests[0].body;
         assert_eq!(body["trigger"], "on-release");
         assert_eq!(body["app"], "dev");
