@@ -1007,7 +1007,7 @@ fn a_failed_sync_notifies_each_subscribed_recipient_once_even_across_a_restart()
     std::fs::create_dir_all(&apps).unwrap();
     let application = application_yaml("web", &world.origin, "shop", AUTOMATED).replace(
         "  namespace: argocd\n",
-        "  namespace: argocd\n  annotations:\n    notifications.argoproj.io/subscribe.on-sync-failed.teams: ops;dev\n    notifications.argoproj.io/subscribe.on-sync-running.hook: \"\"\n    notifications.argoproj.io/subscribe.on-health-degraded.hook: \"\"\n",
+        "  namespace: argocd\n  annotations:\n    notifications.argoproj.io/subscribe.on-sync-failed.teams: ops;dev\n    notifications.argoproj.io/subscribe.on-sync-running.hook: \"\"\n    notifications.argoproj.io/subscribe.on-health-degraded.hook: \"\"\n    notifications.argoproj.io/subscribe.on-sync-status-unknown.hook: \"\"\n",
     );
     std::fs::write(apps.join("web.yaml"), application).unwrap();
     let config = world.dir.path().join("notify.yaml");
@@ -1102,5 +1102,31 @@ fn a_failed_sync_notifies_each_subscribed_recipient_once_even_across_a_restart()
         3,
         "no duplicate after a restart: {}",
         serve.log()
+    );
+
+    // A commit that does not render: the comparison fails and the sync status turns
+    // Unknown, once however many polls fail after it.
+    world.commit("a missing file", |work| {
+        std::fs::write(
+            work.join("app/kustomization.yaml"),
+            "resources: [deployment.yaml, missing.yaml]\n",
+        )
+        .unwrap();
+    });
+    wait_for(60, "the failed comparison's notification", || {
+        hook.requests().len() >= 4
+    });
+    std::thread::sleep(Duration::from_secs(3));
+    let requests = hook.requests();
+    assert_eq!(requests.len(), 4, "{}", serve.log());
+    assert_eq!(requests[3].body["trigger"], "on-sync-status-unknown");
+    assert_eq!(requests[3].body["event"]["sync"], "Unknown");
+    assert!(
+        requests[3].body["message"]
+            .as_str()
+            .unwrap()
+            .contains("missing.yaml"),
+        "{}",
+        requests[3].body
     );
 }
