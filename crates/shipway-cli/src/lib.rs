@@ -48,6 +48,9 @@ pub enum Command {
     Rollout(RolloutArgs),
     /// Print a shell completion script: `source <(shipway completion bash)`.
     Completion(CompletionArgs),
+    /// Notifications: check a configuration by sending a sample.
+    #[command(subcommand)]
+    Notify(NotifyCommand),
 }
 
 /// What `shipway rollout` does.
@@ -115,6 +118,36 @@ pub enum Shell {
     Zsh,
     /// Fish (write it to `~/.config/fish/completions/shipway.fish`).
     Fish,
+}
+
+/// `shipway notify` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum NotifyCommand {
+    /// Send a sample notification to one service of a configuration and wait for it.
+    Test(NotifyTestArgs),
+}
+
+/// Arguments of `shipway notify test`.
+#[derive(Debug, clap::Args)]
+pub struct NotifyTestArgs {
+    /// The service's name (`slack`, `feishu`, or `NAME` of `service.webhook.NAME`).
+    #[arg(value_name = "SERVICE")]
+    pub service: String,
+
+    /// The configuration: the `data` of the `argocd-notifications-cm` `ConfigMap`, the
+    /// `ConfigMap`, or it and the `argocd-notifications-secret` Secret in one YAML stream.
+    #[arg(long, default_value = "notifications.yaml", value_name = "FILE")]
+    pub config: PathBuf,
+
+    /// A recipient (a Slack channel, a Teams `recipientUrls` key). Repeatable; default one
+    /// empty recipient.
+    #[arg(long = "recipient", value_name = "RECIPIENT")]
+    pub recipients: Vec<String>,
+
+    /// The trigger whose template the sample renders; the sample event fits the built-in
+    /// triggers (a failed sync for `on-sync-failed`, a release for `on-release`, …).
+    #[arg(long, default_value = "on-deployed", value_name = "TRIGGER")]
+    pub trigger: String,
 }
 
 /// `shipway serve --log-format` values.
@@ -189,6 +222,14 @@ pub struct ServeArgs {
     /// (the sync is then reported failed, and nothing is deleted).
     #[arg(long, default_value_t = 20, value_name = "PERCENT", value_parser = clap::value_parser!(u32).range(0..=100))]
     pub max_prune: u32,
+
+    /// Send notifications of this configuration (Argo CD's `argocd-notifications-cm`
+    /// format, with the `argocd-notifications-secret` Secret in the same file or `$name`
+    /// references read from the environment) for apps that subscribe with
+    /// `notifications.argoproj.io/subscribe.*` annotations; the delivery queue lives in the
+    /// history database under `--state`.
+    #[arg(long, value_name = "FILE")]
+    pub notify_config: Option<PathBuf>,
 }
 
 /// How `sync`, `status` and `rollback` reach a running `shipway serve` instead of the
@@ -316,6 +357,13 @@ pub struct SyncArgs {
     /// A running `shipway serve` to ask instead (APP names its apps).
     #[command(flatten)]
     pub remote: RemoteArgs,
+
+    /// Send notifications of this configuration (services, templates, triggers and
+    /// subscriptions in Argo CD's `argocd-notifications-cm` format) and wait for their
+    /// delivery; a failed notification is reported on stderr and does not change the exit
+    /// status.
+    #[arg(long, value_name = "CONFIG")]
+    pub notify: Option<PathBuf>,
 }
 
 /// `shipway sync -o` values.
@@ -442,6 +490,13 @@ pub struct ReleaseArgs {
     /// Pushing.
     #[command(flatten)]
     pub push: PushArgs,
+
+    /// Send notifications of this configuration (services, templates, triggers and
+    /// subscriptions in Argo CD's `argocd-notifications-cm` format) and wait for their
+    /// delivery; a failed notification is reported on stderr and does not change the exit
+    /// status.
+    #[arg(long, value_name = "CONFIG")]
+    pub notify: Option<PathBuf>,
 }
 
 /// Arguments of `shipway promote`.
@@ -500,6 +555,13 @@ pub struct RollbackArgs {
     /// pushes and syncs, and never applies the abandoned revision automatically again.
     #[command(flatten)]
     pub remote: RemoteArgs,
+
+    /// Send notifications of this configuration (services, templates, triggers and
+    /// subscriptions in Argo CD's `argocd-notifications-cm` format) and wait for their
+    /// delivery; a failed notification is reported on stderr and does not change the exit
+    /// status.
+    #[arg(long, value_name = "CONFIG")]
+    pub notify: Option<PathBuf>,
 }
 
 /// Arguments of `shipway history`.

@@ -17,6 +17,7 @@ pub mod apps;
 pub mod flux;
 pub mod history;
 pub mod metrics;
+pub mod notify;
 mod reconcile;
 mod status;
 mod watch;
@@ -253,6 +254,8 @@ struct Inner {
     /// Label value → app name, for watch events.
     labels: Mutex<HashMap<String, String>>,
     watches: watch::Watches,
+    /// Where sync and health events are queued as notifications (`--notify-config`).
+    notifier: std::sync::OnceLock<shipway_notify::Notifier>,
 }
 
 /// Why the controller could not start.
@@ -311,6 +314,7 @@ impl Controller {
                 stopped: Notify::new(),
                 labels: Mutex::new(HashMap::new()),
                 watches: watch::Watches::default(),
+                notifier: std::sync::OnceLock::new(),
             }),
         })
     }
@@ -320,6 +324,18 @@ impl Controller {
             .apps
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Sends notifications of sync and health events through `notifier` (whose queue
+    /// should be the history database, so both survive a restart together). Only the
+    /// first notifier set is kept; `false` when one was set already.
+    pub fn set_notifier(&self, notifier: shipway_notify::Notifier) -> bool {
+        self.inner.notifier.set(notifier).is_ok()
+    }
+
+    /// The history database, which the notification queue shares.
+    pub fn history_path(&self) -> PathBuf {
+        self.inner.config.state_dir.join("history.db")
     }
 
     /// The metrics.

@@ -258,10 +258,18 @@ pub(crate) async fn reconcile(controller: &Controller, request: Request) {
     };
     let outcome = run(controller, &request, &state.spec).await;
     let error = outcome.err().map(|error| format!("{error:#}"));
+    let mut became_unknown = None;
     if let Some(state) = controller.apps().get_mut(&name) {
         if let Some(message) = &error {
-            state.sync_status = "Unknown".into();
+            let was = std::mem::replace(&mut state.sync_status, "Unknown".into());
             state.condition = Some(message.clone());
+            if was != "Unknown" {
+                became_unknown = Some((
+                    state.revision.clone().unwrap_or_default(),
+                    state.health.clone(),
+                    message.clone(),
+                ));
+            }
         }
         if request.id > state.completed.0 {
             state.completed = (request.id, error.clone());
@@ -269,6 +277,22 @@ pub(crate) async fn reconcile(controller: &Controller, request: Request) {
     }
     if let Some(message) = &error {
         tracing::warn!(app = %name, trigger = request.trigger.as_str(), error = %message, "comparison failed");
+        if let Some((revision, health, message)) = became_unknown {
+            let notice = crate::notify::State {
+                sync_status: "Unknown".into(),
+                health,
+                message,
+                ..crate::notify::State::default()
+            };
+            crate::notify::emit(
+                controller,
+                &state.spec,
+                shipway_notify::EventKind::Health,
+                &revision,
+                notice,
+            )
+            .await;
+        }
         crate::status::write(controller, &name).await;
     }
     controller
@@ -376,6 +400,7 @@ async fn run(controller: &Controller, request: &Request, spec: &AppSpec) -> anyh
         .plan_seconds
         .observe(planned.elapsed().as_secs_f64());
     let in_sync = status.sync == "Synced";
+    let degraded: bool;
     // What to do, decided under the lock from the state as it is now.
     let decision = {
         let mut apps = controller.apps();
@@ -385,7 +410,9 @@ async fn run(controller: &Controller, request: &Request, spec: &AppSpec) -> anyh
         state.revision.clone_from(&prepared.revision);
         state.condition = None;
         state.sync_status = status.sync.to_string();
-        state.health = status.health.as_str().to_string();
+        let health = status.health.as_str().to_string();
+        degraded = health == "Degraded" && state.health != "Degraded";
+        state.health = health;
         state.resources = status.to_json()["objects"].clone();
         let automated = spec.app.sync.automated;
         let new_revision = state.synced_revision.as_deref() != Some(revision.as_str());
@@ -435,6 +462,21 @@ async fn run(controller: &Controller, request: &Request, spec: &AppSpec) -> anyh
             Decision::Nothing
         }
     };
+    if degraded {
+        let notice = crate::notify::State {
+            sync_status: status.sync.to_string(),
+            health: "Degraded".into(),
+            ..crate::notify::State::default()
+        };
+        crate::notify::emit(
+            controller,
+            spec,
+            shipway_notify::EventKind::Health,
+            &revision,
+            notice,
+        )
+        .await;
+    }
     match decision {
         Decision::Nothing => {
             crate::status::write(controller, name).await;
@@ -510,6 +552,22 @@ async fn sync(
     .await;
     crate::status::write(controller, name).await;
     controller.publish(name);
+    let running = crate::notify::State {
+        phase: Some("Running".into()),
+        sync_status: "OutOfSync".into(),
+        health: "Progressing".into(),
+        message: format!("syncing revision {revision}"),
+        started_at: started_at.clone(),
+        ..crate::notify::State::default()
+    };
+    crate::notify::emit(
+        controller,
+        spec,
+        shipway_notify::EventKind::Sync,
+        revision,
+        running,
+    )
+    .await;
 
     let mut ledger = Ledger::default();
     for (phase, hook) in inner.history.hooks_done(name, revision).unwrap_or_default() {
@@ -637,13 +695,40 @@ async fn sync(
     )
     .await;
     // The state after the sync, as users will look at it.
-    if let Ok(status) = engine::status(&inner.cluster, prepared).await
-        && let Some(state) = controller.apps().get_mut(name)
-    {
-        state.sync_status = status.sync.to_string();
-        state.health = status.health.as_str().to_string();
-        state.resources = status.to_json()["objects"].clone();
-    }
+    let after = engine::status(&inner.cluster, prepared).await.ok();
+    let (sync_status, health) = {
+        let mut apps = controller.apps();
+        match (after, apps.get_mut(name)) {
+            (Some(status), Some(state)) => {
+                state.sync_status = status.sync.to_string();
+                state.health = status.health.as_str().to_string();
+                state.resources = status.to_json()["objects"].clone();
+                (state.sync_status.clone(), state.health.clone())
+            }
+            _ => ("Unknown".to_string(), "Unknown".to_string()),
+        }
+    };
+    let finished = crate::notify::State {
+        phase: Some(phase.to_string()),
+        sync_status,
+        health,
+        message,
+        started_at,
+        finished_at: crate::now(),
+        failed: result
+            .as_ref()
+            .err()
+            .map(crate::notify::failed_objects)
+            .unwrap_or_default(),
+    };
+    crate::notify::emit(
+        controller,
+        spec,
+        shipway_notify::EventKind::Sync,
+        revision,
+        finished,
+    )
+    .await;
     crate::status::write(controller, name).await;
     Ok(())
 }

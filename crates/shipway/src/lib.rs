@@ -23,6 +23,9 @@ pub fn run(cli: shipway_cli::Cli) -> ExitStatus {
         shipway_cli::Command::Serve(args) => commands::serve(&args),
         shipway_cli::Command::Completion(args) => Ok(commands::completion(&args)),
         shipway_cli::Command::Rollout(args) => commands::rollout(&args),
+        shipway_cli::Command::Notify(shipway_cli::NotifyCommand::Test(args)) => {
+            commands::notify_test(&args)
+        }
     };
     match result {
         Ok(status) => status,

@@ -308,6 +308,12 @@ pub(crate) fn sync(args: &SyncArgs) -> anyhow::Result<ExitStatus> {
             None
         };
         let (cluster, found) = connect(&target).await?;
+        // A configuration error stops the command before anything is applied.
+        let notifier = args
+            .notify
+            .as_deref()
+            .map(super::notify::load)
+            .transpose()?;
         let mut printer = Printer::new();
         let mut status = ExitStatus::Success;
         let mut results = Vec::new();
@@ -324,13 +330,18 @@ pub(crate) fn sync(args: &SyncArgs) -> anyhow::Result<ExitStatus> {
                     continue;
                 }
             };
-            let options = engine::sync_options(
-                &prepared,
-                !args.no_prune,
-                args.wait || args.sandbox,
-                timeout,
-            );
+            let waited = args.wait || args.sandbox;
+            let options = engine::sync_options(&prepared, !args.no_prune, waited, timeout);
+            let notify = notifier
+                .as_ref()
+                .map(|n| (n, SyncNotice::start(path, &prepared)));
+            if let Some((notifier, notice)) = &notify {
+                super::notify::emit(notifier, &notice.running());
+            }
             let report = sync_one(&cluster, &prepared, args, &options, &mut printer).await;
+            if let Some((notifier, notice)) = &notify {
+                super::notify::emit(notifier, &notice.finished(&report, waited));
+            }
             printer.clear();
             let name = &prepared.app.name;
             match report {
@@ -393,6 +404,10 @@ pub(crate) fn sync(args: &SyncArgs) -> anyhow::Result<ExitStatus> {
         if args.output == SyncFormat::Json {
             println!("{}", serde_json::to_string_pretty(&json!({"apps": results}))?);
         }
+        if let Some(notifier) = &notifier {
+            // Delivery failures are reported; they do not change the sync's exit status.
+            super::notify::finish(notifier).await;
+        }
         if args.sandbox {
             eprintln!(
                 "the sandbox cluster started for this sync is gone now; to keep one, run \
@@ -401,6 +416,85 @@ pub(crate) fn sync(args: &SyncArgs) -> anyhow::Result<ExitStatus> {
         }
         Ok(status)
     })
+}
+
+/// The notifications of one app's sync: its identity and when the sync started.
+struct SyncNotice {
+    app: shipway_notify::AppInfo,
+    revision: String,
+    started_at: String,
+}
+
+impl SyncNotice {
+    fn start(path: &Path, prepared: &Prepared) -> SyncNotice {
+        SyncNotice {
+            app: super::notify::sync_app(path, prepared),
+            revision: prepared.revision.clone().unwrap_or_default(),
+            started_at: shipway_controller::now(),
+        }
+    }
+
+    fn event(&self, phase: &str) -> shipway_notify::Event {
+        let mut event = shipway_notify::Event::new(
+            shipway_notify::EventKind::Sync,
+            self.app.clone(),
+            self.revision.clone(),
+        );
+        event.phase = Some(phase.to_string());
+        event.started_at.clone_from(&self.started_at);
+        event
+    }
+
+    /// The sync started: `Running`, `OutOfSync`, `Progressing`.
+    fn running(&self) -> shipway_notify::Event {
+        let mut event = self.event("Running");
+        event.sync_status = "OutOfSync".into();
+        event.health = "Progressing".into();
+        event
+    }
+
+    /// The sync ended. Health is `Healthy` only when the sync waited for it.
+    fn finished(
+        &self,
+        report: &Result<sync::SyncReport, SyncError>,
+        waited: bool,
+    ) -> shipway_notify::Event {
+        let mut event = match report {
+            Ok(report) if report.prune_refused.is_none() => {
+                let mut event = self.event("Succeeded");
+                event.sync_status = "Synced".into();
+                event.health = if waited { "Healthy" } else { "Unknown" }.into();
+                event.message = format!(
+                    "{} applied, {} pruned, {} unchanged",
+                    report.applied.len(),
+                    report.pruned.len(),
+                    report.unchanged
+                );
+                event
+            }
+            Ok(report) => {
+                let mut event = self.event("Failed");
+                event.sync_status = "OutOfSync".into();
+                event.message = format!(
+                    "prune refused: {}",
+                    report.prune_refused.clone().unwrap_or_default()
+                );
+                event
+            }
+            Err(error) => {
+                let mut event = self.event("Failed");
+                event.sync_status = "OutOfSync".into();
+                if matches!(error, SyncError::Unhealthy { .. }) {
+                    event.health = "Degraded".into();
+                }
+                event.message = error.to_string();
+                event.failed = shipway_controller::notify::failed_objects(error);
+                event
+            }
+        };
+        event.finished_at = shipway_controller::now();
+        event
+    }
 }
 
 /// Syncs one app once, from a saved plan when `--plan` names one.

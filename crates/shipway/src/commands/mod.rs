@@ -5,6 +5,7 @@ mod cluster;
 mod colour;
 mod explain;
 mod history;
+mod notify;
 mod promote;
 mod release;
 mod remote;
@@ -34,6 +35,7 @@ pub(crate) fn completion(args: &shipway_cli::CompletionArgs) -> ExitStatus {
 pub(crate) use cluster::{plan, rollout, status, sync};
 pub(crate) use explain::explain;
 pub(crate) use history::history;
+pub(crate) use notify::test as notify_test;
 pub(crate) use promote::promote;
 pub(crate) use release::release;
 pub(crate) use render::render;

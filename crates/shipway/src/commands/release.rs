@@ -20,6 +20,12 @@ pub(crate) fn release(args: &ReleaseArgs) -> anyhow::Result<ExitStatus> {
         .map(|i| ImageRef::parse(i).map(|r| r.to_change()))
         .collect::<Result<Vec<ImageChange>, _>>()?;
     let (repo, _, target) = open(&args.target)?;
+    // A configuration error stops the release before anything is committed.
+    let notifier = args
+        .notify
+        .as_deref()
+        .map(super::notify::load)
+        .transpose()?;
     let outcome = shipway_git::ops::release(
         &repo,
         &target,
@@ -31,7 +37,61 @@ pub(crate) fn release(args: &ReleaseArgs) -> anyhow::Result<ExitStatus> {
     )
     .with_context(|| format!("releasing to `{}`", target.label()))?;
     report("Released", &target, &outcome, &args.push);
+    if let Some(notifier) = &notifier {
+        notify_commit(
+            notifier,
+            shipway_notify::EventKind::Release,
+            &repo,
+            &target,
+            &outcome,
+        )?;
+    }
     Ok(ExitStatus::Success)
+}
+
+/// Sends the notifications of a release or rollback commit (none when nothing was
+/// committed) and waits for them; a failed one is reported and leaves the exit status.
+pub(super) fn notify_commit(
+    notifier: &shipway_notify::Notifier,
+    kind: shipway_notify::EventKind,
+    repo: &Repo,
+    target: &Target,
+    outcome: &Outcome,
+) -> anyhow::Result<()> {
+    let Some(commit) = &outcome.commit else {
+        return Ok(());
+    };
+    let app = shipway_notify::AppInfo {
+        name: target.label().to_string(),
+        project: "default".into(),
+        path: target.dir.clone(),
+        ..shipway_notify::AppInfo::default()
+    };
+    let mut event = shipway_notify::Event::new(kind, app, commit.clone());
+    event.commit = Some(super::notify::commit_info(repo.root(), commit));
+    event.images = outcome
+        .edits
+        .iter()
+        .filter(|e| e.changed())
+        .map(|e| shipway_notify::ImageChange {
+            name: e.name.clone(),
+            from: e
+                .before
+                .as_ref()
+                .map(|b| b.reference(&e.name))
+                .unwrap_or_default(),
+            to: e.after.reference(&e.name),
+        })
+        .collect();
+    event.message = event
+        .commit
+        .as_ref()
+        .and_then(|c| c.message.lines().next())
+        .unwrap_or_default()
+        .to_string();
+    super::notify::emit(notifier, &event);
+    super::notify::finish_blocking(notifier)?;
+    Ok(())
 }
 
 /// The repository around the current directory, its `shipway.yaml` and the resolved target.

@@ -14,6 +14,12 @@ pub(crate) fn rollback(args: &RollbackArgs) -> anyhow::Result<ExitStatus> {
         return super::remote::rollback(server, args);
     }
     let (repo, _, target) = open(&args.target)?;
+    // A configuration error stops the rollback before anything is committed.
+    let notifier = args
+        .notify
+        .as_deref()
+        .map(super::notify::load)
+        .transpose()?;
     let to = match &args.to {
         Some(commit) => RollbackTo::Commit(commit.clone()),
         None => RollbackTo::Steps(args.steps as usize),
@@ -27,5 +33,14 @@ pub(crate) fn rollback(args: &RollbackArgs) -> anyhow::Result<ExitStatus> {
     )
     .with_context(|| format!("rolling back `{}`", target.label()))?;
     report("Rolled back", &target, &outcome, &args.push);
+    if let Some(notifier) = &notifier {
+        super::release::notify_commit(
+            notifier,
+            shipway_notify::EventKind::Rollback,
+            &repo,
+            &target,
+            &outcome,
+        )?;
+    }
     Ok(ExitStatus::Success)
 }

@@ -158,6 +158,40 @@ pub(crate) fn serve(args: &ServeArgs) -> anyhow::Result<ExitStatus> {
             ..Config::default()
         };
         let controller = Controller::with_metrics(config, cluster, metrics)?;
+        let notifier = match &args.notify_config {
+            Some(path) => {
+                let config = shipway_notify::Config::load(
+                    path,
+                    shipway_notify::Secrets::with_environment(),
+                )?;
+                eprintln!(
+                    "shipway serve: notifications of {} ({} service(s)), queued in {}",
+                    path.display(),
+                    config.services.len(),
+                    controller.history_path().display()
+                );
+                // The queue shares the history database: one file holds both, so a restart
+                // resumes the notifications of the operations it recorded.
+                let notifier = shipway_notify::Notifier::new(
+                    config,
+                    Some(&controller.history_path()),
+                    shipway_notify::Delivery::default(),
+                )?;
+                controller.set_notifier(notifier.clone());
+                Some(notifier)
+            }
+            None => None,
+        };
+        let (stop_notify, notify_stopped) = tokio::sync::oneshot::channel::<()>();
+        let delivery = notifier.map(|notifier| {
+            tokio::spawn(async move {
+                notifier
+                    .run(async {
+                        let _ = notify_stopped.await;
+                    })
+                    .await;
+            })
+        });
         let listener = tokio::net::TcpListener::bind(listen)
             .await
             .with_context(|| format!("listening on {listen}"))?;
@@ -196,6 +230,11 @@ pub(crate) fn serve(args: &ServeArgs) -> anyhow::Result<ExitStatus> {
         }
         run.abort();
         http.abort();
+        // Undelivered notifications stay queued for the next start.
+        let _ = stop_notify.send(());
+        if let Some(delivery) = delivery {
+            let _ = tokio::time::timeout(Duration::from_secs(2), delivery).await;
+        }
         anyhow::Ok(ExitStatus::Success)
     })
 }

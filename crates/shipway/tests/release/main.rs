@@ -8,6 +8,9 @@ use std::process::Command;
 use std::sync::{Arc, Barrier, mpsc};
 use std::time::Duration;
 
+#[path = "../common/receiver.rs"]
+mod receiver;
+
 /// Runs `f` on a thread and fails the test if it takes longer than `seconds`.
 fn within<T: Send + 'static>(seconds: u64, f: impl FnOnce() -> T + Send + 'static) -> T {
     let (tx, rx) = mpsc::channel();
@@ -673,5 +676,69 @@ fn history_reads_only_real_trailers_and_has_the_documented_shape() {
             text.contains("release   ops\n    api: api:1.0 → api:1.1\n"),
             "{text}"
         );
+    });
+}
+
+#[test]
+fn release_and_rollback_notify_with_the_commit_and_images() {
+    within(120, || {
+        let context = TestContext::new();
+        let clone = context.clone_as("ops");
+        let hook = receiver::Receiver::start(200);
+        let config = context.dir.path().join("notify.yaml");
+        std::fs::write(
+            &config,
+            format!(
+                "service.webhook.hook: |\n  url: {}\nsubscriptions: |\n  - recipients: [hook]\n    triggers: [on-release, on-rollback]\n",
+                hook.url("/hook")
+            ),
+        )
+        .unwrap();
+        let config = config.to_str().unwrap();
+        // A release without notifications first, so the rollback has one to go back to.
+        ok(&clone, &["release", "dev", "--image", "api:1.1"]);
+        assert!(hook.requests().is_empty());
+        let released = ok(
+            &clone,
+            &[
+                "release",
+                "dev",
+                "--image",
+                "api:1.2",
+                "-m",
+                "Ship the fix",
+                "--notify",
+                config,
+            ],
+        );
+        let released = released.trim();
+        let requests = hook.requests();
+        assert_eq!(requests.len(), 1);
+        assert_eq!(requests[0].path, "/hook");
+        let body = &requests[0].body;
+        assert_eq!(body["trigger"], "on-release");
+        assert_eq!(body["app"], "dev");
+        assert_eq!(body["revision"], released);
+        assert_eq!(body["event"]["images"][0]["name"], "api");
+        assert_eq!(body["event"]["images"][0]["from"], "api:1.1");
+        assert_eq!(body["event"]["images"][0]["to"], "api:1.2");
+        assert_eq!(
+            body["event"]["commit"]["author"],
+            "ops <test@shipway.invalid>"
+        );
+        let message = body["message"].as_str().unwrap();
+        assert!(message.starts_with("dev released\n"), "{message}");
+        assert!(message.contains("Commit: Ship the fix"), "{message}");
+        assert!(
+            message.contains("Image api: api:1.1 → api:1.2"),
+            "{message}"
+        );
+
+        let rolled_back = ok(&clone, &["rollback", "dev", "--notify", config]);
+        let requests = hook.requests();
+        assert_eq!(requests.len(), 2);
+        assert_eq!(requests[1].body["trigger"], "on-rollback");
+        assert_eq!(requests[1].body["revision"], rolled_back.trim());
+        assert_eq!(requests[1].body["event"]["images"][0]["to"], "api:1.1");
     });
 }

@@ -10,6 +10,9 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 use tempfile::TempDir;
 
+#[path = "../common/receiver.rs"]
+mod receiver;
+
 /// A sandbox cluster and a git origin holding one app directory, `app/`.
 struct World {
     dir: TempDir,
@@ -1395,5 +1398,138 @@ fn an_aborted_rollout_is_rolled_back_in_git_and_the_bad_revision_is_not_applied_
             .contains("Rollout aborted: writing a rollback commit"),
         "{}",
         serve.log()
+    );
+}
+
+#[test]
+fn a_failed_sync_notifies_each_subscribed_recipient_once_even_across_a_restart() {
+    let world = World::new();
+    let teams = receiver::Receiver::start(202);
+    let hook = receiver::Receiver::start(200);
+    let apps = world.dir.path().join("apps");
+    std::fs::create_dir_all(&apps).unwrap();
+    let application = application_yaml("web", &world.origin, "shop", AUTOMATED).replace(
+        "  namespace: argocd\n",
+        "  namespace: argocd\n  annotations:\n    notifications.argoproj.io/subscribe.on-sync-failed.teams: ops;dev\n    notifications.argoproj.io/subscribe.on-sync-running.hook: \"\"\n    notifications.argoproj.io/subscribe.on-health-degraded.hook: \"\"\n    notifications.argoproj.io/subscribe.on-sync-status-unknown.hook: \"\"\n",
+    );
+    std::fs::write(apps.join("web.yaml"), application).unwrap();
+    let config = world.dir.path().join("notify.yaml");
+    std::fs::write(
+        &config,
+        format!(
+            "service.teams: |\n  recipientUrls:\n    ops: {}\n    dev: {}\nservice.webhook.hook: |\n  url: {}\n",
+            teams.url("/ops"),
+            teams.url("/dev"),
+            hook.url("/hook")
+        ),
+    )
+    .unwrap();
+    let state = world.dir.path().join("state");
+    let extra = [
+        "--poll",
+        "1s",
+        "--sync-timeout",
+        "4s",
+        "--notify-config",
+        config.to_str().unwrap(),
+    ];
+    let serve = Serve::start(&world, &apps, &state, &extra);
+    wait_for(60, "the first sync", || {
+        serve.status_of("web") == ("Synced".into(), "Healthy".into())
+    });
+    // An image that never pulls, and a short progress deadline: the Deployment turns
+    // Degraded (ProgressDeadlineExceeded) soon after the sync gave up waiting.
+    let broken = world.commit("web does-not-exist", |work| {
+        let text = DEPLOYMENT
+            .replace("nginx:1.27.0", "nginx:does-not-exist")
+            .replace(
+                "  replicas: 1\n",
+                "  replicas: 1\n  progressDeadlineSeconds: 2\n",
+            );
+        std::fs::write(work.join("app/deployment.yaml"), text).unwrap();
+    });
+    wait_for(60, "the failed sync's notifications", || {
+        teams.requests().len() >= 2 && hook.requests().len() >= 3
+    });
+    // Polls keep comparing the app meanwhile: give a duplicate time to show up.
+    std::thread::sleep(Duration::from_secs(3));
+    let mut paths: Vec<String> = teams.requests().iter().map(|r| r.path.clone()).collect();
+    paths.sort();
+    assert_eq!(paths, ["/dev", "/ops"], "{}", serve.log());
+    let body = &teams.requests()[0].body["attachments"][0]["content"];
+    assert_eq!(body["body"][0]["text"], "Sync of web failed");
+    assert!(
+        body["body"][1]["text"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("Revision: {broken}")),
+        "{body}"
+    );
+    let mut hooked: Vec<(String, String)> = hook
+        .requests()
+        .iter()
+        .map(|r| {
+            (
+                r.body["trigger"].as_str().unwrap_or_default().to_string(),
+                r.body["revision"].as_str().unwrap_or_default().to_string(),
+            )
+        })
+        .collect();
+    hooked.sort();
+    let first = hooked
+        .iter()
+        .find(|(_, revision)| revision != &broken)
+        .map(|(_, r)| r.clone())
+        .unwrap_or_default();
+    let mut expected = vec![
+        ("on-health-degraded".to_string(), broken.clone()),
+        ("on-sync-running".to_string(), broken.clone()),
+        ("on-sync-running".to_string(), first),
+    ];
+    expected.sort();
+    assert_eq!(hooked, expected, "{}", serve.log());
+
+    // The restarted controller finds the app Degraded again (its state starts Unknown) and
+    // notifies again: the queue in the history database knows it was sent.
+    drop(serve);
+    let serve = Serve::start(&world, &apps, &state, &extra);
+    wait_for(
+        60,
+        "the restarted controller to see the app Degraded",
+        || serve.status_of("web").1 == "Degraded",
+    );
+    std::thread::sleep(Duration::from_secs(3));
+    assert_eq!(teams.requests().len(), 2, "no duplicate after a restart");
+    assert_eq!(
+        hook.requests().len(),
+        3,
+        "no duplicate after a restart: {}",
+        serve.log()
+    );
+
+    // A commit that does not render: the comparison fails and the sync status turns
+    // Unknown, once however many polls fail after it.
+    world.commit("a missing file", |work| {
+        std::fs::write(
+            work.join("app/kustomization.yaml"),
+            "resources: [deployment.yaml, missing.yaml]\n",
+        )
+        .unwrap();
+    });
+    wait_for(60, "the failed comparison's notification", || {
+        hook.requests().len() >= 4
+    });
+    std::thread::sleep(Duration::from_secs(3));
+    let requests = hook.requests();
+    assert_eq!(requests.len(), 4, "{}", serve.log());
+    assert_eq!(requests[3].body["trigger"], "on-sync-status-unknown");
+    assert_eq!(requests[3].body["event"]["sync"], "Unknown");
+    assert!(
+        requests[3].body["message"]
+            .as_str()
+            .unwrap()
+            .contains("missing.yaml"),
+        "{}",
+        requests[3].body
     );
 }
