@@ -538,6 +538,58 @@ impl Controller {
         Ok(Some(out))
     }
 
+    /// The rollout triggers: `on-rollout-step` when a rollout of a new template moves to a
+    /// later step, `on-rollout-aborted` once per abort, `on-rollout-completed` when one that
+    /// was under way becomes Healthy (not at the first look after a start).
+    async fn notify_rollout(
+        &self,
+        app: &str,
+        rollout: &shipway_cluster::cluster::Key,
+        outcome: &shipway_rollouts::controller::Outcome,
+        before: Option<&(String, u32, String)>,
+    ) {
+        let Some(state) = self.get(app) else { return };
+        let Some((phase, step, hash)) = before else {
+            return;
+        };
+        let same_template = *hash == outcome.current;
+        let kind = if outcome.aborted && !(same_template && phase == "Degraded") {
+            shipway_notify::EventKind::RolloutAborted
+        } else if outcome.phase == "Healthy" && phase != "Healthy" {
+            shipway_notify::EventKind::RolloutCompleted
+        } else if !outcome.aborted
+            && outcome.phase != "Healthy"
+            && (!same_template || outcome.step.0 > *step)
+        {
+            shipway_notify::EventKind::RolloutStep
+        } else {
+            return;
+        };
+        let notice = crate::notify::State {
+            sync_status: state.sync_status.clone(),
+            health: state.health.clone(),
+            message: format!(
+                "{rollout}: {}{}",
+                outcome.phase,
+                if outcome.message.is_empty() {
+                    String::new()
+                } else {
+                    format!(": {}", outcome.message)
+                }
+            ),
+            rollout_step: Some((outcome.step.0 + 1, outcome.step.1)),
+            ..crate::notify::State::default()
+        };
+        crate::notify::emit(
+            self,
+            &state.spec,
+            kind,
+            state.revision.as_deref().unwrap_or(""),
+            notice,
+        )
+        .await;
+    }
+
     /// An aborted Rollout is written back to git: the app's directory goes back one change
     /// in a rollback commit (as `POST …/rollback` does), so the bad revision is blocked and
     /// automated sync carries on from the restored one — the loop Argo Rollouts and
@@ -636,6 +688,9 @@ impl Controller {
         let mut phases: HashMap<shipway_cluster::cluster::Key, String> = HashMap::new();
         // (Rollout, template hash) whose abort was already written back to git.
         let mut rolled_back = std::collections::HashSet::new();
+        // Each Rollout's last (phase, step, template hash), for its notifications.
+        let mut seen: HashMap<shipway_cluster::cluster::Key, (String, u32, String)> =
+            HashMap::new();
         loop {
             tick.tick().await;
             let owned: Vec<(String, shipway_cluster::cluster::Key)> = self
@@ -686,11 +741,22 @@ impl Controller {
             // would loop), so a new phase asks for the app's health to be looked at again.
             for (key, outcome) in outcomes {
                 if let Some(outcome) = &outcome
-                    && outcome.aborted
-                    && rolled_back.insert((key.clone(), outcome.current.clone()))
                     && let Some((app, _)) = owned.iter().find(|(_, k)| *k == key)
                 {
-                    self.roll_back_aborted(app, &key, outcome).await;
+                    let before = seen.insert(
+                        key.clone(),
+                        (
+                            outcome.phase.clone(),
+                            outcome.step.0,
+                            outcome.current.clone(),
+                        ),
+                    );
+                    self.notify_rollout(app, &key, outcome, before.as_ref())
+                        .await;
+                    if outcome.aborted && rolled_back.insert((key.clone(), outcome.current.clone()))
+                    {
+                        self.roll_back_aborted(app, &key, outcome).await;
+                    }
                 }
                 let phase = outcome.map(|o| o.phase).unwrap_or_default();
                 if phases.get(&key) != Some(&phase) {

@@ -45,6 +45,8 @@ pub(crate) struct State {
     pub(crate) started_at: String,
     pub(crate) finished_at: String,
     pub(crate) failed: Vec<FailedObject>,
+    /// A rollout's step (1-based) of its steps, for rollout events.
+    pub(crate) rollout_step: Option<(u32, u32)>,
 }
 
 /// Queues the notifications of one event about `spec`'s app, when a notifier is set.
@@ -77,6 +79,7 @@ pub(crate) async fn emit(
     event.started_at = state.started_at;
     event.finished_at = state.finished_at;
     event.failed = state.failed;
+    event.rollout_step = state.rollout_step;
     match notifier.notify(&event, &destinations) {
         Ok(queued) => {
             for error in queued.errors {

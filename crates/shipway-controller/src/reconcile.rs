@@ -720,6 +720,7 @@ async fn sync(
             .err()
             .map(crate::notify::failed_objects)
             .unwrap_or_default(),
+        rollout_step: None,
     };
     crate::notify::emit(
         controller,

@@ -1334,12 +1334,25 @@ fn an_aborted_rollout_is_rolled_back_in_git_and_the_bad_revision_is_not_applied_
         )
         .unwrap();
     });
-    let apps = world.application("web", "shop", AUTOMATED);
+    let hook = receiver::Receiver::start(200);
+    let apps = world.dir.path().join("apps");
+    std::fs::create_dir_all(&apps).unwrap();
+    let application = application_yaml("web", &world.origin, "shop", AUTOMATED).replace(
+        "  namespace: argocd\n",
+        "  namespace: argocd\n  annotations:\n    notifications.argoproj.io/subscribe.on-rollout-aborted.hook: \"\"\n    notifications.argoproj.io/subscribe.on-rollout-step.hook: \"\"\n",
+    );
+    std::fs::write(apps.join("web.yaml"), application).unwrap();
+    let config = world.dir.path().join("notify.yaml");
+    std::fs::write(
+        &config,
+        format!("service.webhook.hook: |\n  url: {}\n", hook.url("/hook")),
+    )
+    .unwrap();
     let serve = Serve::start(
         &world,
         &apps,
         &world.dir.path().join("state"),
-        &["--poll", "1h"],
+        &["--poll", "1h", "--notify-config", config.to_str().unwrap()],
     );
     let status = || {
         world
@@ -1362,6 +1375,11 @@ fn an_aborted_rollout_is_rolled_back_in_git_and_the_bad_revision_is_not_applied_
     assert_eq!(serve.push_webhook(&world.origin, Some(SECRET)), 200);
     wait_for(60, "the canary to pause", || {
         status()["status"]["phase"] == "Paused"
+    });
+    wait_for(30, "the step notification", || {
+        hook.requests()
+            .iter()
+            .any(|r| r.body.to_string().contains("rollout-step"))
     });
     let url = format!("http://{}", serve.address);
     let (code, out, err) = cli(
@@ -1398,6 +1416,31 @@ fn an_aborted_rollout_is_rolled_back_in_git_and_the_bad_revision_is_not_applied_
             .contains("Rollout aborted: writing a rollback commit"),
         "{}",
         serve.log()
+    );
+    // One on-rollout-aborted notification, and a step notification on the way.
+    wait_for(30, "the abort notification", || {
+        hook.requests()
+            .iter()
+            .any(|r| r.body.to_string().contains("rollout-aborted"))
+    });
+    std::thread::sleep(Duration::from_secs(2));
+    let requests = hook.requests();
+    let aborted = requests
+        .iter()
+        .filter(|r| r.body.to_string().contains("rollout-aborted"))
+        .count();
+    assert_eq!(
+        aborted,
+        1,
+        "{:#?}",
+        requests.iter().map(|r| &r.body).collect::<Vec<_>>()
+    );
+    assert!(
+        requests
+            .iter()
+            .any(|r| r.body.to_string().contains("rollout-step")),
+        "{:#?}",
+        requests.iter().map(|r| &r.body).collect::<Vec<_>>()
     );
 }
 
