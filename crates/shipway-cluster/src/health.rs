@@ -609,10 +609,8 @@ fn autoscaler(object: &Value, version: &str) -> HealthStatus {
     } else {
         conditions(object)
     };
-    if list.is_empty() {
-        return HealthStatus::new(Health::Progressing, WAITING);
-    }
-    let mut healthy = Vec::new();
+    // Argo CD's `checkConditions`: the first condition that is degraded or healthy
+    // decides, in the order the controller wrote them (AbleToScale comes first).
     for c in list {
         let (kind, reason) = (str_at(c, "/type"), str_at(c, "/reason"));
         let degraded = matches!(
@@ -627,14 +625,10 @@ fn autoscaler(object: &Value, version: &str) -> HealthStatus {
             return HealthStatus::new(Health::Degraded, str_at(c, "/message"));
         }
         if matches!(kind, "AbleToScale" | "ScalingLimited") && str_at(c, "/status") == "True" {
-            healthy.push(str_at(c, "/message"));
+            return HealthStatus::new(Health::Healthy, str_at(c, "/message"));
         }
     }
-    if healthy.len() == list.len() {
-        HealthStatus::new(Health::Healthy, healthy.join(","))
-    } else {
-        HealthStatus::new(Health::Progressing, WAITING)
-    }
+    HealthStatus::new(Health::Progressing, WAITING)
 }
 
 fn api_service(object: &Value) -> HealthStatus {
@@ -1247,9 +1241,22 @@ mod tests {
                 "unable to get metrics for resource cpu".into()
             )
         );
+        // What a real controller writes: AbleToScale first decides (Argo CD's first match).
+        let real = hpa(json!([
+            {"type": "AbleToScale", "status": "True", "reason": "ReadyForNewScale",
+             "message": "recommended size matches current size"},
+            {"type": "ScalingActive", "status": "True", "reason": "ValidMetricFound"},
+            {"type": "ScalingLimited", "status": "False", "reason": "DesiredWithinRange"}]));
+        assert_eq!(
+            health(&real),
+            (
+                Health::Healthy,
+                "recommended size matches current size".into()
+            )
+        );
         let waiting = hpa(json!([
-            {"type": "AbleToScale", "status": "True", "reason": "SucceededGetScale"},
-            {"type": "ScalingActive", "status": "True", "reason": "ValidMetricFound"}]));
+            {"type": "ScalingActive", "status": "True", "reason": "ValidMetricFound"},
+            {"type": "AbleToScale", "status": "False", "reason": "BackoffBoth"}]));
         assert_eq!(health(&waiting).0, Health::Progressing);
         assert_eq!(health(&hpa(json!([]))).0, Health::Progressing);
 

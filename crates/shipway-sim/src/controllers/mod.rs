@@ -47,6 +47,8 @@ mod certmanager;
 mod cronjob;
 mod daemonset;
 mod deployment;
+pub(crate) mod events;
+mod hpa;
 mod job;
 mod kubelet;
 pub(crate) mod pod_http;
@@ -130,6 +132,8 @@ pub(crate) struct ControllerState {
     load_balancer_ips: HashMap<String, String>,
     /// The loopback listeners of pods that serve HTTP.
     pub(crate) endpoints: pod_http::Registry,
+    /// Keeps the names of events recorded in the same second apart.
+    pub(crate) event_sequence: u64,
 }
 
 impl ControllerState {
@@ -166,6 +170,7 @@ pub(crate) fn reconcile_pass(store: &mut Store, state: &mut ControllerState) -> 
     state.endpoints.set_now(now);
     let mut ctx = Ctx { store, state, now };
     kubelet::sync_nodes(&mut ctx);
+    hpa::reconcile(&mut ctx);
     deployment::reconcile(&mut ctx);
     replicaset::reconcile(&mut ctx);
     statefulset::reconcile(&mut ctx);
@@ -177,6 +182,7 @@ pub(crate) fn reconcile_pass(store: &mut Store, state: &mut ControllerState) -> 
     kubelet::reconcile(&mut ctx);
     service::reconcile(&mut ctx);
     certmanager::reconcile(&mut ctx);
+    events::expire(&mut ctx);
     (ctx.store.resource_version() - before) as usize
 }
 
