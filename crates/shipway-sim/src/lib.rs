@@ -135,7 +135,9 @@ mod controllers;
 mod defaults;
 mod discovery;
 mod http;
+mod logs;
 mod openapi;
+mod prometheus;
 mod protobuf;
 mod ssa;
 mod strategic;
@@ -149,6 +151,7 @@ use std::time::Duration;
 
 pub use controllers::SimulationConfig;
 pub use error::ApiError;
+pub use prometheus::HTTP_SD_PATH;
 pub use store::Store;
 
 /// The minor version `/version` reports. The machine's `kubectl` is a dispatcher that runs

@@ -57,6 +57,8 @@ mod service;
 mod statefulset;
 mod volume;
 
+pub(crate) use kubelet::ENDPOINT_ANNOTATION;
+
 use std::collections::HashMap;
 
 use serde_json::{Map, Value, json};
