@@ -818,32 +818,28 @@ fn container_events(ctx: &mut Ctx<'_>, pod: &Value, status: &Value) {
         let unready = running(Some(new)) && !new["ready"].as_bool().unwrap_or(false);
         let was_unready =
             running(old) && !old.is_some_and(|o| o["ready"].as_bool().unwrap_or(false));
-        if unready && !was_unready && fault_of(pod) == Fault::NeverReady {
-            if let Some(probe) = container.get("readinessProbe") {
-                let detail = if probe.get("httpGet").is_some() {
-                    "HTTP probe failed with statuscode: 503"
-                } else if let Some(port) = probe.pointer("/tcpSocket/port") {
-                    let port = port
-                        .as_str()
-                        .map_or_else(|| port.to_string(), str::to_owned);
-                    out.push((
-                        "Warning",
-                        "Unhealthy",
-                        format!("Readiness probe failed: dial tcp {}:{port}: connect: connection refused",
-                            str_at(status, "/podIP")),
-                    ));
-                    ""
-                } else {
-                    "command exited with code 1"
-                };
-                if !detail.is_empty() {
-                    out.push((
-                        "Warning",
-                        "Unhealthy",
-                        format!("Readiness probe failed: {detail}"),
-                    ));
-                }
-            }
+        let probe = container.get("readinessProbe");
+        if let Some(probe) =
+            probe.filter(|_| unready && !was_unready && fault_of(pod) == Fault::NeverReady)
+        {
+            let detail = if probe.get("httpGet").is_some() {
+                "HTTP probe failed with statuscode: 503".to_owned()
+            } else if let Some(port) = probe.pointer("/tcpSocket/port") {
+                let port = port
+                    .as_str()
+                    .map_or_else(|| port.to_string(), str::to_owned);
+                format!(
+                    "dial tcp {}:{port}: connect: connection refused",
+                    str_at(status, "/podIP")
+                )
+            } else {
+                "command exited with code 1".to_owned()
+            };
+            out.push((
+                "Warning",
+                "Unhealthy",
+                format!("Readiness probe failed: {detail}"),
+            ));
         }
         // Events name the pod as the kubelet sees it: bound, with its node.
         for (kind, reason, message) in out {
