@@ -332,6 +332,9 @@ impl Drop for SandboxGuard {
         }
         self.controllers.abort();
         let _ = std::fs::remove_dir_all(&self.dir);
+        eprintln!(
+            "note: the sandbox cluster stopped with this command\n\nhint: to keep one, run `shipway sandbox` in another terminal and pass its `--kubeconfig`"
+        );
     }
 }
 
