@@ -1230,10 +1230,10 @@ mod tests {
              "message": "the desired replica count is less than the minimum replica count"}]));
         assert_eq!(health(&healthy).0, Health::Healthy);
         let partly = hpa(json!([
-            {"type": "AbleToScale", "status": "True", "reason": "SucceededGetScale",
-             "message": "ok"},
             {"type": "ScalingActive", "status": "False", "reason": "FailedGetResourceMetric",
-             "message": "unable to get metrics for resource cpu"}]));
+             "message": "unable to get metrics for resource cpu"},
+            {"type": "AbleToScale", "status": "True", "reason": "SucceededGetScale",
+             "message": "ok"}]));
         assert_eq!(
             health(&partly),
             (
@@ -1241,6 +1241,14 @@ mod tests {
                 "unable to get metrics for resource cpu".into()
             )
         );
+        // The first deciding condition wins, as in gitops-engine: AbleToScale True ahead of
+        // a failing metric reads Healthy there too.
+        let first = hpa(json!([
+            {"type": "AbleToScale", "status": "True", "reason": "SucceededGetScale",
+             "message": "ok"},
+            {"type": "ScalingActive", "status": "False", "reason": "FailedGetResourceMetric",
+             "message": "unable to get metrics for resource cpu"}]));
+        assert_eq!(health(&first), (Health::Healthy, "ok".into()));
         // What a real controller writes: AbleToScale first decides (Argo CD's first match).
         let real = hpa(json!([
             {"type": "AbleToScale", "status": "True", "reason": "ReadyForNewScale",

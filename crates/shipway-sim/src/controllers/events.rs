@@ -43,12 +43,13 @@ pub(crate) fn record(
         ns => ns.to_owned(),
     };
     let now = ctx.now_rfc3339();
-    let same = ctx.list_in(core, &ns).into_iter().find(|event| {
-        str_at(event, "/involvedObject/uid") == uid(object)
-            && str_at(event, "/reason") == reason
-            && str_at(event, "/message") == message
-            && str_at(event, "/source/component") == component
-    });
+    // The correlator's key; the index saves scanning every event of the namespace.
+    let key = format!("{}\0{reason}\0{message}\0{component}", uid(object));
+    let same = ctx
+        .state
+        .event_index
+        .get(&key)
+        .and_then(|event_name| ctx.store.get(core, Some(&ns), event_name).ok());
     if let Some(mut event) = same {
         let count = int_at(&event, "/count", 1) + 1;
         event["count"] = json!(count);
@@ -108,7 +109,9 @@ pub(crate) fn record(
         "type": kind, "deprecatedSource": source, "deprecatedFirstTimestamp": now,
         "deprecatedLastTimestamp": now, "deprecatedCount": 1,
     });
-    let _ = ctx.create(core, &ns, v1, component);
+    if ctx.create(core, &ns, v1, component).is_ok() {
+        ctx.state.event_index.insert(key, event_name);
+    }
     let _ = ctx.create(new_api, &ns, v1_api, component);
 }
 
@@ -146,26 +149,40 @@ pub(crate) fn expire(ctx: &mut Ctx<'_>) {
         let Some(events) = resource(group, "events") else {
             continue;
         };
-        if ctx.store.objects_of(events, None).next().is_none() {
+        // Read without cloning: this runs on every pass.
+        let mut all: Vec<(u64, &Value)> = ctx
+            .store
+            .objects_of(events, None)
+            .map(|event| {
+                let seen = clock::parse_rfc3339(str_at(event, last_seen))
+                    .or_else(|| clock::parse_rfc3339(str_at(event, "/metadata/creationTimestamp")))
+                    .unwrap_or(0);
+                (seen, event)
+            })
+            .collect();
+        let surplus = all.len().saturating_sub(MAX_EVENTS);
+        let now = ctx.now;
+        if surplus == 0
+            && all
+                .iter()
+                .all(|(at, _)| at.saturating_add(TTL_SECONDS) > now)
+        {
             continue;
         }
-        let seen = |event: &Value| {
-            clock::parse_rfc3339(str_at(event, last_seen))
-                .or_else(|| clock::parse_rfc3339(str_at(event, "/metadata/creationTimestamp")))
-                .unwrap_or(0)
-        };
-        let mut all: Vec<(u64, Value)> = ctx
-            .list(events)
-            .into_iter()
-            .map(|event| (seen(&event), event))
-            .collect();
         all.sort_by_key(|(at, _)| *at);
-        let surplus = all.len().saturating_sub(MAX_EVENTS);
-        for (index, (at, event)) in all.iter().enumerate() {
-            if index < surplus || at.saturating_add(TTL_SECONDS) <= ctx.now {
-                ctx.delete(events, event);
-            }
+        let doomed: Vec<Value> = all
+            .iter()
+            .enumerate()
+            .filter(|(index, (at, _))| *index < surplus || at.saturating_add(TTL_SECONDS) <= now)
+            .map(|(_, (_, event))| (*event).clone())
+            .collect();
+        for event in &doomed {
+            ctx.delete(events, event);
         }
+    }
+    // The index only saves lookups: past the cap it is rebuilt as events are recorded.
+    if ctx.state.event_index.len() > 2 * MAX_EVENTS {
+        ctx.state.event_index.clear();
     }
 }
 

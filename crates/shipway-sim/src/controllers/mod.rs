@@ -41,7 +41,10 @@
 //!
 //! Pods that serve HTTP (`sim.shipway.dev/endpoint`, `sim.shipway.dev/error-rate`,
 //! `sim.shipway.dev/latency-ms` and the `-bad`/`-slow` image tags) are described in
-//! [`pod_http`].
+//! [`pod_http`]; the simulated CPU and memory use autoscalers read
+//! (`sim.shipway.dev/cpu-utilization`, `sim.shipway.dev/cpu-usage` and their memory
+//! counterparts) in [`hpa`]; the Events every stage writes, and how they are bounded, in
+//! [`events`].
 
 mod certmanager;
 mod cronjob;
@@ -136,6 +139,9 @@ pub(crate) struct ControllerState {
     pub(crate) endpoints: pod_http::Registry,
     /// Keeps the names of events recorded in the same second apart.
     pub(crate) event_sequence: u64,
+    /// The `v1` event recorded for each correlation key (object uid, reason, message,
+    /// component), so repeats update its count.
+    pub(crate) event_index: HashMap<String, String>,
 }
 
 impl ControllerState {
