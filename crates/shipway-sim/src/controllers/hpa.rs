@@ -122,6 +122,16 @@ fn sync(ctx: &mut Ctx<'_>, autoscalers: &'static crate::resources::ResourceType,
         write_status(ctx, autoscalers, hpa, status, conditions);
         return;
     };
+    // As the real controller does, AbleToScale is recorded first (so it leads the list),
+    // then refined once the rescale is decided.
+    set(
+        &mut conditions,
+        "AbleToScale",
+        true,
+        "SucceededGetScale",
+        "the HPA controller was able to get the target's current scale",
+        &now,
+    );
     let current = int_at(&target, "/spec/replicas", 1);
     let min = int_at(hpa, "/spec/minReplicas", 1);
     let max = int_at(hpa, "/spec/maxReplicas", 1);
@@ -645,6 +655,13 @@ mod tests {
                 "current": {"averageValue": "50m", "averageUtilization": 50}}}])
         );
         assert_eq!(condition(&hpa, "AbleToScale")["status"], "True");
+        let order: Vec<&str> = hpa["status"]["conditions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["type"].as_str().unwrap())
+            .collect();
+        assert_eq!(order, ["AbleToScale", "ScalingActive", "ScalingLimited"]);
         assert_eq!(
             condition(&hpa, "ScalingActive")["reason"],
             "ValidMetricFound"
