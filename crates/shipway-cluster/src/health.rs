@@ -615,10 +615,8 @@ fn autoscaler(object: &Value, version: &str) -> HealthStatus {
     } else {
         conditions(object)
     };
-    if list.is_empty() {
-        return HealthStatus::new(Health::Progressing, WAITING);
-    }
-    let mut healthy = Vec::new();
+    // Argo CD's `checkConditions`: the first condition that is degraded or healthy
+    // decides, in the order the controller wrote them (AbleToScale comes first).
     for c in list {
         let (kind, reason) = (str_at(c, "/type"), str_at(c, "/reason"));
         let degraded = matches!(
@@ -633,14 +631,10 @@ fn autoscaler(object: &Value, version: &str) -> HealthStatus {
             return HealthStatus::new(Health::Degraded, str_at(c, "/message"));
         }
         if matches!(kind, "AbleToScale" | "ScalingLimited") && str_at(c, "/status") == "True" {
-            healthy.push(str_at(c, "/message"));
+            return HealthStatus::new(Health::Healthy, str_at(c, "/message"));
         }
     }
-    if healthy.len() == list.len() {
-        HealthStatus::new(Health::Healthy, healthy.join(","))
-    } else {
-        HealthStatus::new(Health::Progressing, WAITING)
-    }
+    HealthStatus::new(Health::Progressing, WAITING)
 }
 
 fn api_service(object: &Value) -> HealthStatus {
@@ -1273,10 +1267,10 @@ mod tests {
              "message": "the desired replica count is less than the minimum replica count"}]));
         assert_eq!(health(&healthy).0, Health::Healthy);
         let partly = hpa(json!([
-            {"type": "AbleToScale", "status": "True", "reason": "SucceededGetScale",
-             "message": "ok"},
             {"type": "ScalingActive", "status": "False", "reason": "FailedGetResourceMetric",
-             "message": "unable to get metrics for resource cpu"}]));
+             "message": "unable to get metrics for resource cpu"},
+            {"type": "AbleToScale", "status": "True", "reason": "SucceededGetScale",
+             "message": "ok"}]));
         assert_eq!(
             health(&partly),
             (
@@ -1284,9 +1278,30 @@ mod tests {
                 "unable to get metrics for resource cpu".into()
             )
         );
+        // The first deciding condition wins, as in gitops-engine: AbleToScale True ahead of
+        // a failing metric reads Healthy there too.
+        let first = hpa(json!([
+            {"type": "AbleToScale", "status": "True", "reason": "SucceededGetScale",
+             "message": "ok"},
+            {"type": "ScalingActive", "status": "False", "reason": "FailedGetResourceMetric",
+             "message": "unable to get metrics for resource cpu"}]));
+        assert_eq!(health(&first), (Health::Healthy, "ok".into()));
+        // What a real controller writes: AbleToScale first decides (Argo CD's first match).
+        let real = hpa(json!([
+            {"type": "AbleToScale", "status": "True", "reason": "ReadyForNewScale",
+             "message": "recommended size matches current size"},
+            {"type": "ScalingActive", "status": "True", "reason": "ValidMetricFound"},
+            {"type": "ScalingLimited", "status": "False", "reason": "DesiredWithinRange"}]));
+        assert_eq!(
+            health(&real),
+            (
+                Health::Healthy,
+                "recommended size matches current size".into()
+            )
+        );
         let waiting = hpa(json!([
-            {"type": "AbleToScale", "status": "True", "reason": "SucceededGetScale"},
-            {"type": "ScalingActive", "status": "True", "reason": "ValidMetricFound"}]));
+            {"type": "ScalingActive", "status": "True", "reason": "ValidMetricFound"},
+            {"type": "AbleToScale", "status": "False", "reason": "BackoffBoth"}]));
         assert_eq!(health(&waiting).0, Health::Progressing);
         assert_eq!(health(&hpa(json!([]))).0, Health::Progressing);
 

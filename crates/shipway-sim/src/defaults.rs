@@ -32,7 +32,7 @@ const NODE_PORTS: std::ops::RangeInclusive<u16> = 30000..=32767;
 
 /// The cluster-wide allocators a store keeps for the lifetime of the simulated cluster:
 /// Service cluster IPs and node ports, with the ones in use.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(crate) struct Allocator {
     used_ips: BTreeSet<u32>,
     used_ports: BTreeSet<u16>,

@@ -122,6 +122,8 @@ pub(crate) enum Answer {
     },
     /// A streamed response (watch).
     Stream(Response),
+    /// A `text/plain` body (logs, health checks).
+    Text(StatusCode, String),
 }
 
 impl Answer {
@@ -172,6 +174,15 @@ impl Answer {
                 response
             }
             Self::Stream(response) => response,
+            Self::Text(status, body) => {
+                let mut response = Response::new(axum::body::Body::from(body));
+                *response.status_mut() = status;
+                response.headers_mut().insert(
+                    header::CONTENT_TYPE,
+                    HeaderValue::from_static("text/plain; charset=utf-8"),
+                );
+                response
+            }
         }
     }
 }
@@ -201,12 +212,59 @@ fn route(simulator: &Simulator, request: &ParsedRequest<'_>) -> Reply {
             request,
             openapi::document_at(rest, &types(), &crd_schema).ok_or(ApiError::NoRoute)?,
         ),
+        ["healthz" | "livez" | "readyz", rest @ ..] => health(request, segments[0], rest),
+        ["shipway", "prometheus", "http-sd"] if *request.method == Method::GET => {
+            let pods = crate::resources::find("", "v1", "pods").ok_or(ApiError::NoRoute)?;
+            let store = simulator.lock();
+            let pods: Vec<Value> = store.objects_of(pods, None).cloned().collect();
+            Ok(Answer::json(
+                StatusCode::OK,
+                crate::prometheus::http_sd(&pods),
+            ))
+        }
         ["api", "v1", rest @ ..] => resource_request(simulator, request, "", "v1", rest),
         ["apis", group, version, rest @ ..] => {
             resource_request(simulator, request, group, version, rest)
         }
         _ => Err(ApiError::NoRoute),
     }
+}
+
+/// The checks `/healthz`, `/livez` and `/readyz` list with `?verbose` (the real server's
+/// names; every one passes, since the simulator is up when it answers).
+const HEALTH_CHECKS: &[&str] = &[
+    "ping",
+    "log",
+    "etcd",
+    "poststarthook/start-apiextensions-controllers",
+    "poststarthook/crd-informer-synced",
+    "poststarthook/bootstrap-controller",
+];
+
+/// `/healthz`, `/livez`, `/readyz` (`ok`, or one line per check with `?verbose`) and a
+/// single check (`/livez/ping`); `readyz` adds the informer sync check as upstream does.
+fn health(request: &ParsedRequest<'_>, endpoint: &str, rest: &[&str]) -> Reply {
+    if *request.method != Method::GET {
+        return Err(method_not_allowed());
+    }
+    let mut checks: Vec<&str> = HEALTH_CHECKS.to_vec();
+    if endpoint == "readyz" {
+        checks.insert(2, "informer-sync");
+    }
+    let body = if rest.is_empty() {
+        if request.query("verbose").is_some() {
+            let mut lines: Vec<String> = checks.iter().map(|c| format!("[+]{c} ok")).collect();
+            lines.push(format!("{endpoint} check passed\n"));
+            lines.join("\n")
+        } else {
+            "ok".to_owned()
+        }
+    } else if checks.contains(&rest.join("/").as_str()) {
+        "ok".to_owned()
+    } else {
+        return Err(ApiError::NoRoute);
+    };
+    Ok(Answer::Text(StatusCode::OK, body))
 }
 
 /// Discovery documents are read-only.
@@ -288,6 +346,44 @@ fn resource_request(
             Subresource::Scale,
             &options,
         ),
+        [_, name, "log"] if resource.group.is_empty() && resource.plural == "pods" => {
+            if *request.method != Method::GET {
+                return Err(method_not_allowed());
+            }
+            let pod = simulator.lock().get(resource, namespace, name)?;
+            let number = |key: &str| request.query(key).and_then(|v| v.parse::<usize>().ok());
+            let options = crate::logs::LogOptions {
+                container: request.query("container"),
+                tail_lines: number("tailLines"),
+                timestamps: request.query("timestamps") == Some("true"),
+                previous: request.query("previous") == Some("true"),
+                limit_bytes: number("limitBytes"),
+            };
+            Ok(Answer::Text(
+                StatusCode::OK,
+                crate::logs::pod_log(&pod, &options)?,
+            ))
+        }
+        [
+            _,
+            name,
+            verb @ ("exec" | "attach" | "portforward" | "proxy"),
+            ..,
+        ] if matches!(resource.plural, "pods" | "services" | "nodes")
+            && resource.group.is_empty() =>
+        {
+            // Streams need a container runtime; a clear refusal beats a 404, which kubectl
+            // would report as a missing object.
+            simulator.lock().get(resource, namespace, name)?;
+            let command = match *verb {
+                "portforward" => "port-forward",
+                "proxy" => "proxy",
+                other => other,
+            };
+            Err(ApiError::BadRequest(format!(
+                "`kubectl {command}` is not supported by the shipway sandbox: its containers are simulated and run no processes"
+            )))
+        }
         [_, name, "finalize"] if resource.is_namespace() && *request.method == Method::PUT => {
             object(
                 simulator,
@@ -343,12 +439,19 @@ fn write_options(request: &ParsedRequest<'_>) -> Result<WriteOptions, ApiError> 
     })
 }
 
-fn list_options(request: &ParsedRequest<'_>) -> Result<ListOptions, ApiError> {
+fn list_options(
+    request: &ParsedRequest<'_>,
+    resource: &ResourceType,
+) -> Result<ListOptions, ApiError> {
     Ok(ListOptions {
         labels: Selector::labels(request.query("labelSelector").unwrap_or_default())
             .map_err(ApiError::BadRequest)?,
-        fields: Selector::fields(request.query("fieldSelector").unwrap_or_default())
-            .map_err(ApiError::BadRequest)?,
+        fields: Selector::fields_of(
+            resource.group,
+            resource.kind,
+            request.query("fieldSelector").unwrap_or_default(),
+        )
+        .map_err(ApiError::BadRequest)?,
         limit: request
             .query("limit")
             .and_then(|limit| limit.parse().ok())
@@ -369,7 +472,7 @@ fn collection(
     }
     match *request.method {
         Method::GET => {
-            let list = list_options(request)?;
+            let list = list_options(request, resource)?;
             if request
                 .query("watch")
                 .is_some_and(|w| w == "true" || w == "1")
@@ -407,7 +510,7 @@ fn collection(
             Ok(Answer::written(written))
         }
         Method::DELETE => {
-            let list = list_options(request)?;
+            let list = list_options(request, resource)?;
             let delete = delete_options(request, options)?;
             let deleted = simulator.lock().delete_collection(
                 resource,

@@ -27,7 +27,9 @@
 //!   `CustomResourceDefinition` is written (names accepted and `Established` in the same
 //!   write, objects validated and pruned against the storage version's
 //!   `openAPIV3Schema`, `status` subresource when declared, discovery and `OpenAPI` updated);
-//! - list with label and field selectors, `limit`/`continue` (410 for a compacted token);
+//! - list with label and field selectors (`metadata.name` and `metadata.namespace`, plus
+//!   each kind's own: pods' `spec.nodeName` and `status.phase`, events'
+//!   `involvedObject.*`, …), `limit`/`continue` (410 for a compacted token);
 //!   watch as chunked JSON lines, from a resourceVersion out of a history bounded by count
 //!   (10,000 events) and by bytes (64 MiB, [`Store::set_history_byte_limit`]), with
 //!   bookmarks, `sendInitialEvents` and its closing bookmark, an in-stream `ERROR` 410 for
@@ -66,16 +68,25 @@
 //! - `uid`, `creationTimestamp`, one global `resourceVersion` counter that does not move on
 //!   no-op writes, `resourceVersion` preconditions (409), `generation` (set and bumped as
 //!   the registry strategies do, never by `/status`), `generateName`;
-//! - Table responses for `kubectl get` (per-kind columns), errors as `metav1.Status`
-//!   bodies with the real `reason`, `code`, message and details;
+//! - Table responses for `kubectl get` (per-kind columns, nodes, HPAs, `EndpointSlices`
+//!   and events included), errors as `metav1.Status` bodies with the real `reason`,
+//!   `code`, message and details;
+//! - `pods/{name}/log` (the `logs` module: a few deterministic lines per simulated
+//!   container, `tailLines`, `timestamps`, `previous`, `limitBytes`; `follow` ends at once),
+//!   `exec`, `attach`, `portforward` and `proxy` refused with a 400 saying the sandbox does
+//!   not support them; `/healthz`, `/livez`, `/readyz` (`?verbose`, single checks);
+//! - Prometheus HTTP service discovery at [`HTTP_SD_PATH`] (the `prometheus` module): one
+//!   target per serving pod, labelled as `kubernetes_sd_configs` role `pod` labels it;
 //! - test hooks: [`Simulator::inject_fault`] (5xx, 429 with `Retry-After`, 409),
 //!   [`Simulator::drop_watches`], [`Simulator::open_watches`],
 //!   [`Store::compact_history`], the virtual clock;
 //! - workload simulation (the `controllers` module): Deployments, `ReplicaSets`,
 //!   `StatefulSets`, `DaemonSets`, Jobs and `CronJobs` get their pods, a scheduler and kubelet
 //!   run the pods (with faults scripted by annotations), claims bind, Services get
-//!   `EndpointSlices` and load-balancer addresses, and running pods can serve `/health` and
-//!   `/metrics`. Drive it with [`Simulator::reconcile`], [`Simulator::settle`] and
+//!   `EndpointSlices` and load-balancer addresses, running pods can serve `/health` and
+//!   `/metrics`, `HorizontalPodAutoscalers` scale their targets from simulated resource use,
+//!   and the controllers, scheduler and kubelet write Events (`v1` and
+//!   `events.k8s.io/v1`, expiring after an hour, at most 2,000 kept). Drive it with [`Simulator::reconcile`], [`Simulator::settle`] and
 //!   [`Simulator::advance`] (virtual clock) or [`Simulator::run_controllers`] (real time);
 //!   configure it with [`SimulationConfig`].
 //!
@@ -85,7 +96,11 @@
 //!   version only. No `/openapi/v2` (kubectl 1.27 and 1.28 need it as protobuf; 1.29–1.33
 //!   work). `OpenAPI` documents carry no descriptions (the bundled data has none) and the
 //!   `?hash=` parameter is not checked.
-//! - **Server-side apply**: no `ancient-changes` folding of more than ten Update managers,
+//! - **Server-side apply** runs the defaulting on the merged object before it looks for
+//!   conflicts, so fields defaulted after an apply are shared by identical appliers; a
+//!   real server reaches the same result only for deserialization defaults, and late
+//!   (strategy or admission) defaults conflict there (kubernetes/kubernetes#129960). No
+//!   `ancient-changes` folding of more than ten Update managers,
 //!   no server-side `last-applied` annotation updater; a struct created by an Update gets
 //!   no `.` entry where a real server would give a pointer struct one (the `FieldsV1`
 //!   spelling only); only `protocol` is known as a defaulted list-map key. Strict
@@ -116,6 +131,20 @@
 //! - **Serving** ([`serve`]): HTTP/1.1 only; a request header must arrive within 32
 //!   seconds (the real `ReadHeaderTimeout`); shutdown ends watches, waits one second for
 //!   connections and then closes them.
+//! - **Autoscaling**: `autoscaling/v2` only (no `v1` objects, hence no
+//!   `autoscaling.alpha.kubernetes.io/conditions` annotation); no metrics API
+//!   (`metrics.k8s.io`, custom or external metrics: `Pods`, `Object` and `External` metrics
+//!   report `FailedGet…Metric`, so `kubectl top` does not work); `behavior` policies,
+//!   stabilization windows and the CPU readiness grace period are not simulated. A pod's
+//!   simulated use is a share of its requests (annotations change it) and does not fall as
+//!   replicas are added.
+//! - **Events**: each is written once through each API (no conversion between `v1` and
+//!   `events.k8s.io/v1`, so an event a client writes is seen through its own API only);
+//!   probe failures are reported only for the scripted `never-ready` fault, and pods deleted
+//!   by a client (not a controller) get no `Killing` event.
+//! - **No container runtime**: logs are synthesized, `exec`, `attach`, `port-forward` and
+//!   `proxy` are refused; the Prometheus discovery targets the pods' loopback listeners,
+//!   one per pod (its first container port's labels), not `podIP:port` per port.
 //! - **No auth or admission**: any credentials are accepted; no quotas, `LimitRanges` or
 //!   webhooks. Bare pods get the admission defaults (service account, tolerations) but no
 //!   token volume is projected from a real Secret.
@@ -135,7 +164,9 @@ mod controllers;
 mod defaults;
 mod discovery;
 mod http;
+mod logs;
 mod openapi;
+mod prometheus;
 mod protobuf;
 mod ssa;
 mod strategic;
@@ -149,6 +180,7 @@ use std::time::Duration;
 
 pub use controllers::SimulationConfig;
 pub use error::ApiError;
+pub use prometheus::HTTP_SD_PATH;
 pub use store::Store;
 
 /// The minor version `/version` reports. The machine's `kubectl` is a dispatcher that runs

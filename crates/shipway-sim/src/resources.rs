@@ -449,6 +449,21 @@ pub static RESOURCES: &[ResourceType] = &[
         true,
         false,
     ),
+    // events.k8s.io/v1: the simulator's controllers write every event through both APIs.
+    // A real server gives it the short name `ev` too; kubectl resolves `ev` to the core
+    // group first, and short names here are kept unique.
+    row(
+        "events.k8s.io",
+        "v1",
+        "events",
+        "event",
+        "Event",
+        true,
+        NONE,
+        NONE,
+        false,
+        false,
+    ),
     // policy/v1
     row(
         "policy",

@@ -2,7 +2,8 @@
 //!
 //! Label selectors take the full string syntax (`a=b`, `a==b`, `a!=b`, `a in (x,y)`,
 //! `a notin (x)`, `a`, `!a`). Field selectors take `metadata.name` and `metadata.namespace`
-//! with `=`, `==` and `!=`, which is what kubectl's wait and rollout paths send; any other
+//! with `=`, `==` and `!=` on every kind, plus the fields each kind's registry declares
+//! (pods' `spec.nodeName` and `status.phase`, events' `involvedObject.*`, …); any other
 //! field is refused with the real server's message rather than silently ignored.
 
 use serde_json::Value;
@@ -55,6 +56,14 @@ impl Selector {
 
     /// Parses a field selector, accepting only the fields every resource supports.
     pub fn fields(text: &str) -> Result<Self, String> {
+        Self::fields_of("", "", text)
+    }
+
+    /// Parses a field selector for objects of `group`/`kind`: `metadata.name` and
+    /// `metadata.namespace` everywhere, plus the fields that kind's registry strategy
+    /// declares (a pod's `spec.nodeName` and `status.phase`, an event's `involvedObject.*`,
+    /// …). Any other field is refused with the real server's message.
+    pub fn fields_of(group: &str, kind: &str, text: &str) -> Result<Self, String> {
         let mut requirements = Vec::new();
         for part in text
             .split(',')
@@ -76,7 +85,10 @@ impl Selector {
             else {
                 continue;
             };
-            if key != "metadata.name" && key != "metadata.namespace" {
+            let known = key == "metadata.name"
+                || key == "metadata.namespace"
+                || kind_fields(group, kind).contains(&key.as_str());
+            if !known {
                 return Err(format!("field label not supported: {key}"));
             }
             requirements.push(requirement);
@@ -96,19 +108,79 @@ impl Selector {
         self.requirements.iter().all(|r| r.matches(&lookup))
     }
 
-    /// Whether an object's fields satisfy the selector (an absent namespace reads as `""`).
+    /// Whether an object's fields satisfy the selector (an absent field reads as `""`,
+    /// numbers and booleans as their text, as the registries' field sets spell them).
     pub fn matches_fields(&self, object: &Value) -> bool {
         let lookup = |key: &str| {
-            let pointer = format!("/{}", key.replace('.', "/"));
-            Some(
-                object
-                    .pointer(&pointer)
-                    .and_then(Value::as_str)
-                    .unwrap_or_default()
-                    .to_owned(),
-            )
+            let path = match key {
+                // Fields whose selector name is not their path.
+                "source" => "source.component",
+                "deprecatedSource" => "deprecatedSource.component",
+                other => other,
+            };
+            let pointer = format!("/{}", path.replace('.', "/"));
+            Some(match object.pointer(&pointer) {
+                Some(Value::String(text)) => text.clone(),
+                Some(Value::Bool(flag)) => flag.to_string(),
+                Some(Value::Number(number)) => number.to_string(),
+                // `spec.unschedulable` and `spec.hostNetwork` are false when unset.
+                None if matches!(key, "spec.unschedulable" | "spec.hostNetwork") => {
+                    "false".to_owned()
+                }
+                _ => String::new(),
+            })
         };
         self.requirements.iter().all(|r| r.matches(&lookup))
+    }
+}
+
+/// The selectable fields beyond `metadata.name` and `metadata.namespace`, from each
+/// kind's `GetAttrs`/`SelectableFields` in the Kubernetes registries.
+fn kind_fields(group: &str, kind: &str) -> &'static [&'static str] {
+    match (group, kind) {
+        ("", "Pod") => &[
+            "spec.nodeName",
+            "spec.restartPolicy",
+            "spec.schedulerName",
+            "spec.serviceAccountName",
+            "spec.hostNetwork",
+            "status.phase",
+            "status.podIP",
+            "status.nominatedNodeName",
+        ],
+        ("", "Event") => &[
+            "involvedObject.kind",
+            "involvedObject.namespace",
+            "involvedObject.name",
+            "involvedObject.uid",
+            "involvedObject.apiVersion",
+            "involvedObject.resourceVersion",
+            "involvedObject.fieldPath",
+            "reason",
+            "reportingComponent",
+            "source",
+            "type",
+        ],
+        ("events.k8s.io", "Event") => &[
+            "regarding.kind",
+            "regarding.namespace",
+            "regarding.name",
+            "regarding.uid",
+            "regarding.apiVersion",
+            "regarding.resourceVersion",
+            "regarding.fieldPath",
+            "reason",
+            "reportingController",
+            "deprecatedSource",
+            "type",
+        ],
+        ("", "Node") => &["spec.unschedulable"],
+        ("", "Namespace") => &["status.phase"],
+        ("", "Secret") => &["type"],
+        ("", "ReplicationController") | ("apps", "ReplicaSet") => &["status.replicas"],
+        ("batch", "Job") => &["status.successful"],
+        ("certificates.k8s.io", "CertificateSigningRequest") => &["spec.signerName"],
+        _ => &[],
     }
 }
 
@@ -213,6 +285,49 @@ mod tests {
         assert_eq!(
             Selector::fields("status.phase=Running").unwrap_err(),
             "field label not supported: status.phase"
+        );
+    }
+
+    /// Issue 17: `kubectl describe node` lists the node's pods with
+    /// `spec.nodeName=…,status.phase!=Succeeded,status.phase!=Failed`, and `describe`
+    /// finds an object's events by `involvedObject.*`.
+    #[test]
+    fn field_selectors_take_each_kinds_fields() {
+        let pod = json!({"metadata": {"name": "web", "namespace": "x"},
+            "spec": {"nodeName": "sim-node-1"}, "status": {"phase": "Running"}});
+        let describe_node = "spec.nodeName=sim-node-1,status.phase!=Succeeded,status.phase!=Failed";
+        assert!(
+            Selector::fields_of("", "Pod", describe_node)
+                .unwrap()
+                .matches_fields(&pod)
+        );
+        assert!(
+            !Selector::fields_of("", "Pod", "spec.nodeName=sim-node-2")
+                .unwrap()
+                .matches_fields(&pod)
+        );
+        let event = json!({"metadata": {"name": "web.1", "namespace": "x"},
+            "involvedObject": {"kind": "Pod", "name": "web", "namespace": "x", "uid": "u1"},
+            "source": {"component": "kubelet"}, "type": "Normal"});
+        let describe = "involvedObject.name=web,involvedObject.namespace=x,involvedObject.kind=Pod,involvedObject.uid=u1";
+        assert!(
+            Selector::fields_of("", "Event", describe)
+                .unwrap()
+                .matches_fields(&event)
+        );
+        assert!(
+            Selector::fields_of("", "Event", "source=kubelet,type!=Warning")
+                .unwrap()
+                .matches_fields(&event)
+        );
+        assert!(
+            Selector::fields_of("", "Node", "spec.unschedulable=false")
+                .unwrap()
+                .matches_fields(&json!({"metadata": {"name": "n"}, "spec": {}}))
+        );
+        assert_eq!(
+            Selector::fields_of("", "ConfigMap", "spec.nodeName=x").unwrap_err(),
+            "field label not supported: spec.nodeName"
         );
     }
 }

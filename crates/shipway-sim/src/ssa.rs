@@ -148,6 +148,14 @@ pub(crate) fn conflict_message(conflicts: &[Conflict]) -> String {
 /// 4. fields of other managers whose value changed are conflicts: the apply fails unless
 ///    `force`, which moves them to this manager; fields that vanished leave every set.
 ///
+/// `defaults` fills in what the server defaults; it runs on the merged object before the
+/// comparison with `live`. Defaults are applied to what an apply writes, so the live object
+/// carries them while no applied configuration does: without this step a default inside
+/// an atomic struct (`fieldRef.apiVersion`) or a field an apply removes would read as a
+/// change, and a second manager applying the identical manifest would conflict with the
+/// first. A real server shares ownership there (defaults applied at decoding are owned by
+/// no one; see kubernetes/kubernetes#129960, which contrasts them with late defaults).
+///
 /// When the object does not change, the entry keeps its old `time`, so an identical
 /// re-apply returns `live` unchanged and the store can skip the write.
 pub(crate) fn apply(
@@ -157,6 +165,7 @@ pub(crate) fn apply(
     applied: &Value,
     manager: &Manager<'_>,
     force: bool,
+    defaults: &dyn Fn(&mut Value),
 ) -> Result<Value, ApplyError> {
     let typer = Typer { schema };
     let root = typer.root(definition);
@@ -208,6 +217,9 @@ pub(crate) fn apply(
             }
         }
         typer.prune(root, &mut merged, last, Some(&managed), Level::Root);
+    }
+    if live.is_some() {
+        defaults(&mut merged);
     }
 
     let diff = typer
@@ -1305,6 +1317,18 @@ impl<'s> Typer<'s> {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    /// [`super::apply`] without defaulting: these tests state the live objects they mean.
+    fn apply(
+        schema: Option<&Schema>,
+        definition: Option<&str>,
+        live: Option<&Value>,
+        applied: &Value,
+        manager: &Manager<'_>,
+        force: bool,
+    ) -> Result<Value, ApplyError> {
+        super::apply(schema, definition, live, applied, manager, force, &|_| {})
+    }
 
     fn schema() -> &'static Schema {
         shipway_schema::bundled("1.32").unwrap()

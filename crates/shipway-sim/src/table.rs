@@ -119,6 +119,9 @@ const SELECTOR: Column = (
 
 /// The columns the real server prints for a kind.
 fn columns(resource: &ResourceType) -> Vec<Column> {
+    if let Some(columns) = cluster_columns(resource) {
+        return columns;
+    }
     let builtin = |group: &str| resource.group == group;
     match resource.kind {
         "Deployment" if builtin("apps") => vec![
@@ -583,6 +586,9 @@ fn or_none(text: &str) -> String {
 
 /// One row's cells, in the order of [`columns`].
 fn cells(resource: &ResourceType, object: &Value, now: u64) -> Vec<Value> {
+    if let Some(cells) = cluster_cells(resource, object, now) {
+        return cells;
+    }
     let name = json!(text(object, "/metadata/name"));
     let age = json!(age(object, "/metadata/creationTimestamp", now));
     let template = |object: &Value| -> [Value; 2] {
@@ -1161,6 +1167,427 @@ pub(crate) fn human_duration(seconds: i64) -> String {
     format!("{}y", hours / 24 / 365)
 }
 
+/// The columns of nodes, autoscalers, `EndpointSlices` and events (`printers.go`), or
+/// `None` for other kinds.
+fn cluster_columns(resource: &ResourceType) -> Option<Vec<Column>> {
+    let plain = |name: &'static str, priority: u8, description: &'static str| -> Column {
+        (name, "string", "", priority, description)
+    };
+    let columns = match (resource.group, resource.kind) {
+        ("", "Node") => vec![
+            NAME,
+            plain("Status", 0, "The status of the node"),
+            plain("Roles", 0, "The roles of the node"),
+            AGE,
+            plain("Version", 0, "Kubelet Version reported by the node."),
+            plain("Internal-IP", 1, "List of addresses reachable to the node."),
+            plain("External-IP", 1, "List of addresses reachable to the node."),
+            plain(
+                "OS-Image",
+                1,
+                "OS Image reported by the node from /etc/os-release (e.g. Debian GNU/Linux 7 (wheezy)).",
+            ),
+            plain(
+                "Kernel-Version",
+                1,
+                "Kernel Version reported by the node from 'uname -r' (e.g. 3.16.0-0.bpo.4-amd64).",
+            ),
+            plain(
+                "Container-Runtime",
+                1,
+                "ContainerRuntime Version reported by the node through runtime remote API (e.g. containerd://1.4.2).",
+            ),
+        ],
+        ("autoscaling", "HorizontalPodAutoscaler") => vec![
+            NAME,
+            plain(
+                "Reference",
+                0,
+                "scaleTargetRef points to the target resource to scale, and is used to the pods for which metrics should be collected, as well as to actually change the replica count.",
+            ),
+            plain(
+                "Targets",
+                0,
+                "metrics contains the specifications for which to use to calculate the desired replica count (the maximum replica count across all metrics will be used).",
+            ),
+            plain(
+                "MinPods",
+                0,
+                "minReplicas is the lower limit for the number of replicas to which the autoscaler can scale down.",
+            ),
+            plain(
+                "MaxPods",
+                0,
+                "maxReplicas is the upper limit for the number of replicas to which the autoscaler can scale up.",
+            ),
+            plain(
+                "Replicas",
+                0,
+                "currentReplicas is current number of replicas of pods managed by this autoscaler, as last seen by the autoscaler.",
+            ),
+            AGE,
+        ],
+        ("discovery.k8s.io", "EndpointSlice") => vec![
+            NAME,
+            plain(
+                "AddressType",
+                0,
+                "addressType specifies the type of address carried by this EndpointSlice.",
+            ),
+            plain(
+                "Ports",
+                0,
+                "ports specifies the list of network ports exposed by each endpoint in this slice.",
+            ),
+            plain(
+                "Endpoints",
+                0,
+                "endpoints is a list of unique endpoints in this slice.",
+            ),
+            AGE,
+        ],
+        ("" | "events.k8s.io", "Event") => vec![
+            plain(
+                "Last Seen",
+                0,
+                "The time at which the most recent occurrence of this event was recorded.",
+            ),
+            plain(
+                "Type",
+                0,
+                "Type of this event (Normal, Warning), new types could be added in the future",
+            ),
+            plain(
+                "Reason",
+                0,
+                "This should be a short, machine understandable string that gives the reason for the transition into the object's current status.",
+            ),
+            plain("Object", 0, "The object that this event is about."),
+            plain(
+                "Subobject",
+                1,
+                "If referring to a piece of an object instead of an entire object, this string should contain a valid JSON/Go field access statement.",
+            ),
+            plain(
+                "Source",
+                1,
+                "The component reporting this event. Should be a short machine understandable string.",
+            ),
+            plain(
+                "Message",
+                0,
+                "A human-readable description of the status of this operation.",
+            ),
+            plain(
+                "First Seen",
+                1,
+                "The time at which the event was first recorded. (Time of server receipt is in TypeMeta.)",
+            ),
+            plain("Count", 1, "The number of times this event has occurred."),
+            (
+                "Name",
+                "string",
+                "name",
+                1,
+                "Name must be unique within a namespace.",
+            ),
+        ],
+        _ => return None,
+    };
+    Some(columns)
+}
+
+/// The cells of [`cluster_columns`]' kinds.
+fn cluster_cells(resource: &ResourceType, object: &Value, now: u64) -> Option<Vec<Value>> {
+    let name = json!(text(object, "/metadata/name"));
+    let age = json!(age(object, "/metadata/creationTimestamp", now));
+    let cells = match (resource.group, resource.kind) {
+        ("", "Node") => node_cells(object, name, age),
+        ("autoscaling", "HorizontalPodAutoscaler") => {
+            let reference = format!(
+                "{}/{}",
+                text(object, "/spec/scaleTargetRef/kind"),
+                text(object, "/spec/scaleTargetRef/name")
+            );
+            let min = object
+                .pointer("/spec/minReplicas")
+                .and_then(Value::as_i64)
+                .map_or_else(|| "<unset>".to_owned(), |n| n.to_string());
+            vec![
+                name,
+                json!(reference),
+                json!(hpa_targets(object)),
+                json!(min),
+                json!(int(object, "/spec/maxReplicas")),
+                json!(int(object, "/status/currentReplicas")),
+                age,
+            ]
+        }
+        ("discovery.k8s.io", "EndpointSlice") => {
+            let ports: Vec<String> = array(object, "/ports")
+                .iter()
+                .map(|p| {
+                    p.get("port")
+                        .and_then(Value::as_i64)
+                        .map_or_else(|| "<unset>".to_owned(), |n| n.to_string())
+                })
+                .collect();
+            let addresses: Vec<String> = array(object, "/endpoints")
+                .iter()
+                .flat_map(|e| array(e, "/addresses").iter())
+                .filter_map(Value::as_str)
+                .map(str::to_owned)
+                .collect();
+            vec![
+                name,
+                json!(text(object, "/addressType")),
+                json!(short_list(&ports, usize::MAX)),
+                json!(short_list(&addresses, 3)),
+                age,
+            ]
+        }
+        ("", "Event") => event_cells(object, now, false),
+        ("events.k8s.io", "Event") => event_cells(object, now, true),
+        _ => return None,
+    };
+    Some(cells)
+}
+
+/// `formatDiscoveryList`: up to `max` items joined by commas, `+ N more...` after, and
+/// `<unset>` for none.
+fn short_list(items: &[String], max: usize) -> String {
+    if items.is_empty() {
+        return "<unset>".to_owned();
+    }
+    let shown = items.len().min(max);
+    let joined = items[..shown].join(",");
+    if items.len() > shown {
+        format!("{joined} + {} more...", items.len() - shown)
+    } else {
+        joined
+    }
+}
+
+fn node_cells(node: &Value, name: Value, age: Value) -> Vec<Value> {
+    let ready = array(node, "/status/conditions")
+        .iter()
+        .find(|c| text(c, "/type") == "Ready");
+    let mut status = match ready.map(|c| text(c, "/status")) {
+        Some("True") => "Ready".to_owned(),
+        Some(_) => "NotReady".to_owned(),
+        None => "Unknown".to_owned(),
+    };
+    if node.pointer("/spec/unschedulable").and_then(Value::as_bool) == Some(true) {
+        status.push_str(",SchedulingDisabled");
+    }
+    let mut roles: Vec<&str> = node
+        .pointer("/metadata/labels")
+        .and_then(Value::as_object)
+        .into_iter()
+        .flatten()
+        .filter_map(|(key, _)| key.strip_prefix("node-role.kubernetes.io/"))
+        .filter(|role| !role.is_empty())
+        .collect();
+    roles.sort_unstable();
+    let address = |kind: &str| {
+        array(node, "/status/addresses")
+            .iter()
+            .find(|a| text(a, "/type") == kind)
+            .map_or_else(|| "<none>".to_owned(), |a| text(a, "/address").to_owned())
+    };
+    vec![
+        name,
+        json!(status),
+        json!(if roles.is_empty() {
+            "<none>".to_owned()
+        } else {
+            roles.join(",")
+        }),
+        age,
+        json!(text(node, "/status/nodeInfo/kubeletVersion")),
+        json!(address("InternalIP")),
+        json!(address("ExternalIP")),
+        json!(or_none(text(node, "/status/nodeInfo/osImage"))),
+        json!(or_none(text(node, "/status/nodeInfo/kernelVersion"))),
+        json!(or_none(text(
+            node,
+            "/status/nodeInfo/containerRuntimeVersion"
+        ))),
+    ]
+}
+
+/// `formatHPAMetrics` of 1.32: `cpu: 50%/70%`, `memory: 48Mi/64Mi`, `<unknown>` before
+/// the controller measured, two metrics at most then `+ N more...`.
+fn hpa_targets(hpa: &Value) -> String {
+    let specs = array(hpa, "/spec/metrics");
+    if specs.is_empty() {
+        return "<none>".to_owned();
+    }
+    let current = array(hpa, "/status/currentMetrics");
+    let mut list = Vec::new();
+    for (index, spec) in specs.iter().enumerate() {
+        let kind = text(spec, "/type");
+        let (source, status_key) = match kind {
+            "Resource" => ("resource", "resource"),
+            "ContainerResource" => ("containerResource", "containerResource"),
+            "Pods" => ("pods", "pods"),
+            "Object" => ("object", "object"),
+            "External" => ("external", "external"),
+            _ => {
+                list.push("<unknown type>".to_owned());
+                continue;
+            }
+        };
+        let measured = current
+            .get(index)
+            .filter(|m| text(m, "/type") == kind)
+            .and_then(|m| m.get(status_key))
+            .and_then(|m| m.get("current"));
+        let target = spec.pointer(&format!("/{source}/target"));
+        let name = match kind {
+            "Resource" | "ContainerResource" => spec
+                .pointer(&format!("/{source}/name"))
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_owned(),
+            _ => spec
+                .pointer(&format!("/{source}/metric/name"))
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_owned(),
+        };
+        let utilization = target
+            .and_then(|t| t.get("averageUtilization"))
+            .and_then(Value::as_i64);
+        let (now_text, target_text) = if let Some(wanted) = utilization {
+            let seen = measured
+                .and_then(|m| m.get("averageUtilization"))
+                .and_then(Value::as_i64)
+                .map_or_else(|| "<unknown>".to_owned(), |n| format!("{n}%"));
+            (seen, format!("{wanted}%"))
+        } else {
+            let field = if target.and_then(|t| t.get("averageValue")).is_some() {
+                "averageValue"
+            } else {
+                "value"
+            };
+            let wanted = target
+                .and_then(|t| t.get(field))
+                .map(quantity_text)
+                .unwrap_or_default();
+            let seen = measured
+                .and_then(|m| m.get(field))
+                .map_or_else(|| "<unknown>".to_owned(), quantity_text);
+            let wanted =
+                if field == "averageValue" && kind != "Resource" && kind != "ContainerResource" {
+                    format!("{wanted} (avg)")
+                } else {
+                    wanted
+                };
+            (seen, wanted)
+        };
+        list.push(format!("{name}: {now_text}/{target_text}"));
+    }
+    if list.len() > 2 {
+        format!("{} + {} more...", list[..2].join(", "), list.len() - 2)
+    } else {
+        list.join(", ")
+    }
+}
+
+fn quantity_text(value: &Value) -> String {
+    value
+        .as_str()
+        .map_or_else(|| value.to_string(), str::to_owned)
+}
+
+/// `printEvent`: the wide cells, for either API (`events.k8s.io/v1` reads its deprecated
+/// fields, as the server converts it to the core event first).
+fn event_cells(event: &Value, now: u64, new_api: bool) -> Vec<Value> {
+    let field = |core: &str, new: &str| {
+        if new_api {
+            new.to_owned()
+        } else {
+            core.to_owned()
+        }
+    };
+    let first_seen = match age(
+        event,
+        &field("/firstTimestamp", "/deprecatedFirstTimestamp"),
+        now,
+    ) {
+        unknown if unknown == "<unknown>" => micro_age(text(event, "/eventTime"), now),
+        seen => seen,
+    };
+    let series_count = event.pointer("/series/count").and_then(Value::as_i64);
+    let last_seen = if let Some(observed) = event.pointer("/series/lastObservedTime") {
+        micro_age(observed.as_str().unwrap_or_default(), now)
+    } else {
+        match age(
+            event,
+            &field("/lastTimestamp", "/deprecatedLastTimestamp"),
+            now,
+        ) {
+            unknown if unknown == "<unknown>" => first_seen.clone(),
+            seen => seen,
+        }
+    };
+    let count = series_count
+        .or_else(|| {
+            event
+                .pointer(&field("/count", "/deprecatedCount"))
+                .and_then(Value::as_i64)
+        })
+        .filter(|n| *n > 0)
+        .unwrap_or(1);
+    let regarding = field("/involvedObject", "/regarding");
+    let kind = text(event, &format!("{regarding}/kind")).to_ascii_lowercase();
+    let target = match text(event, &format!("{regarding}/name")) {
+        "" => kind,
+        name => format!("{kind}/{name}"),
+    };
+    let source = field("/source", "/deprecatedSource");
+    let component = text(event, &format!("{source}/component"));
+    let host = text(event, &format!("{source}/host"));
+    let source_text = match (component, host) {
+        ("", _) => {
+            let controller = text(event, &field("/reportingComponent", "/reportingController"));
+            match text(event, "/reportingInstance") {
+                "" => controller.to_owned(),
+                instance => format!("{controller}, {instance}"),
+            }
+        }
+        (component, "") => component.to_owned(),
+        (component, host) => format!("{component}, {host}"),
+    };
+    vec![
+        json!(last_seen),
+        json!(text(event, "/type")),
+        json!(text(event, "/reason")),
+        json!(target),
+        json!(text(event, &format!("{regarding}/fieldPath"))),
+        json!(source_text),
+        json!(text(event, &field("/message", "/note")).trim()),
+        json!(first_seen),
+        json!(count),
+        json!(text(event, "/metadata/name")),
+    ]
+}
+
+/// The age of a `MicroTime` (fractional seconds dropped), `<unknown>` when absent.
+fn micro_age(value: &str, now: u64) -> String {
+    let whole = value.split('.').next().unwrap_or_default();
+    let whole = if whole.ends_with('Z') || whole.is_empty() {
+        whole.to_owned()
+    } else {
+        format!("{whole}Z")
+    };
+    match crate::clock::parse_rfc3339_signed(&whole) {
+        Some(at) => human_duration(now as i64 - at),
+        None => "<unknown>".to_owned(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1588,6 +2015,139 @@ mod tests {
         assert_eq!(
             crds["rows"][0]["cells"],
             json!(["widgets.example.com", "0s"])
+        );
+    }
+
+    /// Issue 17: `kubectl get nodes`, `hpa`, `endpointslices` and `events` print the real
+    /// server's columns.
+    #[test]
+    fn nodes_autoscalers_slices_and_events_have_their_columns() {
+        let at = "2026-11-29T15:26:51Z";
+        let node = json!({"metadata": {"name": "sim-node-1", "creationTimestamp": at,
+                "labels": {"node-role.kubernetes.io/control-plane": ""}},
+            "status": {"conditions": [{"type": "Ready", "status": "True"}],
+                "addresses": [{"type": "InternalIP", "address": "172.18.0.2"}],
+                "nodeInfo": {"kubeletVersion": "v1.32.0", "osImage": "Debian GNU/Linux 12 (bookworm)",
+                    "kernelVersion": "6.8.0", "containerRuntimeVersion": "containerd://1.7.24"}}});
+        let nodes = table(
+            resource("", "nodes"),
+            &[node],
+            IncludeObject::None,
+            json!({}),
+            NOW,
+        );
+        assert_eq!(names(&nodes), ["Name", "Status", "Roles", "Age", "Version"]);
+        assert_eq!(
+            row_cells(&nodes),
+            [
+                json!("sim-node-1"),
+                json!("Ready"),
+                json!("control-plane"),
+                json!("60s"),
+                json!("v1.32.0"),
+                json!("172.18.0.2"),
+                json!("<none>"),
+                json!("Debian GNU/Linux 12 (bookworm)"),
+                json!("6.8.0"),
+                json!("containerd://1.7.24")
+            ]
+        );
+
+        let hpa = json!({"metadata": {"name": "web", "creationTimestamp": at},
+            "spec": {"scaleTargetRef": {"kind": "Deployment", "name": "web"},
+                "minReplicas": 3, "maxReplicas": 10, "metrics": [
+                {"type": "Resource", "resource": {"name": "cpu",
+                    "target": {"type": "Utilization", "averageUtilization": 70}}},
+                {"type": "Resource", "resource": {"name": "memory",
+                    "target": {"type": "AverageValue", "averageValue": "64Mi"}}}]},
+            "status": {"currentReplicas": 3, "currentMetrics": [
+                {"type": "Resource", "resource": {"name": "cpu",
+                    "current": {"averageUtilization": 50, "averageValue": "50m"}}}]}});
+        let hpas = table(
+            resource("autoscaling", "horizontalpodautoscalers"),
+            &[hpa],
+            IncludeObject::None,
+            json!({}),
+            NOW,
+        );
+        assert_eq!(
+            names(&hpas),
+            [
+                "Name",
+                "Reference",
+                "Targets",
+                "MinPods",
+                "MaxPods",
+                "Replicas",
+                "Age"
+            ]
+        );
+        assert_eq!(
+            row_cells(&hpas),
+            [
+                json!("web"),
+                json!("Deployment/web"),
+                json!("cpu: 50%/70%, memory: <unknown>/64Mi"),
+                json!("3"),
+                json!(10),
+                json!(3),
+                json!("60s")
+            ]
+        );
+
+        let slice = json!({"metadata": {"name": "web-abc12", "creationTimestamp": at},
+            "addressType": "IPv4", "ports": [{"port": 8080}],
+            "endpoints": [{"addresses": ["10.244.0.1"]}, {"addresses": ["10.244.0.2"]},
+                {"addresses": ["10.244.0.3"]}, {"addresses": ["10.244.0.4"]}]});
+        let slices = table(
+            resource("discovery.k8s.io", "endpointslices"),
+            &[slice],
+            IncludeObject::None,
+            json!({}),
+            NOW,
+        );
+        assert_eq!(
+            row_cells(&slices),
+            [
+                json!("web-abc12"),
+                json!("IPv4"),
+                json!("8080"),
+                json!("10.244.0.1,10.244.0.2,10.244.0.3 + 1 more..."),
+                json!("60s")
+            ]
+        );
+
+        let event = json!({"metadata": {"name": "web.1"}, "type": "Normal",
+            "reason": "Started", "message": "Started container main",
+            "involvedObject": {"kind": "Pod", "name": "web"},
+            "source": {"component": "kubelet", "host": "sim-node-1"},
+            "firstTimestamp": "2026-11-29T15:26:51Z", "lastTimestamp": "2026-11-29T15:27:41Z",
+            "count": 2});
+        let events = table(
+            resource("", "events"),
+            &[event],
+            IncludeObject::None,
+            json!({}),
+            NOW,
+        );
+        assert_eq!(
+            names(&events),
+            ["Last Seen", "Type", "Reason", "Object", "Message"]
+        );
+        assert_eq!(
+            row_cells(&events),
+            [
+                json!("10s"),
+                json!("Normal"),
+                json!("Started"),
+                json!("pod/web"),
+                json!(""),
+                json!("kubelet, sim-node-1"),
+                json!("Started container main"),
+                json!("60s"),
+                json!(2),
+                json!("web.1")
+            ]
         );
     }
 }

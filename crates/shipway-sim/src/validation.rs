@@ -1454,7 +1454,7 @@ fn pvc_update(errors: &mut Errors, old: &Value, new: &Value) {
 }
 
 /// A quantity's numeric value, enough to compare sizes (`1Gi`, `500M`, `1.5e3`).
-fn quantity_value(value: &Value) -> Option<f64> {
+pub(crate) fn quantity_value(value: &Value) -> Option<f64> {
     const SUFFIXES: [(&str, f64); 13] = [
         ("Ki", 1024.0),
         ("Mi", 1_048_576.0),

@@ -12,6 +12,7 @@
 
 use serde_json::{Map, Value, json};
 
+use super::events;
 use super::{
     CONTROLLER_MANAGER, Ctx, conditions_of, int_at, int_or_percent, is_deleting, name, namespace,
     omit_zero, owner_reference, resource, set_path, str_at, template_hash, uid, with_status,
@@ -294,9 +295,28 @@ fn create_replica_set(
         },
     });
     let ns = namespace(deployment).to_owned();
-    ctx.create(replica_sets, &ns, replica_set, CONTROLLER_MANAGER)
-        .ok()
+    let created = ctx
+        .create(replica_sets, &ns, replica_set, CONTROLLER_MANAGER)
+        .ok()?;
+    if initial > 0 {
+        let message = format!(
+            "Scaled up replica set {} from 0 to {initial}",
+            name(&created)
+        );
+        events::record(
+            ctx,
+            deployment,
+            "Normal",
+            "ScalingReplicaSet",
+            &message,
+            COMPONENT,
+        );
+    }
+    Some(created)
 }
+
+/// The component name of the deployment controller's events.
+const COMPONENT: &str = "deployment-controller";
 
 /// Writes a `ReplicaSet`'s `spec.replicas` (and the scale annotation) when it changes.
 fn scale(ctx: &mut Ctx<'_>, replica_set: &mut Value, replicas: i64) {
@@ -306,9 +326,31 @@ fn scale(ctx: &mut Ctx<'_>, replica_set: &mut Value, replicas: i64) {
     let Some(replica_sets) = resource("apps", "replicasets") else {
         return;
     };
+    let before = spec_replicas(replica_set);
     let mut next = replica_set.clone();
     set_path(&mut next, &["spec", "replicas"], replicas.into());
     if let Some(written) = ctx.update(replica_sets, next, CONTROLLER_MANAGER) {
+        // The event is about the owning Deployment, which the owner reference names.
+        let owner = written
+            .pointer("/metadata/ownerReferences/0")
+            .cloned()
+            .unwrap_or_default();
+        let deployment = json!({"apiVersion": "apps/v1", "kind": "Deployment",
+            "metadata": {"name": str_at(&owner, "/name"), "namespace": namespace(&written),
+                "uid": str_at(&owner, "/uid")}});
+        let direction = if replicas > before { "up" } else { "down" };
+        let message = format!(
+            "Scaled {direction} replica set {} from {before} to {replicas}",
+            name(&written)
+        );
+        events::record(
+            ctx,
+            &deployment,
+            "Normal",
+            "ScalingReplicaSet",
+            &message,
+            COMPONENT,
+        );
         *replica_set = written;
     }
 }

@@ -24,6 +24,7 @@ use std::fmt::Write as _;
 
 use serde_json::{Map, Value, json};
 
+use super::events;
 use super::pod_http::Profile;
 use super::{
     Ctx, FAULT_ANNOTATION, KUBELET, SCHEDULER, annotation, condition, controller_kind, is_deleting,
@@ -219,6 +220,14 @@ pub(crate) fn schedule(ctx: &mut Ctx<'_>) {
             );
             if condition(&pod, "PodScheduled").is_none() {
                 ctx.update_status(pods, next, SCHEDULER);
+                events::record(
+                    ctx,
+                    &pod,
+                    "Warning",
+                    "FailedScheduling",
+                    &message,
+                    SCHEDULER_COMPONENT,
+                );
             }
             continue;
         };
@@ -232,6 +241,20 @@ pub(crate) fn schedule(ctx: &mut Ctx<'_>) {
         let Some(bound) = ctx.update(pods, bound, SCHEDULER) else {
             continue;
         };
+        let message = format!(
+            "Successfully assigned {}/{} to {}",
+            namespace(&bound),
+            name(&bound),
+            nodes[index].0
+        );
+        events::record(
+            ctx,
+            &bound,
+            "Normal",
+            "Scheduled",
+            &message,
+            SCHEDULER_COMPONENT,
+        );
         let mut next = bound.clone();
         set_path(&mut next, &["status", "phase"], "Pending".into());
         set_path(
@@ -687,6 +710,144 @@ fn desired_status(
     (Value::Object(status), pod_ready.then_some(ready_at))
 }
 
+/// The component name of the scheduler's events.
+const SCHEDULER_COMPONENT: &str = "default-scheduler";
+
+/// The kubelet's events for the container state changes between the pod's stored status
+/// and `status`, worded as kubelet 1.32 words them.
+fn container_events(ctx: &mut Ctx<'_>, pod: &Value, status: &Value) {
+    if pod.get("status") == Some(status) {
+        return;
+    }
+    let containers: Vec<Value> = pod
+        .pointer("/spec/containers")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    let old_statuses = pod
+        .pointer("/status/containerStatuses")
+        .and_then(Value::as_array);
+    for (index, container) in containers.iter().enumerate() {
+        let container_name = str_at(container, "/name");
+        let image = str_at(container, "/image");
+        let Some(new) = status.pointer(&format!("/containerStatuses/{index}")) else {
+            continue;
+        };
+        let old = old_statuses.and_then(|list| list.get(index));
+        let waiting = |s: Option<&Value>| {
+            s.and_then(|s| s.pointer("/state/waiting/reason"))
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_owned()
+        };
+        let running = |s: Option<&Value>| s.is_some_and(|s| s.pointer("/state/running").is_some());
+        let restarts = |s: Option<&Value>| s.map_or(0, |s| super::int_at(s, "/restartCount", 0));
+        let (old_waiting, new_waiting) = (waiting(old), waiting(Some(new)));
+        let mut out: Vec<(&str, &str, String)> = Vec::new();
+        let terminated =
+            |s: Option<&Value>| s.is_some_and(|s| s.pointer("/state/terminated").is_some());
+        let started = (running(Some(new)) && !running(old))
+            || (terminated(Some(new)) && !running(old) && !terminated(old));
+        let first_start = started && restarts(Some(new)) == 0;
+        let restarted = started && restarts(Some(new)) > 0;
+        if first_start {
+            let size = 20_000_000 + u64::from_str_radix(&hex64(image)[..6], 16).unwrap_or(0) * 4;
+            out.push(("Normal", "Pulling", format!("Pulling image \"{image}\"")));
+            out.push((
+                "Normal",
+                "Pulled",
+                format!(
+                    "Successfully pulled image \"{image}\" in 1s (1s including waiting). Image size: {size} bytes."
+                ),
+            ));
+        } else if restarted {
+            out.push((
+                "Normal",
+                "Pulled",
+                format!("Container image \"{image}\" already present on machine"),
+            ));
+        }
+        if first_start || restarted {
+            out.push((
+                "Normal",
+                "Created",
+                format!("Created container: {container_name}"),
+            ));
+            out.push((
+                "Normal",
+                "Started",
+                format!("Started container {container_name}"),
+            ));
+        }
+        if new_waiting != old_waiting {
+            let message = new
+                .pointer("/state/waiting/message")
+                .and_then(Value::as_str)
+                .unwrap_or_default();
+            match new_waiting.as_str() {
+                "ErrImagePull" => {
+                    out.push(("Normal", "Pulling", format!("Pulling image \"{image}\"")));
+                    out.push((
+                        "Warning",
+                        "Failed",
+                        format!("Failed to pull image \"{image}\": {message}"),
+                    ));
+                    out.push(("Warning", "Failed", "Error: ErrImagePull".to_owned()));
+                }
+                "ImagePullBackOff" => {
+                    out.push((
+                        "Normal",
+                        "BackOff",
+                        format!("Back-off pulling image \"{image}\""),
+                    ));
+                    out.push(("Warning", "Failed", "Error: ImagePullBackOff".to_owned()));
+                }
+                "CrashLoopBackOff" => out.push((
+                    "Warning",
+                    "BackOff",
+                    format!(
+                        "Back-off restarting failed container {container_name} in pod {}_{}({})",
+                        name(pod),
+                        namespace(pod),
+                        uid(pod)
+                    ),
+                )),
+                _ => {}
+            }
+        }
+        let unready = running(Some(new)) && !new["ready"].as_bool().unwrap_or(false);
+        let was_unready =
+            running(old) && !old.is_some_and(|o| o["ready"].as_bool().unwrap_or(false));
+        let probe = container.get("readinessProbe");
+        if let Some(probe) =
+            probe.filter(|_| unready && !was_unready && fault_of(pod) == Fault::NeverReady)
+        {
+            let detail = if probe.get("httpGet").is_some() {
+                "HTTP probe failed with statuscode: 503".to_owned()
+            } else if let Some(port) = probe.pointer("/tcpSocket/port") {
+                let port = port
+                    .as_str()
+                    .map_or_else(|| port.to_string(), str::to_owned);
+                format!(
+                    "dial tcp {}:{port}: connect: connection refused",
+                    str_at(status, "/podIP")
+                )
+            } else {
+                "command exited with code 1".to_owned()
+            };
+            out.push((
+                "Warning",
+                "Unhealthy",
+                format!("Readiness probe failed: {detail}"),
+            ));
+        }
+        // Events name the pod as the kubelet sees it: bound, with its node.
+        for (kind, reason, message) in out {
+            events::record(ctx, pod, kind, reason, &message, KUBELET);
+        }
+    }
+}
+
 /// Brings every scheduled pod's status up to date and manages the pods' HTTP listeners.
 pub(crate) fn reconcile(ctx: &mut Ctx<'_>) {
     let Some(pods) = resource("", "pods") else {
@@ -722,6 +883,7 @@ pub(crate) fn reconcile(ctx: &mut Ctx<'_>) {
             status = desired_status(ctx, &pod, &host_ip, pod_ip.as_deref()).0;
         }
         let running = str_at(&status, "/phase") == "Running";
+        container_events(ctx, &pod, &status);
         let mut current = pod.clone();
         if pod.get("status") != Some(&status)
             && let Some(written) = ctx.update_status(pods, with_status(&pod, status), KUBELET)

@@ -41,12 +41,17 @@
 //!
 //! Pods that serve HTTP (`sim.shipway.dev/endpoint`, `sim.shipway.dev/error-rate`,
 //! `sim.shipway.dev/latency-ms` and the `-bad`/`-slow` image tags) are described in
-//! [`pod_http`].
+//! [`pod_http`]; the simulated CPU and memory use autoscalers read
+//! (`sim.shipway.dev/cpu-utilization`, `sim.shipway.dev/cpu-usage` and their memory
+//! counterparts) in [`hpa`]; the Events every stage writes, and how they are bounded, in
+//! [`events`].
 
 mod certmanager;
 mod cronjob;
 mod daemonset;
 mod deployment;
+pub(crate) mod events;
+mod hpa;
 mod job;
 mod kubelet;
 pub(crate) mod pod_http;
@@ -54,6 +59,8 @@ mod replicaset;
 mod service;
 mod statefulset;
 mod volume;
+
+pub(crate) use kubelet::ENDPOINT_ANNOTATION;
 
 use std::collections::HashMap;
 
@@ -130,6 +137,11 @@ pub(crate) struct ControllerState {
     load_balancer_ips: HashMap<String, String>,
     /// The loopback listeners of pods that serve HTTP.
     pub(crate) endpoints: pod_http::Registry,
+    /// Keeps the names of events recorded in the same second apart.
+    pub(crate) event_sequence: u64,
+    /// The `v1` event recorded for each correlation key (object uid, reason, message,
+    /// component), so repeats update its count.
+    pub(crate) event_index: HashMap<String, String>,
 }
 
 impl ControllerState {
@@ -166,6 +178,7 @@ pub(crate) fn reconcile_pass(store: &mut Store, state: &mut ControllerState) -> 
     state.endpoints.set_now(now);
     let mut ctx = Ctx { store, state, now };
     kubelet::sync_nodes(&mut ctx);
+    hpa::reconcile(&mut ctx);
     deployment::reconcile(&mut ctx);
     replicaset::reconcile(&mut ctx);
     statefulset::reconcile(&mut ctx);
@@ -177,6 +190,7 @@ pub(crate) fn reconcile_pass(store: &mut Store, state: &mut ControllerState) -> 
     kubelet::reconcile(&mut ctx);
     service::reconcile(&mut ctx);
     certmanager::reconcile(&mut ctx);
+    events::expire(&mut ctx);
     (ctx.store.resource_version() - before) as usize
 }
 

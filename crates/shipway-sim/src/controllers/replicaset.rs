@@ -9,11 +9,16 @@
 
 use serde_json::{Map, Value, json};
 
+use super::events;
+
 use super::{
     CONTROLLER_MANAGER, Ctx, PodName, conditions_of, int_at, is_deleting, name, namespace,
     omit_zero, pod_active, pod_available, pod_from_template, pod_ready, resource, selector_matches,
     str_at, uid, with_status,
 };
+
+/// The component name of the replica set controller's events.
+const COMPONENT: &str = "replicaset-controller";
 
 /// One pass over every `ReplicaSet`.
 pub(crate) fn reconcile(ctx: &mut Ctx<'_>) {
@@ -60,7 +65,18 @@ fn sync(ctx: &mut Ctx<'_>, replica_set: &Value) {
         for _ in count..wanted {
             let pod = pod_from_template(replica_set, &template, PodName::Generate(&prefix), &[]);
             match ctx.create(pods, &ns, pod, CONTROLLER_MANAGER) {
-                Ok(created) => active.push(created),
+                Ok(created) => {
+                    let message = format!("Created pod: {}", name(&created));
+                    events::record(
+                        ctx,
+                        replica_set,
+                        "Normal",
+                        "SuccessfulCreate",
+                        &message,
+                        COMPONENT,
+                    );
+                    active.push(created);
+                }
                 Err(error) => {
                     failure = Some(error.to_string());
                     break;
@@ -71,7 +87,17 @@ fn sync(ctx: &mut Ctx<'_>, replica_set: &Value) {
         active.sort_by_key(deletion_rank);
         let surplus = (count - wanted) as usize;
         for pod in active.drain(..surplus) {
+            events::killing(ctx, &pod);
             ctx.delete(pods, &pod);
+            let message = format!("Deleted pod: {}", name(&pod));
+            events::record(
+                ctx,
+                replica_set,
+                "Normal",
+                "SuccessfulDelete",
+                &message,
+                COMPONENT,
+            );
         }
     }
     let min_ready = int_at(replica_set, "/spec/minReadySeconds", 0);

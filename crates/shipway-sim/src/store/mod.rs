@@ -808,6 +808,16 @@ impl Store {
             time: &self.now_rfc3339(),
         };
         let (schema, definition) = schema_of(resource);
+        // Defaulting for the comparison only: allocations go to a scratch copy, the write
+        // below defaults (and allocates) for real.
+        let allocations = &self.allocations;
+        let defaults = |object: &mut Value| {
+            if let Some(old) = live.as_ref() {
+                let mut scratch = allocations.clone();
+                let mut context = defaults::DefaultContext::update(&mut scratch, old);
+                defaults::apply_defaults(resource.group, resource.kind, object, &mut context);
+            }
+        };
         let merged = crate::ssa::apply(
             schema,
             definition,
@@ -815,6 +825,7 @@ impl Store {
             &body,
             &manager,
             options.force,
+            &defaults,
         )
         .map_err(|error| match error {
             crate::ssa::ApplyError::Conflicts(conflicts) => ApiError::ApplyConflict {
@@ -1824,5 +1835,80 @@ mod tests {
             .unwrap();
         assert_eq!(written.object["spec"]["replicas"], 4);
         assert_eq!(written.object["metadata"]["generation"], 2);
+    }
+
+    /// Issue 17: two managers applying the same manifest share the fields defaulting fills
+    /// in after an apply (`fieldRef.apiVersion` inside an atomic struct, `protocol`,
+    /// `imagePullPolicy`, `terminationMessagePath`, probe and `httpGet` defaults), as a real
+    /// server's deserialization defaults are shared (kubernetes/kubernetes#129960).
+    #[test]
+    fn identical_applies_by_two_managers_share_defaulted_fields() {
+        let mut store = Store::new();
+        let manifest = json!({"apiVersion": "apps/v1", "kind": "Deployment",
+            "metadata": {"name": "web", "namespace": "default"}, "spec": {
+            "selector": {"matchLabels": {"app": "web"}},
+            "template": {"metadata": {"labels": {"app": "web"}}, "spec": {"containers": [{
+                "name": "app", "image": "nginx:1.27",
+                "ports": [{"containerPort": 80}],
+                "env": [{"name": "POD", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}}],
+                "readinessProbe": {"httpGet": {"port": 80}},
+                "volumeMounts": [{"name": "info", "mountPath": "/info"}]}],
+                "volumes": [{"name": "info", "downwardAPI": {"items": [
+                    {"path": "name", "fieldRef": {"fieldPath": "metadata.name"}}]}}]}}}});
+        let apply = |store: &mut Store, manager: &str| {
+            store.apply(
+                deployments(),
+                Some("default"),
+                "web",
+                &manifest,
+                Subresource::Main,
+                &WriteOptions::manager(manager),
+            )
+        };
+        let first = apply(&mut store, "kubectl").unwrap().object;
+        let container = &first["spec"]["template"]["spec"]["containers"][0];
+        assert_eq!(
+            container["env"][0]["valueFrom"]["fieldRef"]["apiVersion"],
+            "v1"
+        );
+        let second = match apply(&mut store, "shipway") {
+            Ok(written) => written.object,
+            Err(error) => panic!("second manager conflicted: {error}"),
+        };
+        let managers: Vec<&str> = second["metadata"]["managedFields"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|entry| entry["manager"].as_str().unwrap())
+            .collect();
+        assert_eq!(managers, ["kubectl", "shipway"]);
+        // Both own the atomic fieldRef; neither owns the defaulted apiVersion separately.
+        let env = "/spec/template/spec/containers/k:{\"name\":\"app\"}/env/k:{\"name\":\"POD\"}";
+        for entry in second["metadata"]["managedFields"].as_array().unwrap() {
+            let fields = &entry["fieldsV1"]["f:spec"]["f:template"]["f:spec"]["f:containers"]["k:{\"name\":\"app\"}"];
+            assert!(
+                fields["f:env"]["k:{\"name\":\"POD\"}"]["f:valueFrom"]["f:fieldRef"].is_object(),
+                "{env} not owned by {}",
+                entry["manager"]
+            );
+            assert!(fields.get("f:imagePullPolicy").is_none());
+        }
+        // A third manager changing the shared value conflicts with both.
+        let mut changed = manifest.clone();
+        changed["spec"]["template"]["spec"]["containers"][0]["env"][0]["valueFrom"]["fieldRef"]["fieldPath"] =
+            json!("metadata.namespace");
+        let error = store
+            .apply(
+                deployments(),
+                Some("default"),
+                "web",
+                &changed,
+                Subresource::Main,
+                &WriteOptions::manager("third"),
+            )
+            .unwrap_err();
+        let message = error.to_string();
+        assert!(message.contains("conflicts with \"kubectl\""), "{message}");
+        assert!(message.contains("conflicts with \"shipway\""), "{message}");
     }
 }

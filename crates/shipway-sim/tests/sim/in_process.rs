@@ -167,7 +167,13 @@ async fn create_get_list_with_selectors() {
         )
         .await;
         assert_eq!((code, by_name["items"].as_array().unwrap().len()), (200, 1));
-        let (code, bad) = get(&sim, "/api/v1/pods?fieldSelector=spec.nodeName%3Dx").await;
+        // Pods take `spec.nodeName` (kubectl describe node); config maps do not.
+        let (code, on_node) = get(&sim, "/api/v1/pods?fieldSelector=spec.nodeName%3Dx").await;
+        assert_eq!(
+            (code, on_node["items"].as_array().map(Vec::len)),
+            (200, Some(0))
+        );
+        let (code, bad) = get(&sim, "/api/v1/configmaps?fieldSelector=spec.nodeName%3Dx").await;
         assert_eq!((code, bad["reason"].as_str()), (400, Some("BadRequest")));
         let (code, one) = get(&sim, "/api/v1/namespaces/default/configmaps/a").await;
         assert_eq!(

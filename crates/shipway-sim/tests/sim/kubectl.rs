@@ -18,6 +18,7 @@ pub(crate) struct Cluster {
     pub(crate) simulator: Simulator,
     dir: TempDir,
     kubeconfig: PathBuf,
+    address: std::net::SocketAddr,
 }
 
 /// What one kubectl run printed.
@@ -52,7 +53,13 @@ impl Cluster {
             simulator,
             dir,
             kubeconfig,
+            address,
         }
+    }
+
+    /// The served simulator's `host:port`.
+    pub(crate) fn server_address(&self) -> String {
+        self.address.to_string()
     }
 
     pub(crate) async fn kubectl(&self, args: &[&str]) -> Output {

@@ -408,12 +408,6 @@ pub(crate) fn sync(args: &SyncArgs) -> anyhow::Result<ExitStatus> {
             // Delivery failures are reported; they do not change the sync's exit status.
             super::notify::finish(notifier).await;
         }
-        if args.sandbox {
-            eprintln!(
-                "the sandbox cluster started for this sync is gone now; to keep one, run \
-                 `shipway sandbox` in another terminal and sync with its kubeconfig"
-            );
-        }
         Ok(status)
     })
 }
@@ -567,6 +561,9 @@ impl Drop for SandboxGuard {
         }
         self.controllers.abort();
         let _ = std::fs::remove_dir_all(&self.dir);
+        eprintln!(
+            "note: the sandbox cluster stopped with this command\n\nhint: to keep one, run `shipway sandbox` in another terminal and pass its `--kubeconfig`"
+        );
     }
 }
 

@@ -75,29 +75,42 @@ async fn run(args: &SandboxArgs) -> anyhow::Result<ExitStatus> {
 /// How to use the sandbox. Write errors are ignored: a sandbox whose output was closed
 /// (a test that read the first line, a closed terminal) keeps serving.
 fn print_banner(args: &SandboxArgs, address: std::net::SocketAddr) {
-    let kubeconfig = args.kubeconfig_out.display();
+    let mut stdout = std::io::stdout().lock();
+    let _ = std::io::Write::write_all(&mut stdout, banner(args, address).as_bytes());
+    let _ = std::io::Write::flush(&mut stdout);
+}
+
+/// The banner text: where the API and kubeconfig are, how to point kubectl and shipway at
+/// them, and what to try first.
+fn banner(args: &SandboxArgs, address: std::net::SocketAddr) -> String {
+    // An absolute path, so the `export` line works from any directory.
+    let kubeconfig =
+        std::path::absolute(&args.kubeconfig_out).unwrap_or_else(|_| args.kubeconfig_out.clone());
+    let kubeconfig = kubeconfig.display();
     let state = match &args.state {
         Some(state) => format!(
-            "Objects are loaded from and saved to {} on exit. Stop with Ctrl-C.",
+            "Objects are loaded from and saved to `{}` on exit.",
             state.display()
         ),
-        None => "Objects live in memory only (--state FILE keeps them). Stop with Ctrl-C.".into(),
+        None => "Objects live in memory only (`--state FILE` keeps them).".into(),
     };
-    let text = format!(
+    format!(
         "shipway sandbox: simulated Kubernetes v1.{minor} API on http://{address} ({nodes} node{plural})\n\
          kubeconfig: {kubeconfig} (context {CONTEXT})\n\n\
+         Use it from another terminal:\n\n\
          \x20 export KUBECONFIG={kubeconfig}\n\
          \x20 kubectl get nodes\n\
          \x20 kubectl apply --server-side -f examples/cluster/crds.yaml\n\
-         \x20 kubectl apply --server-side -k examples/platform/overlays/staging\n\n\
-         {state}\n",
+         \x20 shipway sync examples/platform/overlays/staging --wait\n\
+         \x20 kubectl get deploy,hpa,pods -n platform-staging\n\
+         \x20 kubectl get events -n platform-staging\n\n\
+         Prometheus service discovery of the pods (http_sd_configs): http://{address}{sd}\n\
+         {state} The sandbox runs until Ctrl-C.\n",
         minor = shipway_sim::SERVER_MINOR,
         nodes = args.nodes,
         plural = if args.nodes == 1 { "" } else { "s" },
-    );
-    let mut stdout = std::io::stdout().lock();
-    let _ = std::io::Write::write_all(&mut stdout, text.as_bytes());
-    let _ = std::io::Write::flush(&mut stdout);
+        sd = shipway_sim::HTTP_SD_PATH,
+    )
 }
 
 /// Completes on SIGINT (Ctrl-C) or SIGTERM.

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use tempfile::TempDir;
 
-/// A running sandbox and the first line it printed.
+/// A running sandbox and the banner it printed.
 struct Sandbox {
     child: Child,
     banner: String,
@@ -28,10 +28,10 @@ impl Sandbox {
             .stderr(Stdio::piped())
             .spawn()
             .unwrap();
+        // The banner ends with the line saying how long the sandbox runs.
         let mut banner = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut banner)
-            .unwrap();
+        let mut stdout = BufReader::new(child.stdout.take().unwrap());
+        while stdout.read_line(&mut banner).unwrap() > 0 && !banner.contains("until Ctrl-C") {}
         Sandbox { child, banner }
     }
 
@@ -115,6 +115,20 @@ fn sandbox_serves_kubectl_stops_cleanly_and_keeps_state() {
         "{}",
         sandbox.banner
     );
+    // Issue 17: the banner says how to use the sandbox, and the sandbox keeps running.
+    let kubeconfig = dir.path().join("kubeconfig");
+    for expected in [
+        format!("export KUBECONFIG={}", kubeconfig.display()),
+        "kubectl get nodes".to_owned(),
+        format!("http://{}/shipway/prometheus/http-sd", sandbox.address()),
+        "The sandbox runs until Ctrl-C.".to_owned(),
+    ] {
+        assert!(
+            sandbox.banner.contains(&expected),
+            "{expected} missing:\n{}",
+            sandbox.banner
+        );
+    }
     let (ok, nodes) = kubectl(dir.path(), &["get", "nodes", "-o", "name"]);
     assert!(ok, "{nodes}");
     assert_eq!(nodes.lines().count(), 3, "{nodes}");

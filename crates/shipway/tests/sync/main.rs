@@ -626,3 +626,36 @@ fn sync_wait_runs_a_canary_rollout_to_its_end_and_stops_at_a_pause_for_promote()
     let missing = shipway(&sandbox, &["rollout", "promote", &app_arg, "nope"]);
     assert_eq!(missing.status.code(), Some(1), "{}", text(&missing));
 }
+
+/// Issue 17: the example platform's prod overlay, with its `HorizontalPodAutoscalers`,
+/// becomes Healthy in a `--sandbox` sync (the sandbox's HPA controller scales the targets
+/// and writes the conditions health reads), and the sync says the sandbox is gone.
+#[test]
+fn prod_overlay_with_autoscalers_is_healthy_in_a_sandbox_sync() {
+    let examples = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples");
+    let output = Command::new(env!("CARGO_BIN_EXE_shipway"))
+        .args(["sync", "--sandbox", "--wait", "--timeout", "240s"])
+        .arg(examples.join("cluster"))
+        .arg(examples.join("platform/overlays/prod"))
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    let report = text(&output);
+    assert!(output.status.success(), "{report}");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let autoscalers: Vec<&str> = stdout
+        .lines()
+        .filter(|line| line.trim_start().starts_with("HorizontalPodAutoscaler "))
+        .collect();
+    assert_eq!(autoscalers.len(), 8, "{report}");
+    assert!(
+        autoscalers.iter().all(|line| line.contains("Healthy")),
+        "{report}"
+    );
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("note: the sandbox cluster stopped with this command")
+            && stderr.contains("hint: to keep one, run `shipway sandbox` in another terminal"),
+        "{report}"
+    );
+}
