@@ -28,6 +28,7 @@ const KUSTOMIZATION_FIELDS: &[&str] = &[
     "wait",
     "postBuild",
     "force",
+    "decryption",
 ];
 
 /// The `GitRepository.spec` fields shipway implements.
@@ -202,6 +203,28 @@ impl FluxObjects {
                     .collect()
             })
             .unwrap_or_default();
+        // `spec.decryption`: only the sops provider exists in Flux; its keys come from the
+        // `secretRef` Secret in the Kustomization's namespace.
+        let decryption_secret = match spec.get("decryption") {
+            None => None,
+            Some(decryption) => {
+                let provider = decryption
+                    .get("provider")
+                    .and_then(Value::as_str)
+                    .unwrap_or("");
+                if provider != "sops" {
+                    return Err(at(
+                        "spec.decryption.provider",
+                        format!("is `{provider}`; must be `sops`"),
+                    ));
+                }
+                decryption
+                    .get("secretRef")
+                    .and_then(|r| r.get("name"))
+                    .and_then(Value::as_str)
+                    .map(|n| (namespace.clone(), n.to_string()))
+            }
+        };
         let mut substitute = BTreeMap::new();
         let mut substitute_from = Vec::new();
         if let Some(post) = spec.get("postBuild") {
@@ -266,6 +289,8 @@ impl FluxObjects {
             images: Vec::new(),
             destination: shipway_cluster::app::argo::Destination::default(),
             defined_in: file.to_path_buf(),
+            decrypt: None,
+            decryption_secret,
         };
         Ok(FluxApp {
             app,

@@ -10,8 +10,8 @@ use std::path::PathBuf;
 pub struct Error {
     /// The file (or the name standing in for it, such as a Secret's data key).
     pub path: PathBuf,
-    /// What went wrong.
-    #[source]
+    /// What went wrong. Not marked `#[source]`: the message already ends with it, and
+    /// printing the chain would repeat it.
     pub kind: ErrorKind,
 }
 

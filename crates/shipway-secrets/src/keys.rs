@@ -162,6 +162,20 @@ pub struct Keyring {
     pub problems: Vec<String>,
 }
 
+/// Keyrings are equal when they hold the identities of the same recipients (apps compare
+/// their settings to notice changes; secret keys are never compared or printed).
+impl PartialEq for Keyring {
+    fn eq(&self, other: &Keyring) -> bool {
+        self.problems == other.problems
+            && self.identities.len() == other.identities.len()
+            && self
+                .identities
+                .iter()
+                .zip(&other.identities)
+                .all(|(a, b)| a.recipient() == b.recipient())
+    }
+}
+
 impl Keyring {
     /// A keyring holding `identities`.
     pub fn new(identities: Vec<Identity>) -> Keyring {

@@ -356,12 +356,13 @@ impl Metadata {
         Item::Map(out)
     }
 
-    /// Every age recipient, comma separated (for messages).
+    /// Every age recipient, comma separated (for messages); post-quantum recipients,
+    /// about 2,000 characters long, are shortened to their ends.
     pub fn recipients(&self) -> String {
-        let all: Vec<&str> = self
+        let all: Vec<String> = self
             .key_groups
             .iter()
-            .flat_map(|g| g.age.iter().map(|k| k.recipient.as_str()))
+            .flat_map(|g| g.age.iter().map(|k| abbreviate(&k.recipient)))
             .collect();
         if all.is_empty() {
             "none".into()
@@ -369,6 +370,17 @@ impl Metadata {
             all.join(", ")
         }
     }
+}
+
+/// `recipient`, or its first 16 and last 8 characters when it is longer than 80.
+fn abbreviate(recipient: &str) -> String {
+    let chars: Vec<char> = recipient.chars().collect();
+    if chars.len() <= 80 {
+        return recipient.to_string();
+    }
+    let head: String = chars[..16].iter().collect();
+    let tail: String = chars[chars.len() - 8..].iter().collect();
+    format!("{head}…{tail}")
 }
 
 #[cfg(test)]

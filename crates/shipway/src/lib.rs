@@ -21,6 +21,7 @@ pub fn run(cli: shipway_cli::Cli) -> ExitStatus {
         shipway_cli::Command::Sync(args) => commands::sync(&args),
         shipway_cli::Command::Status(args) => commands::status(&args),
         shipway_cli::Command::Serve(args) => commands::serve(&args),
+        shipway_cli::Command::Secret(args) => commands::secret(&args),
     };
     match result {
         Ok(status) => status,

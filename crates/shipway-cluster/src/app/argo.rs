@@ -478,7 +478,7 @@ fn parse_application(path: &Path, doc: &Node) -> Result<App, AppError> {
     top.finish(&[])?;
 
     // Labels, annotations, finalizers and Argo CD's own namespace say nothing about what
-    // is deployed where; only the name is read.
+    // is deployed where; only the name (and shipway's decryption annotation) is read.
     let name_node = metadata.get("name").ok_or_else(|| {
         AppError::invalid(path, metadata.pos, "the Application has no `metadata.name`")
     })?;
@@ -501,6 +501,11 @@ fn parse_application(path: &Path, doc: &Node) -> Result<App, AppError> {
         .filter(|n| !n.is_empty())
         .unwrap_or("argocd")
         .to_string();
+    let decryption_secret = metadata
+        .get_path(&["annotations", super::DECRYPTION_SECRET_ANNOTATION])
+        .and_then(Node::as_str)
+        .filter(|n| !n.is_empty())
+        .map(|n| (app_namespace.clone(), n.to_string()));
 
     let mut spec_fields = Fields::of(path, "spec", spec)?;
     spec_fields.string("project")?;
@@ -554,6 +559,8 @@ fn parse_application(path: &Path, doc: &Node) -> Result<App, AppError> {
         images,
         destination,
         defined_in: path.to_path_buf(),
+        decrypt: None,
+        decryption_secret,
     })
 }
 

@@ -52,8 +52,12 @@ async fn prepare(
     cluster: &Cluster,
     found: &Target,
 ) -> anyhow::Result<Prepared> {
-    let app = App::from_path(path, target.namespace.as_deref())?;
+    let mut app = App::from_path(path, target.namespace.as_deref())?;
     app.check_destination(found)?;
+    // SOPS files are decrypted in memory with the identities sops would use.
+    app.decrypt = Some(std::sync::Arc::new(shipway_secrets::Keyring::discover(
+        &|name| std::env::var(name).ok(),
+    )));
     let overrides = Overrides {
         namespace: target.namespace.clone(),
         no_check: target.no_check,
