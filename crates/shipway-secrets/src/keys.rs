@@ -206,8 +206,14 @@ impl Keyring {
             }
         }
         if let Some(keys) = env("SOPS_AGE_KEY").filter(|k| !k.trim().is_empty()) {
-            let lines: Vec<&str> = keys.split_whitespace().collect();
-            ring.add_text("`SOPS_AGE_KEY`", &lines.join("\n"));
+            // Identities separated by whitespace or newlines; `#` lines (a pasted key
+            // file's comments) are skipped first.
+            let words: Vec<&str> = keys
+                .lines()
+                .filter(|l| !l.trim_start().starts_with('#'))
+                .flat_map(str::split_whitespace)
+                .collect();
+            ring.add_text("`SOPS_AGE_KEY`", &words.join("\n"));
         }
         if let Some(path) = default_key_file(env)
             && path.is_file()
