@@ -146,12 +146,12 @@ pub async fn prepare_rendered(
     overrides: &Overrides,
     cluster: &Cluster,
 ) -> Result<Prepared, PrepareError> {
-    // Flux refuses to apply an object that still holds sops metadata; so does shipway,
-    // with or without decryption configured.
+    // Flux refuses to apply a Secret that still holds sops metadata; shipway also refuses
+    // one generated from an encrypted file, whatever decryption is configured.
     if let Some(object) = rendered
         .objects
         .iter()
-        .find(|o| o.get("sops").and_then(|s| s.get("mac")).is_some())
+        .find(|o| shipway_check::rules::security::holds_sops_ciphertext(o))
     {
         return Err(PrepareError::Encrypted {
             app: app.name.clone(),

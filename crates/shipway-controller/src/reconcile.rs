@@ -38,11 +38,13 @@ pub(crate) async fn prepare(
     let inner = &controller.inner;
     let fetcher = inner.fetcher.clone();
     let mut app = spec.app.clone();
-    if let Some((namespace, name)) = &app.decryption_secret {
-        app.decrypt = Some(std::sync::Arc::new(
-            decryption_keys(controller, namespace, name).await?,
-        ));
-    }
+    // Keys come from the Secret the app names; an app naming none (an `--apps` file, an
+    // Application without the annotation) uses the identities of serve's own environment,
+    // as `plan` and `sync` do. Either way they are read now and held in memory only.
+    app.decrypt = Some(std::sync::Arc::new(match &app.decryption_secret {
+        Some((namespace, name)) => decryption_keys(controller, namespace, name).await?,
+        None => shipway_secrets::Keyring::discover(&|name| std::env::var(name).ok()),
+    }));
     let fetched = Instant::now();
     let metrics_fetch = inner.metrics.git_fetch_seconds.clone();
     let rendered = tokio::task::spawn_blocking(move || {

@@ -80,7 +80,12 @@ pub fn secret_data(keyring: &Keyring, node: &mut Node, source: &Path) -> Result<
         let Some(encoded) = entry.value.as_str() else {
             continue;
         };
-        let Ok(bytes) = STANDARD.decode(encoded.trim()) else {
+        // kustomize wraps long base64 values over lines.
+        let compact: String = encoded
+            .chars()
+            .filter(|c| !c.is_ascii_whitespace())
+            .collect();
+        let Ok(bytes) = STANDARD.decode(compact) else {
             continue;
         };
         if Format::detect(&bytes).is_none() {
