@@ -530,6 +530,45 @@ mod tests {
     }
 
     #[test]
+    fn decryption_names_the_secret_ref_and_only_the_sops_provider_is_accepted() {
+        let mut objects = FluxObjects::default();
+        let file = Path::new("flux.yaml");
+        objects.take(
+            &json!({"apiVersion": "source.toolkit.fluxcd.io/v1", "kind": "GitRepository",
+                "metadata": {"name": "repo", "namespace": "flux-system"},
+                "spec": {"url": "/srv/git/app.git", "interval": "1m", "ref": {"branch": "main"}}}),
+            file,
+        );
+        for (name, provider) in [("web", "sops"), ("bad", "vault")] {
+            objects.take(
+                &json!({"apiVersion": "kustomize.toolkit.fluxcd.io/v1", "kind": "Kustomization",
+                    "metadata": {"name": name, "namespace": "flux-system"},
+                    "spec": {"interval": "5m", "path": "./deploy",
+                        "sourceRef": {"kind": "GitRepository", "name": "repo"},
+                        "decryption": {"provider": provider, "secretRef": {"name": "sops-age"}}}}),
+                file,
+            );
+        }
+        let apps = objects.apps();
+        let web = apps.iter().flatten().find(|a| a.app.name == "web").unwrap();
+        assert_eq!(
+            web.app.decryption_secret,
+            Some(("flux-system".to_string(), "sops-age".to_string()))
+        );
+        let refused: Vec<String> = apps
+            .iter()
+            .filter_map(|a| a.as_ref().err())
+            .map(ToString::to_string)
+            .collect();
+        assert!(
+            refused
+                .iter()
+                .any(|e| e.contains("spec.decryption.provider")),
+            "{refused:?}"
+        );
+    }
+
+    #[test]
     fn kustomizations_pair_with_their_git_repository_and_refuse_unknown_fields() {
         let mut objects = FluxObjects::default();
         let file = Path::new("flux.yaml");

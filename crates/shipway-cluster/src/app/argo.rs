@@ -920,3 +920,40 @@ fn parse_ignore_differences(path: &Path, node: &Node) -> Result<Vec<IgnoreDiffer
 fn strings_only(items: Vec<(String, Pos)>) -> Vec<String> {
     items.into_iter().map(|(s, _)| s).collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    const APPLICATION: &str = "apiVersion: argoproj.io/v1alpha1
+kind: Application
+metadata:
+  name: web
+  namespace: team-a
+  annotations:
+    shipway.dev/decryption-secret: sops-age
+spec:
+  project: default
+  source: {repoURL: https://git.example.com/app.git, path: deploy, targetRevision: main}
+  destination: {server: https://kubernetes.default.svc, namespace: shop}
+";
+
+    #[test]
+    fn the_decryption_annotation_names_a_secret_in_the_applications_namespace() {
+        let app = crate::app::App::from_application_text(Path::new("app.yaml"), APPLICATION)
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            app.decryption_secret,
+            Some(("team-a".to_string(), "sops-age".to_string()))
+        );
+        let plain = APPLICATION.replace(
+            "    shipway.dev/decryption-secret: sops-age\n",
+            "    other: x\n",
+        );
+        let app = crate::app::App::from_application_text(Path::new("app.yaml"), &plain)
+            .unwrap()
+            .unwrap();
+        assert_eq!(app.decryption_secret, None);
+    }
+}
