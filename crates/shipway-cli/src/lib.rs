@@ -51,6 +51,8 @@ pub enum Command {
     /// Notifications: check a configuration by sending a sample.
     #[command(subcommand)]
     Notify(NotifyCommand),
+    /// SOPS secrets with age: generate keys, encrypt, decrypt, edit and re-key files.
+    Secret(SecretArgs),
 }
 
 /// What `shipway rollout` does.
@@ -148,6 +150,60 @@ pub struct NotifyTestArgs {
     /// triggers (a failed sync for `on-sync-failed`, a release for `on-release`, …).
     #[arg(long, default_value = "on-deployed", value_name = "TRIGGER")]
     pub trigger: String,
+}
+
+/// Arguments of `shipway secret`.
+#[derive(Debug, clap::Args)]
+pub struct SecretArgs {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: SecretCommand,
+}
+
+/// `shipway secret` subcommands. Identities for decryption come from `SOPS_AGE_KEY_FILE`,
+/// `SOPS_AGE_KEY` (identities separated by whitespace) and
+/// `$XDG_CONFIG_HOME/sops/age/keys.txt` (default `~/.config/sops/age/keys.txt`), combined.
+#[derive(Debug, Subcommand)]
+pub enum SecretCommand {
+    /// Generate an age X25519 identity in age-keygen's file format (stdout, or `-o FILE`
+    /// written with mode 0600); the public key is printed on stderr.
+    Keygen {
+        /// Write the identity to this file (refuses to overwrite).
+        #[arg(short = 'o', long)]
+        output: Option<PathBuf>,
+    },
+    /// Encrypt a file in sops format (YAML, JSON, dotenv `.env`, anything else binary) for
+    /// the `--age` recipients, or the first `.sops.yaml` creation rule matching it.
+    Encrypt {
+        /// The plaintext file.
+        file: PathBuf,
+        /// An age recipient (`age1…`); repeatable. Overrides `.sops.yaml`'s keys.
+        #[arg(long = "age", value_name = "RECIPIENT")]
+        age: Vec<String>,
+        /// Replace the file instead of printing the encrypted document on stdout.
+        #[arg(short = 'i', long)]
+        in_place: bool,
+    },
+    /// Decrypt a sops file (the MAC is verified) to stdout or `-o FILE`.
+    Decrypt {
+        /// The encrypted file.
+        file: PathBuf,
+        /// Write the plaintext to this file (mode 0600) instead of stdout.
+        #[arg(short = 'o', long)]
+        output: Option<PathBuf>,
+    },
+    /// Open the plaintext in `$EDITOR` (a 0600 temporary file) and re-encrypt it with the same
+    /// data key; nothing is written if the editor fails or nothing changed.
+    Edit {
+        /// The encrypted file.
+        file: PathBuf,
+    },
+    /// Re-wrap the file's data key for the recipients `.sops.yaml` now names for it; values
+    /// and MAC are unchanged.
+    Updatekeys {
+        /// The encrypted file.
+        file: PathBuf,
+    },
 }
 
 /// `shipway serve --log-format` values.
@@ -696,6 +752,12 @@ pub struct RenderArgs {
     /// Add the `app.kubernetes.io/managed-by` label to every object.
     #[arg(long)]
     pub enable_managedby_label: bool,
+
+    /// Decrypt SOPS-encrypted resources, generator files, patches and Secret `data`
+    /// values (as Flux does), with the age identities of `SOPS_AGE_KEY_FILE`,
+    /// `SOPS_AGE_KEY` and `~/.config/sops/age/keys.txt`. The output then holds plaintext.
+    #[arg(long)]
+    pub decrypt: bool,
 
     /// Write the output to this file instead of stdout.
     #[arg(short = 'o', long)]

@@ -18,6 +18,7 @@ pub mod source;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use shipway_model::yaml::{Limits, parse_stream};
 use shipway_model::{Node, Pos, SourceMap, Value};
@@ -151,6 +152,9 @@ pub struct Rendered {
     pub revision: Option<String>,
     /// Deprecation warnings the renderer printed, for stderr.
     pub warnings: Vec<String>,
+    /// Identities for decrypting SOPS-encrypted inputs (Flux's semantics, see
+    /// [`shipway_render::decrypt`]); `None` reads every file as it is.
+    pub decrypt: Option<Arc<shipway_secrets::Keyring>>,
 }
 
 impl Rendered {
@@ -207,8 +211,18 @@ impl Rendered {
 
     /// Reads one YAML or JSON stream from the file `path`.
     pub fn add_file(&mut self, path: &Path) -> Result<(), AppError> {
-        let text = std::fs::read_to_string(path).map_err(|e| AppError::io(path, e))?;
-        self.add_stream(path, &text)
+        let mut text = std::fs::read_to_string(path).map_err(|e| AppError::io(path, e))?;
+        if let Some(keyring) = &self.decrypt {
+            text = shipway_render::decrypt::file_text(keyring, path, text)?;
+        }
+        let before = self.objects.len();
+        self.add_stream(path, &text)?;
+        if let Some(keyring) = &self.decrypt {
+            for object in &mut self.objects[before..] {
+                shipway_render::decrypt::secret_data(keyring, object, path)?;
+            }
+        }
+        Ok(())
     }
 
     /// Adds the documents of one YAML (or JSON) stream read from `path` (which need not
@@ -266,6 +280,7 @@ impl Rendered {
     ) -> Result<(), AppError> {
         let options = shipway_render::Options {
             load_restrictor: restrictor,
+            decrypt: self.decrypt.clone(),
             ..shipway_render::Options::default()
         };
         let output = shipway_render::render(dir, &options)?;
@@ -417,7 +432,19 @@ pub struct App {
     pub destination: Destination,
     /// The file the app was defined in (the `Application` manifest, or the path given).
     pub defined_in: PathBuf,
+    /// Identities for decrypting the app's SOPS-encrypted files while rendering; `None`
+    /// renders them as they are (and a Secret still carrying `sops` metadata is refused
+    /// before it is applied).
+    pub decrypt: Option<Arc<shipway_secrets::Keyring>>,
+    /// The Secret (namespace, name) whose `*.agekey` entries hold the app's age
+    /// identities: Flux's `spec.decryption.secretRef`, or the `shipway.dev/decryption-secret`
+    /// annotation of an Argo CD `Application` (a Secret in the Application's namespace).
+    /// The controller reads it when it renders the app and keeps the keys in memory only.
+    pub decryption_secret: Option<(String, String)>,
 }
+
+/// The annotation naming an Argo CD `Application`'s decryption Secret.
+pub const DECRYPTION_SECRET_ANNOTATION: &str = "shipway.dev/decryption-secret";
 
 impl App {
     /// The app at `path`. A YAML file holding an Argo CD `Application`
@@ -472,6 +499,8 @@ impl App {
             images: Vec::new(),
             destination: Destination::default(),
             defined_in: path.to_path_buf(),
+            decrypt: None,
+            decryption_secret: None,
         })
     }
 
@@ -495,7 +524,10 @@ impl App {
         &self,
         fetch: impl FnOnce(&str, &str) -> Result<source::Checkout, source::FetchError>,
     ) -> Result<Rendered, AppError> {
-        let mut rendered = Rendered::default();
+        let mut rendered = Rendered {
+            decrypt: self.decrypt.clone(),
+            ..Rendered::default()
+        };
         match &self.source {
             Source::Local { path, recurse } => rendered.add_path_with(path, *recurse)?,
             Source::Git {

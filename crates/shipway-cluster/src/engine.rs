@@ -97,6 +97,19 @@ pub enum PrepareError {
         /// What is wrong.
         message: String,
     },
+    /// An object still carries SOPS metadata after rendering: it would be applied
+    /// encrypted.
+    #[error(
+        "app `{app}`: {kind} `{name}` is SOPS-encrypted; configure decryption (Flux `spec.decryption.secretRef`, the `shipway.dev/decryption-secret` annotation, or `SOPS_AGE_KEY_FILE`) so it can be decrypted"
+    )]
+    Encrypted {
+        /// The app's name.
+        app: String,
+        /// The object's kind.
+        kind: String,
+        /// The object's name.
+        name: String,
+    },
     /// Looking up the cluster's resources to place objects failed.
     #[error("app `{app}`: {source}")]
     Cluster {
@@ -133,6 +146,22 @@ pub async fn prepare_rendered(
     overrides: &Overrides,
     cluster: &Cluster,
 ) -> Result<Prepared, PrepareError> {
+    // Flux refuses to apply a Secret that still holds sops metadata; shipway also refuses
+    // one generated from an encrypted file, whatever decryption is configured.
+    if let Some(object) = rendered
+        .objects
+        .iter()
+        .find(|o| shipway_check::rules::security::holds_sops_ciphertext(o))
+    {
+        return Err(PrepareError::Encrypted {
+            app: app.name.clone(),
+            kind: object.str_at(&["kind"]).unwrap_or_default().to_string(),
+            name: object
+                .str_at(&["metadata", "name"])
+                .unwrap_or_default()
+                .to_string(),
+        });
+    }
     if !overrides.no_check {
         let errors = check_errors(&rendered);
         if !errors.is_empty() {

@@ -28,6 +28,7 @@ const KUSTOMIZATION_FIELDS: &[&str] = &[
     "wait",
     "postBuild",
     "force",
+    "decryption",
 ];
 
 /// The `GitRepository.spec` fields shipway implements.
@@ -202,6 +203,28 @@ impl FluxObjects {
                     .collect()
             })
             .unwrap_or_default();
+        // `spec.decryption`: only the sops provider exists in Flux; its keys come from the
+        // `secretRef` Secret in the Kustomization's namespace.
+        let decryption_secret = match spec.get("decryption") {
+            None => None,
+            Some(decryption) => {
+                let provider = decryption
+                    .get("provider")
+                    .and_then(Value::as_str)
+                    .unwrap_or("");
+                if provider != "sops" {
+                    return Err(at(
+                        "spec.decryption.provider",
+                        format!("is `{provider}`; must be `sops`"),
+                    ));
+                }
+                decryption
+                    .get("secretRef")
+                    .and_then(|r| r.get("name"))
+                    .and_then(Value::as_str)
+                    .map(|n| (namespace.clone(), n.to_string()))
+            }
+        };
         let mut substitute = BTreeMap::new();
         let mut substitute_from = Vec::new();
         if let Some(post) = spec.get("postBuild") {
@@ -266,6 +289,8 @@ impl FluxObjects {
             images: Vec::new(),
             destination: shipway_cluster::app::argo::Destination::default(),
             defined_in: file.to_path_buf(),
+            decrypt: None,
+            decryption_secret,
         };
         Ok(FluxApp {
             app,
@@ -502,6 +527,45 @@ mod tests {
         .unwrap();
         substitute(&mut off, &vars());
         assert_eq!(off.to_json()["a"], "${replicas}");
+    }
+
+    #[test]
+    fn decryption_names_the_secret_ref_and_only_the_sops_provider_is_accepted() {
+        let mut objects = FluxObjects::default();
+        let file = Path::new("flux.yaml");
+        objects.take(
+            &json!({"apiVersion": "source.toolkit.fluxcd.io/v1", "kind": "GitRepository",
+                "metadata": {"name": "repo", "namespace": "flux-system"},
+                "spec": {"url": "/srv/git/app.git", "interval": "1m", "ref": {"branch": "main"}}}),
+            file,
+        );
+        for (name, provider) in [("web", "sops"), ("bad", "vault")] {
+            objects.take(
+                &json!({"apiVersion": "kustomize.toolkit.fluxcd.io/v1", "kind": "Kustomization",
+                    "metadata": {"name": name, "namespace": "flux-system"},
+                    "spec": {"interval": "5m", "path": "./deploy",
+                        "sourceRef": {"kind": "GitRepository", "name": "repo"},
+                        "decryption": {"provider": provider, "secretRef": {"name": "sops-age"}}}}),
+                file,
+            );
+        }
+        let apps = objects.apps();
+        let web = apps.iter().flatten().find(|a| a.app.name == "web").unwrap();
+        assert_eq!(
+            web.app.decryption_secret,
+            Some(("flux-system".to_string(), "sops-age".to_string()))
+        );
+        let refused: Vec<String> = apps
+            .iter()
+            .filter_map(|a| a.as_ref().err())
+            .map(ToString::to_string)
+            .collect();
+        assert!(
+            refused
+                .iter()
+                .any(|e| e.contains("spec.decryption.provider")),
+            "{refused:?}"
+        );
     }
 
     #[test]

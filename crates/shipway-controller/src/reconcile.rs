@@ -37,7 +37,14 @@ pub(crate) async fn prepare(
 ) -> anyhow::Result<Prepared> {
     let inner = &controller.inner;
     let fetcher = inner.fetcher.clone();
-    let app = spec.app.clone();
+    let mut app = spec.app.clone();
+    // Keys come from the Secret the app names; an app naming none (an `--apps` file, an
+    // Application without the annotation) uses the identities of serve's own environment,
+    // as `plan` and `sync` do. Either way they are read now and held in memory only.
+    app.decrypt = Some(std::sync::Arc::new(match &app.decryption_secret {
+        Some((namespace, name)) => decryption_keys(controller, namespace, name).await?,
+        None => shipway_secrets::Keyring::discover(&|name| std::env::var(name).ok()),
+    }));
     let fetched = Instant::now();
     let metrics_fetch = inner.metrics.git_fetch_seconds.clone();
     let rendered = tokio::task::spawn_blocking(move || {
@@ -161,6 +168,50 @@ async fn children(
         move |o| matches!(o, crate::Origin::Child { parent: p } if *p == parent),
         specs,
     );
+}
+
+/// The age identities of the Secret `namespace/name`: every `data` entry whose name ends
+/// in `.agekey`, as Flux reads them. Read on each render and kept in memory only.
+async fn decryption_keys(
+    controller: &Controller,
+    namespace: &str,
+    name: &str,
+) -> anyhow::Result<shipway_secrets::Keyring> {
+    let key = shipway_cluster::cluster::Key {
+        group: String::new(),
+        version: "v1".into(),
+        kind: "Secret".into(),
+        namespace: namespace.to_string(),
+        name: name.to_string(),
+    };
+    let Some(object) = controller.inner.cluster.get(&key).await? else {
+        anyhow::bail!("decryption: Secret `{namespace}/{name}` not found");
+    };
+    let mut keyring = shipway_secrets::Keyring::default();
+    for (entry, value) in object
+        .get("data")
+        .and_then(Value::as_object)
+        .into_iter()
+        .flatten()
+    {
+        if !entry.ends_with(".agekey") {
+            continue;
+        }
+        let Some(text) = value.as_str().and_then(decode_base64) else {
+            anyhow::bail!(
+                "decryption: Secret `{namespace}/{name}` entry `{entry}` is not base64 text"
+            );
+        };
+        keyring.add_text(
+            &format!("Secret `{namespace}/{name}` entry `{entry}`"),
+            &text,
+        );
+        drop(shipway_secrets::Secret::new(text));
+    }
+    if let Some(problem) = keyring.problems.first() {
+        anyhow::bail!("decryption: {problem}");
+    }
+    Ok(keyring)
 }
 
 /// A Flux app's post-build variables: `substituteFrom` in order (later sources win), then

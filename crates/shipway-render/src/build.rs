@@ -112,7 +112,7 @@ impl<'o> Builder<'o> {
     pub(crate) fn new(options: &'o Options) -> Builder<'o> {
         Builder {
             options,
-            loader: Loader::new(options.load_restrictor),
+            loader: Loader::new(options.load_restrictor).with_decrypt(options.decrypt.clone()),
             sources: Arc::default(),
             warnings: Vec::new(),
             stack: Vec::new(),
@@ -139,7 +139,8 @@ impl<'o> Builder<'o> {
     fn sub_builder(&self) -> Builder<'o> {
         Builder {
             options: self.options,
-            loader: Loader::new(self.options.load_restrictor),
+            loader: Loader::new(self.options.load_restrictor)
+                .with_decrypt(self.options.decrypt.clone()),
             sources: self.sources.clone(),
             warnings: Vec::new(),
             stack: self.stack.clone(),
@@ -388,7 +389,10 @@ impl<'o> Builder<'o> {
         path: &Path,
         kustomization: bool,
     ) -> Result<Vec<Node>, RenderError> {
-        let text = fs_err::read_to_string(path).map_err(|e| RenderError::io(path, e))?;
+        let mut text = fs_err::read_to_string(path).map_err(|e| RenderError::io(path, e))?;
+        if !kustomization && let Some(keyring) = &self.options.decrypt {
+            text = crate::decrypt::file_text(keyring, path, text)?;
+        }
         let file = self.add_source(path);
         let limits = Limits {
             duplicate_keys_keep_last: kustomization,

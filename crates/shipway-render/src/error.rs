@@ -28,6 +28,10 @@ impl fmt::Display for Location {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum RenderError {
+    /// A SOPS-encrypted input could not be decrypted (the message names the file and key
+    /// type, never a value).
+    #[error(transparent)]
+    Decrypt(Box<shipway_secrets::Error>),
     /// A file or directory could not be read.
     #[error("{}: {source}", path.display())]
     Io {

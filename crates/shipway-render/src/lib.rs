@@ -11,6 +11,7 @@
 //! ```
 
 mod build;
+pub mod decrypt;
 pub mod error;
 pub mod fieldspec;
 pub mod generate;
@@ -44,6 +45,10 @@ pub struct Options {
     /// The `helm` program for `helmCharts` (`--enable-helm`); charts are refused when
     /// `None`.
     pub helm_command: Option<String>,
+    /// Decrypt SOPS-encrypted inputs with these identities, as Flux does: resources,
+    /// generator `files`/`envs`, patch files, and Secret `data` values that are sops
+    /// documents. `None` (the default) reads every file as it is.
+    pub decrypt: Option<std::sync::Arc<shipway_secrets::Keyring>>,
 }
 
 /// A rendered kustomization.
@@ -135,6 +140,9 @@ pub fn render(dir: &Path, options: &Options) -> Result<Output, RenderError> {
                 );
             }
         }
+    }
+    if let Some(keyring) = &options.decrypt {
+        decrypt::secret_data_all(keyring, &mut resources)?;
     }
     let yaml = emit_all(&resources)?;
     Ok(Output {

@@ -29,6 +29,8 @@ pub struct Loader {
     /// in a few hundred directories, and resolving each from scratch took a third of the
     /// render's time in system calls.
     directories: RefCell<HashMap<PathBuf, PathBuf>>,
+    /// Identities for decrypting SOPS files as they are read; `None` reads them as they are.
+    decrypt: Option<std::sync::Arc<shipway_secrets::Keyring>>,
 }
 
 impl Loader {
@@ -37,7 +39,7 @@ impl Loader {
     pub fn read_file(&self, path: &Path, from: &Path, pos: Pos) -> Result<Vec<u8>, RenderError> {
         let root = from.parent().unwrap_or(Path::new("."));
         self.check(path, root, from, pos)?;
-        fs_err::read(path).map_err(|e| {
+        let bytes = fs_err::read(path).map_err(|e| {
             if e.kind() == std::io::ErrorKind::NotFound {
                 RenderError::Invalid {
                     location: location(from, pos),
@@ -46,7 +48,11 @@ impl Loader {
             } else {
                 RenderError::io(path, e)
             }
-        })
+        })?;
+        match &self.decrypt {
+            Some(keyring) => crate::decrypt::file(keyring, path, bytes),
+            None => Ok(bytes),
+        }
     }
 
     /// Checks the restrictor for `path`, resolving symlinks so that a link cannot lead out
@@ -80,7 +86,18 @@ impl Loader {
         Loader {
             restrictor,
             directories: RefCell::default(),
+            decrypt: None,
         }
+    }
+
+    /// The loader, decrypting SOPS files it reads with `keyring`.
+    #[must_use]
+    pub fn with_decrypt(
+        mut self,
+        keyring: Option<std::sync::Arc<shipway_secrets::Keyring>>,
+    ) -> Loader {
+        self.decrypt = keyring;
+        self
     }
 
     /// [`canonical`] of a directory, remembered. A directory is resolved from its parent's

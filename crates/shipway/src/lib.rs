@@ -26,6 +26,7 @@ pub fn run(cli: shipway_cli::Cli) -> ExitStatus {
         shipway_cli::Command::Notify(shipway_cli::NotifyCommand::Test(args)) => {
             commands::notify_test(&args)
         }
+        shipway_cli::Command::Secret(args) => commands::secret(&args),
     };
     match result {
         Ok(status) => status,

@@ -8,6 +8,7 @@ pub mod pod_security;
 pub mod references;
 pub mod reliability;
 pub mod schema;
+pub mod security;
 
 use shipway_model::{Node, Severity};
 
@@ -139,6 +140,7 @@ pub static RULES: &[&Rule] = &[
     &reliability::PDB_BLOCKS_EVICTION,
     &reliability::SELECTOR_MATCHES_NOTHING,
     &reliability::HPA_MIN_ABOVE_MAX,
+    &security::PLAINTEXT_SECRET,
     &references::SERVICE_TARGET_PORT,
     &references::MISSING_CONFIG_MAP,
     &references::MISSING_SECRET,

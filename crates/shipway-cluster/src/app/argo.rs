@@ -455,7 +455,7 @@ fn parse_application(path: &Path, doc: &Node) -> Result<App, AppError> {
     top.finish(&[])?;
 
     // Labels, annotations, finalizers and Argo CD's own namespace say nothing about what
-    // is deployed where; only the name is read.
+    // is deployed where; only the name (and shipway's decryption annotation) is read.
     let name_node = metadata.get("name").ok_or_else(|| {
         AppError::invalid(path, metadata.pos, "the Application has no `metadata.name`")
     })?;
@@ -478,6 +478,11 @@ fn parse_application(path: &Path, doc: &Node) -> Result<App, AppError> {
         .filter(|n| !n.is_empty())
         .unwrap_or("argocd")
         .to_string();
+    let decryption_secret = metadata
+        .get_path(&["annotations", super::DECRYPTION_SECRET_ANNOTATION])
+        .and_then(Node::as_str)
+        .filter(|n| !n.is_empty())
+        .map(|n| (app_namespace.clone(), n.to_string()));
 
     let mut spec_fields = Fields::of(path, "spec", spec)?;
     spec_fields.string("project")?;
@@ -546,6 +551,8 @@ fn parse_application(path: &Path, doc: &Node) -> Result<App, AppError> {
         images,
         destination,
         defined_in: path.to_path_buf(),
+        decrypt: None,
+        decryption_secret,
     })
 }
 
@@ -930,4 +937,41 @@ fn parse_ignore_differences(path: &Path, node: &Node) -> Result<Vec<IgnoreDiffer
 
 fn strings_only(items: Vec<(String, Pos)>) -> Vec<String> {
     items.into_iter().map(|(s, _)| s).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    const APPLICATION: &str = "apiVersion: argoproj.io/v1alpha1
+kind: Application
+metadata:
+  name: web
+  namespace: team-a
+  annotations:
+    shipway.dev/decryption-secret: sops-age
+spec:
+  project: default
+  source: {repoURL: https://git.example.com/app.git, path: deploy, targetRevision: main}
+  destination: {server: https://kubernetes.default.svc, namespace: shop}
+";
+
+    #[test]
+    fn the_decryption_annotation_names_a_secret_in_the_applications_namespace() {
+        let app = crate::app::App::from_application_text(Path::new("app.yaml"), APPLICATION)
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            app.decryption_secret,
+            Some(("team-a".to_string(), "sops-age".to_string()))
+        );
+        let plain = APPLICATION.replace(
+            "    shipway.dev/decryption-secret: sops-age\n",
+            "    other: x\n",
+        );
+        let app = crate::app::App::from_application_text(Path::new("app.yaml"), &plain)
+            .unwrap()
+            .unwrap();
+        assert_eq!(app.decryption_secret, None);
+    }
 }

@@ -125,8 +125,12 @@ async fn prepare(
     cluster: &Cluster,
     found: &Target,
 ) -> anyhow::Result<Prepared> {
-    let app = load_app(path, target)?;
+    let mut app = load_app(path, target)?;
     app.check_destination(found)?;
+    // SOPS files are decrypted in memory with the identities sops would use.
+    app.decrypt = Some(std::sync::Arc::new(shipway_secrets::Keyring::discover(
+        &|name| std::env::var(name).ok(),
+    )));
     let overrides = Overrides {
         namespace: target.namespace.clone(),
         no_check: target.no_check,

@@ -12,6 +12,7 @@ mod remote;
 mod render;
 mod rollback;
 mod sandbox;
+mod secret;
 mod serve;
 
 pub(crate) use check::check;
@@ -41,6 +42,7 @@ pub(crate) use release::release;
 pub(crate) use render::render;
 pub(crate) use rollback::rollback;
 pub(crate) use sandbox::sandbox;
+pub(crate) use secret::secret;
 pub(crate) use serve::serve;
 
 /// How the process ends.

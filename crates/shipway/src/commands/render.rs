@@ -17,6 +17,11 @@ pub(crate) fn render(args: &RenderArgs) -> anyhow::Result<ExitStatus> {
         reorder_none: args.reorder == Reorder::None,
         managed_by_label: args.enable_managedby_label,
         helm_command: args.enable_helm.then(|| args.helm_command.clone()),
+        decrypt: args.decrypt.then(|| {
+            std::sync::Arc::new(shipway_secrets::Keyring::discover(&|name: &str| {
+                std::env::var(name).ok()
+            }))
+        }),
     };
     let output = shipway_render::render(&args.dir, &options)?;
     for warning in &output.warnings {

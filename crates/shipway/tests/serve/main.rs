@@ -1576,3 +1576,144 @@ fn a_failed_sync_notifies_each_subscribed_recipient_once_even_across_a_restart()
         requests[3].body
     );
 }
+
+/// Issue 15: a Flux Kustomization's SOPS-encrypted Secret is decrypted with the age key of
+/// its `spec.decryption.secretRef` Secret, and the value is in no log line, API answer or
+/// file of serve's state.
+#[test]
+fn a_flux_kustomization_decrypts_sops_secrets_with_its_secret_ref_and_never_leaks_them() {
+    const CANARY: &str = "canary-serve-4c2f9e";
+    let world = World::new();
+    let keys = world.dir.path().join("keys");
+    std::fs::create_dir_all(&keys).unwrap();
+    let key_file = keys.join("age.agekey");
+    let out = Command::new(env!("CARGO_BIN_EXE_shipway"))
+        .args(["secret", "keygen", "-o"])
+        .arg(&key_file)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let recipient = String::from_utf8_lossy(&out.stderr)
+        .trim()
+        .trim_start_matches("Public key: ")
+        .to_string();
+    world.commit("an encrypted secret", |work| {
+        let plain = keys.join("secret.yaml");
+        std::fs::write(
+            &plain,
+            format!("apiVersion: v1\nkind: Secret\nmetadata:\n  name: db\nstringData:\n  password: {CANARY}\n"),
+        )
+        .unwrap();
+        let out = Command::new(env!("CARGO_BIN_EXE_shipway"))
+            .args(["secret", "encrypt", "--age", &recipient])
+            .arg(&plain)
+            .current_dir(&keys)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        std::fs::remove_file(&plain).unwrap();
+        std::fs::write(work.join("app/secret.yaml"), out.stdout).unwrap();
+        std::fs::write(
+            work.join("app/kustomization.yaml"),
+            "resources: [deployment.yaml, secret.yaml]\n",
+        )
+        .unwrap();
+    });
+    world.kubectl(&["create", "namespace", "flux-system"]);
+    world.kubectl(&[
+        "create",
+        "secret",
+        "generic",
+        "sops-age",
+        "-n",
+        "flux-system",
+        &format!("--from-file=age.agekey={}", key_file.display()),
+    ]);
+    std::fs::remove_file(&key_file).unwrap();
+    let apps = world.dir.path().join("flux");
+    std::fs::create_dir_all(&apps).unwrap();
+    std::fs::write(
+        apps.join("web.yaml"),
+        format!(
+            "apiVersion: source.toolkit.fluxcd.io/v1
+kind: GitRepository
+metadata: {{name: shop, namespace: flux-system}}
+spec:
+  url: {}
+  interval: 1m
+  ref: {{branch: main}}
+---
+apiVersion: kustomize.toolkit.fluxcd.io/v1
+kind: Kustomization
+metadata: {{name: web, namespace: flux-system}}
+spec:
+  interval: 1h
+  path: ./app
+  prune: true
+  targetNamespace: default
+  sourceRef: {{kind: GitRepository, name: shop}}
+  decryption:
+    provider: sops
+    secretRef: {{name: sops-age}}
+",
+            world.origin.display()
+        ),
+    )
+    .unwrap();
+    let state = world.dir.path().join("state");
+    let serve = Serve::start(&world, &apps, &state, &[]);
+    wait_for(60, "the Secret to be applied decrypted", || {
+        world
+            .try_kubectl(&[
+                "get",
+                "secret",
+                "db",
+                "-n",
+                "default",
+                "-o",
+                "jsonpath={.data.password}",
+            ])
+            .is_some_and(|b64| {
+                let out = Command::new("sh")
+                    .args(["-c", &format!("printf %s '{b64}' | base64 -d")])
+                    .output()
+                    .unwrap();
+                out.stdout == CANARY.as_bytes()
+            })
+    });
+    let mut answers = String::new();
+    for path in [
+        "/api/v1/apps",
+        "/api/v1/apps/web",
+        "/api/v1/apps/web/resources",
+        "/api/v1/apps/web/diff",
+        "/api/v1/apps/web/history",
+    ] {
+        let (code, body) = serve.call("GET", path, Some(&serve.token), None);
+        assert_eq!(code, 200, "{path}: {body}");
+        answers.push_str(&body.to_string());
+    }
+    assert!(!answers.contains(CANARY), "{answers}");
+    let events = world.kubectl(&["get", "events", "-A", "-o", "json"]);
+    assert!(!events.contains(CANARY));
+    drop(serve);
+    let log = std::fs::read_to_string(state.with_extension("log")).unwrap();
+    assert!(log.contains("web"), "{log}");
+    assert!(!log.contains(CANARY), "{log}");
+    let mut stack = vec![state.clone(), world.dir.path().join("work")];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                stack.push(path);
+            } else {
+                let bytes = std::fs::read(&path).unwrap();
+                assert!(
+                    !bytes.windows(CANARY.len()).any(|w| w == CANARY.as_bytes()),
+                    "the canary is in {}",
+                    path.display()
+                );
+            }
+        }
+    }
+}

@@ -86,6 +86,19 @@ pub fn validate(
     object: &Node,
 ) -> Vec<Violation> {
     let mut out = Vec::new();
+    // A SOPS-encrypted manifest carries its metadata in a top-level `sops` mapping, which
+    // decryption at sync time removes: validate the object without it.
+    let stripped;
+    let object = if crate::rules::security::is_sops_encrypted(object) {
+        let mut copy = object.clone();
+        if let Some(map) = copy.as_map_mut() {
+            map.remove("sops");
+        }
+        stripped = copy;
+        &stripped
+    } else {
+        object
+    };
     let gvk = Gvk::of(object);
     if gvk.kind.is_empty() || gvk.version.is_empty() {
         out.push(Violation {
