@@ -101,6 +101,11 @@ pub struct RolloutArgs {
     /// A running `shipway serve` to ask instead.
     #[command(flatten)]
     pub remote: RemoteArgs,
+
+    /// Send the notification of the action (`abort`: `on-rollout-aborted`; `promote`:
+    /// `on-rollout-step`) with this configuration, and wait for its delivery.
+    #[arg(long, value_name = "CONFIG")]
+    pub notify: Option<PathBuf>,
 }
 
 /// Arguments of `shipway completion`.
@@ -283,7 +288,9 @@ pub struct ServeArgs {
     /// format, with the `argocd-notifications-secret` Secret in the same file or `$name`
     /// references read from the environment) for apps that subscribe with
     /// `notifications.argoproj.io/subscribe.*` annotations; the delivery queue lives in the
-    /// history database under `--state`.
+    /// history database under `--state`. Without it, the `argocd-notifications-cm`
+    /// `ConfigMap` and `argocd-notifications-secret` Secret of `--app-namespace` are read at
+    /// start, when they exist.
     #[arg(long, value_name = "FILE")]
     pub notify_config: Option<PathBuf>,
 }

@@ -44,25 +44,39 @@ pub fn run(cli: shipway_cli::Cli) -> ExitStatus {
 /// messages, what git printed), so each line has its control characters escaped; the line
 /// breaks between them are the messages' own.
 pub(crate) fn print_error(err: &anyhow::Error) {
-    let escaped = |text: String| {
+    let escaped = |text: &str| {
         text.lines()
             .map(|line| shipway_model::text::escape_control(line).into_owned())
             .collect::<Vec<_>>()
             .join("\n")
     };
-    let mut shown = err.to_string();
-    eprintln!("error: {}", escaped(shown.clone()));
-    // Many errors already end with their source's message ("reading x: No such file"):
-    // a cause whose text is already shown adds nothing, so the chain never repeats.
-    for cause in err.chain().skip(1) {
+    let mut causes = causes(err).into_iter();
+    eprintln!("error: {}", escaped(&causes.next().unwrap_or_default()));
+    for cause in causes {
+        eprintln!("  caused by: {}", escaped(&cause));
+    }
+}
+
+/// The messages of an error's chain, without those already said: many errors end with
+/// their source's message ("reading x: No such file"), which would otherwise repeat.
+pub(crate) fn causes(err: &anyhow::Error) -> Vec<String> {
+    let mut shown = String::new();
+    let mut out = Vec::new();
+    for cause in err.chain() {
         let text = cause.to_string();
-        if shown.contains(&text) {
+        if !out.is_empty() && shown.contains(&text) {
             continue;
         }
-        eprintln!("  caused by: {}", escaped(text.clone()));
         shown.push('\n');
         shown.push_str(&text);
+        out.push(text);
     }
+    out
+}
+
+/// An error and its causes on one line (`a: b: c`), each said once.
+pub(crate) fn error_line(err: &anyhow::Error) -> String {
+    causes(err).join(": ")
 }
 
 fn is_broken_pipe(err: &anyhow::Error) -> bool {

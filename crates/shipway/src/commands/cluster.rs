@@ -328,8 +328,8 @@ pub(crate) fn sync(args: &SyncArgs) -> anyhow::Result<ExitStatus> {
                 Ok(prepared) => prepared,
                 Err(error) => {
                     printer.clear();
-                    eprintln!("error: app {}: {error:#}", path.display());
-                    results.push(json!({"app": path.display().to_string(), "result": "failed", "error": format!("{error:#}")}));
+                    eprintln!("error: app {}: {}", path.display(), crate::error_line(&error));
+                    results.push(json!({"app": path.display().to_string(), "result": "failed", "error": crate::error_line(&error)}));
                     status = ExitStatus::Failure;
                     continue;
                 }
@@ -639,6 +639,11 @@ pub(crate) fn rollout(args: &RolloutArgs) -> anyhow::Result<ExitStatus> {
             RolloutVerb::Retry => Some(shipway_rollouts::controller::Verb::Retry),
             RolloutVerb::Pause => Some(shipway_rollouts::controller::Verb::Pause),
         };
+        let notifier = args
+            .notify
+            .as_deref()
+            .map(super::notify::load)
+            .transpose()?;
         let mut described = Vec::new();
         for key in &rollouts {
             if let Some(verb) = verb {
@@ -654,10 +659,33 @@ pub(crate) fn rollout(args: &RolloutArgs) -> anyhow::Result<ExitStatus> {
                     args.verb
                 );
             }
-            described.push(
+            let state =
                 shipway_rollouts::controller::describe(cluster.client(), &key.namespace, &key.name)
-                    .await?,
-            );
+                    .await?;
+            let kind = match args.verb {
+                RolloutVerb::Abort => Some(shipway_notify::EventKind::RolloutAborted),
+                RolloutVerb::Promote => Some(shipway_notify::EventKind::RolloutStep),
+                _ => None,
+            };
+            if let (Some(notifier), Some(kind)) = (&notifier, kind) {
+                let mut event = shipway_notify::Event::new(
+                    kind,
+                    super::notify::sync_app(&args.app, &prepared),
+                    prepared.revision.clone().unwrap_or_default(),
+                );
+                event.message = format!("{key}: {:?} with shipway rollout", args.verb);
+                event.health = state["phase"].as_str().unwrap_or("Unknown").to_string();
+                event.rollout_step = state["step"]
+                    .as_u64()
+                    .zip(state["steps"].as_u64())
+                    .map(|(step, steps)| (step as u32 + 1, steps as u32));
+                super::notify::emit(notifier, &event);
+            }
+            described.push(state);
+        }
+        if let Some(notifier) = &notifier {
+            // Delivery failures are reported; they do not change the exit status.
+            super::notify::finish(notifier).await;
         }
         print_rollouts(&described, args.output)?;
         Ok(

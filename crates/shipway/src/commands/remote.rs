@@ -275,9 +275,9 @@ pub(crate) fn sync(server: &str, args: &SyncArgs) -> anyhow::Result<ExitStatus> 
                     }));
                 }
                 Err(error) => {
-                    eprintln!("error: sync of app {name}: {error:#}");
+                    eprintln!("error: sync of app {name}: {}", crate::error_line(&error));
                     results.push(
-                        json!({"app": name, "result": "failed", "error": format!("{error:#}")}),
+                        json!({"app": name, "result": "failed", "error": crate::error_line(&error)}),
                     );
                     status = ExitStatus::Failure;
                 }

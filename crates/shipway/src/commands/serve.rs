@@ -158,15 +158,19 @@ pub(crate) fn serve(args: &ServeArgs) -> anyhow::Result<ExitStatus> {
             ..Config::default()
         };
         let controller = Controller::with_metrics(config, cluster, metrics)?;
-        let notifier = match &args.notify_config {
-            Some(path) => {
-                let config = shipway_notify::Config::load(
-                    path,
-                    shipway_notify::Secrets::with_environment(),
-                )?;
+        // `--notify-config FILE`, else Argo CD's `argocd-notifications-cm` ConfigMap and
+        // `argocd-notifications-secret` Secret in the app namespace, read at start.
+        let notify_config = match &args.notify_config {
+            Some(path) => Some((
+                shipway_notify::Config::load(path, shipway_notify::Secrets::with_environment())?,
+                path.display().to_string(),
+            )),
+            None => cluster_notify_config(controller.cluster(), &args.app_namespace).await?,
+        };
+        let notifier = match notify_config {
+            Some((config, source)) => {
                 eprintln!(
-                    "shipway serve: notifications of {} ({} service(s)), queued in {}",
-                    path.display(),
+                    "shipway serve: notifications of {source} ({} service(s)), queued in {}",
                     config.services.len(),
                     controller.history_path().display()
                 );
@@ -237,4 +241,46 @@ pub(crate) fn serve(args: &ServeArgs) -> anyhow::Result<ExitStatus> {
         }
         anyhow::Ok(ExitStatus::Success)
     })
+}
+
+/// Argo CD's notification configuration in the cluster: the `argocd-notifications-cm`
+/// `ConfigMap` of `namespace`, its `$name` references resolved from the
+/// `argocd-notifications-secret` Secret there (and the environment). `None` without the
+/// `ConfigMap`.
+async fn cluster_notify_config(
+    cluster: &shipway_cluster::cluster::Cluster,
+    namespace: &str,
+) -> anyhow::Result<Option<(shipway_notify::Config, String)>> {
+    let key = |kind: &str, name: &str| shipway_cluster::cluster::Key {
+        group: String::new(),
+        version: "v1".into(),
+        kind: kind.into(),
+        namespace: namespace.into(),
+        name: name.into(),
+    };
+    let Some(config_map) = cluster
+        .get(&key("ConfigMap", "argocd-notifications-cm"))
+        .await
+        .map_err(|e| anyhow::anyhow!("reading {namespace}/argocd-notifications-cm: {e}"))?
+    else {
+        return Ok(None);
+    };
+    let mut secrets = shipway_notify::Secrets::with_environment();
+    let source = format!("ConfigMap {namespace}/argocd-notifications-cm");
+    if let Some(secret) = cluster
+        .get(&key("Secret", "argocd-notifications-secret"))
+        .await
+        .map_err(|e| anyhow::anyhow!("reading {namespace}/argocd-notifications-secret: {e}"))?
+    {
+        secrets.add_secret_object(
+            &secret,
+            &format!("Secret {namespace}/argocd-notifications-secret"),
+        )?;
+    }
+    let data = config_map
+        .get("data")
+        .cloned()
+        .unwrap_or(serde_json::Value::Null);
+    let config = shipway_notify::Config::from_data(&data, &secrets, &source)?;
+    Ok(Some((config, source)))
 }

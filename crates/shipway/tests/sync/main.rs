@@ -6,6 +6,9 @@ use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 
+#[path = "../common/receiver.rs"]
+mod receiver;
+
 use serde_json::Value;
 use tempfile::TempDir;
 
@@ -614,8 +617,41 @@ fn sync_wait_runs_a_canary_rollout_to_its_end_and_stops_at_a_pause_for_promote()
     write_rollout(&app, "nginx:1.30", "[{setWeight: 50}, {pause: {}}]");
     let synced = shipway(&sandbox, &["sync", &app_arg]);
     assert!(synced.status.success(), "{}", text(&synced));
-    let aborted = shipway(&sandbox, &["rollout", "abort", &app_arg, "web"]);
+    let hook = receiver::Receiver::start(200);
+    let config = dir.path().join("notify.yaml");
+    std::fs::write(
+        &config,
+        format!(
+            "service.webhook.hook: |\n  url: {}\nsubscriptions: |\n  - recipients: [hook]\n    triggers: [on-rollout-aborted]\n",
+            hook.url("/hook")
+        ),
+    )
+    .unwrap();
+    let aborted = shipway(
+        &sandbox,
+        &[
+            "rollout",
+            "abort",
+            &app_arg,
+            "web",
+            "--notify",
+            config.to_str().unwrap(),
+        ],
+    );
     assert!(aborted.status.success(), "{}", text(&aborted));
+    let sent = hook.requests();
+    assert_eq!(
+        sent.len(),
+        1,
+        "one on-rollout-aborted message: {}",
+        text(&aborted)
+    );
+    assert_eq!(sent[0].path, "/hook");
+    assert_eq!(
+        sent[0].body["event"]["kind"], "rollout-aborted",
+        "{}",
+        sent[0].body
+    );
     let synced = shipway(&sandbox, &["sync", &app_arg, "--wait", "--timeout", "60s"]);
     assert_eq!(synced.status.code(), Some(1), "{}", text(&synced));
     assert!(
@@ -638,6 +674,11 @@ fn prod_overlay_with_autoscalers_is_healthy_in_a_sandbox_sync() {
         .arg(examples.join("cluster"))
         .arg(examples.join("platform/overlays/prod"))
         .env("NO_COLOR", "1")
+        // The example's Secrets are SOPS-encrypted for the demo key beside them.
+        .env(
+            "SOPS_AGE_KEY_FILE",
+            examples.join("platform/demo-age-key.txt"),
+        )
         .output()
         .unwrap();
     let report = text(&output);
