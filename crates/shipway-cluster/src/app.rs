@@ -447,6 +447,23 @@ pub struct App {
 pub const DECRYPTION_SECRET_ANNOTATION: &str = "shipway.dev/decryption-secret";
 
 impl App {
+    /// `(repoURL, path, targetRevision)` as an Argo CD Application's `source` names them
+    /// (a local directory has an empty URL and revision): what the API, status and
+    /// notifications show.
+    pub fn source_fields(&self) -> (String, String, String) {
+        match &self.source {
+            Source::Git {
+                url,
+                revision,
+                path,
+                ..
+            } => (url.clone(), path.display().to_string(), revision.clone()),
+            Source::Local { path, .. } => {
+                (String::new(), path.display().to_string(), String::new())
+            }
+        }
+    }
+
     /// The app at `path`. A YAML file holding an Argo CD `Application`
     /// (`argoproj.io/v1alpha1`) is parsed as one; any other file or directory is an app
     /// of its manifests, named after the directory (or the file's stem) as a DNS label,

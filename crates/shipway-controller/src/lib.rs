@@ -203,17 +203,7 @@ impl AppState {
     /// The API's summary of the app.
     pub fn summary(&self) -> Value {
         let app = &self.spec.app;
-        let (repo, path, revision) = match &app.source {
-            shipway_cluster::app::Source::Git {
-                url,
-                revision,
-                path,
-                ..
-            } => (url.clone(), path.display().to_string(), revision.clone()),
-            shipway_cluster::app::Source::Local { path, .. } => {
-                (String::new(), path.display().to_string(), String::new())
-            }
-        };
+        let (repo, path, revision) = app.source_fields();
         json!({
             "name": app.name,
             "namespace": app.namespace,

@@ -114,17 +114,7 @@ async fn app_info(controller: &Controller, spec: &AppSpec) -> AppInfo {
         }
         _ => controller.inner.config.app_namespace.clone(),
     };
-    let (repo_url, path, target_revision) = match &app.source {
-        shipway_cluster::app::Source::Git {
-            url,
-            revision,
-            path,
-            ..
-        } => (url.clone(), path.display().to_string(), revision.clone()),
-        shipway_cluster::app::Source::Local { path, .. } => {
-            (String::new(), path.display().to_string(), String::new())
-        }
-    };
+    let (repo_url, path, target_revision) = app.source_fields();
     AppInfo {
         name: app.name.clone(),
         namespace,

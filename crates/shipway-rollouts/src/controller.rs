@@ -80,7 +80,8 @@ pub enum ControllerError {
     },
 }
 
-fn resource(group: &str, version: &str, kind: &str, plural: &str) -> ApiResource {
+/// The `ApiResource` of a kind, for dynamic calls without discovery.
+pub(crate) fn resource(group: &str, version: &str, kind: &str, plural: &str) -> ApiResource {
     ApiResource {
         group: group.into(),
         version: version.into(),
@@ -142,13 +143,15 @@ fn canonical(value: &Value, out: &mut String) {
     }
 }
 
-fn seconds_of(text: &str) -> Option<u64> {
+/// An RFC 3339 time as seconds since the epoch.
+pub(crate) fn seconds_of(text: &str) -> Option<u64> {
     text.parse::<jiff::Timestamp>()
         .ok()
         .and_then(|t| u64::try_from(t.as_second()).ok())
 }
 
-fn timestamp(seconds: u64) -> String {
+/// Seconds since the epoch as RFC 3339, as status fields hold times.
+pub(crate) fn timestamp(seconds: u64) -> String {
     jiff::Timestamp::from_second(i64::try_from(seconds).unwrap_or(0))
         .map(|t| t.to_string())
         .unwrap_or_default()

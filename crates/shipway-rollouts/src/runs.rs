@@ -10,6 +10,7 @@ use kube::api::{Api, ApiResource, DynamicObject, Patch, PatchParams, PostParams}
 use serde_json::{Value, json};
 
 use crate::analysis::{self, Conditions, Limits, Phase, Tally};
+use crate::controller::{seconds_of, timestamp};
 use crate::providers::{Http, measure};
 use crate::rollout::{AnalysisRef, Rollout};
 
@@ -20,13 +21,7 @@ const KEEP_MEASUREMENTS: usize = 10;
 const ERROR_RETRY: u64 = 10;
 
 fn resource(kind: &str, plural: &str) -> ApiResource {
-    ApiResource {
-        group: "argoproj.io".into(),
-        version: "v1alpha1".into(),
-        api_version: "argoproj.io/v1alpha1".into(),
-        kind: kind.into(),
-        plural: plural.into(),
-    }
+    crate::controller::resource("argoproj.io", "v1alpha1", kind, plural)
 }
 
 /// Why a run could not be created or advanced.
@@ -239,18 +234,6 @@ fn limits_of(metric: &Value) -> Limits {
         consecutive_error_limit: int("consecutiveErrorLimit").unwrap_or(4).max(0) as u32,
         consecutive_success_limit: int("consecutiveSuccessLimit").unwrap_or(0).max(0) as u32,
     }
-}
-
-fn seconds_of(text: &str) -> Option<u64> {
-    text.parse::<jiff::Timestamp>()
-        .ok()
-        .and_then(|t| u64::try_from(t.as_second()).ok())
-}
-
-fn timestamp(seconds: u64) -> String {
-    jiff::Timestamp::from_second(i64::try_from(seconds).unwrap_or(0))
-        .map(|t| t.to_string())
-        .unwrap_or_default()
 }
 
 /// How a run stands after [`advance`].

@@ -104,17 +104,7 @@ fn application_metadata(path: &Path) -> (BTreeMap<String, String>, BTreeMap<Stri
 /// The app of a prepared sync, with its `Application`'s labels and annotations.
 pub(crate) fn sync_app(path: &Path, prepared: &shipway_cluster::engine::Prepared) -> AppInfo {
     let (labels, annotations) = application_metadata(path);
-    let (repo_url, source_path, target_revision) = match &prepared.app.source {
-        shipway_cluster::app::Source::Git {
-            url,
-            revision,
-            path,
-            ..
-        } => (url.clone(), path.display().to_string(), revision.clone()),
-        shipway_cluster::app::Source::Local { path, .. } => {
-            (String::new(), path.display().to_string(), String::new())
-        }
-    };
+    let (repo_url, source_path, target_revision) = prepared.app.source_fields();
     AppInfo {
         name: prepared.app.name.clone(),
         namespace: prepared.namespace.clone(),
