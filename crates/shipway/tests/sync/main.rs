@@ -700,3 +700,228 @@ fn prod_overlay_with_autoscalers_is_healthy_in_a_sandbox_sync() {
         "{report}"
     );
 }
+
+/// A child process killed when the test ends, however it ends.
+struct KillOnDrop(Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// The sandbox's API address, from the kubeconfig it wrote.
+fn sandbox_address(sandbox: &Sandbox) -> String {
+    let text = std::fs::read_to_string(&sandbox.kubeconfig).unwrap();
+    text.lines()
+        .find_map(|line| line.trim().strip_prefix("server: http://"))
+        .expect("a server line")
+        .trim_matches('"')
+        .to_string()
+}
+
+/// Issue 14: a canary's step analysis against a real Prometheus (Debian's, discovering the
+/// sandbox's pods through `http_sd_configs`): a good image is promoted, a `-bad` one (the
+/// sandbox answers half its requests with 500) is aborted by the error-rate query and the
+/// stable pods stay. Skipped visibly without `prometheus`, unless
+/// `SHIPWAY_PROMETHEUS_REQUIRED=1`.
+#[test]
+fn a_canary_analysis_against_a_real_prometheus_promotes_good_and_aborts_bad() {
+    let Some(binary) = std::env::var_os("PATH").and_then(|path| {
+        std::env::split_paths(&path)
+            .map(|dir| dir.join("prometheus"))
+            .find(|candidate| candidate.is_file())
+    }) else {
+        assert!(
+            std::env::var("SHIPWAY_PROMETHEUS_REQUIRED").as_deref() != Ok("1"),
+            "prometheus is not on PATH and SHIPWAY_PROMETHEUS_REQUIRED=1"
+        );
+        eprintln!("skipped: a_canary_analysis_against_a_real_prometheus…: no `prometheus` on PATH");
+        return;
+    };
+    let dir = TempDir::new().unwrap();
+    let sandbox = Sandbox::start(dir.path());
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let config = dir.path().join("prometheus.yml");
+    std::fs::write(
+        &config,
+        format!(
+            "global: {{scrape_interval: 1s, evaluation_interval: 1s}}
+scrape_configs:
+- job_name: sandbox
+  http_sd_configs:
+  - url: http://{}{}
+    refresh_interval: 1s
+  relabel_configs:
+  - action: labelmap
+    regex: __meta_kubernetes_pod_label_(.+)
+",
+            sandbox_address(&sandbox),
+            shipway_sim::HTTP_SD_PATH
+        ),
+    )
+    .unwrap();
+    let prometheus = Command::new(binary)
+        .arg(format!("--config.file={}", config.display()))
+        .arg(format!(
+            "--storage.tsdb.path={}",
+            dir.path().join("tsdb").display()
+        ))
+        .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let _prometheus = KillOnDrop(prometheus);
+
+    let crds = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../examples/cluster/argo-rollouts-crds.yaml");
+    let applied = kubectl(
+        &sandbox,
+        dir.path(),
+        &["apply", "--server-side", "-f", crds.to_str().unwrap()],
+    );
+    assert!(applied.status.success(), "{}", text(&applied));
+    assert!(
+        kubectl(&sandbox, dir.path(), &["create", "namespace", "shop"])
+            .status
+            .success()
+    );
+    let app = dir.path().join("web");
+    std::fs::create_dir_all(&app).unwrap();
+    let write = |image: &str| {
+        std::fs::write(
+            app.join("rollout.yaml"),
+            format!(
+                "apiVersion: argoproj.io/v1alpha1
+kind: Rollout
+metadata: {{name: web}}
+spec:
+  replicas: 2
+  selector: {{matchLabels: {{app: web}}}}
+  template:
+    metadata: {{labels: {{app: web}}}}
+    spec:
+      containers:
+      - name: web
+        image: {image}
+        ports: [{{containerPort: 8080}}]
+        resources: {{requests: {{cpu: 10m, memory: 16Mi}}, limits: {{memory: 64Mi}}}}
+  strategy:
+    canary:
+      steps:
+      - setWeight: 50
+      - analysis:
+          templates: [{{templateName: error-rate}}]
+          args: [{{name: hash, valueFrom: {{podTemplateHashValue: Latest}}}}]
+---
+apiVersion: argoproj.io/v1alpha1
+kind: AnalysisTemplate
+metadata: {{name: error-rate}}
+spec:
+  args: [{{name: hash}}]
+  metrics:
+  - name: error-rate
+    # New pods need a discovery refresh and a scrape before they have data: one
+    # measurement without data is tolerated.
+    initialDelay: 5s
+    interval: 2s
+    count: 3
+    inconclusiveLimit: 1
+    successCondition: result[0] <= 0.05
+    provider:
+      prometheus:
+        address: http://127.0.0.1:{port}
+        query: (sum(http_requests_total{{rollouts_pod_template_hash=\"{{{{args.hash}}}}\",code=~\"5..\"}}) or vector(0)) / sum(http_requests_total{{rollouts_pod_template_hash=\"{{{{args.hash}}}}\"}})
+"
+            ),
+        )
+        .unwrap();
+        std::fs::write(
+            app.join("kustomization.yaml"),
+            "namespace: shop\nresources: [rollout.yaml]\n",
+        )
+        .unwrap();
+    };
+    let app_arg = app.display().to_string();
+    write("registry.example/web:1.0");
+    let synced = shipway(&sandbox, &["sync", &app_arg, "--wait", "--timeout", "90s"]);
+    assert!(synced.status.success(), "{}", text(&synced));
+
+    // A good image: the analysis passes and the canary is promoted.
+    write("registry.example/web:2.0");
+    let synced = shipway(&sandbox, &["sync", &app_arg, "--wait", "--timeout", "90s"]);
+    assert!(synced.status.success(), "{}", text(&synced));
+    let rollout = kubectl(
+        &sandbox,
+        dir.path(),
+        &["-n", "shop", "get", "rollout", "web", "-o", "json"],
+    );
+    let rollout: Value = serde_json::from_slice(&rollout.stdout).unwrap();
+    let good = rollout["status"]["stableRS"].as_str().unwrap().to_string();
+    assert_eq!(
+        rollout["status"]["currentPodHash"],
+        good.as_str(),
+        "{rollout}"
+    );
+    let runs = kubectl(
+        &sandbox,
+        dir.path(),
+        &["-n", "shop", "get", "analysisruns", "-o", "json"],
+    );
+    let runs: Value = serde_json::from_slice(&runs.stdout).unwrap();
+    assert_eq!(runs["items"][0]["status"]["phase"], "Successful", "{runs}");
+
+    // A `-bad` image: half its requests fail, the analysis fails, the rollout aborts.
+    write("registry.example/web:3.0-bad");
+    let synced = shipway(&sandbox, &["sync", &app_arg, "--wait", "--timeout", "90s"]);
+    let runs = kubectl(
+        &sandbox,
+        dir.path(),
+        &["-n", "shop", "get", "analysisruns", "-o", "yaml"],
+    );
+    assert_eq!(
+        synced.status.code(),
+        Some(1),
+        "{}\n{}",
+        text(&synced),
+        String::from_utf8_lossy(&runs.stdout)
+    );
+    let stderr = String::from_utf8_lossy(&synced.stderr);
+    assert!(
+        stderr.contains("RolloutAborted")
+            && stderr.contains("error-rate")
+            && stderr.contains("http_requests_total"),
+        "{}",
+        text(&synced)
+    );
+    let rollout = kubectl(
+        &sandbox,
+        dir.path(),
+        &["-n", "shop", "get", "rollout", "web", "-o", "json"],
+    );
+    let rollout: Value = serde_json::from_slice(&rollout.stdout).unwrap();
+    assert_eq!(
+        rollout["status"]["stableRS"],
+        good.as_str(),
+        "the stable version stays: {rollout}"
+    );
+    let sets = kubectl(
+        &sandbox,
+        dir.path(),
+        &["-n", "shop", "get", "replicasets", "-o", "json"],
+    );
+    let sets: Value = serde_json::from_slice(&sets.stdout).unwrap();
+    let stable_size = sets["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|rs| rs["metadata"]["labels"]["rollouts-pod-template-hash"] == good.as_str())
+        .map(|rs| rs["spec"]["replicas"].clone());
+    assert_eq!(stable_size, Some(2.into()), "{sets}");
+}
