@@ -15,10 +15,6 @@ use std::path::Path;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-use http_body_util::{BodyExt as _, Full, Limited};
-use hyper::body::Bytes;
-use hyper_util::client::legacy::Client;
-use hyper_util::client::legacy::connect::HttpConnector;
 use serde_json::{Value, json};
 use tokio::sync::Notify;
 
@@ -76,8 +72,6 @@ pub struct Drained {
     pub pending: usize,
 }
 
-type HttpClient = Client<hyper_rustls::HttpsConnector<HttpConnector>, Full<Bytes>>;
-
 /// The notifier. Cheap to clone.
 #[derive(Clone)]
 pub struct Notifier {
@@ -88,7 +82,7 @@ struct Inner {
     config: Config,
     queue: Queue,
     delivery: Delivery,
-    client: HttpClient,
+    client: shipway_http::Client,
     buckets: Mutex<HashMap<String, Bucket>>,
     wake: Notify,
 }
@@ -99,30 +93,16 @@ pub enum StartError {
     /// The queue could not be opened.
     #[error(transparent)]
     Queue(#[from] QueueError),
-    /// The TLS configuration could not be built.
-    #[error("TLS configuration: {0}")]
-    Tls(#[from] rustls::Error),
 }
 
-fn http_client() -> Result<HttpClient, rustls::Error> {
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let builder = match hyper_rustls::HttpsConnectorBuilder::new()
-        .with_provider_and_native_roots(Arc::clone(&provider))
-    {
-        Ok(builder) => builder,
-        Err(error) => {
-            // No system roots: plain HTTP still works and HTTPS fails with a TLS error
-            // naming the missing trust, which is clearer than refusing to start.
-            tracing::warn!(error = %error, "no system TLS roots found; HTTPS notifications will fail");
-            let config = rustls::ClientConfig::builder_with_provider(provider)
-                .with_safe_default_protocol_versions()?
-                .with_root_certificates(rustls::RootCertStore::empty())
-                .with_no_client_auth();
-            hyper_rustls::HttpsConnectorBuilder::new().with_tls_config(config)
-        }
-    };
-    let connector = builder.https_or_http().enable_http1().build();
-    Ok(Client::builder(hyper_util::rt::TokioExecutor::new()).build(connector))
+/// shipway's one HTTP client; without system roots HTTPS notifications fail, and the log
+/// says why once.
+fn http_client() -> shipway_http::Client {
+    let client = shipway_http::Client::new();
+    if let Some(warning) = client.roots_warning() {
+        tracing::warn!("{warning}");
+    }
+    client
 }
 
 impl Notifier {
@@ -141,7 +121,7 @@ impl Notifier {
                 config,
                 queue,
                 delivery,
-                client: http_client()?,
+                client: http_client(),
                 buckets: Mutex::new(HashMap::new()),
                 wake: Notify::new(),
             }),
@@ -379,59 +359,44 @@ impl Notifier {
         service: &crate::config::Service,
         request: &Outgoing,
     ) -> (Verdict, Option<Value>) {
-        let mut builder = http::Request::builder()
-            .method(request.method.as_str())
-            .uri(request.url.as_str());
-        for (name, value) in &request.headers {
-            builder = builder.header(name.as_str(), value.as_str());
-        }
-        let built = match builder.body(Full::new(Bytes::from(request.body.clone()))) {
-            Ok(built) => built,
+        let timeout = self.inner.delivery.timeout;
+        let answer = self
+            .inner
+            .client
+            .send(
+                request.method.as_str(),
+                request.url.as_str(),
+                &request.headers,
+                request.body.clone(),
+                timeout,
+                256 * 1024,
+            )
+            .await;
+        let answer = match answer {
+            Ok(answer) => answer,
             // The URL is a secret (its token): say what, not where.
-            Err(error) => {
+            Err(shipway_http::Error::Invalid(why)) => {
                 return (
                     Verdict::Fail(
-                        service.redact(&format!("the request could not be built: {error}")),
+                        service.redact(&format!("the request could not be built: {why}")),
                     ),
                     None,
                 );
             }
-        };
-        let timeout = self.inner.delivery.timeout;
-        let response = match tokio::time::timeout(timeout, self.inner.client.request(built)).await {
-            Err(_) => {
+            Err(error) => {
                 return (
-                    Verdict::Retry(format!("no answer within {}s", timeout.as_secs()), None),
+                    Verdict::Retry(service.redact(&error.to_string()), None),
                     None,
                 );
             }
-            Ok(Err(error)) => {
-                let mut text = error.to_string();
-                let mut source = std::error::Error::source(&error);
-                while let Some(cause) = source {
-                    text.push_str(": ");
-                    text.push_str(&cause.to_string());
-                    source = cause.source();
-                }
-                return (Verdict::Retry(service.redact(&text), None), None);
-            }
-            Ok(Ok(response)) => response,
         };
-        let status = response.status().as_u16();
-        let retry_after = response
-            .headers()
+        let status = answer.status;
+        let retry_after = answer
+            .headers
             .get(http::header::RETRY_AFTER)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| service::parse_retry_after(v, jiff::Timestamp::now()));
-        let body = match tokio::time::timeout(
-            timeout,
-            Limited::new(response.into_body(), 256 * 1024).collect(),
-        )
-        .await
-        {
-            Ok(Ok(collected)) => collected.to_bytes(),
-            _ => Bytes::new(),
-        };
+        let body = answer.body;
         let verdict = service::classify(service, status, retry_after, &body);
         (verdict, serde_json::from_slice(&body).ok())
     }

@@ -20,13 +20,9 @@ use crate::rollout::Rollout;
 pub const HASH_LABEL: &str = "rollouts-pod-template-hash";
 
 /// The providers' HTTP client, made once (reading the system's roots is not free).
-fn http() -> Result<&'static crate::providers::Http, ControllerError> {
+fn http() -> &'static crate::providers::Http {
     static HTTP: std::sync::OnceLock<crate::providers::Http> = std::sync::OnceLock::new();
-    if let Some(http) = HTTP.get() {
-        return Ok(http);
-    }
-    let made = crate::providers::Http::new().map_err(ControllerError::Analysis)?;
-    Ok(HTTP.get_or_init(|| made))
+    HTTP.get_or_init(crate::providers::Http::new)
 }
 
 fn run_error(rollout: &Rollout, error: crate::runs::RunError) -> ControllerError {
@@ -295,7 +291,7 @@ pub async fn reconcile(
         && analysis_at(status.step).is_some()
     {
         let run = crate::runs::step_run_name(&rollout.name, &new, status.step);
-        match crate::runs::advance(client, http()?, namespace, &run, now).await {
+        match crate::runs::advance(client, http(), namespace, &run, now).await {
             Ok(state) => {
                 run_message = state.message;
                 match state.phase {

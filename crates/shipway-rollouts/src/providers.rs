@@ -6,78 +6,40 @@
 use std::fmt::Write as _;
 use std::time::Duration;
 
-use http_body_util::{BodyExt as _, Full};
-use hyper::body::Bytes;
-use hyper_util::client::legacy::Client;
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::TokioExecutor;
 use serde_json::Value as Json;
 
 use crate::expr::Value;
 
-/// An HTTP(S) client for the providers (hyper with rustls and ring, the system's roots).
-#[derive(Clone)]
-pub struct Http {
-    client: Client<hyper_rustls::HttpsConnector<HttpConnector>, Full<Bytes>>,
-}
+/// The providers' HTTP client: shipway's one client.
+pub type Http = shipway_http::Client;
 
-impl Http {
-    /// A client; fails only when the system's root certificates cannot be read.
-    pub fn new() -> Result<Http, String> {
-        let connector = hyper_rustls::HttpsConnectorBuilder::new()
-            .with_provider_and_native_roots(rustls::crypto::ring::default_provider())
-            .map_err(|e| format!("reading the system's TLS root certificates: {e}"))?
-            .https_or_http()
-            .enable_http1()
-            .build();
-        Ok(Http {
-            client: Client::builder(TokioExecutor::new()).build(connector),
-        })
-    }
+/// The largest answer a provider reads.
+const MAX_ANSWER: usize = 4 * 1024 * 1024;
 
-    /// GETs `url` with `headers`; the body of a 2xx answer.
-    async fn get(
-        &self,
-        url: &str,
-        headers: &[(String, String)],
-        timeout: Duration,
-    ) -> Result<Bytes, String> {
-        let mut request = hyper::Request::builder().method("GET").uri(url);
-        for (name, value) in headers {
-            request = request.header(name.as_str(), value.as_str());
-        }
-        let request = request
-            .body(Full::new(Bytes::new()))
-            .map_err(|e| format!("`{url}` is not a valid URL: {e}"))?;
-        let exchange = async {
-            let response = self.client.request(request).await.map_err(|e| {
-                let mut cause: &dyn std::error::Error = &e;
-                while let Some(source) = cause.source() {
-                    cause = source;
-                }
-                format!("cannot reach {url} ({cause})")
-            })?;
-            let status = response.status();
-            let body = response
-                .into_body()
-                .collect()
-                .await
-                .map_err(|e| format!("reading the answer of {url}: {e}"))?
-                .to_bytes();
-            if !status.is_success() {
-                let text = String::from_utf8_lossy(&body);
-                return Err(format!(
-                    "{url} answered HTTP {}: {}",
-                    status.as_u16(),
-                    text.chars().take(200).collect::<String>()
-                ));
-            }
-            Ok(body)
-        };
-        tokio::time::timeout(timeout, exchange)
-            .await
-            .map_err(|_| format!("{url} did not answer within {}s", timeout.as_secs()))?
+/// GETs `url` with `headers`; the body of a 2xx answer, else an error naming the URL.
+async fn get(
+    http: &Http,
+    url: &str,
+    headers: &[(String, String)],
+    timeout: Duration,
+) -> Result<Vec<u8>, String> {
+    let answer = http
+        .send("GET", url, headers, Vec::new(), timeout, MAX_ANSWER)
+        .await
+        .map_err(|e| match e {
+            shipway_http::Error::Unreachable(why) => format!("cannot reach {url} ({why})"),
+            shipway_http::Error::Timeout(secs) => format!("{url} did not answer within {secs}s"),
+            shipway_http::Error::Invalid(why) => format!("`{url}` is not a valid URL: {why}"),
+        })?;
+    if !answer.is_success() {
+        let text = String::from_utf8_lossy(&answer.body);
+        return Err(format!(
+            "{url} answered HTTP {}: {}",
+            answer.status,
+            text.chars().take(200).collect::<String>()
+        ));
     }
+    Ok(answer.body.to_vec())
 }
 
 fn percent_encode(text: &str) -> String {
@@ -118,7 +80,7 @@ pub async fn measure(http: &Http, provider: &Json) -> Result<Measured, String> {
             .and_then(Json::as_u64)
             .unwrap_or(30);
         let url = format!("{address}/api/v1/query?query={}", percent_encode(query));
-        let body = http.get(&url, &[], Duration::from_secs(timeout)).await?;
+        let body = get(http, &url, &[], Duration::from_secs(timeout)).await?;
         let answer: Json = serde_json::from_slice(&body).map_err(|e| {
             format!("Prometheus at {address} answered something that is not JSON: {e}")
         })?;
@@ -149,9 +111,7 @@ pub async fn measure(http: &Http, provider: &Json) -> Result<Measured, String> {
             .get("timeoutSeconds")
             .and_then(Json::as_u64)
             .unwrap_or(10);
-        let body = http
-            .get(url, &headers, Duration::from_secs(timeout))
-            .await?;
+        let body = get(http, url, &headers, Duration::from_secs(timeout)).await?;
         let result = match serde_json::from_slice::<Json>(&body) {
             Ok(json) => {
                 let path = web.get("jsonPath").and_then(Json::as_str).unwrap_or("{$}");

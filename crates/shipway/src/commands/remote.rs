@@ -10,11 +10,6 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
-use http_body_util::{BodyExt, Full};
-use hyper::body::Bytes;
-use hyper_util::client::legacy::Client;
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::TokioExecutor;
 use serde_json::{Value, json};
 use shipway_cli::{
     RemoteArgs, RollbackArgs, RolloutArgs, RolloutVerb, StatusArgs, StatusFormat, SyncArgs,
@@ -28,11 +23,14 @@ const CALL_TIMEOUT: Duration = Duration::from_secs(30);
 /// How often a queued sync is polled.
 const POLL_EVERY: Duration = Duration::from_millis(300);
 
+/// The largest API answer read.
+const MAX_ANSWER: usize = 64 * 1024 * 1024;
+
 /// A `shipway serve` API endpoint and the token to call it with.
 struct Remote {
     base: String,
     token: String,
-    client: Client<hyper_rustls::HttpsConnector<HttpConnector>, Full<Bytes>>,
+    client: shipway_http::Client,
 }
 
 impl Remote {
@@ -42,16 +40,10 @@ impl Remote {
             bail!("--server `{server}`: expected an http:// or https:// URL");
         }
         let token = token(args.token_file.as_deref())?;
-        let connector = hyper_rustls::HttpsConnectorBuilder::new()
-            .with_provider_and_native_roots(rustls::crypto::ring::default_provider())
-            .context("reading the system's TLS root certificates")?
-            .https_or_http()
-            .enable_http1()
-            .build();
         Ok(Remote {
             base,
             token,
-            client: Client::builder(TokioExecutor::new()).build(connector),
+            client: shipway_http::Client::new(),
         })
     }
 
@@ -60,43 +52,47 @@ impl Remote {
     async fn call(&self, method: &str, path: &str, body: Option<&Value>) -> anyhow::Result<Value> {
         let url = format!("{}{path}", self.base);
         let bytes = body.map(Value::to_string).unwrap_or_default();
-        let request = hyper::Request::builder()
-            .method(method)
-            .uri(&url)
-            .header("authorization", format!("Bearer {}", self.token))
-            .header("content-type", "application/json")
-            .header("user-agent", concat!("shipway/", env!("CARGO_PKG_VERSION")))
-            .body(Full::new(Bytes::from(bytes)))
-            .with_context(|| format!("--server: `{url}` is not a valid URL"))?;
-        let exchange = async {
-            let response = self.client.request(request).await?;
-            let status = response.status();
-            let body = response.into_body().collect().await?.to_bytes();
-            anyhow::Ok((status, body))
-        };
-        let (status, body) = match tokio::time::timeout(CALL_TIMEOUT, exchange).await {
-            Ok(Ok(answer)) => answer,
-            Ok(Err(error)) => bail!(
-                "cannot reach shipway serve at {} ({})",
-                self.base,
-                root_cause(error.as_ref())
+        let headers = [
+            (
+                "authorization".to_string(),
+                format!("Bearer {}", self.token),
             ),
-            Err(_) => bail!(
-                "shipway serve at {} did not answer {method} {path} within {}s",
-                self.base,
-                CALL_TIMEOUT.as_secs()
+            ("content-type".to_string(), "application/json".to_string()),
+            (
+                "user-agent".to_string(),
+                concat!("shipway/", env!("CARGO_PKG_VERSION")).to_string(),
             ),
-        };
+        ];
+        let answer = self
+            .client
+            .send(
+                method,
+                &url,
+                &headers,
+                bytes.into_bytes(),
+                CALL_TIMEOUT,
+                MAX_ANSWER,
+            )
+            .await
+            .map_err(|error| match error {
+                shipway_http::Error::Unreachable(why) => {
+                    anyhow::anyhow!("cannot reach shipway serve at {} ({why})", self.base)
+                }
+                shipway_http::Error::Timeout(secs) => anyhow::anyhow!(
+                    "shipway serve at {} did not answer {method} {path} within {secs}s",
+                    self.base
+                ),
+                shipway_http::Error::Invalid(why) => {
+                    anyhow::anyhow!("--server: `{url}` is not a valid URL ({why})")
+                }
+            })?;
+        let (status, body) = (answer.status, answer.body);
         let value: Value = serde_json::from_slice(&body).unwrap_or_else(
             |_| json!({"error": String::from_utf8_lossy(&body).trim().to_string()}),
         );
-        if !status.is_success() {
+        if !(200..300).contains(&status) {
             let message = value["error"].as_str().unwrap_or("no message");
-            bail!(
-                "shipway serve at {}: {message} (HTTP {})",
-                self.base,
-                status.as_u16()
-            );
+            bail!("shipway serve at {}: {message} (HTTP {status})", self.base);
         }
         Ok(value)
     }
@@ -158,15 +154,6 @@ impl Remote {
             false
         }
     }
-}
-
-/// The deepest error of a chain: "connection refused", not "client error (Connect)".
-fn root_cause(error: &(dyn std::error::Error + 'static)) -> String {
-    let mut cause = error;
-    while let Some(source) = cause.source() {
-        cause = source;
-    }
-    cause.to_string()
 }
 
 fn short(revision: &str) -> &str {
