@@ -1717,3 +1717,62 @@ spec:
         }
     }
 }
+
+#[test]
+fn a_rollout_interrupted_by_kill_9_resumes_at_its_step_after_a_restart() {
+    let world = World::new();
+    let crds = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../examples/cluster/argo-rollouts-crds.yaml");
+    world.kubectl(&["apply", "--server-side", "-f", crds.to_str().unwrap()]);
+    let timed = ROLLOUT.replace(
+        "[{setWeight: 50}, {pause: {duration: 1}}, {setWeight: 100}, {pause: {}}]",
+        "[{setWeight: 50}, {pause: {duration: 4}}, {setWeight: 100}]",
+    );
+    world.commit("a Rollout", |work| {
+        std::fs::remove_file(work.join("app/deployment.yaml")).unwrap();
+        std::fs::write(work.join("app/rollout.yaml"), &timed).unwrap();
+        std::fs::write(
+            work.join("app/kustomization.yaml"),
+            "resources: [rollout.yaml]\n",
+        )
+        .unwrap();
+    });
+    let apps = world.application("web", "shop", AUTOMATED);
+    let state = world.dir.path().join("state");
+    let serve = Serve::start(&world, &apps, &state, &["--poll", "1h"]);
+    let status = || {
+        world
+            .try_kubectl(&["-n", "shop", "get", "rollout", "web", "-o", "json"])
+            .and_then(|t| serde_json::from_str::<Value>(&t).ok())
+            .unwrap_or(Value::Null)
+    };
+    wait_for(60, "the first deploy", || {
+        status()["status"]["phase"] == "Healthy"
+    });
+    world.commit("web 1.28", |work| {
+        std::fs::write(
+            work.join("app/rollout.yaml"),
+            timed.replace("nginx:1.27.0", "nginx:1.28.0"),
+        )
+        .unwrap();
+    });
+    assert_eq!(serve.push_webhook(&world.origin, Some(SECRET)), 200);
+    wait_for(60, "the timed pause", || {
+        let s = status();
+        s["status"]["phase"] == "Paused" && s["status"]["currentStepIndex"] == 1
+    });
+    serve.kill9();
+    let paused = status();
+    // The rollout's state lives in its status: a new process picks it up at that step.
+    let _serve = Serve::start(&world, &apps, &state, &["--poll", "1h"]);
+    wait_for(60, "the rollout to finish after the restart", || {
+        let s = status();
+        s["status"]["phase"] == "Healthy"
+            && s["status"]["stableRS"] == s["status"]["currentPodHash"]
+    });
+    assert_eq!(
+        status()["status"]["currentPodHash"],
+        paused["status"]["currentPodHash"],
+        "the same revision finished, not a new one"
+    );
+}
