@@ -35,6 +35,19 @@ pub struct Spec {
     pub surge: bool,
     /// `spec.paused`.
     pub paused: bool,
+    /// A traffic router moves the traffic (Gateway API): the canary gets `ceil(weight ×
+    /// replicas)` pods and stable keeps every replica, so an abort is instant.
+    pub routed: bool,
+}
+
+/// The (canary, stable) pod counts for `weight`.
+fn counts(spec: &Spec, weight: u32) -> (u32, u32) {
+    if spec.routed {
+        let canary = crate::replicas::routed_canary_count(spec.replicas, weight, 100);
+        (canary, spec.replicas)
+    } else {
+        weighted_counts(spec.replicas, weight, 100, spec.surge)
+    }
 }
 
 /// A pause the controller put on the rollout (`status.pauseConditions[]`).
@@ -228,7 +241,7 @@ pub fn decide(
     // Advance through every step that is already done, in one decision.
     loop {
         let weight = weight_at(&spec.steps, next.step);
-        let (canary, stable_size) = weighted_counts(r, weight, 100, spec.surge);
+        let (canary, stable_size) = counts(spec, weight);
         if next.step >= steps {
             break;
         }
@@ -333,7 +346,7 @@ pub fn decide(
         message = "manually paused".into();
     }
     let weight = weight_at(&spec.steps, next.step);
-    let (canary, stable_size) = weighted_counts(r, weight, 100, spec.surge);
+    let (canary, stable_size) = counts(spec, weight);
     if next.step >= steps {
         // Every step done: promote once the new ReplicaSet is fully available.
         if available(new) >= r && observed(sets, new).is_some_and(|rs| rs.replicas == r) {
@@ -391,6 +404,7 @@ mod tests {
             steps,
             surge: true,
             paused: false,
+            routed: false,
         }
     }
 
@@ -544,6 +558,41 @@ mod tests {
         let d = decide(&s, &d.status, "c", &observed, StepAnalysis::Running, 2);
         assert!(!d.status.abort, "a new revision starts over");
         assert_eq!(d.status.step, 0);
+    }
+
+    #[test]
+    fn with_a_router_stable_keeps_every_replica_and_the_canary_gets_its_share() {
+        let mut s = spec(vec![Step::SetWeight(25), Step::Pause(None)]);
+        s.routed = true;
+        let status = Status {
+            stable: Some("a".into()),
+            current: Some("a".into()),
+            step: 2,
+            ..Status::default()
+        };
+        let d = decide(
+            &s,
+            &status,
+            "b",
+            &sets(&[("a", 4, 4)]),
+            StepAnalysis::Running,
+            0,
+        );
+        assert_eq!((size(&d, "b"), size(&d, "a")), (1, 4));
+        let d = decide(
+            &s,
+            &d.status,
+            "b",
+            &sets(&[("a", 4, 4), ("b", 1, 1)]),
+            StepAnalysis::Running,
+            1,
+        );
+        assert_eq!(
+            (size(&d, "b"), size(&d, "a")),
+            (1, 4),
+            "stable is not shrunk"
+        );
+        assert_eq!((d.phase, d.status.step), ("Paused", 1));
     }
 
     #[test]

@@ -273,6 +273,7 @@ pub async fn reconcile(
         steps: rollout.canary.steps.clone(),
         surge: surge > 0,
         paused: rollout.paused,
+        routed: rollout.canary.http_routes.is_some(),
     };
     let status = read_status(&object);
     let stable = status.stable.clone().unwrap_or_else(|| new.clone());
@@ -347,7 +348,44 @@ pub async fn reconcile(
     point_services(client, &rollout, &decision, &new)
         .await
         .map_err(api_error)?;
-    let status = status_patch(&rollout, &decision, &new, &owned, now);
+    // With a router, traffic moves only once the canary's pods for it are available (and
+    // back at once on an abort or after promotion, when the stable Service holds them).
+    let mut status = status_patch(&rollout, &decision, &new, &owned, now);
+    if let Some((route_namespace, routes)) = &rollout.canary.http_routes {
+        let canary_size = decision
+            .sizes
+            .iter()
+            .find(|(h, _)| *h == new)
+            .map_or(0, |(_, n)| *n);
+        let available = sets
+            .iter()
+            .find(|rs| rs.hash == new)
+            .map_or(0, |rs| rs.available);
+        let promoted = decision.status.stable.as_deref() == Some(new.as_str());
+        let weight = if decision.status.abort || promoted {
+            Some(0)
+        } else if available >= canary_size {
+            Some(decision.weight)
+        } else {
+            None
+        };
+        if let Some(weight) = weight {
+            let namespace = route_namespace.as_deref().unwrap_or(&rollout.namespace);
+            for route in routes {
+                set_route_weights(client, &rollout, namespace, route, weight)
+                    .await
+                    .map_err(|source| match source {
+                        RouteError::Api(source) => api_error(source),
+                        RouteError::Missing(message) => ControllerError::Analysis(message),
+                    })?;
+            }
+            let stable = decision.status.stable.clone().unwrap_or_default();
+            status["status"]["canary"]["weights"] = json!({
+                "canary": {"weight": weight, "serviceName": rollout.canary.canary_service, "podTemplateHash": new},
+                "stable": {"weight": 100 - weight, "serviceName": rollout.canary.stable_service, "podTemplateHash": stable},
+            });
+        }
+    }
     write_status(&rollouts, name, &status)
         .await
         .map_err(api_error)?;
@@ -360,6 +398,87 @@ pub async fn reconcile(
         aborted: decision.status.abort,
         current: new,
     })
+}
+
+/// Why a route's weights could not be set.
+enum RouteError {
+    Api(kube::Error),
+    Missing(String),
+}
+
+/// Sets, in every rule of the `HTTPRoute`, the canary Service's backend weight to `weight`
+/// and the stable one's to `100 − weight`, as Argo Rollouts' Gateway API plugin does, and
+/// labels the route while a canary has traffic.
+async fn set_route_weights(
+    client: &kube::Client,
+    rollout: &Rollout,
+    namespace: &str,
+    route: &str,
+    weight: u32,
+) -> Result<(), RouteError> {
+    let routes: Api<DynamicObject> = Api::namespaced_with(
+        client.clone(),
+        namespace,
+        &resource("gateway.networking.k8s.io", "v1", "HTTPRoute", "httproutes"),
+    );
+    let object = routes
+        .get_opt(route)
+        .await
+        .map_err(RouteError::Api)?
+        .ok_or_else(|| {
+            RouteError::Missing(format!(
+                "Rollout {}: HTTPRoute {namespace}/{route} not found",
+                rollout.name
+            ))
+        })?;
+    let mut object = serde_json::to_value(&object).unwrap_or(Value::Null);
+    let stable = rollout.canary.stable_service.as_deref().unwrap_or_default();
+    let canary = rollout.canary.canary_service.as_deref().unwrap_or_default();
+    let mut changed = false;
+    for rule in object
+        .pointer_mut("/spec/rules")
+        .and_then(Value::as_array_mut)
+        .into_iter()
+        .flatten()
+    {
+        let refs = rule.get_mut("backendRefs").and_then(Value::as_array_mut);
+        let Some(refs) = refs else { continue };
+        let names: Vec<&str> = refs.iter().filter_map(|r| r["name"].as_str()).collect();
+        if !(names.contains(&stable) && names.contains(&canary)) {
+            return Err(RouteError::Missing(format!(
+                "Rollout {}: a rule of HTTPRoute {namespace}/{route} needs backendRefs to both `{stable}` and `{canary}`",
+                rollout.name
+            )));
+        }
+        for backend in refs.iter_mut() {
+            let want = if backend["name"] == canary {
+                weight
+            } else if backend["name"] == stable {
+                100 - weight
+            } else {
+                continue;
+            };
+            if backend["weight"].as_u64() != Some(u64::from(want)) {
+                backend["weight"] = want.into();
+                changed = true;
+            }
+        }
+    }
+    let label = object
+        .pointer("/metadata/labels/rollouts.argoproj.io~1gatewayapi-canary")
+        .is_some();
+    if !changed && label == (weight > 0) {
+        return Ok(());
+    }
+    let patch = json!({
+        "metadata": {"labels": {"rollouts.argoproj.io/gatewayapi-canary": if weight > 0 { Value::from("in-progress") } else { Value::Null }}},
+        "spec": {"rules": object["spec"]["rules"]},
+    });
+    routes
+        .patch(route, &PatchParams::default(), &Patch::Merge(&patch))
+        .await
+        .map_err(RouteError::Api)?;
+    Ok(())
 }
 
 /// Creates the `ReplicaSets` the decision sizes that do not exist, and scales the others.

@@ -114,6 +114,9 @@ pub fn weighted_counts(replicas: u32, weight: u32, max_weight: u32, surge: bool)
                 (0, replicas)
             }
         }
+        // Only one replica and a weight that rounds to all of it: with surge, one pod of
+        // each side (Argo Rollouts would run two canary pods and no stable one).
+        None if surge => (1, replicas),
         None => (1, replicas.saturating_sub(1)),
     }
 }
@@ -141,6 +144,11 @@ mod tests {
         assert_eq!(weighted_counts(5, 0, 100, true), (0, 5));
         assert_eq!(weighted_counts(5, 100, 100, true), (5, 0));
         assert_eq!(weighted_counts(4, 25, 100, false), (1, 3));
+        assert_eq!(
+            weighted_counts(1, 75, 100, true),
+            (1, 1),
+            "found by the property below"
+        );
     }
 
     #[test]

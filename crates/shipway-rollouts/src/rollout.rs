@@ -46,6 +46,9 @@ pub struct Canary {
     pub max_surge: IntOrPercent,
     /// `maxUnavailable` (default `"25%"`).
     pub max_unavailable: IntOrPercent,
+    /// `trafficRouting.plugins["argoproj-labs/gatewayAPI"]`: the Gateway API `HTTPRoute`s
+    /// whose backend weights follow the steps, and their namespace (default the Rollout's).
+    pub http_routes: Option<Routes>,
 }
 
 /// What shipway reads of a Rollout.
@@ -90,7 +93,15 @@ const CANARY_FIELDS: &[&str] = &[
     "canaryService",
     "maxSurge",
     "maxUnavailable",
+    "trafficRouting",
 ];
+
+/// The `HTTPRoute`s a Rollout's weights go to: their namespace (default the Rollout's)
+/// and names.
+pub type Routes = (Option<String>, Vec<String>);
+
+/// The Gateway API plugin's key, as Argo Rollouts' plugin registry names it.
+pub const GATEWAY_API_PLUGIN: &str = "argoproj-labs/gatewayAPI";
 
 impl Rollout {
     /// Reads a live (or rendered) Rollout object.
@@ -214,6 +225,15 @@ impl Rollout {
                 .and_then(Value::as_str)
                 .map(str::to_string)
         };
+        let http_routes = http_routes(canary.get("trafficRouting"), &error, &unsupported)?;
+        if http_routes.is_some()
+            && (!canary.contains_key("stableService") || !canary.contains_key("canaryService"))
+        {
+            return Err(error(
+                "spec.strategy.canary.trafficRouting",
+                "traffic routing needs `stableService` and `canaryService`",
+            ));
+        }
         Ok(Rollout {
             namespace: object
                 .pointer("/metadata/namespace")
@@ -244,6 +264,7 @@ impl Rollout {
                 canary_service: text("canaryService"),
                 max_surge: fencepost("maxSurge")?,
                 max_unavailable: fencepost("maxUnavailable")?,
+                http_routes,
             },
             name,
         })
@@ -259,6 +280,71 @@ fn parse_duration(value: &Value) -> Option<Duration> {
     shipway_model::duration::parse(value.as_str()?)
         .ok()
         .map(|d| Duration::from_secs(d.as_secs()))
+}
+
+/// `trafficRouting`: only the Gateway API plugin, `httpRoute`/`httpRoutes` and `namespace`.
+fn http_routes(
+    routing: Option<&Value>,
+    error: &dyn Fn(&str, &str) -> SpecError,
+    unsupported: &dyn Fn(&str) -> SpecError,
+) -> Result<Option<Routes>, SpecError> {
+    let at = "spec.strategy.canary.trafficRouting";
+    let Some(routing) = routing.filter(|r| !r.is_null()) else {
+        return Ok(None);
+    };
+    let Some(map) = routing.as_object() else {
+        return Err(error(at, "must be a mapping"));
+    };
+    if let Some(other) = map.keys().find(|k| *k != "plugins") {
+        return Err(unsupported(&format!("{at}.{other}")));
+    }
+    let plugins = map
+        .get("plugins")
+        .and_then(Value::as_object)
+        .cloned()
+        .unwrap_or_default();
+    if let Some(other) = plugins.keys().find(|k| *k != GATEWAY_API_PLUGIN) {
+        return Err(unsupported(&format!("{at}.plugins.{other}")));
+    }
+    let gateway = plugins
+        .get(GATEWAY_API_PLUGIN)
+        .ok_or_else(|| error(&format!("{at}.plugins"), "names no plugin"))?;
+    for field in gateway.as_object().into_iter().flat_map(|m| m.keys()) {
+        if !["httpRoute", "httpRoutes", "namespace"].contains(&field.as_str()) {
+            return Err(unsupported(&format!(
+                "{at}.plugins.{GATEWAY_API_PLUGIN}.{field}"
+            )));
+        }
+    }
+    let mut routes: Vec<String> = gateway
+        .get("httpRoute")
+        .and_then(Value::as_str)
+        .map(str::to_string)
+        .into_iter()
+        .collect();
+    for route in gateway
+        .get("httpRoutes")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        if let Some(name) = route.get("name").and_then(Value::as_str) {
+            routes.push(name.to_string());
+        }
+    }
+    if routes.is_empty() {
+        return Err(error(
+            &format!("{at}.plugins.{GATEWAY_API_PLUGIN}"),
+            "needs `httpRoute` or `httpRoutes`",
+        ));
+    }
+    Ok(Some((
+        gateway
+            .get("namespace")
+            .and_then(Value::as_str)
+            .map(str::to_string),
+        routes,
+    )))
 }
 
 fn analysis_ref(
@@ -389,7 +475,16 @@ mod tests {
             json!({"canary": {"trafficRouting": {"nginx": {}}}}),
         ))
         .unwrap_err();
-        assert_eq!(error.field, "spec.strategy.canary.trafficRouting");
+        assert_eq!(error.field, "spec.strategy.canary.trafficRouting.nginx");
+        let routed = Rollout::from_json(&rollout(json!({"canary": {"stableService": "s", "canaryService": "c",
+            "trafficRouting": {"plugins": {"argoproj-labs/gatewayAPI": {"httpRoute": "web", "namespace": "edge"}}}}})))
+        .unwrap();
+        assert_eq!(
+            routed.canary.http_routes,
+            Some((Some("edge".into()), vec!["web".into()]))
+        );
+        let error = Rollout::from_json(&rollout(json!({"canary": {"trafficRouting": {"plugins": {"argoproj-labs/gatewayAPI": {"httpRoute": "web"}}}}}))).unwrap_err();
+        assert!(error.message.contains("stableService"), "{error}");
         let error =
             Rollout::from_json(&rollout(json!({"blueGreen": {"activeService": "a"}}))).unwrap_err();
         assert_eq!(error.field, "spec.strategy.blueGreen");

@@ -430,3 +430,72 @@ async fn a_step_analysis_promotes_a_good_canary_aborts_a_bad_one_and_pauses_with
     })
     .await;
 }
+
+async fn route_weights(client: &kube::Client) -> (Value, Value) {
+    let api: Api<DynamicObject> = Api::namespaced_with(
+        client.clone(),
+        "default",
+        &resource("gateway.networking.k8s.io/v1", "HTTPRoute", "httproutes"),
+    );
+    let route = serde_json::to_value(api.get("web").await.unwrap()).unwrap();
+    let refs = &route["spec"]["rules"][0]["backendRefs"];
+    let weight = |name: &str| {
+        refs.as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["name"] == name)
+            .map_or(Value::Null, |r| r["weight"].clone())
+    };
+    (
+        json!([weight("web-canary"), weight("web-stable")]),
+        route["metadata"]["labels"]["rollouts.argoproj.io/gatewayapi-canary"].clone(),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn gateway_api_route_weights_follow_the_steps_and_stable_keeps_every_replica() {
+    bounded(120, async {
+        let (_simulator, client, _controllers) = start();
+        crds(&client).await;
+        create(&client, json!({"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+            "metadata": {"name": "httproutes.gateway.networking.k8s.io"},
+            "spec": {"group": "gateway.networking.k8s.io", "scope": "Namespaced",
+                "names": {"kind": "HTTPRoute", "plural": "httproutes", "singular": "httproute", "listKind": "HTTPRouteList"},
+                "versions": [{"name": "v1", "served": true, "storage": true,
+                    "schema": {"openAPIV3Schema": {"type": "object", "x-kubernetes-preserve-unknown-fields": true}}}]}})).await;
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        for name in ["web-stable", "web-canary"] {
+            create(&client, json!({"apiVersion": "v1", "kind": "Service",
+                "metadata": {"name": name, "namespace": "default"},
+                "spec": {"selector": {"app": "web"}, "ports": [{"port": 80}]}})).await;
+        }
+        create(&client, json!({"apiVersion": "gateway.networking.k8s.io/v1", "kind": "HTTPRoute",
+            "metadata": {"name": "web", "namespace": "default"},
+            "spec": {"parentRefs": [{"name": "edge"}], "rules": [{"backendRefs": [
+                {"name": "web-stable", "port": 80, "weight": 100},
+                {"name": "web-canary", "port": 80, "weight": 0}]}]}})).await;
+        let mut object = rollout("nginx:1.27");
+        object["spec"]["strategy"]["canary"] = json!({"stableService": "web-stable", "canaryService": "web-canary",
+            "trafficRouting": {"plugins": {"argoproj-labs/gatewayAPI": {"httpRoute": "web"}}},
+            "steps": [{"setWeight": 25}, {"pause": {}}]});
+        create(&client, object).await;
+        until(&client, |o| o.phase == "Healthy").await;
+        let first = rollout_object(&client).await["status"]["stableRS"].as_str().unwrap().to_string();
+
+        set_image(&client, "nginx:1.28").await;
+        until(&client, |o| o.phase == "Paused" && o.step.0 == 1).await;
+        let second = rollout_object(&client).await["status"]["currentPodHash"].as_str().unwrap().to_string();
+        assert_eq!(route_weights(&client).await, (json!([25, 75]), json!("in-progress")));
+        let mut expected = vec![(first.clone(), 4), (second.clone(), 1)];
+        expected.sort();
+        assert_eq!(sets(&client).await, expected, "stable keeps every replica");
+        let status = rollout_object(&client).await["status"].clone();
+        assert_eq!(status["canary"]["weights"]["canary"]["weight"], 25, "{status}");
+
+        patch_status(&client, json!({"status": {"pauseConditions": null}})).await;
+        until(&client, |o| o.phase == "Healthy").await;
+        assert_eq!(route_weights(&client).await, (json!([0, 100]), Value::Null));
+        assert_eq!(selector_of(&client, "web-stable").await, second);
+    })
+    .await;
+}
