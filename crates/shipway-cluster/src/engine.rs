@@ -230,21 +230,59 @@ pub fn check_errors(rendered: &Rendered) -> Vec<String> {
         &rendered.sources,
         &shipway_check::Settings::default(),
     );
-    findings
+    let file_of = |pos: shipway_model::Pos| {
+        rendered
+            .sources
+            .path(pos.file)
+            .map(|p| p.display().to_string())
+            .unwrap_or_default()
+    };
+    let mut errors: Vec<String> = findings
         .iter()
         .filter(|f| f.severity == Severity::Error)
         .map(|finding| {
-            let file = rendered
-                .sources
-                .path(finding.pos.file)
-                .map(|p| p.display().to_string())
-                .unwrap_or_default();
             format!(
-                "{file}:{}: error[{}]: {}",
-                finding.pos.line, finding.rule, finding.message
+                "{}:{}: error[{}]: {}",
+                file_of(finding.pos),
+                finding.pos.line,
+                finding.rule,
+                finding.message
             )
         })
-        .collect()
+        .collect();
+    // shipway is the Rollout controller: a Rollout field it does not act on is refused
+    // here, at the field's line, rather than half-understood in the cluster.
+    for object in rendered.objects.iter().filter(|o| {
+        o.str_at(&["kind"]) == Some("Rollout")
+            && o.str_at(&["apiVersion"])
+                .is_some_and(|v| v.starts_with("argoproj.io/"))
+    }) {
+        if let Err(error) = shipway_rollouts::rollout::Rollout::from_json(&object.to_json()) {
+            let pos = node_at(object, &error.field).map_or(object.pos, |node| node.pos);
+            errors.push(format!(
+                "{}:{}: error[rollouts/unsupported]: {error}",
+                file_of(pos),
+                pos.line
+            ));
+        }
+    }
+    errors
+}
+
+/// The node at a field path such as `spec.strategy.canary.steps[2].experiment`.
+fn node_at<'a>(object: &'a shipway_model::Node, path: &str) -> Option<&'a shipway_model::Node> {
+    let mut node = object;
+    for part in path.split('.') {
+        let (name, index) = match part.split_once('[') {
+            Some((name, rest)) => (name, rest.trim_end_matches(']').parse::<usize>().ok()),
+            None => (part, None),
+        };
+        node = node.get(name)?;
+        if let Some(index) = index {
+            node = node.as_seq()?.get(index)?;
+        }
+    }
+    Some(node)
 }
 
 /// The app's retry policy as the engine's backoff (Argo CD's defaults without one; a

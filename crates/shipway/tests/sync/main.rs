@@ -661,6 +661,29 @@ fn sync_wait_runs_a_canary_rollout_to_its_end_and_stops_at_a_pause_for_promote()
     );
     let missing = shipway(&sandbox, &["rollout", "promote", &app_arg, "nope"]);
     assert_eq!(missing.status.code(), Some(1), "{}", text(&missing));
+
+    // A field shipway's Rollout controller does not act on is refused at its line, before
+    // anything is applied.
+    write_rollout(&app, "nginx:1.30", "[{setWeight: 50}]");
+    let text_of = std::fs::read_to_string(app.join("rollout.yaml")).unwrap();
+    std::fs::write(
+        app.join("rollout.yaml"),
+        text_of.replace(
+            "    canary:\n",
+            "    canary:\n      scaleDownDelaySeconds: 30\n",
+        ),
+    )
+    .unwrap();
+    let refused = shipway(&sandbox, &["plan", &app_arg]);
+    assert_eq!(refused.status.code(), Some(1), "{}", text(&refused));
+    let line = text_of.lines().position(|l| l == "    canary:").unwrap() + 2;
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains(&format!(
+            "rollout.yaml:{line}: error[rollouts/unsupported]: Rollout web: `spec.strategy.canary.scaleDownDelaySeconds`"
+        )),
+        "{}",
+        text(&refused)
+    );
 }
 
 /// Issue 17: the example platform's prod overlay, with its `HorizontalPodAutoscalers`,
