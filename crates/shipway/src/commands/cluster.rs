@@ -328,7 +328,12 @@ pub(crate) fn sync(args: &SyncArgs) -> anyhow::Result<ExitStatus> {
                 Ok(prepared) => prepared,
                 Err(error) => {
                     printer.clear();
-                    eprintln!("error: app {}: {}", path.display(), crate::error_line(&error));
+                    eprintln!(
+                        "{} app {}: {}",
+                        super::colour::stderr_error(),
+                        path.display(),
+                        crate::error_line(&error)
+                    );
                     results.push(json!({"app": path.display().to_string(), "result": "failed", "error": crate::error_line(&error)}));
                     status = ExitStatus::Failure;
                     continue;
@@ -370,7 +375,8 @@ pub(crate) fn sync(args: &SyncArgs) -> anyhow::Result<ExitStatus> {
                         eprintln!("{key}: {reason}");
                     }
                     eprintln!(
-                        "synced app {name}: {} applied, {} pruned, {} unchanged, {} hook(s)",
+                        "{} app {name}: {} applied, {} pruned, {} unchanged, {} hook(s)",
+                        super::colour::stderr_synced(),
                         report.applied.len(),
                         report.pruned.len(),
                         report.unchanged,
@@ -399,7 +405,10 @@ pub(crate) fn sync(args: &SyncArgs) -> anyhow::Result<ExitStatus> {
                 }
                 Err(error) => {
                     // The other apps are still synced; the exit status reports the failure.
-                    eprintln!("error: sync of app {name} failed: {error}");
+                    eprintln!(
+                        "{} sync of app {name} failed: {error}",
+                        super::colour::stderr_error()
+                    );
                     results.push(json!({"app": name, "result": "failed", "error": error.to_string()}));
                     status = ExitStatus::Failure;
                 }

@@ -1,4 +1,4 @@
-//! Colour for `plan` and `status` text on a terminal, as `check` has: the same ANSI codes,
+//! Colour for `plan` and `status` text (and `sync`'s summary lines) on a terminal, as `check` has: the same ANSI codes,
 //! off when stdout is not a terminal or `NO_COLOR` is set (<https://no-color.org>).
 //!
 //! The text is built without colour (it is what tests and pipes see) and painted line by
@@ -14,6 +14,29 @@ const MAGENTA: &str = "35";
 /// Whether stdout gets colour.
 pub(crate) fn enabled() -> bool {
     std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+}
+
+/// Whether stderr gets colour (sync's summary lines).
+fn stderr_enabled() -> bool {
+    std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+}
+
+/// `synced`, green on a terminal's stderr.
+pub(crate) fn stderr_synced() -> String {
+    if stderr_enabled() {
+        paint(GREEN, "synced")
+    } else {
+        "synced".into()
+    }
+}
+
+/// `error:`, red on a terminal's stderr.
+pub(crate) fn stderr_error() -> String {
+    if stderr_enabled() {
+        paint(RED, "error:")
+    } else {
+        "error:".into()
+    }
 }
 
 fn paint(code: &str, text: &str) -> String {
