@@ -184,28 +184,11 @@ pub fn unreachable_message(error: &kube::Error) -> Option<String> {
 /// Why a request never reached the server ("connection refused", "dns error: …"), from
 /// the innermost cause; `None` when the server answered.
 pub fn unreachable_reason(error: &kube::Error) -> Option<String> {
-    if !matches!(
+    matches!(
         error,
         kube::Error::Service(_) | kube::Error::HyperError(_) | kube::Error::HttpError(_)
-    ) {
-        return None;
-    }
-    let mut cause: &dyn std::error::Error = error;
-    while let Some(source) = cause.source() {
-        cause = source;
-    }
-    let text = cause.to_string();
-    // "Connection refused (os error 111)" → "connection refused".
-    let text = text
-        .split_once(" (os error")
-        .map_or(text.as_str(), |(head, _)| head)
-        .to_string();
-    let mut chars = text.chars();
-    let text = chars
-        .next()
-        .map(|first| first.to_lowercase().chain(chars).collect::<String>())
-        .unwrap_or(text);
-    Some(text)
+    )
+    .then(|| shipway_http::root_cause(error))
 }
 
 fn is_field_conflict(status: &kube::core::Status) -> bool {

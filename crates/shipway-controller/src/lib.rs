@@ -200,6 +200,29 @@ impl AppState {
         }
     }
 
+    /// The Argo Rollouts `Rollout`s among the app's objects (as its last comparison found
+    /// them).
+    pub fn rollouts(&self) -> Vec<shipway_cluster::cluster::Key> {
+        self.resources
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|o| {
+                o["kind"] == "Rollout"
+                    && o["apiVersion"]
+                        .as_str()
+                        .is_some_and(|v| v.starts_with("argoproj.io/"))
+            })
+            .map(|o| shipway_cluster::cluster::Key {
+                group: "argoproj.io".into(),
+                version: "v1alpha1".into(),
+                kind: "Rollout".into(),
+                namespace: o["namespace"].as_str().unwrap_or("").into(),
+                name: o["name"].as_str().unwrap_or("").into(),
+            })
+            .collect()
+    }
+
     /// The API's summary of the app.
     pub fn summary(&self) -> Value {
         let app = &self.spec.app;
@@ -494,36 +517,24 @@ impl Controller {
         let Some(state) = self.get(app) else {
             return Ok(None);
         };
-        let keys: Vec<(String, String)> = state
-            .resources
-            .as_array()
+        let keys: Vec<shipway_cluster::cluster::Key> = state
+            .rollouts()
             .into_iter()
-            .flatten()
-            .filter(|o| {
-                o["kind"] == "Rollout"
-                    && o["apiVersion"]
-                        .as_str()
-                        .is_some_and(|v| v.starts_with("argoproj.io/"))
-            })
-            .map(|o| {
-                (
-                    o["namespace"].as_str().unwrap_or("").to_string(),
-                    o["name"].as_str().unwrap_or("").to_string(),
-                )
-            })
-            .filter(|(_, name)| rollout.is_none_or(|wanted| wanted == name))
+            .filter(|key| rollout.is_none_or(|wanted| wanted == key.name))
             .collect();
         if keys.is_empty() && rollout.is_some() {
             return Ok(None);
         }
         let client = self.inner.cluster.client();
         let mut out = Vec::new();
-        for (namespace, name) in keys {
+        for key in keys {
             if let Some(verb) = verb {
-                shipway_rollouts::controller::act(client, &namespace, &name, verb).await?;
-                tracing::info!(app, rollout = %name, ?verb, "rollout action written");
+                shipway_rollouts::controller::act(client, &key.namespace, &key.name, verb).await?;
+                tracing::info!(app, rollout = %key.name, ?verb, "rollout action written");
             }
-            out.push(shipway_rollouts::controller::describe(client, &namespace, &name).await?);
+            out.push(
+                shipway_rollouts::controller::describe(client, &key.namespace, &key.name).await?,
+            );
         }
         Ok(Some(out))
     }
@@ -683,36 +694,12 @@ impl Controller {
             HashMap::new();
         loop {
             tick.tick().await;
+            // Read under the lock without copying the apps' status trees (this runs every
+            // second for every app).
             let owned: Vec<(String, shipway_cluster::cluster::Key)> = self
                 .apps()
                 .iter()
-                .flat_map(|(app, state)| {
-                    state
-                        .resources
-                        .as_array()
-                        .cloned()
-                        .unwrap_or_default()
-                        .into_iter()
-                        .filter(|object| {
-                            object["kind"] == "Rollout"
-                                && object["apiVersion"]
-                                    .as_str()
-                                    .is_some_and(|v| v.starts_with("argoproj.io/"))
-                        })
-                        .map(|object| {
-                            (
-                                app.clone(),
-                                shipway_cluster::cluster::Key {
-                                    group: "argoproj.io".into(),
-                                    version: "v1alpha1".into(),
-                                    kind: "Rollout".into(),
-                                    namespace: object["namespace"].as_str().unwrap_or("").into(),
-                                    name: object["name"].as_str().unwrap_or("").into(),
-                                },
-                            )
-                        })
-                        .collect::<Vec<_>>()
-                })
+                .flat_map(|(app, state)| state.rollouts().into_iter().map(|key| (app.clone(), key)))
                 .collect();
             if owned.is_empty() {
                 continue;

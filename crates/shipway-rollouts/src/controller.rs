@@ -19,6 +19,19 @@ use crate::rollout::Rollout;
 /// The label on every `ReplicaSet`, pod and Service selector a Rollout manages.
 pub const HASH_LABEL: &str = "rollouts-pod-template-hash";
 
+/// The controller reference a Rollout's `ReplicaSets` and `AnalysisRuns` carry, so they
+/// go with it.
+pub(crate) fn owner_reference(rollout: &Rollout) -> Value {
+    json!({
+        "apiVersion": "argoproj.io/v1alpha1",
+        "kind": "Rollout",
+        "name": rollout.name,
+        "uid": rollout.uid,
+        "controller": true,
+        "blockOwnerDeletion": true,
+    })
+}
+
 /// The providers' HTTP client, made once (reading the system's roots is not free).
 fn http() -> &'static crate::providers::Http {
     static HTTP: std::sync::OnceLock<crate::providers::Http> = std::sync::OnceLock::new();
@@ -546,14 +559,7 @@ async fn apply_sizes(
                     "rollout.argoproj.io/revision": revision.to_string(),
                     "rollout.argoproj.io/desired-replicas": rollout.replicas.to_string(),
                 },
-                "ownerReferences": [{
-                    "apiVersion": "argoproj.io/v1alpha1",
-                    "kind": "Rollout",
-                    "name": rollout.name,
-                    "uid": rollout.uid,
-                    "controller": true,
-                    "blockOwnerDeletion": true,
-                }],
+                "ownerReferences": [crate::controller::owner_reference(rollout)],
             },
             "spec": {
                 "replicas": size_of(new),
@@ -783,16 +789,10 @@ pub async fn describe(
     let step = status["currentStepIndex"]
         .as_u64()
         .unwrap_or(steps.len() as u64);
-    // The weight in force, as `canary::weight_at` computes it from the typed steps.
-    let weight = if step as usize >= steps.len() {
-        100
-    } else {
-        steps[..=step as usize]
-            .iter()
-            .rev()
-            .find_map(|s| s["setWeight"].as_u64())
-            .unwrap_or(0)
-    };
+    // The weight in force, by the decision's own rule (a Rollout shipway cannot read has
+    // none).
+    let weight =
+        Rollout::from_json(&object).map_or(0, |r| canary::weight_at(&r.canary.steps, step as u32));
     Ok(json!({
         "rollout": name,
         "namespace": namespace,

@@ -151,14 +151,7 @@ pub async fn ensure(
                 "rollout-type": "Step",
                 "step-index": step.to_string(),
             },
-            "ownerReferences": [{
-                "apiVersion": "argoproj.io/v1alpha1",
-                "kind": "Rollout",
-                "name": rollout.name,
-                "uid": rollout.uid,
-                "controller": true,
-                "blockOwnerDeletion": true,
-            }],
+            "ownerReferences": [crate::controller::owner_reference(rollout)],
         },
         "spec": {
             "metrics": metrics,

@@ -23,7 +23,7 @@ use shipway_cluster::sync::{self, Ledger, Progress, SyncError, SyncOptions};
 
 use super::ExitStatus;
 
-fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+pub(super) fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()

@@ -196,12 +196,6 @@ fn token(file: Option<&Path>) -> anyhow::Result<String> {
     )
 }
 
-fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
-    Ok(tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?)
-}
-
 /// The name an APP argument gives with `--server`.
 fn app_name(path: &Path) -> anyhow::Result<String> {
     path.to_str()
@@ -229,7 +223,7 @@ pub(crate) fn sync(server: &str, args: &SyncArgs) -> anyhow::Result<ExitStatus> 
         .map(|path| app_name(path))
         .collect::<anyhow::Result<Vec<_>>>()?;
     let remote = Remote::new(server, &args.remote)?;
-    runtime()?.block_on(async {
+    super::cluster::runtime()?.block_on(async {
         let mut status = ExitStatus::Success;
         let mut results = Vec::new();
         for name in &names {
@@ -284,7 +278,7 @@ pub(crate) fn sync(server: &str, args: &SyncArgs) -> anyhow::Result<ExitStatus> 
 pub(crate) fn status(server: &str, args: &StatusArgs) -> anyhow::Result<ExitStatus> {
     let name = app_name(&args.app)?;
     let remote = Remote::new(server, &args.remote)?;
-    runtime()?.block_on(async {
+    super::cluster::runtime()?.block_on(async {
         let app = remote.app(&name).await?;
         let resources = remote
             .call(
@@ -337,7 +331,7 @@ pub(crate) fn rollback(server: &str, args: &RollbackArgs) -> anyhow::Result<Exit
         Some(commit) => json!({"to": commit}),
         None => json!({"steps": args.steps}),
     };
-    runtime()?.block_on(async {
+    super::cluster::runtime()?.block_on(async {
         let done = remote
             .call(
                 "POST",
@@ -376,7 +370,7 @@ pub(crate) fn rollout(server: &str, args: &RolloutArgs) -> anyhow::Result<ExitSt
         RolloutVerb::Retry => Some("retry"),
         RolloutVerb::Pause => Some("pause"),
     };
-    runtime()?.block_on(async {
+    super::cluster::runtime()?.block_on(async {
         let answer = match verb {
             None => {
                 remote
