@@ -266,6 +266,22 @@ pub fn check_errors(rendered: &Rendered) -> Vec<String> {
             ));
         }
     }
+    // A malformed smoke-check annotation would only fail after the sync applied
+    // everything: refuse it here, at the annotation's line.
+    for object in &rendered.objects {
+        if let Err(error) = shipway_rollouts::smoke::checks_of(&object.to_json()) {
+            let pos = object
+                .get("metadata")
+                .and_then(|m| m.get("annotations"))
+                .and_then(|a| a.get(shipway_rollouts::smoke::ANNOTATION))
+                .map_or(object.pos, |node| node.pos);
+            errors.push(format!(
+                "{}:{}: error[smoke/invalid]: {error}",
+                file_of(pos),
+                pos.line
+            ));
+        }
+    }
     errors
 }
 

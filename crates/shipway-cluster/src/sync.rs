@@ -177,6 +177,10 @@ pub enum SyncError {
         /// Each unhealthy object (pods included) and why.
         unhealthy: Vec<(Key, String)>,
     },
+    /// Smoke checks (annotation `shipway.dev/smoke-checks`) failed once everything was
+    /// healthy.
+    #[error("smoke checks failed:\n{}", lines(.0))]
+    Smoke(Vec<(Key, String)>),
     /// A saved plan no longer matches the cluster.
     #[error("the cluster changed since the plan was made: {0}; make a new plan")]
     PlanOutdated(String),
@@ -700,6 +704,7 @@ async fn execute(
                 .map(|i| i.key.clone())
                 .collect();
             wait_healthy(cluster, &keys, options, progress, deadline).await?;
+            smoke_checks(cluster, plan, progress).await?;
         }
         run_hooks(
             cluster,
@@ -1027,10 +1032,17 @@ pub async fn drive_rollouts<S: std::hash::BuildHasher>(
             Ok(outcome) => {
                 if outcome.waiting_for_promote {
                     if announced.insert(key.clone()) {
-                        progress.line(&format!(
-                            "{key}: paused at step {} of {} (weight {}%), waiting for promote",
-                            outcome.step.0, outcome.step.1, outcome.weight
-                        ));
+                        progress.line(&if outcome.blue_green {
+                            format!(
+                                "{key}: paused before the active Service switches to {} ({}), waiting for promote",
+                                outcome.current, outcome.message
+                            )
+                        } else {
+                            format!(
+                                "{key}: paused at step {} of {} (weight {}%), waiting for promote",
+                                outcome.step.0, outcome.step.1, outcome.weight
+                            )
+                        });
                     }
                 } else {
                     announced.remove(key);
@@ -1108,6 +1120,39 @@ async fn wait_healthy(
             });
         }
         tokio::time::sleep(options.poll).await;
+    }
+}
+
+/// Runs the smoke checks the app's objects declare (`shipway.dev/smoke-checks`), once
+/// everything is healthy; any failure fails the sync, naming the object, the request and
+/// the answer.
+async fn smoke_checks(
+    cluster: &Cluster,
+    plan: &Plan,
+    progress: &mut dyn Progress,
+) -> Result<(), SyncError> {
+    let mut failures = Vec::new();
+    let mut ran = 0;
+    for item in &plan.items {
+        let Some(desired) = &item.desired else {
+            continue;
+        };
+        match shipway_rollouts::smoke::run_object(cluster.client(), desired, &[]).await {
+            Ok(None) => {}
+            Ok(Some(failed)) => {
+                ran += 1;
+                failures.extend(failed.into_iter().map(|why| (item.key.clone(), why)));
+            }
+            Err(why) => failures.push((item.key.clone(), why)),
+        }
+    }
+    if ran > 0 && failures.is_empty() {
+        progress.line(&format!("smoke checks passed on {ran} object(s)"));
+    }
+    if failures.is_empty() {
+        Ok(())
+    } else {
+        Err(SyncError::Smoke(failures))
     }
 }
 

@@ -578,7 +578,7 @@ impl Controller {
                     format!(": {}", outcome.message)
                 }
             ),
-            rollout_step: Some((outcome.step.0 + 1, outcome.step.1)),
+            rollout_step: (!outcome.blue_green).then_some((outcome.step.0 + 1, outcome.step.1)),
             ..crate::notify::State::default()
         };
         crate::notify::emit(

@@ -23,6 +23,7 @@ pub fn failed_objects(error: &SyncError) -> Vec<FailedObject> {
     match error {
         SyncError::ReplaceRequired(items)
         | SyncError::Conflicts(items)
+        | SyncError::Smoke(items)
         | SyncError::Unhealthy {
             unhealthy: items, ..
         } => items

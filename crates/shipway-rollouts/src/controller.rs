@@ -33,12 +33,12 @@ pub(crate) fn owner_reference(rollout: &Rollout) -> Value {
 }
 
 /// The providers' HTTP client, made once (reading the system's roots is not free).
-fn http() -> &'static crate::providers::Http {
+pub(crate) fn http() -> &'static crate::providers::Http {
     static HTTP: std::sync::OnceLock<crate::providers::Http> = std::sync::OnceLock::new();
     HTTP.get_or_init(crate::providers::Http::new)
 }
 
-fn run_error(rollout: &Rollout, error: crate::runs::RunError) -> ControllerError {
+pub(crate) fn run_error(rollout: &Rollout, error: crate::runs::RunError) -> ControllerError {
     match error {
         crate::runs::RunError::Api(source) => ControllerError::Api {
             name: format!("{}/{}", rollout.namespace, rollout.name),
@@ -68,6 +68,9 @@ pub struct Outcome {
     pub aborted: bool,
     /// The template hash the rollout is working on.
     pub current: String,
+    /// A blue-green Rollout (`step` is then `(0, 0)` and `weight` 100 once the active
+    /// Service is on `current`).
+    pub blue_green: bool,
 }
 
 /// Why a reconcile could not be done.
@@ -167,7 +170,7 @@ pub(crate) fn timestamp(seconds: u64) -> String {
 }
 
 /// The decision's view of `status`.
-fn read_status(object: &Value) -> canary::Status {
+pub(crate) fn read_status(object: &Value) -> canary::Status {
     let status = object.get("status").cloned().unwrap_or(Value::Null);
     let text = |field: &str| {
         status
@@ -203,7 +206,7 @@ fn read_status(object: &Value) -> canary::Status {
     }
 }
 
-fn int(object: &Value, pointer: &str) -> u32 {
+pub(crate) fn int(object: &Value, pointer: &str) -> u32 {
     object.pointer(pointer).and_then(Value::as_u64).unwrap_or(0) as u32
 }
 
@@ -263,6 +266,12 @@ pub async fn reconcile(
                 .is_some_and(|owners| owners.iter().any(|o| o["uid"] == rollout.uid.as_str()))
         })
         .collect();
+    if rollout.blue_green.is_some() {
+        return crate::bluegreen_controller::reconcile(
+            client, &rollouts, &sets_api, &rollout, &object, &owned, &new, now,
+        )
+        .await;
+    }
     let sets: Vec<ReplicaSet> = owned
         .iter()
         .filter_map(|rs| {
@@ -325,6 +334,29 @@ pub async fn reconcile(
         StepAnalysis::Running
     };
     let mut decision = canary::decide(&spec, &status, &new, &sets, analysis, now);
+    // A step completes only if the new pods pass their smoke checks; a failure aborts
+    // like a failed analysis.
+    let before = if status.current.as_deref() == Some(new.as_str()) {
+        status.step
+    } else {
+        0
+    };
+    let promoting = status.stable.as_deref() != Some(new.as_str())
+        && decision.status.stable.as_deref() == Some(new.as_str());
+    let has_pods = sets.iter().any(|rs| rs.hash == new && rs.available > 0);
+    if status.stable.is_some()
+        && has_pods
+        && !decision.status.abort
+        && (decision.status.step > before || promoting)
+        && let Some(failed) = smoke_gate(client, &rollout, &object, &new).await?
+    {
+        let mut aborted = status.clone();
+        aborted.current = Some(new.clone());
+        aborted.abort = true;
+        decision = canary::decide(&spec, &aborted, &new, &sets, analysis, now);
+        decision.message =
+            format!("RolloutAborted: smoke checks failed at step {before}: {failed}");
+    }
     if !run_message.is_empty() && decision.phase != "Healthy" {
         decision.message = format!("{}: {run_message}", decision.message);
     }
@@ -339,7 +371,7 @@ pub async fn reconcile(
             &run,
             &new,
             &stable,
-            decision.status.step,
+            crate::runs::RunKind::Step(decision.status.step),
         )
         .await
         {
@@ -355,7 +387,7 @@ pub async fn reconcile(
             return Err(error);
         }
     }
-    apply_sizes(&sets_api, &rollout, &new, &owned, &decision)
+    apply_sizes(&sets_api, &rollout, &new, &owned, &decision.sizes)
         .await
         .map_err(api_error)?;
     point_services(client, &rollout, &decision, &new)
@@ -410,7 +442,32 @@ pub async fn reconcile(
         waiting_for_promote: decision.phase == "Paused" && decision.requeue.is_none(),
         aborted: decision.status.abort,
         current: new,
+        blue_green: false,
     })
+}
+
+/// The Rollout's smoke checks against its Ready pods of template `new`: `Some(why)` when
+/// one failed, `None` when they passed or it declares none.
+pub(crate) async fn smoke_gate(
+    client: &kube::Client,
+    rollout: &Rollout,
+    object: &Value,
+    new: &str,
+) -> Result<Option<String>, ControllerError> {
+    let checks = crate::smoke::checks_of(object).map_err(|message| {
+        ControllerError::Analysis(format!("Rollout {}: {message}", rollout.name))
+    })?;
+    let Some(checks) = checks else {
+        return Ok(None);
+    };
+    let mut labels: Vec<(String, String)> = rollout
+        .selector
+        .iter()
+        .map(|(k, v)| (k.clone(), v.as_str().unwrap_or("").to_string()))
+        .collect();
+    labels.push((HASH_LABEL.to_string(), new.to_string()));
+    let failures = crate::smoke::run_pods(client, &rollout.namespace, &labels, &checks).await;
+    Ok((!failures.is_empty()).then(|| failures.join("; ")))
 }
 
 /// Why a route's weights could not be set.
@@ -495,20 +552,14 @@ async fn set_route_weights(
 }
 
 /// Creates the `ReplicaSets` the decision sizes that do not exist, and scales the others.
-async fn apply_sizes(
+pub(crate) async fn apply_sizes(
     api: &Api<DynamicObject>,
     rollout: &Rollout,
     new: &str,
     owned: &[Value],
-    decision: &Decision,
+    sizes: &[(String, u32)],
 ) -> Result<(), kube::Error> {
-    let size_of = |hash: &str| {
-        decision
-            .sizes
-            .iter()
-            .find(|(h, _)| h == hash)
-            .map_or(0, |(_, n)| *n)
-    };
+    let size_of = |hash: &str| sizes.iter().find(|(h, _)| h == hash).map_or(0, |(_, n)| *n);
     let hash_of = |rs: &Value| {
         rs.pointer(&format!("/metadata/labels/{HASH_LABEL}"))
             .and_then(Value::as_str)
@@ -669,7 +720,7 @@ fn status_patch(
     }})
 }
 
-async fn write_status(
+pub(crate) async fn write_status(
     api: &Api<DynamicObject>,
     name: &str,
     patch: &Value,
@@ -789,13 +840,27 @@ pub async fn describe(
     let step = status["currentStepIndex"]
         .as_u64()
         .unwrap_or(steps.len() as u64);
+    let blue_green = object.pointer("/spec/strategy/blueGreen").is_some();
+    let active = status
+        .pointer("/blueGreen/activeSelector")
+        .and_then(Value::as_str);
     // The weight in force, by the decision's own rule (a Rollout shipway cannot read has
-    // none).
-    let weight =
-        Rollout::from_json(&object).map_or(0, |r| canary::weight_at(&r.canary.steps, step as u32));
+    // none); blue-green sends all of it to the active pods.
+    let weight = if blue_green {
+        if active.is_some() && active == status["currentPodHash"].as_str() {
+            100
+        } else {
+            0
+        }
+    } else {
+        Rollout::from_json(&object).map_or(0, |r| canary::weight_at(&r.canary.steps, step as u32))
+    };
     Ok(json!({
         "rollout": name,
         "namespace": namespace,
+        "strategy": if blue_green { "blueGreen" } else { "canary" },
+        "active": active,
+        "preview": status.pointer("/blueGreen/previewSelector"),
         "phase": status["phase"].as_str().unwrap_or("Unknown"),
         "message": status["message"].as_str().unwrap_or(""),
         "step": step,

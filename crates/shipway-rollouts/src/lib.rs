@@ -6,6 +6,8 @@
 //! so each rule is tested on its own against the upstream examples.
 
 pub mod analysis;
+pub mod bluegreen;
+pub mod bluegreen_controller;
 pub mod canary;
 pub mod controller;
 pub mod expr;
@@ -13,3 +15,4 @@ pub mod providers;
 pub mod replicas;
 pub mod rollout;
 pub mod runs;
+pub mod smoke;

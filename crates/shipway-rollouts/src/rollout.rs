@@ -51,6 +51,27 @@ pub struct Canary {
     pub http_routes: Option<Routes>,
 }
 
+/// The blue-green strategy.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BlueGreen {
+    /// `activeService` (required).
+    pub active_service: String,
+    /// `previewService`.
+    pub preview_service: Option<String>,
+    /// `autoPromotionEnabled` (default true).
+    pub auto_promotion: bool,
+    /// `autoPromotionSeconds` (0: none).
+    pub auto_promotion_seconds: u64,
+    /// `prePromotionAnalysis`.
+    pub pre_analysis: Option<AnalysisRef>,
+    /// `postPromotionAnalysis`.
+    pub post_analysis: Option<AnalysisRef>,
+    /// `scaleDownDelaySeconds` (default 30).
+    pub scale_down_delay: u64,
+    /// `abortScaleDownDelaySeconds` (default 30; 0 keeps the aborted pods).
+    pub abort_scale_down_delay: u64,
+}
+
 /// What shipway reads of a Rollout.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Rollout {
@@ -72,8 +93,10 @@ pub struct Rollout {
     pub min_ready_seconds: u32,
     /// `spec.paused`.
     pub paused: bool,
-    /// `spec.strategy.canary`.
+    /// `spec.strategy.canary` (empty, without steps, for a blue-green Rollout).
     pub canary: Canary,
+    /// `spec.strategy.blueGreen`, for a blue-green Rollout.
+    pub blue_green: Option<BlueGreen>,
 }
 
 const SPEC_FIELDS: &[&str] = &[
@@ -94,6 +117,17 @@ const CANARY_FIELDS: &[&str] = &[
     "maxSurge",
     "maxUnavailable",
     "trafficRouting",
+];
+
+const BLUE_GREEN_FIELDS: &[&str] = &[
+    "activeService",
+    "previewService",
+    "autoPromotionEnabled",
+    "autoPromotionSeconds",
+    "prePromotionAnalysis",
+    "postPromotionAnalysis",
+    "scaleDownDelaySeconds",
+    "abortScaleDownDelaySeconds",
 ];
 
 /// The `HTTPRoute`s a Rollout's weights go to: their namespace (default the Rollout's)
@@ -119,7 +153,7 @@ impl Rollout {
         let unsupported = |field: &str| {
             error(
                 field,
-                "not supported by shipway's Rollout controller (it supports the canary strategy's setWeight, pause and analysis steps, stableService and canaryService)",
+                "not supported by shipway's Rollout controller (the README's Rollouts section lists the fields it acts on)",
             )
         };
         let spec = object
@@ -164,13 +198,26 @@ impl Rollout {
             .get("strategy")
             .and_then(Value::as_object)
             .ok_or_else(|| error("spec.strategy", "missing"))?;
-        if strategy.contains_key("blueGreen") {
-            return Err(unsupported("spec.strategy.blueGreen"));
+        if strategy.contains_key("blueGreen") && strategy.contains_key("canary") {
+            return Err(error(
+                "spec.strategy",
+                "names both `canary` and `blueGreen`: a Rollout has one strategy",
+            ));
         }
-        let canary = strategy
-            .get("canary")
-            .and_then(Value::as_object)
-            .ok_or_else(|| error("spec.strategy.canary", "missing"))?;
+        let blue_green = match strategy.get("blueGreen") {
+            Some(value) => Some(blue_green(value, &error, &unsupported)?),
+            None => None,
+        };
+        let empty = serde_json::Map::new();
+        let canary = match strategy.get("canary") {
+            Some(canary) => canary
+                .as_object()
+                .ok_or_else(|| error("spec.strategy.canary", "must be a mapping"))?,
+            None if blue_green.is_some() => &empty,
+            None => {
+                return Err(error("spec.strategy", "needs `canary` or `blueGreen`"));
+            }
+        };
         for field in canary.keys() {
             if !CANARY_FIELDS.contains(&field.as_str()) {
                 return Err(unsupported(&format!("spec.strategy.canary.{field}")));
@@ -266,6 +313,7 @@ impl Rollout {
                 max_unavailable: fencepost("maxUnavailable")?,
                 http_routes,
             },
+            blue_green,
             name,
         })
     }
@@ -347,7 +395,76 @@ fn http_routes(
     )))
 }
 
+/// `strategy.blueGreen`.
+fn blue_green(
+    value: &Value,
+    error: &dyn Fn(&str, &str) -> SpecError,
+    unsupported: &dyn Fn(&str) -> SpecError,
+) -> Result<BlueGreen, SpecError> {
+    let at = "spec.strategy.blueGreen";
+    let map = value
+        .as_object()
+        .ok_or_else(|| error(at, "must be a mapping"))?;
+    for field in map.keys() {
+        if !BLUE_GREEN_FIELDS.contains(&field.as_str()) {
+            return Err(unsupported(&format!("{at}.{field}")));
+        }
+    }
+    let text = |field: &str| map.get(field).and_then(Value::as_str).map(str::to_string);
+    let seconds = |field: &str, default: u64| match map.get(field) {
+        None | Some(Value::Null) => Ok(default),
+        Some(value) => value.as_u64().ok_or_else(|| {
+            error(
+                &format!("{at}.{field}"),
+                "must be a whole number of seconds",
+            )
+        }),
+    };
+    let analysis = |field: &str| match map.get(field) {
+        None | Some(Value::Null) => Ok(None),
+        Some(value) => analysis_ref_at(value, &format!("{at}.{field}"), error).map(Some),
+    };
+    let active_service = text("activeService")
+        .filter(|s| !s.is_empty())
+        .ok_or_else(|| {
+            error(
+                &format!("{at}.activeService"),
+                "missing: blue-green needs the Service that takes the traffic",
+            )
+        })?;
+    let preview_service = text("previewService");
+    if preview_service.as_deref() == Some(active_service.as_str()) {
+        return Err(error(
+            &format!("{at}.previewService"),
+            "must differ from `activeService`",
+        ));
+    }
+    Ok(BlueGreen {
+        active_service,
+        preview_service,
+        auto_promotion: map
+            .get("autoPromotionEnabled")
+            .and_then(Value::as_bool)
+            .unwrap_or(true),
+        auto_promotion_seconds: seconds("autoPromotionSeconds", 0)?,
+        pre_analysis: analysis("prePromotionAnalysis")?,
+        post_analysis: analysis("postPromotionAnalysis")?,
+        scale_down_delay: seconds("scaleDownDelaySeconds", 30)?,
+        abort_scale_down_delay: seconds("abortScaleDownDelaySeconds", 30)?,
+    })
+}
+
+/// A step's or the background `analysis` under `at`.
 fn analysis_ref(
+    value: &Value,
+    at: &str,
+    error: &dyn Fn(&str, &str) -> SpecError,
+) -> Result<AnalysisRef, SpecError> {
+    analysis_ref_at(value, &format!("{at}.analysis"), error)
+}
+
+/// An analysis (`templates`, `args`) at the field path `at`.
+fn analysis_ref_at(
     value: &Value,
     at: &str,
     error: &dyn Fn(&str, &str) -> SpecError,
@@ -356,23 +473,13 @@ fn analysis_ref(
         .get("templates")
         .and_then(Value::as_array)
         .filter(|t| !t.is_empty())
-        .ok_or_else(|| {
-            error(
-                &format!("{at}.analysis.templates"),
-                "needs at least one template",
-            )
-        })?
+        .ok_or_else(|| error(&format!("{at}.templates"), "needs at least one template"))?
         .iter()
         .map(|t| {
             let name = t
                 .get("templateName")
                 .and_then(Value::as_str)
-                .ok_or_else(|| {
-                    error(
-                        &format!("{at}.analysis.templates[].templateName"),
-                        "missing",
-                    )
-                })?;
+                .ok_or_else(|| error(&format!("{at}.templates[].templateName"), "missing"))?;
             Ok((
                 name.to_string(),
                 t.get("clusterScope")
@@ -391,7 +498,7 @@ fn analysis_ref(
         let name = arg
             .get("name")
             .and_then(Value::as_str)
-            .ok_or_else(|| error(&format!("{at}.analysis.args[].name"), "missing"))?;
+            .ok_or_else(|| error(&format!("{at}.args[].name"), "missing"))?;
         let value = if let Some(value) = arg.get("value").and_then(Value::as_str) {
             value.to_string()
         } else if let Some(which) = arg
@@ -401,7 +508,7 @@ fn analysis_ref(
             format!("@{which}")
         } else {
             return Err(error(
-                &format!("{at}.analysis.args[{name}]"),
+                &format!("{at}.args[{name}]"),
                 "needs `value` or `valueFrom.podTemplateHashValue` (fieldRef is not supported yet)",
             ));
         };
@@ -410,7 +517,7 @@ fn analysis_ref(
     for field in value.as_object().into_iter().flat_map(|m| m.keys()) {
         if !["templates", "args"].contains(&field.as_str()) {
             return Err(error(
-                &format!("{at}.analysis.{field}"),
+                &format!("{at}.{field}"),
                 "not supported by shipway's Rollout controller",
             ));
         }
@@ -465,6 +572,52 @@ mod tests {
     }
 
     #[test]
+    fn a_blue_green_rollout_is_read_with_argo_rollouts_defaults() {
+        let bg = Rollout::from_json(&rollout(json!({"blueGreen": {"activeService": "web",
+            "previewService": "web-preview",
+            "prePromotionAnalysis": {"templates": [{"templateName": "smoke"}]}}})))
+        .unwrap()
+        .blue_green
+        .unwrap();
+        assert_eq!(bg.active_service, "web");
+        assert_eq!(bg.preview_service.as_deref(), Some("web-preview"));
+        assert!(bg.auto_promotion);
+        assert_eq!(
+            (
+                bg.auto_promotion_seconds,
+                bg.scale_down_delay,
+                bg.abort_scale_down_delay
+            ),
+            (0, 30, 30)
+        );
+        assert_eq!(
+            bg.pre_analysis.unwrap().templates,
+            vec![("smoke".to_string(), false)]
+        );
+        assert!(bg.post_analysis.is_none());
+        let error = Rollout::from_json(&rollout(json!({"blueGreen": {"previewService": "p"}})))
+            .unwrap_err();
+        assert_eq!(error.field, "spec.strategy.blueGreen.activeService");
+        let error = Rollout::from_json(&rollout(
+            json!({"blueGreen": {"activeService": "a", "previewService": "a"}}),
+        ))
+        .unwrap_err();
+        assert_eq!(error.field, "spec.strategy.blueGreen.previewService");
+        let error = Rollout::from_json(&rollout(json!({"blueGreen": {"activeService": "a",
+            "postPromotionAnalysis": {"templates": []}}})))
+        .unwrap_err();
+        assert_eq!(
+            error.field,
+            "spec.strategy.blueGreen.postPromotionAnalysis.templates"
+        );
+        let error = Rollout::from_json(&rollout(
+            json!({"blueGreen": {"activeService": "a"}, "canary": {}}),
+        ))
+        .unwrap_err();
+        assert_eq!(error.field, "spec.strategy");
+    }
+
+    #[test]
     fn unsupported_fields_are_named() {
         let error =
             Rollout::from_json(&rollout(json!({"canary": {"steps": [{"experiment": {}}]}})))
@@ -485,9 +638,11 @@ mod tests {
         );
         let error = Rollout::from_json(&rollout(json!({"canary": {"trafficRouting": {"plugins": {"argoproj-labs/gatewayAPI": {"httpRoute": "web"}}}}}))).unwrap_err();
         assert!(error.message.contains("stableService"), "{error}");
-        let error =
-            Rollout::from_json(&rollout(json!({"blueGreen": {"activeService": "a"}}))).unwrap_err();
-        assert_eq!(error.field, "spec.strategy.blueGreen");
+        let error = Rollout::from_json(&rollout(
+            json!({"blueGreen": {"activeService": "a", "previewReplicaCount": 1}}),
+        ))
+        .unwrap_err();
+        assert_eq!(error.field, "spec.strategy.blueGreen.previewReplicaCount");
         let error = Rollout::from_json(&rollout(
             json!({"canary": {"steps": [{"pause": {"duration": "soon"}}]}}),
         ))

@@ -40,7 +40,18 @@ pub fn step_run_name(rollout: &str, new: &str, step: u32) -> String {
     format!("{rollout}-{new}-{step}")
 }
 
-/// Creates the step's run when it does not exist yet.
+/// Which of a Rollout's analyses a run is: its `rollout-type` label (and `step-index`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RunKind {
+    /// A canary step's analysis, at that step.
+    Step(u32),
+    /// A blue-green `prePromotionAnalysis`.
+    PrePromotion,
+    /// A blue-green `postPromotionAnalysis`.
+    PostPromotion,
+}
+
+/// Creates the run when it does not exist yet.
 pub async fn ensure(
     client: &kube::Client,
     rollout: &Rollout,
@@ -48,7 +59,7 @@ pub async fn ensure(
     name: &str,
     new: &str,
     stable: &str,
-    step: u32,
+    kind: RunKind,
 ) -> Result<(), RunError> {
     let runs: Api<DynamicObject> = Api::namespaced_with(
         client.clone(),
@@ -146,10 +157,14 @@ pub async fn ensure(
         "metadata": {
             "name": name,
             "namespace": rollout.namespace,
-            "labels": {
-                crate::controller::HASH_LABEL: new,
-                "rollout-type": "Step",
-                "step-index": step.to_string(),
+            "labels": match kind {
+                RunKind::Step(step) => json!({
+                    crate::controller::HASH_LABEL: new,
+                    "rollout-type": "Step",
+                    "step-index": step.to_string(),
+                }),
+                RunKind::PrePromotion => json!({crate::controller::HASH_LABEL: new, "rollout-type": "PrePromotion"}),
+                RunKind::PostPromotion => json!({crate::controller::HASH_LABEL: new, "rollout-type": "PostPromotion"}),
             },
             "ownerReferences": [crate::controller::owner_reference(rollout)],
         },

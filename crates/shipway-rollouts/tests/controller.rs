@@ -499,3 +499,214 @@ async fn gateway_api_route_weights_follow_the_steps_and_stable_keeps_every_repli
     })
     .await;
 }
+
+async fn deadline_of(client: &kube::Client, hash: &str) -> Option<String> {
+    let api: Api<DynamicObject> = Api::namespaced_with(
+        client.clone(),
+        "default",
+        &resource("apps/v1", "ReplicaSet", "replicasets"),
+    );
+    let rs = serde_json::to_value(api.get(&format!("web-{hash}")).await.unwrap()).unwrap();
+    rs.pointer("/metadata/annotations/scale-down-deadline")
+        .and_then(Value::as_str)
+        .map(str::to_string)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn blue_green_previews_waits_for_promote_switches_rolls_back_and_aborts_on_analysis() {
+    bounded(120, async {
+        let (_simulator, client, _controllers) = start();
+        crds(&client).await;
+        let prometheus = FakePrometheus::start().await;
+        for name in ["web-active", "web-preview"] {
+            create(
+                &client,
+                json!({"apiVersion": "v1", "kind": "Service",
+                "metadata": {"name": name, "namespace": "default"},
+                "spec": {"selector": {"app": "web"}, "ports": [{"port": 80}]}}),
+            )
+            .await;
+        }
+        create(
+            &client,
+            json!({"apiVersion": "argoproj.io/v1alpha1", "kind": "AnalysisTemplate",
+            "metadata": {"name": "smoke", "namespace": "default"},
+            "spec": {"args": [{"name": "hash"}],
+                "metrics": [{"name": "preview-success", "successCondition": "result[0] >= 0.95",
+                    "provider": {"prometheus": {"address": prometheus.address,
+                        "query": "preview_success{hash=\"{{args.hash}}\"}"}}}]}}),
+        )
+        .await;
+        let mut object = rollout("nginx:1.27");
+        object["spec"]["replicas"] = 2.into();
+        object["spec"]["strategy"] = json!({"blueGreen": {
+            "activeService": "web-active", "previewService": "web-preview",
+            "autoPromotionEnabled": false, "scaleDownDelaySeconds": 3,
+            "prePromotionAnalysis": {"templates": [{"templateName": "smoke"}],
+                "args": [{"name": "hash", "valueFrom": {"podTemplateHashValue": "Latest"}}]}}});
+        create(&client, object).await;
+
+        // The first deploy is active at once, without pause or analysis.
+        let first_outcome = until(&client, |o| o.phase == "Healthy").await;
+        assert!(first_outcome.blue_green);
+        let first = first_outcome.current.clone();
+        assert_eq!(selector_of(&client, "web-active").await, first);
+        assert_eq!(selector_of(&client, "web-preview").await, first);
+        assert!(
+            run_object(&client, &format!("web-{first}-pre"))
+                .await
+                .is_none()
+        );
+
+        // A new image: the preview Service shows it at full size beside the active one, the
+        // pre-promotion analysis passes, and it waits for a promote.
+        set_image(&client, "nginx:1.28").await;
+        let paused = until(&client, |o| o.phase == "Paused").await;
+        let second = paused.current.clone();
+        assert!(paused.waiting_for_promote, "{paused:?}");
+        assert_eq!(paused.message, "BlueGreenPause");
+        assert_eq!(selector_of(&client, "web-active").await, first);
+        assert_eq!(selector_of(&client, "web-preview").await, second);
+        let mut both = vec![(first.clone(), 2), (second.clone(), 2)];
+        both.sort();
+        assert_eq!(sets(&client).await, both);
+        let run = run_object(&client, &format!("web-{second}-pre"))
+            .await
+            .expect("the pre-promotion AnalysisRun");
+        assert_eq!(run["status"]["phase"], "Successful", "{run}");
+        assert_eq!(
+            run["metadata"]["labels"]["rollout-type"], "PrePromotion",
+            "{run}"
+        );
+        let status = rollout_object(&client).await["status"].clone();
+        assert_eq!(
+            status["blueGreen"]["activeSelector"],
+            first.as_str(),
+            "{status}"
+        );
+        assert_eq!(
+            status["blueGreen"]["previewSelector"],
+            second.as_str(),
+            "{status}"
+        );
+        assert_eq!(
+            status["pauseConditions"][0]["reason"], "BlueGreenPause",
+            "{status}"
+        );
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        assert_eq!(until(&client, |_| true).await.phase, "Paused");
+
+        // Promote: the active Service switches; the old pods stay for scaleDownDelaySeconds.
+        controller::act(&client, "default", "web", controller::Verb::Promote(false))
+            .await
+            .unwrap();
+        let promoted = until(&client, |o| o.phase == "Healthy").await;
+        assert_eq!(promoted.current, second);
+        assert_eq!(selector_of(&client, "web-active").await, second);
+        assert_eq!(
+            rollout_object(&client).await["status"]["stableRS"],
+            second.as_str()
+        );
+        assert_eq!(sets(&client).await, both, "the old pods wait out the delay");
+        assert!(deadline_of(&client, &first).await.is_some());
+
+        // Back to the old template within its delay: a selector switch, no pause, no
+        // analysis (Argo Rollouts' fast rollback).
+        set_image(&client, "nginx:1.27").await;
+        let back = until(&client, |o| o.current == first && o.phase == "Healthy").await;
+        assert!(!back.waiting_for_promote);
+        assert_eq!(selector_of(&client, "web-active").await, first);
+        assert!(
+            run_object(&client, &format!("web-{first}-pre"))
+                .await
+                .is_none()
+        );
+        assert!(
+            deadline_of(&client, &first).await.is_none(),
+            "serving again"
+        );
+        // …and the abandoned one goes to 0 once its deadline passes.
+        let start = std::time::Instant::now();
+        loop {
+            until(&client, |_| true).await;
+            if sets(&client).await.contains(&(second.clone(), 0)) {
+                break;
+            }
+            assert!(
+                start.elapsed() < Duration::from_secs(15),
+                "{:?}",
+                sets(&client).await
+            );
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        assert!(
+            start.elapsed() >= Duration::from_secs(1),
+            "scaled down before its delay"
+        );
+
+        // A bad image: the pre-promotion analysis fails, the active Service never leaves
+        // the stable pods, and the message names the metric and value.
+        prometheus.answer(Some(0.5));
+        set_image(&client, "nginx:1.29-bad").await;
+        let aborted = until(&client, |o| o.phase == "Degraded").await;
+        assert!(aborted.aborted);
+        assert!(
+            aborted.message.contains("pre-promotion analysis failed")
+                && aborted.message.contains("preview-success")
+                && aborted.message.contains("[0.5]"),
+            "{}",
+            aborted.message
+        );
+        assert_eq!(selector_of(&client, "web-active").await, first);
+        assert_eq!(selector_of(&client, "web-preview").await, aborted.current);
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_step_completes_only_when_the_new_pods_pass_their_smoke_checks() {
+    bounded(120, async {
+        let (_simulator, client, _controllers) = start();
+        crds(&client).await;
+        let mut object = rollout("nginx:1.27");
+        object["metadata"]["annotations"] =
+            json!({"shipway.dev/smoke-checks": "- path: /health\n- path: /metrics\n  metrics: true\n"});
+        object["spec"]["template"]["spec"]["containers"][0]["ports"] =
+            json!([{"containerPort": 8080}]);
+        object["spec"]["strategy"]["canary"] =
+            json!({"steps": [{"setWeight": 50}, {"pause": {"duration": 1}}]});
+        create(&client, object).await;
+        until(&client, |o| o.phase == "Healthy").await;
+
+        // A good image passes the checks at each step and is promoted. (A merge patch
+        // replaces the container list, ports included.)
+        let api: Api<DynamicObject> =
+            Api::namespaced_with(client.clone(), "default", &controller::rollout_resource());
+        let patch = json!({"spec": {"template": {"spec": {"containers": [
+            {"name": "web", "image": "nginx:1.28", "ports": [{"containerPort": 8080}]}]}}}});
+        api.patch("web", &PatchParams::default(), &Patch::Merge(&patch))
+            .await
+            .unwrap();
+        let promoted = until(&client, |o| o.phase == "Healthy" || o.aborted).await;
+        assert_eq!(promoted.phase, "Healthy", "{promoted:?}");
+        let good = promoted.current.clone();
+
+        // Pods that are Ready but answer 503 on /health: the first step aborts, naming
+        // the pod and the answer, and every pod goes back to stable.
+        let patch = json!({"spec": {"template": {"metadata": {"annotations": {"sim.shipway.dev/fault": "unhealthy"}}}}});
+        api.patch("web", &PatchParams::default(), &Patch::Merge(&patch))
+            .await
+            .unwrap();
+        let aborted = until(&client, |o| o.phase == "Degraded").await;
+        assert!(aborted.aborted);
+        assert!(
+            aborted.message.contains("smoke checks failed at step 0")
+                && aborted.message.contains("GET /health: 503 (expected 200): not ready"),
+            "{}",
+            aborted.message
+        );
+        let sizes = sets(&client).await;
+        assert!(sizes.contains(&(good.clone(), 4)), "{sizes:?}");
+    })
+    .await;
+}

@@ -118,6 +118,9 @@ pub enum ApiError {
     /// 500 `InternalError`.
     #[error("{0}")]
     Internal(String),
+    /// 503 `ServiceUnavailable`: a proxied pod or Service has nothing to answer.
+    #[error("{0}")]
+    ServiceUnavailable(String),
 }
 
 /// What an `Invalid` error says about the one field it rejects (boxed: it is the largest
@@ -155,6 +158,7 @@ impl ApiError {
             Self::TooLarge(_) => 413,
             Self::UnsupportedMediaType(_) => 415,
             Self::Internal(_) | Self::StorageTooLarge => 500,
+            Self::ServiceUnavailable(_) => 503,
         }
     }
 
@@ -174,6 +178,7 @@ impl ApiError {
             Self::TooLarge(_) => "RequestEntityTooLarge",
             Self::UnsupportedMediaType(_) => "UnsupportedMediaType",
             Self::Internal(_) => "InternalError",
+            Self::ServiceUnavailable(_) => "ServiceUnavailable",
             Self::StorageTooLarge => "",
         }
     }

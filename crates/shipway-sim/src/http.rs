@@ -45,6 +45,26 @@ pub(crate) async fn handle(State(simulator): State<Simulator>, request: Request)
     if let Some(fault) = simulator.take_fault(request.method.as_str(), request.path) {
         return error_response(&fault);
     }
+    // The proxy subresources answer with the pod's own response, not JSON.
+    if let Some(mut target) = crate::proxy::target(&simulator, request.path, parts.uri.query()) {
+        // A pod's listener is bound by the controllers' loop a moment after it turns
+        // Ready; a real Ready pod already listens, so wait that moment out.
+        let started = tokio::time::Instant::now();
+        while matches!(target, Err(ApiError::ServiceUnavailable(_)))
+            && started.elapsed() < std::time::Duration::from_secs(3)
+        {
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            target = crate::proxy::target(&simulator, request.path, parts.uri.query())
+                .expect("the same path is still a proxy path");
+        }
+        let forwarded = match target {
+            Ok((address, path)) => {
+                crate::proxy::forward(address, request.method, &path, body.clone()).await
+            }
+            Err(error) => Err(error),
+        };
+        return forwarded.unwrap_or_else(|error| error_response(&error));
+    }
     match route(&simulator, &request) {
         Ok(answer) => answer.into_response(),
         Err(error) => error_response(&error),

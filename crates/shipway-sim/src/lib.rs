@@ -73,8 +73,10 @@
 //!   `code`, message and details;
 //! - `pods/{name}/log` (the `logs` module: a few deterministic lines per simulated
 //!   container, `tailLines`, `timestamps`, `previous`, `limitBytes`; `follow` ends at once),
-//!   `exec`, `attach`, `portforward` and `proxy` refused with a 400 saying the sandbox does
-//!   not support them; `/healthz`, `/livez`, `/readyz` (`?verbose`, single checks);
+//!   `exec`, `attach` and `portforward` refused with a 400 saying the sandbox does not
+//!   support them; `pods/{name}/proxy/…` and `services/{name}/proxy/…` forwarded to the
+//!   pods' loopback listeners (the `proxy` module: a Service picks its Ready pods in turn,
+//!   503 "no endpoints available" without one); `/healthz`, `/livez`, `/readyz` (`?verbose`, single checks);
 //! - Prometheus HTTP service discovery at [`HTTP_SD_PATH`] (the `prometheus` module): one
 //!   target per serving pod, labelled as `kubernetes_sd_configs` role `pod` labels it;
 //! - test hooks: [`Simulator::inject_fault`] (5xx, 429 with `Retry-After`, 409),
@@ -142,8 +144,8 @@
 //!   `events.k8s.io/v1`, so an event a client writes is seen through its own API only);
 //!   probe failures are reported only for the scripted `never-ready` fault, and pods deleted
 //!   by a client (not a controller) get no `Killing` event.
-//! - **No container runtime**: logs are synthesized, `exec`, `attach`, `port-forward` and
-//!   `proxy` are refused; the Prometheus discovery targets the pods' loopback listeners,
+//! - **No container runtime**: logs are synthesized, `exec`, `attach` and `port-forward`
+//!   are refused, `proxy` reaches the simulated `/health` and `/metrics` only; the Prometheus discovery targets the pods' loopback listeners,
 //!   one per pod (its first container port's labels), not `podIP:port` per port.
 //! - **No auth or admission**: any credentials are accepted; no quotas, `LimitRanges` or
 //!   webhooks. Bare pods get the admission defaults (service account, tolerations) but no
@@ -168,6 +170,7 @@ mod logs;
 mod openapi;
 mod prometheus;
 mod protobuf;
+mod proxy;
 mod ssa;
 mod strategic;
 mod table;

@@ -203,11 +203,16 @@ impl Target {
             context: Some(self.context.clone()),
             ..KubeConfigOptions::default()
         };
-        kube::Config::from_custom_kubeconfig(self.kubeconfig.clone(), &options)
+        let mut config = kube::Config::from_custom_kubeconfig(self.kubeconfig.clone(), &options)
             .await
             .map_err(|e| AppError::Kubeconfig {
                 message: format!("context `{}`: {e}", self.context),
-            })
+            })?;
+        // kube's own retry layer (15 tries of 429/503/504, backing off up to 1000 s) would
+        // sit beneath the engine's one retry policy, which knows the sync's deadline; and a
+        // pod's 503 through the proxy is a smoke check's answer, not a transient fault.
+        config.default_retry = false;
+        Ok(config)
     }
 }
 

@@ -274,6 +274,8 @@ enum Fault {
     CrashLoop,
     NeverReady,
     Fail,
+    /// Ready, but its `/health` answers 503: the broken app a readiness probe misses.
+    Unhealthy,
 }
 
 fn fault_of(pod: &Value) -> Fault {
@@ -281,6 +283,7 @@ fn fault_of(pod: &Value) -> Fault {
         "crash-loop" => Fault::CrashLoop,
         "never-ready" => Fault::NeverReady,
         "fail" => Fault::Fail,
+        "unhealthy" => Fault::Unhealthy,
         _ => Fault::None,
     }
 }

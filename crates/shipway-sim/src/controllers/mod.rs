@@ -28,6 +28,8 @@
 //!   and waits in `CrashLoopBackOff` for 10 s, 20 s, 40 s … (capped at 300 s) between
 //!   restarts, with `restartCount` and `lastState.terminated` as a kubelet writes them;
 //! - `sim.shipway.dev/fault: never-ready`: Running, never Ready;
+//! - `sim.shipway.dev/fault: unhealthy`: Running and Ready, but its `/health` answers 503
+//!   (what smoke checks catch and a readiness probe missed);
 //! - `sim.shipway.dev/fault: slow-start`: containers start after ten times the configured
 //!   delay; `sim.shipway.dev/start-seconds: "N"` sets the delay outright;
 //! - `sim.shipway.dev/fault: fail`: a Job's pod ends in phase Failed with exit code 1;

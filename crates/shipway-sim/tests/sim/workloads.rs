@@ -257,6 +257,17 @@ async fn kubectl_describe_logs_events_and_autoscaling() {
                 "{args:?}: {refused:?}"
             );
         }
+        // The proxy subresources reach the pods' own listeners, as on a real cluster.
+        let health = format!("/api/v1/namespaces/default/pods/{pod}:8080/proxy/health");
+        assert_eq!(cluster.ok(&["get", "--raw", &health]).await, "ok\n");
+        let metrics = cluster
+            .ok(&["get", "--raw", "/api/v1/namespaces/default/services/web:80/proxy/metrics"])
+            .await;
+        assert!(metrics.contains("http_requests_total{code=\"200\""), "{metrics}");
+        let missing = cluster
+            .kubectl(&["get", "--raw", "/api/v1/namespaces/default/services/nothing/proxy/health"])
+            .await;
+        assert!(!missing.success && missing.stderr.contains("NotFound"), "{missing:?}");
         for check in ["/healthz", "/livez", "/readyz"] {
             assert_eq!(cluster.ok(&["get", "--raw", check]).await, "ok");
         }

@@ -687,6 +687,7 @@ pub(crate) fn rollout(args: &RolloutArgs) -> anyhow::Result<ExitStatus> {
                 event.rollout_step = state["step"]
                     .as_u64()
                     .zip(state["steps"].as_u64())
+                    .filter(|(_, steps)| *steps > 0)
                     .map(|(step, steps)| (step as u32 + 1, steps as u32));
                 super::notify::emit(notifier, &event);
             }
@@ -720,22 +721,34 @@ pub(crate) fn print_rollouts(
         StatusFormat::Text => {
             for d in described {
                 let message = d["message"].as_str().unwrap_or("");
-                println!(
-                    "Rollout {}/{}: {}, step {} of {}, weight {}%, stable {}, canary {}{}",
+                let message = if message.is_empty() {
+                    String::new()
+                } else {
+                    format!(": {}", shipway_model::text::escape_control(message))
+                };
+                let head = format!(
+                    "Rollout {}/{}: {}",
                     shipway_model::text::escape_control(d["namespace"].as_str().unwrap_or("")),
                     shipway_model::text::escape_control(d["rollout"].as_str().unwrap_or("")),
                     d["phase"].as_str().unwrap_or("Unknown"),
-                    d["step"],
-                    d["steps"],
-                    d["weight"],
-                    d["stable"].as_str().unwrap_or("-"),
-                    d["canary"].as_str().unwrap_or("-"),
-                    if message.is_empty() {
-                        String::new()
-                    } else {
-                        format!(": {}", shipway_model::text::escape_control(message))
-                    }
                 );
+                if d["strategy"] == "blueGreen" {
+                    println!(
+                        "{head}, blue-green, active {}, preview {}, stable {}{message}",
+                        d["active"].as_str().unwrap_or("-"),
+                        d["preview"].as_str().unwrap_or("-"),
+                        d["stable"].as_str().unwrap_or("-"),
+                    );
+                } else {
+                    println!(
+                        "{head}, step {} of {}, weight {}%, stable {}, canary {}{message}",
+                        d["step"],
+                        d["steps"],
+                        d["weight"],
+                        d["stable"].as_str().unwrap_or("-"),
+                        d["canary"].as_str().unwrap_or("-"),
+                    );
+                }
             }
         }
     }

@@ -948,3 +948,73 @@ spec:
         .map(|rs| rs["spec"]["replicas"].clone());
     assert_eq!(stable_size, Some(2.into()), "{sets}");
 }
+
+#[test]
+fn smoke_checks_run_after_a_sync_and_fail_it_naming_the_pod_and_the_answer() {
+    let dir = TempDir::new().unwrap();
+    let sandbox = Sandbox::start(dir.path());
+    let app = dir.path().join("web");
+    let app_arg = app.display().to_string();
+    let write = |fault: &str| {
+        write_app(&app, "nginx:1.27", false);
+        // The Deployment checks its pods' /health; the Service its pods' metrics.
+        let deployment = std::fs::read_to_string(app.join("deployment.yaml")).unwrap();
+        let deployment = deployment
+            .replacen(
+                "metadata:\n  name: web\n",
+                "metadata:\n  name: web\n  annotations:\n    shipway.dev/smoke-checks: |\n      - path: /health\n",
+                1,
+            )
+            .replacen(
+                "      labels:\n        app: web\n",
+                &format!("      labels:\n        app: web\n      annotations:\n        sim.shipway.dev/fault: \"{fault}\"\n"),
+                1,
+            );
+        std::fs::write(app.join("deployment.yaml"), deployment).unwrap();
+        let service = std::fs::read_to_string(app.join("service.yaml")).unwrap();
+        std::fs::write(
+            app.join("service.yaml"),
+            service.replacen(
+                "metadata:\n  name: web\n",
+                "metadata:\n  name: web\n  annotations:\n    shipway.dev/smoke-checks: '[{path: /metrics, metrics: true, contains: http_requests_total}]'\n",
+                1,
+            ),
+        )
+        .unwrap();
+    };
+    write("none");
+    let synced = shipway(&sandbox, &["sync", &app_arg, "--wait", "--timeout", "60s"]);
+    assert!(synced.status.success(), "{}", text(&synced));
+    assert!(
+        String::from_utf8_lossy(&synced.stderr).contains("smoke checks passed on 2 object(s)"),
+        "{}",
+        text(&synced)
+    );
+
+    // Ready pods whose /health answers 503: the sync fails, naming the pod and the answer.
+    write("unhealthy");
+    let synced = shipway(&sandbox, &["sync", &app_arg, "--wait", "--timeout", "60s"]);
+    assert!(!synced.status.success(), "{}", text(&synced));
+    let stderr = String::from_utf8_lossy(&synced.stderr);
+    assert!(
+        stderr.contains("smoke checks failed")
+            && stderr.contains("GET /health: 503 (expected 200): not ready")
+            && stderr.contains("Deployment"),
+        "{}",
+        text(&synced)
+    );
+
+    // A malformed annotation is refused before anything is applied, at its line.
+    let deployment = std::fs::read_to_string(app.join("deployment.yaml"))
+        .unwrap()
+        .replacen("- path: /health", "- path: health", 1);
+    std::fs::write(app.join("deployment.yaml"), deployment).unwrap();
+    let planned = shipway(&sandbox, &["plan", &app_arg]);
+    assert!(!planned.status.success(), "{}", text(&planned));
+    assert!(
+        String::from_utf8_lossy(&planned.stderr)
+            .contains("deployment.yaml:7: error[smoke/invalid]"),
+        "{}",
+        text(&planned)
+    );
+}
