@@ -5,102 +5,19 @@
 use std::future::Future;
 use std::time::Duration;
 
-use kube::api::{Api, ApiResource, DynamicObject, Patch, PatchParams, PostParams};
+use kube::api::{Api, DynamicObject, Patch, PatchParams};
 use serde_json::{Value, json};
 use shipway_rollouts::controller::{self, HASH_LABEL, Outcome};
-use shipway_sim::{SimulationConfig, Simulator};
-use tower::ServiceExt as _;
+
+mod common;
+use common::{
+    FakePrometheus, crds, create, resource, rollout, rollout_object, selector_of, set_image, start,
+};
 
 async fn bounded<T>(seconds: u64, body: impl Future<Output = T>) -> T {
     tokio::time::timeout(Duration::from_secs(seconds), body)
         .await
         .expect("the test took too long")
-}
-
-fn start() -> (Simulator, kube::Client, tokio::task::JoinHandle<()>) {
-    let simulator = Simulator::with_config(SimulationConfig {
-        container_start_delay: 0,
-        load_balancer_delay: 0,
-        ..SimulationConfig::default()
-    });
-    let controllers = simulator.run_controllers(Duration::from_millis(50));
-    let service =
-        simulator
-            .router()
-            .map_request(|request: axum::http::Request<kube::client::Body>| {
-                request.map(axum::body::Body::new)
-            });
-    (
-        simulator,
-        kube::Client::new(service, "default"),
-        controllers,
-    )
-}
-
-fn resource(api_version: &str, kind: &str, plural: &str) -> ApiResource {
-    let (group, version) = api_version.rsplit_once('/').unwrap_or(("", api_version));
-    ApiResource {
-        group: group.into(),
-        version: version.into(),
-        api_version: api_version.into(),
-        kind: kind.into(),
-        plural: plural.into(),
-    }
-}
-
-async fn create(client: &kube::Client, object: Value) {
-    let api_version = object["apiVersion"].as_str().unwrap().to_string();
-    let kind = object["kind"].as_str().unwrap().to_string();
-    let plural = match kind.as_str() {
-        "CustomResourceDefinition" => "customresourcedefinitions".to_string(),
-        other => format!("{}s", other.to_lowercase()),
-    };
-    let resource = resource(&api_version, &kind, &plural);
-    let api: Api<DynamicObject> = match object
-        .pointer("/metadata/namespace")
-        .and_then(Value::as_str)
-    {
-        Some(ns) => Api::namespaced_with(client.clone(), ns, &resource),
-        None => Api::all_with(client.clone(), &resource),
-    };
-    api.create(
-        &PostParams::default(),
-        &serde_json::from_value(object).unwrap(),
-    )
-    .await
-    .unwrap();
-}
-
-async fn crds(client: &kube::Client) {
-    let path = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../examples/cluster/argo-rollouts-crds.yaml"
-    );
-    let text = std::fs::read_to_string(path).unwrap();
-    let nodes = shipway_model::yaml::parse_stream(
-        &text,
-        shipway_model::FileId(0),
-        &shipway_model::yaml::Limits::default(),
-    )
-    .unwrap();
-    for node in nodes {
-        let object = node.to_json();
-        if !object.is_null() {
-            create(client, object).await;
-        }
-    }
-    // Let discovery serve the new kinds.
-    tokio::time::sleep(Duration::from_millis(200)).await;
-}
-
-fn rollout(image: &str) -> Value {
-    json!({"apiVersion": "argoproj.io/v1alpha1", "kind": "Rollout",
-        "metadata": {"name": "web", "namespace": "default"},
-        "spec": {"replicas": 4, "selector": {"matchLabels": {"app": "web"}},
-            "template": {"metadata": {"labels": {"app": "web"}},
-                "spec": {"containers": [{"name": "web", "image": image}]}},
-            "strategy": {"canary": {"stableService": "web-stable", "canaryService": "web-canary",
-                "steps": [{"setWeight": 25}, {"pause": {"duration": 1}}, {"setWeight": 50}, {"pause": {}}]}}}})
 }
 
 fn now() -> u64 {
@@ -152,40 +69,10 @@ async fn sets(client: &kube::Client) -> Vec<(String, u64)> {
     out
 }
 
-async fn selector_of(client: &kube::Client, service: &str) -> String {
-    let api: Api<DynamicObject> = Api::namespaced_with(
-        client.clone(),
-        "default",
-        &resource("v1", "Service", "services"),
-    );
-    let object = serde_json::to_value(api.get(service).await.unwrap()).unwrap();
-    object
-        .pointer(&format!("/spec/selector/{HASH_LABEL}"))
-        .and_then(Value::as_str)
-        .unwrap_or("")
-        .to_string()
-}
-
-async fn rollout_object(client: &kube::Client) -> Value {
-    let api: Api<DynamicObject> =
-        Api::namespaced_with(client.clone(), "default", &controller::rollout_resource());
-    serde_json::to_value(api.get("web").await.unwrap()).unwrap()
-}
-
 async fn patch_status(client: &kube::Client, patch: Value) {
     let api: Api<DynamicObject> =
         Api::namespaced_with(client.clone(), "default", &controller::rollout_resource());
     api.patch_status("web", &PatchParams::default(), &Patch::Merge(&patch))
-        .await
-        .unwrap();
-}
-
-async fn set_image(client: &kube::Client, image: &str) {
-    let api: Api<DynamicObject> =
-        Api::namespaced_with(client.clone(), "default", &controller::rollout_resource());
-    let patch =
-        json!({"spec": {"template": {"spec": {"containers": [{"name": "web", "image": image}]}}}});
-    api.patch("web", &PatchParams::default(), &Patch::Merge(&patch))
         .await
         .unwrap();
 }
@@ -307,58 +194,6 @@ async fn an_unsupported_field_is_an_invalid_spec_in_the_status() {
         );
     })
     .await;
-}
-
-/// A stand-in for Prometheus' HTTP API on 127.0.0.1: answers every query with the vector
-/// `answer` holds (`None`: an empty result), and records the queries it was asked.
-struct FakePrometheus {
-    address: String,
-    answer: std::sync::Arc<std::sync::Mutex<Option<f64>>>,
-    queries: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
-}
-
-impl FakePrometheus {
-    async fn start() -> FakePrometheus {
-        use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let address = format!("http://{}", listener.local_addr().unwrap());
-        let answer = std::sync::Arc::new(std::sync::Mutex::new(Some(0.99)));
-        let queries = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
-        let (a, q) = (answer.clone(), queries.clone());
-        tokio::spawn(async move {
-            loop {
-                let Ok((mut stream, _)) = listener.accept().await else {
-                    return;
-                };
-                let mut buffer = vec![0u8; 8192];
-                let n = stream.read(&mut buffer).await.unwrap_or(0);
-                let request = String::from_utf8_lossy(&buffer[..n]).to_string();
-                let target = request.split_whitespace().nth(1).unwrap_or("").to_string();
-                q.lock().unwrap().push(target);
-                let result = match *a.lock().unwrap() {
-                    Some(value) => format!(r#"[{{"metric":{{}},"value":[1700000000,"{value}"]}}]"#),
-                    None => "[]".to_string(),
-                };
-                let body = format!(
-                    r#"{{"status":"success","data":{{"resultType":"vector","result":{result}}}}}"#
-                );
-                let response = format!(
-                    "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
-                    body.len()
-                );
-                let _ = stream.write_all(response.as_bytes()).await;
-            }
-        });
-        FakePrometheus {
-            address,
-            answer,
-            queries,
-        }
-    }
-
-    fn answer(&self, value: Option<f64>) {
-        *self.answer.lock().unwrap() = value;
-    }
 }
 
 async fn run_object(client: &kube::Client, name: &str) -> Option<Value> {

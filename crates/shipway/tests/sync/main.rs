@@ -750,7 +750,7 @@ fn sandbox_address(sandbox: &Sandbox) -> String {
 /// stable pods stay. Skipped visibly without `prometheus`, unless
 /// `SHIPWAY_PROMETHEUS_REQUIRED=1`.
 #[test]
-fn a_canary_analysis_against_a_real_prometheus_promotes_good_and_aborts_bad() {
+fn a_canary_analysis_against_a_real_prometheus_promotes_good_and_aborts_bad_and_slow() {
     let Some(binary) = std::env::var_os("PATH").and_then(|path| {
         std::env::split_paths(&path)
             .map(|dir| dir.join("prometheus"))
@@ -861,6 +861,16 @@ spec:
       prometheus:
         address: http://127.0.0.1:{port}
         query: (sum(http_requests_total{{rollouts_pod_template_hash=\"{{{{args.hash}}}}\",code=~\"5..\"}}) or vector(0)) / sum(http_requests_total{{rollouts_pod_template_hash=\"{{{{args.hash}}}}\"}})
+  - name: latency-p95
+    initialDelay: 5s
+    interval: 2s
+    count: 3
+    inconclusiveLimit: 1
+    successCondition: result[0] <= 0.5
+    provider:
+      prometheus:
+        address: http://127.0.0.1:{port}
+        query: histogram_quantile(0.95, sum by (le) (http_request_duration_seconds_bucket{{rollouts_pod_template_hash=\"{{{{args.hash}}}}\"}}))
 "
             ),
         )
@@ -947,6 +957,26 @@ spec:
         .find(|rs| rs["metadata"]["labels"]["rollouts-pod-template-hash"] == good.as_str())
         .map(|rs| rs["spec"]["replicas"].clone());
     assert_eq!(stable_size, Some(2.into()), "{sets}");
+
+    // A `-slow` image (800 ms mean latency, no errors): the latency quantile aborts it.
+    write("registry.example/web:4.0-slow");
+    let synced = shipway(&sandbox, &["sync", &app_arg, "--wait", "--timeout", "90s"]);
+    assert_eq!(synced.status.code(), Some(1), "{}", text(&synced));
+    let stderr = String::from_utf8_lossy(&synced.stderr);
+    assert!(
+        stderr.contains("RolloutAborted")
+            && stderr.contains("latency-p95")
+            && stderr.contains("histogram_quantile"),
+        "{}",
+        text(&synced)
+    );
+    let rollout = kubectl(
+        &sandbox,
+        dir.path(),
+        &["-n", "shop", "get", "rollout", "web", "-o", "json"],
+    );
+    let rollout: Value = serde_json::from_slice(&rollout.stdout).unwrap();
+    assert_eq!(rollout["status"]["stableRS"], good.as_str(), "{rollout}");
 }
 
 #[test]
