@@ -399,6 +399,18 @@ pub async fn reconcile(
     // With a router, traffic moves only once the canary's pods for it are available (and
     // back at once on an abort or after promotion, when the stable Service holds them).
     let mut status = status_patch(&rollout, &decision, &new, &owned, now);
+    // A spec that was invalid (a missing Deployment or Ingress) and is no longer.
+    if let Some(conditions) = object
+        .pointer("/status/conditions")
+        .and_then(Value::as_array)
+        .filter(|c| c.iter().any(|c| c["type"] == "InvalidSpec"))
+    {
+        status["status"]["conditions"] = conditions
+            .iter()
+            .filter(|c| c["type"] != "InvalidSpec")
+            .cloned()
+            .collect();
+    }
     if let Some(generation) = references.workload_generation {
         status["status"]["workloadObservedGeneration"] = generation.to_string().into();
     }
