@@ -797,3 +797,51 @@ async fn a_workload_ref_takes_the_deployments_template_and_scales_it_down_on_suc
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_workload_ref_with_progressive_scale_down_hands_the_pods_over_to_the_rollout() {
+    bounded(60, async {
+        let (_simulator, client, _controllers) = start();
+        crds(&client).await;
+        create(&client, deployment("nginx:1.27")).await;
+        let mut object = rollout("unused");
+        let spec = object["spec"].as_object_mut().unwrap();
+        spec.remove("template");
+        spec.insert(
+            "workloadRef".into(),
+            json!({"apiVersion": "apps/v1", "kind": "Deployment",
+            "name": "web", "scaleDown": "progressively"}),
+        );
+        object["spec"]["strategy"]["canary"] = json!({"steps": [{"setWeight": 25}]});
+        create(&client, object).await;
+        let deployment_replicas = || async {
+            get(&client, "apps/v1", "Deployment", "deployments", "web")
+                .await
+                .unwrap()["spec"]["replicas"]
+                .as_u64()
+                .unwrap()
+        };
+        // Nothing of the Rollout is ready yet: the Deployment keeps its pods.
+        let first = controller::reconcile(&client, "default", "web", now())
+            .await
+            .unwrap();
+        assert_ne!(first.phase, "Healthy");
+        assert_eq!(deployment_replicas().await, 4);
+        // Then it shrinks as the Rollout's pods become ready (never growing), and is 0 once
+        // the Rollout is Healthy.
+        let mut seen = vec![4];
+        loop {
+            let outcome = controller::reconcile(&client, "default", "web", now())
+                .await
+                .unwrap();
+            seen.push(deployment_replicas().await);
+            if outcome.phase == "Healthy" {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        assert!(seen.windows(2).all(|w| w[1] <= w[0]), "{seen:?}");
+        assert_eq!(seen.last(), Some(&0), "{seen:?}");
+    })
+    .await;
+}
