@@ -1,4 +1,4 @@
-//! The canary strategy's decision for one reconcile of a Rollout without a traffic router:
+//! The canary strategy's decision for one reconcile of a Rollout, with or without a traffic router:
 //! from the spec, the status and the `ReplicaSets` seen, what each `ReplicaSet`'s size should
 //! be, which step the rollout is on, its pause conditions, phase and message — as Argo
 //! Rollouts decides them (`rollout/canary.go`), so `kubectl get rollout` and Argo CD read

@@ -396,8 +396,6 @@ pub async fn reconcile(
     point_services(client, &rollout, &decision, &new)
         .await
         .map_err(api_error)?;
-    // With a router, traffic moves only once the canary's pods for it are available (and
-    // back at once on an abort or after promotion, when the stable Service holds them).
     let mut status = status_patch(&rollout, &decision, &new, &owned, now);
     // A spec that was invalid (a missing Deployment or Ingress) and is no longer.
     if let Some(conditions) = object
@@ -414,6 +412,8 @@ pub async fn reconcile(
     if let Some(generation) = references.workload_generation {
         status["status"]["workloadObservedGeneration"] = generation.to_string().into();
     }
+    // With a router, traffic moves only once the canary's pods for it are available (and
+    // back at once on an abort or after promotion, when the stable Service holds them).
     if rollout.canary.routed() {
         let canary_size = decision
             .sizes
