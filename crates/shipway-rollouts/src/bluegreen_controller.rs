@@ -189,6 +189,10 @@ pub(crate) async fn reconcile(
             .await
             .map_err(api_error)?;
     }
+    // A `workloadRef` Deployment hands its pods over as with a canary.
+    crate::workload::hand_over(client, rollout, owned, new, decision.phase == "Healthy")
+        .await
+        .map_err(api_error)?;
     point_services(client, rollout, &decision.active, new)
         .await
         .map_err(api_error)?;

@@ -1,4 +1,4 @@
-//! The canary strategy's decision for one reconcile of a Rollout without a traffic router:
+//! The canary strategy's decision for one reconcile of a Rollout, with or without a traffic router:
 //! from the spec, the status and the `ReplicaSets` seen, what each `ReplicaSet`'s size should
 //! be, which step the rollout is on, its pause conditions, phase and message — as Argo
 //! Rollouts decides them (`rollout/canary.go`), so `kubectl get rollout` and Argo CD read
@@ -22,6 +22,20 @@ pub enum Step {
     Pause(Option<Duration>),
     /// `analysis: {...}`: an inline step analysis; `index` names it.
     Analysis,
+    /// `setCanaryScale: {...}`: the canary's size apart from the traffic weight (only with a
+    /// traffic router, as Argo Rollouts' validation requires).
+    SetCanaryScale(CanaryScale),
+}
+
+/// What a `setCanaryScale` step fixes the canary's size to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CanaryScale {
+    /// `replicas: N`: exactly N pods, whatever the weight.
+    Replicas(u32),
+    /// `weight: N`: `ceil(N × replicas / 100)` pods, whatever the traffic weight.
+    Weight(u32),
+    /// `matchTrafficWeight: true`: back to the traffic weight's share (the default).
+    MatchTrafficWeight,
 }
 
 /// What the decision needs of the Rollout's spec.
@@ -35,19 +49,45 @@ pub struct Spec {
     pub surge: bool,
     /// `spec.paused`.
     pub paused: bool,
-    /// A traffic router moves the traffic (Gateway API): the canary gets `ceil(weight ×
-    /// replicas)` pods and stable keeps every replica, so an abort is instant.
+    /// A traffic router moves the traffic (Gateway API, NGINX Ingress): the canary gets
+    /// `ceil(weight × replicas)` pods (or what a `setCanaryScale` step says) and stable keeps
+    /// every replica, so an abort is instant.
     pub routed: bool,
 }
 
-/// The (canary, stable) pod counts for `weight`.
-fn counts(spec: &Spec, weight: u32) -> (u32, u32) {
+/// The (canary, stable) pod counts at step `index`, whose weight in force is `weight`.
+fn counts(spec: &Spec, index: u32, weight: u32) -> (u32, u32) {
     if spec.routed {
-        let canary = crate::replicas::routed_canary_count(spec.replicas, weight, 100);
+        let canary = match canary_scale_at(&spec.steps, index) {
+            Some(CanaryScale::Replicas(n)) => n,
+            Some(CanaryScale::Weight(w)) => {
+                crate::replicas::routed_canary_count(spec.replicas, w, 100)
+            }
+            Some(CanaryScale::MatchTrafficWeight) | None => {
+                crate::replicas::routed_canary_count(spec.replicas, weight, 100)
+            }
+        };
         (canary, spec.replicas)
     } else {
         weighted_counts(spec.replicas, weight, 100, spec.surge)
     }
+}
+
+/// The `setCanaryScale` in force at step `index` (Argo Rollouts' `UseSetCanaryScale`): the
+/// last one at or before it, unless that one is `matchTrafficWeight`; none after the last
+/// step, where the canary takes every replica. Only a routed canary consults it.
+pub fn canary_scale_at(steps: &[Step], index: u32) -> Option<CanaryScale> {
+    if index as usize >= steps.len() {
+        return None;
+    }
+    steps[..=index as usize]
+        .iter()
+        .rev()
+        .find_map(|step| match step {
+            Step::SetCanaryScale(scale) => Some(*scale),
+            _ => None,
+        })
+        .filter(|scale| *scale != CanaryScale::MatchTrafficWeight)
 }
 
 /// A pause the controller put on the rollout (`status.pauseConditions[]`).
@@ -241,7 +281,7 @@ pub fn decide(
     // Advance through every step that is already done, in one decision.
     loop {
         let weight = weight_at(&spec.steps, next.step);
-        let (canary, stable_size) = counts(spec, weight);
+        let (canary, stable_size) = counts(spec, next.step, weight);
         if next.step >= steps {
             break;
         }
@@ -257,6 +297,14 @@ pub fn decide(
                 if !settled {
                     message =
                         format!("waiting for the canary at weight {weight} ({canary} of {r} pods)");
+                    break;
+                }
+                next.step += 1;
+            }
+            // As Argo Rollouts: done once the counts it asks for are reached.
+            Step::SetCanaryScale(_) => {
+                if !settled {
+                    message = format!("waiting for the canary at scale {canary} of {r} pods");
                     break;
                 }
                 next.step += 1;
@@ -346,7 +394,7 @@ pub fn decide(
         message = "manually paused".into();
     }
     let weight = weight_at(&spec.steps, next.step);
-    let (canary, stable_size) = counts(spec, weight);
+    let (canary, stable_size) = counts(spec, next.step, weight);
     if next.step >= steps {
         // Every step done: promote once the new ReplicaSet is fully available.
         if available(new) >= r && observed(sets, new).is_some_and(|rs| rs.replicas == r) {
@@ -593,6 +641,46 @@ mod tests {
             "stable is not shrunk"
         );
         assert_eq!((d.phase, d.status.step), ("Paused", 1));
+    }
+
+    #[test]
+    fn set_canary_scale_sizes_a_routed_canary_apart_from_its_weight() {
+        let mut s = spec(vec![
+            Step::SetCanaryScale(CanaryScale::Replicas(3)),
+            Step::SetWeight(25),
+            Step::Pause(None),
+            Step::SetCanaryScale(CanaryScale::Weight(50)),
+            Step::Pause(None),
+            Step::SetCanaryScale(CanaryScale::MatchTrafficWeight),
+            Step::Pause(None),
+        ]);
+        s.routed = true;
+        let at = |step: u32, observed: &[(&str, u32, u32)]| {
+            let status = Status {
+                stable: Some("a".into()),
+                current: Some("b".into()),
+                step,
+                ..Status::default()
+            };
+            decide(&s, &status, "b", &sets(observed), StepAnalysis::Running, 0)
+        };
+        // Step 0: three canary pods at weight 0; the step waits for them.
+        let d = at(0, &[("a", 4, 4)]);
+        assert_eq!((size(&d, "b"), size(&d, "a"), d.weight), (3, 4, 0));
+        assert_eq!(d.status.step, 0);
+        // Once they are up: the weight goes to 25 and the canary stays at 3 pods.
+        let d = at(0, &[("a", 4, 4), ("b", 3, 3)]);
+        assert_eq!((d.status.step, d.phase), (2, "Paused"));
+        assert_eq!((size(&d, "b"), d.weight), (3, 25));
+        // `weight: 50` of 4 replicas: 2 pods, the traffic still at 25.
+        let d = at(3, &[("a", 4, 4), ("b", 3, 3)]);
+        assert_eq!((size(&d, "b"), d.weight), (2, 25));
+        // `matchTrafficWeight`: back to ceil(25 % of 4) = 1.
+        let d = at(5, &[("a", 4, 4), ("b", 2, 2)]);
+        assert_eq!((size(&d, "b"), size(&d, "a"), d.weight), (1, 4, 25));
+        // Past the last step the canary takes every replica.
+        assert_eq!(canary_scale_at(&s.steps, 7), None);
+        assert_eq!(canary_scale_at(&s.steps, 2), Some(CanaryScale::Replicas(3)));
     }
 
     #[test]

@@ -82,6 +82,10 @@ pub enum ControllerError {
     /// An analysis could not be set up (a missing template, an unresolved argument).
     #[error("{0}")]
     Analysis(String),
+    /// An object the Rollout refers to is missing or does not fit it (a stable `Ingress`,
+    /// the `workloadRef`'s Deployment); also written to its status as `InvalidSpec`.
+    #[error("{0}")]
+    Reference(String),
     /// A call to the API server failed.
     #[error("Rollout {name}: {source}")]
     Api {
@@ -225,7 +229,7 @@ pub async fn reconcile(
         Api::namespaced_with(client.clone(), namespace, &rollout_resource());
     let object = rollouts.get(name).await.map_err(api_error)?;
     let object = serde_json::to_value(&object).unwrap_or(Value::Null);
-    let rollout = match Rollout::from_json(&object) {
+    let mut rollout = match Rollout::from_json(&object) {
         Ok(rollout) => rollout,
         Err(error) => {
             let status = json!({"status": {
@@ -240,6 +244,20 @@ pub async fn reconcile(
                 .map_err(api_error)?;
             return Err(error.into());
         }
+    };
+    let references = match resolve_references(client, &mut rollout).await {
+        Ok(references) => references,
+        Err(ControllerError::Reference(message)) => {
+            write_status(
+                &rollouts,
+                name,
+                &invalid_spec_status(rollout.generation, &message, now),
+            )
+            .await
+            .map_err(api_error)?;
+            return Err(ControllerError::Reference(message));
+        }
+        Err(error) => return Err(error),
     };
     let new = template_hash(&rollout.template);
     let sets_api: Api<DynamicObject> = Api::namespaced_with(
@@ -295,7 +313,7 @@ pub async fn reconcile(
         steps: rollout.canary.steps.clone(),
         surge: surge > 0,
         paused: rollout.paused,
-        routed: rollout.canary.http_routes.is_some(),
+        routed: rollout.canary.routed(),
     };
     let status = read_status(&object);
     let stable = status.stable.clone().unwrap_or_else(|| new.clone());
@@ -390,13 +408,31 @@ pub async fn reconcile(
     apply_sizes(&sets_api, &rollout, &new, &owned, &decision.sizes)
         .await
         .map_err(api_error)?;
+    crate::workload::hand_over(client, &rollout, &owned, &new, decision.phase == "Healthy")
+        .await
+        .map_err(api_error)?;
     point_services(client, &rollout, &decision, &new)
         .await
         .map_err(api_error)?;
+    let mut status = status_patch(&rollout, &decision, &new, &owned, now);
+    // A spec that was invalid (a missing Deployment or Ingress) and is no longer.
+    if let Some(conditions) = object
+        .pointer("/status/conditions")
+        .and_then(Value::as_array)
+        .filter(|c| c.iter().any(|c| c["type"] == "InvalidSpec"))
+    {
+        status["status"]["conditions"] = conditions
+            .iter()
+            .filter(|c| c["type"] != "InvalidSpec")
+            .cloned()
+            .collect();
+    }
+    if let Some(generation) = references.workload_generation {
+        status["status"]["workloadObservedGeneration"] = generation.to_string().into();
+    }
     // With a router, traffic moves only once the canary's pods for it are available (and
     // back at once on an abort or after promotion, when the stable Service holds them).
-    let mut status = status_patch(&rollout, &decision, &new, &owned, now);
-    if let Some((route_namespace, routes)) = &rollout.canary.http_routes {
+    if rollout.canary.routed() {
         let canary_size = decision
             .sizes
             .iter()
@@ -407,7 +443,9 @@ pub async fn reconcile(
             .find(|rs| rs.hash == new)
             .map_or(0, |rs| rs.available);
         let promoted = decision.status.stable.as_deref() == Some(new.as_str());
-        let weight = if decision.status.abort || promoted {
+        // As Argo Rollouts: no traffic to a canary without an available pod (a revision
+        // replaced mid-canary included), whatever the step says.
+        let weight = if decision.status.abort || promoted || available == 0 {
             Some(0)
         } else if available >= canary_size {
             Some(decision.weight)
@@ -415,14 +453,32 @@ pub async fn reconcile(
             None
         };
         if let Some(weight) = weight {
-            let namespace = route_namespace.as_deref().unwrap_or(&rollout.namespace);
-            for route in routes {
-                set_route_weights(client, &rollout, namespace, route, weight)
-                    .await
-                    .map_err(|source| match source {
-                        RouteError::Api(source) => api_error(source),
-                        RouteError::Missing(message) => ControllerError::Analysis(message),
-                    })?;
+            if let Some((route_namespace, routes)) = &rollout.canary.http_routes {
+                let namespace = route_namespace.as_deref().unwrap_or(&rollout.namespace);
+                for route in routes {
+                    set_route_weights(client, &rollout, namespace, route, weight)
+                        .await
+                        .map_err(|source| match source {
+                            RouteError::Api(source) => api_error(source),
+                            RouteError::Missing(message) => ControllerError::Analysis(message),
+                        })?;
+                }
+            }
+            if let Some(nginx) = &rollout.canary.nginx {
+                crate::nginx::set_weight(
+                    client,
+                    &rollout,
+                    nginx,
+                    &references.stable_ingresses,
+                    weight,
+                )
+                .await
+                .map_err(|error| match error {
+                    crate::nginx::IngressError::Api(source) => api_error(source),
+                    crate::nginx::IngressError::Invalid(message) => {
+                        ControllerError::Reference(message)
+                    }
+                })?;
             }
             let stable = decision.status.stable.clone().unwrap_or_default();
             status["status"]["canary"]["weights"] = json!({
@@ -468,6 +524,66 @@ pub(crate) async fn smoke_gate(
     labels.push((HASH_LABEL.to_string(), new.to_string()));
     let failures = crate::smoke::run_pods(client, &rollout.namespace, &labels, &checks).await;
     Ok((!failures.is_empty()).then(|| failures.join("; ")))
+}
+
+/// The objects a Rollout refers to, read before anything is changed.
+struct References {
+    /// The `workloadRef` Deployment's `metadata.generation`.
+    workload_generation: Option<i64>,
+    /// The NGINX router's stable `Ingresses`, in `stableIngresses` order.
+    stable_ingresses: Vec<Value>,
+}
+
+/// Resolves the `workloadRef` into the Rollout's template (and selector) and reads the
+/// stable `Ingresses`, as Argo Rollouts does first in a reconcile, so a missing one is an
+/// [`ControllerError::Reference`] before any `ReplicaSet` is touched.
+async fn resolve_references(
+    client: &kube::Client,
+    rollout: &mut Rollout,
+) -> Result<References, ControllerError> {
+    let api_error = |name: &str, source| ControllerError::Api {
+        name: name.to_string(),
+        source,
+    };
+    let full_name = format!("{}/{}", rollout.namespace, rollout.name);
+    let workload_generation = match rollout.workload_ref.clone() {
+        None => None,
+        Some(workload) => Some(
+            crate::workload::resolve(client, rollout, &workload)
+                .await
+                .map_err(|error| match error {
+                    crate::workload::WorkloadError::Api(source) => api_error(&full_name, source),
+                    crate::workload::WorkloadError::Invalid(message) => {
+                        ControllerError::Reference(message)
+                    }
+                })?,
+        ),
+    };
+    let stable_ingresses = match &rollout.canary.nginx {
+        None => Vec::new(),
+        Some(nginx) => crate::nginx::stable_ingresses(client, rollout, nginx)
+            .await
+            .map_err(|error| match error {
+                crate::nginx::IngressError::Api(source) => api_error(&full_name, source),
+                crate::nginx::IngressError::Invalid(message) => ControllerError::Reference(message),
+            })?,
+    };
+    Ok(References {
+        workload_generation,
+        stable_ingresses,
+    })
+}
+
+/// The status of a Rollout that cannot be acted on, as Argo Rollouts writes it: Degraded
+/// with an `InvalidSpec` condition.
+fn invalid_spec_status(generation: i64, message: &str, now: u64) -> Value {
+    json!({"status": {
+        "phase": "Degraded",
+        "message": format!("InvalidSpec: {message}"),
+        "observedGeneration": generation.to_string(),
+        "conditions": [{"type": "InvalidSpec", "status": "True", "reason": "InvalidSpec",
+            "message": message, "lastTransitionTime": timestamp(now), "lastUpdateTime": timestamp(now)}],
+    }})
 }
 
 /// Why a route's weights could not be set.

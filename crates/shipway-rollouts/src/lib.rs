@@ -3,7 +3,9 @@
 //! arithmetic of a canary without a traffic router ([`replicas`]), the canary's decision
 //! for one reconcile — sizes, step, pauses, promote and abort ([`canary`]) — and how
 //! measurements become a metric's verdict ([`analysis`]). Nothing here talks to a cluster or the network,
-//! so each rule is tested on its own against the upstream examples.
+//! so each rule is tested on its own against the upstream examples. The controller
+//! ([`controller`]) drives them against the cluster, with the NGINX Ingress router
+//! ([`nginx`]) and `workloadRef` ([`workload`]) beside it.
 
 pub mod analysis;
 pub mod bluegreen;
@@ -11,8 +13,10 @@ pub mod bluegreen_controller;
 pub mod canary;
 pub mod controller;
 pub mod expr;
+pub mod nginx;
 pub mod providers;
 pub mod replicas;
 pub mod rollout;
 pub mod runs;
 pub mod smoke;
+pub mod workload;

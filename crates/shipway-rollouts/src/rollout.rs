@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use crate::canary::Step;
+use crate::canary::{CanaryScale, Step};
 use crate::replicas::IntOrPercent;
 
 /// Why a Rollout cannot be acted on.
@@ -49,6 +49,16 @@ pub struct Canary {
     /// `trafficRouting.plugins["argoproj-labs/gatewayAPI"]`: the Gateway API `HTTPRoute`s
     /// whose backend weights follow the steps, and their namespace (default the Rollout's).
     pub http_routes: Option<Routes>,
+    /// `trafficRouting.nginx`: the NGINX Ingress router.
+    pub nginx: Option<crate::nginx::Nginx>,
+}
+
+impl Canary {
+    /// Whether a traffic router moves the traffic (so the canary is sized by weight and
+    /// stable keeps every replica).
+    pub fn routed(&self) -> bool {
+        self.http_routes.is_some() || self.nginx.is_some()
+    }
 }
 
 /// The blue-green strategy.
@@ -87,8 +97,11 @@ pub struct Rollout {
     pub replicas: u32,
     /// `spec.selector.matchLabels`.
     pub selector: serde_json::Map<String, Value>,
-    /// `spec.template`.
+    /// `spec.template`; with a `workloadRef`, `Null` until the controller resolves it
+    /// from the Deployment.
     pub template: Value,
+    /// `spec.workloadRef`: the Deployment the pod template comes from.
+    pub workload_ref: Option<crate::workload::WorkloadRef>,
     /// `spec.minReadySeconds`.
     pub min_ready_seconds: u32,
     /// `spec.paused`.
@@ -108,6 +121,7 @@ const SPEC_FIELDS: &[&str] = &[
     "revisionHistoryLimit",
     "progressDeadlineSeconds",
     "paused",
+    "workloadRef",
 ];
 
 const CANARY_FIELDS: &[&str] = &[
@@ -153,7 +167,7 @@ impl Rollout {
         let unsupported = |field: &str| {
             error(
                 field,
-                "not supported by shipway's Rollout controller (the README's Rollouts section lists the fields it acts on)",
+                "not supported by shipway's Rollout controller (it supports the canary strategy's setWeight, setCanaryScale, pause and analysis steps, stableService and canaryService, the Gateway API and NGINX Ingress routers, workloadRef, and the blue-green strategy)",
             )
         };
         let spec = object
@@ -172,28 +186,45 @@ impl Rollout {
                 .and_then(|n| u32::try_from(n).ok())
                 .ok_or_else(|| error("spec.replicas", "must be a whole number"))?,
         };
-        let selector = spec.get("selector").ok_or_else(|| {
-            error(
-                "spec.selector",
-                "missing (shipway does not support workloadRef yet)",
-            )
-        })?;
-        if let Some(other) = selector
-            .as_object()
-            .and_then(|s| s.keys().find(|k| *k != "matchLabels"))
-        {
-            return Err(unsupported(&format!("spec.selector.{other}")));
-        }
-        let selector = selector
-            .get("matchLabels")
-            .and_then(Value::as_object)
-            .filter(|labels| !labels.is_empty())
-            .cloned()
-            .ok_or_else(|| error("spec.selector.matchLabels", "must not be empty"))?;
-        let template = spec
-            .get("template")
-            .cloned()
-            .ok_or_else(|| error("spec.template", "missing"))?;
+        let workload_ref = match spec.get("workloadRef") {
+            None | Some(Value::Null) => None,
+            Some(value) => Some(crate::workload::WorkloadRef::from_json(value, &error)?),
+        };
+        // With a workloadRef the selector may come from the Deployment (the controller
+        // resolves it); an empty one here means "not given".
+        let selector = match spec.get("selector").filter(|s| !s.is_null()) {
+            None if workload_ref.is_some() => serde_json::Map::new(),
+            None => return Err(error("spec.selector", "missing")),
+            Some(selector) => {
+                if let Some(other) = selector
+                    .as_object()
+                    .and_then(|s| s.keys().find(|k| *k != "matchLabels"))
+                {
+                    return Err(unsupported(&format!("spec.selector.{other}")));
+                }
+                selector
+                    .get("matchLabels")
+                    .and_then(Value::as_object)
+                    .filter(|labels| !labels.is_empty())
+                    .cloned()
+                    .ok_or_else(|| error("spec.selector.matchLabels", "must not be empty"))?
+            }
+        };
+        let template = if workload_ref.is_some() {
+            // As Argo Rollouts: the template comes from the Deployment alone, so one
+            // written here would be ignored — refused instead of half used.
+            if !crate::workload::empty_template(spec.get("template")) {
+                return Err(error(
+                    "spec.template",
+                    "must be empty when `spec.workloadRef` is set (the pod template comes from the Deployment)",
+                ));
+            }
+            Value::Null
+        } else {
+            spec.get("template")
+                .cloned()
+                .ok_or_else(|| error("spec.template", "missing"))?
+        };
         let strategy = spec
             .get("strategy")
             .and_then(Value::as_object)
@@ -256,6 +287,7 @@ impl Rollout {
                     step_analyses.push((index, analysis_ref(value, &at, &error)?));
                     Step::Analysis
                 }
+                "setCanaryScale" => Step::SetCanaryScale(canary_scale(value, canary, &at, &error)?),
                 other => return Err(unsupported(&format!("{at}.{other}"))),
             });
         }
@@ -273,7 +305,19 @@ impl Rollout {
                 .map(str::to_string)
         };
         let http_routes = http_routes(canary.get("trafficRouting"), &error, &unsupported)?;
-        if http_routes.is_some()
+        let nginx = match canary
+            .get("trafficRouting")
+            .and_then(|routing| routing.get("nginx"))
+            .filter(|value| !value.is_null())
+        {
+            None => None,
+            Some(value) => Some(crate::nginx::Nginx::from_json(
+                value,
+                "spec.strategy.canary.trafficRouting.nginx",
+                &error,
+            )?),
+        };
+        if (http_routes.is_some() || nginx.is_some())
             && (!canary.contains_key("stableService") || !canary.contains_key("canaryService"))
         {
             return Err(error(
@@ -299,6 +343,7 @@ impl Rollout {
             replicas,
             selector,
             template,
+            workload_ref,
             min_ready_seconds: spec
                 .get("minReadySeconds")
                 .and_then(Value::as_u64)
@@ -312,6 +357,7 @@ impl Rollout {
                 max_surge: fencepost("maxSurge")?,
                 max_unavailable: fencepost("maxUnavailable")?,
                 http_routes,
+                nginx,
             },
             blue_green,
             name,
@@ -330,7 +376,8 @@ fn parse_duration(value: &Value) -> Option<Duration> {
         .map(|d| Duration::from_secs(d.as_secs()))
 }
 
-/// `trafficRouting`: only the Gateway API plugin, `httpRoute`/`httpRoutes` and `namespace`.
+/// `trafficRouting`: `nginx` (read by [`crate::nginx::Nginx::from_json`]) and the Gateway
+/// API plugin, `httpRoute`/`httpRoutes` and `namespace`.
 fn http_routes(
     routing: Option<&Value>,
     error: &dyn Fn(&str, &str) -> SpecError,
@@ -343,8 +390,18 @@ fn http_routes(
     let Some(map) = routing.as_object() else {
         return Err(error(at, "must be a mapping"));
     };
-    if let Some(other) = map.keys().find(|k| *k != "plugins") {
+    if let Some(other) = map.keys().find(|k| *k != "plugins" && *k != "nginx") {
         return Err(unsupported(&format!("{at}.{other}")));
+    }
+    if !map.contains_key("plugins") {
+        return if map.get("nginx").is_some_and(|n| !n.is_null()) {
+            Ok(None)
+        } else {
+            Err(error(
+                at,
+                "names no router (shipway supports `nginx` and `plugins`)",
+            ))
+        };
     }
     let plugins = map
         .get("plugins")
@@ -393,6 +450,68 @@ fn http_routes(
             .map(str::to_string),
         routes,
     )))
+}
+
+/// A `setCanaryScale` step. As Argo Rollouts: `replicas` wins over `weight`, and neither
+/// means the traffic weight's share; it needs a traffic router (upstream's validation
+/// refuses it without one, since a basic canary's traffic follows its pods).
+fn canary_scale(
+    value: &Value,
+    canary: &serde_json::Map<String, Value>,
+    at: &str,
+    error: &dyn Fn(&str, &str) -> SpecError,
+) -> Result<CanaryScale, SpecError> {
+    let at = format!("{at}.setCanaryScale");
+    if canary.get("trafficRouting").is_none_or(Value::is_null) {
+        return Err(error(
+            &at,
+            "needs `trafficRouting` (without a router the traffic follows the pods, so the canary's scale is its weight)",
+        ));
+    }
+    let map = value
+        .as_object()
+        .ok_or_else(|| error(&at, "must be a mapping"))?;
+    if let Some(other) = map
+        .keys()
+        .find(|k| !["replicas", "weight", "matchTrafficWeight"].contains(&k.as_str()))
+    {
+        return Err(error(
+            &format!("{at}.{other}"),
+            "not supported by shipway's Rollout controller",
+        ));
+    }
+    let number = |field: &str, limit: u64| -> Result<Option<u32>, SpecError> {
+        match map.get(field) {
+            None | Some(Value::Null) => Ok(None),
+            Some(value) => value
+                .as_u64()
+                .filter(|n| *n <= limit)
+                .map(|n| Some(n as u32))
+                .ok_or_else(|| {
+                    error(
+                        &format!("{at}.{field}"),
+                        if limit == 100 {
+                            "must be 0 to 100"
+                        } else {
+                            "must be a whole number"
+                        },
+                    )
+                }),
+        }
+    };
+    if let Some(replicas) = number("replicas", u64::from(u32::MAX))? {
+        return Ok(CanaryScale::Replicas(replicas));
+    }
+    if let Some(weight) = number("weight", 100)? {
+        return Ok(CanaryScale::Weight(weight));
+    }
+    match map.get("matchTrafficWeight") {
+        None | Some(Value::Null | Value::Bool(_)) => Ok(CanaryScale::MatchTrafficWeight),
+        Some(_) => Err(error(
+            &format!("{at}.matchTrafficWeight"),
+            "must be true or false",
+        )),
+    }
 }
 
 /// `strategy.blueGreen`.
@@ -618,17 +737,109 @@ mod tests {
     }
 
     #[test]
+    fn nginx_routing_and_set_canary_scale_steps_are_read() {
+        let r = Rollout::from_json(&rollout(json!({"canary": {
+            "stableService": "web-stable", "canaryService": "web-canary",
+            "trafficRouting": {"nginx": {"stableIngress": "edge"}},
+            "steps": [{"setCanaryScale": {"replicas": 3}}, {"setCanaryScale": {"weight": 40}},
+                {"setCanaryScale": {"matchTrafficWeight": true}}, {"setCanaryScale": {"replicas": 1, "weight": 90}}]}})))
+        .unwrap();
+        assert!(r.canary.routed());
+        assert_eq!(
+            r.canary.nginx.as_ref().unwrap().stable_ingresses,
+            vec!["edge".to_string()]
+        );
+        assert_eq!(
+            r.canary.nginx.as_ref().unwrap().annotation_prefix,
+            "nginx.ingress.kubernetes.io"
+        );
+        assert_eq!(
+            r.canary.steps,
+            vec![
+                Step::SetCanaryScale(CanaryScale::Replicas(3)),
+                Step::SetCanaryScale(CanaryScale::Weight(40)),
+                Step::SetCanaryScale(CanaryScale::MatchTrafficWeight),
+                Step::SetCanaryScale(CanaryScale::Replicas(1)),
+            ],
+            "replicas wins over weight, as upstream"
+        );
+        // Without a router, upstream's validation refuses setCanaryScale.
+        let error = Rollout::from_json(&rollout(
+            json!({"canary": {"steps": [{"setWeight": 10}, {"setCanaryScale": {"replicas": 1}}]}}),
+        ))
+        .unwrap_err();
+        assert_eq!(error.field, "spec.strategy.canary.steps[1].setCanaryScale");
+        assert!(error.message.contains("trafficRouting"), "{error}");
+        let error = Rollout::from_json(&rollout(
+            json!({"canary": {"stableService": "s", "canaryService": "c",
+            "trafficRouting": {"nginx": {"stableIngress": "edge"}},
+            "steps": [{"setCanaryScale": {"weight": 101}}]}}),
+        ))
+        .unwrap_err();
+        assert_eq!(
+            error.field,
+            "spec.strategy.canary.steps[0].setCanaryScale.weight"
+        );
+        let error = Rollout::from_json(&rollout(json!({"canary": {
+            "trafficRouting": {"nginx": {"stableIngress": "edge"}}}})))
+        .unwrap_err();
+        assert!(error.message.contains("stableService"), "{error}");
+    }
+
+    #[test]
+    fn a_workload_ref_needs_no_template_or_selector() {
+        let mut object = rollout(json!({"canary": {"steps": [{"setWeight": 50}]}}));
+        let spec = object["spec"].as_object_mut().unwrap();
+        spec.remove("template");
+        spec.remove("selector");
+        spec.insert(
+            "workloadRef".into(),
+            json!({"apiVersion": "apps/v1", "kind": "Deployment", "name": "web", "scaleDown": "onsuccess"}),
+        );
+        let r = Rollout::from_json(&object).unwrap();
+        assert_eq!(
+            r.workload_ref,
+            Some(crate::workload::WorkloadRef {
+                name: "web".into(),
+                scale_down: crate::workload::ScaleDown::OnSuccess
+            })
+        );
+        assert!(r.template.is_null() && r.selector.is_empty());
+        let mut with_template = object.clone();
+        with_template["spec"]["template"] = json!({"metadata": {"labels": {"app": "web"}}});
+        let error = Rollout::from_json(&with_template).unwrap_err();
+        assert_eq!(error.field, "spec.template");
+        let mut replica_set = object.clone();
+        replica_set["spec"]["workloadRef"]["kind"] = "ReplicaSet".into();
+        assert_eq!(
+            Rollout::from_json(&replica_set).unwrap_err().field,
+            "spec.workloadRef.kind"
+        );
+        let mut bad = object.clone();
+        bad["spec"]["workloadRef"]["scaleDown"] = "always".into();
+        assert_eq!(
+            Rollout::from_json(&bad).unwrap_err().field,
+            "spec.workloadRef.scaleDown"
+        );
+        let mut plain = object;
+        plain["spec"].as_object_mut().unwrap().remove("workloadRef");
+        assert_eq!(
+            Rollout::from_json(&plain).unwrap_err().field,
+            "spec.selector"
+        );
+    }
+
+    #[test]
     fn unsupported_fields_are_named() {
         let error =
             Rollout::from_json(&rollout(json!({"canary": {"steps": [{"experiment": {}}]}})))
                 .unwrap_err();
         assert_eq!(error.field, "spec.strategy.canary.steps[0].experiment");
         assert!(error.to_string().contains("not supported"), "{error}");
-        let error = Rollout::from_json(&rollout(
-            json!({"canary": {"trafficRouting": {"nginx": {}}}}),
-        ))
-        .unwrap_err();
-        assert_eq!(error.field, "spec.strategy.canary.trafficRouting.nginx");
+        let error =
+            Rollout::from_json(&rollout(json!({"canary": {"trafficRouting": {"smi": {}}}})))
+                .unwrap_err();
+        assert_eq!(error.field, "spec.strategy.canary.trafficRouting.smi");
         let routed = Rollout::from_json(&rollout(json!({"canary": {"stableService": "s", "canaryService": "c",
             "trafficRouting": {"plugins": {"argoproj-labs/gatewayAPI": {"httpRoute": "web", "namespace": "edge"}}}}})))
         .unwrap();

@@ -545,3 +545,355 @@ async fn a_step_completes_only_when_the_new_pods_pass_their_smoke_checks() {
     })
     .await;
 }
+
+async fn get(
+    client: &kube::Client,
+    api_version: &str,
+    kind: &str,
+    plural: &str,
+    name: &str,
+) -> Option<Value> {
+    let api: Api<DynamicObject> = Api::namespaced_with(
+        client.clone(),
+        "default",
+        &resource(api_version, kind, plural),
+    );
+    api.get_opt(name)
+        .await
+        .unwrap()
+        .map(|o| serde_json::to_value(o).unwrap())
+}
+
+async fn canary_ingress(client: &kube::Client) -> Value {
+    get(
+        client,
+        "networking.k8s.io/v1",
+        "Ingress",
+        "ingresses",
+        "web-edge-canary",
+    )
+    .await
+    .expect("the canary Ingress")
+}
+
+fn canary_weight(ingress: &Value) -> Value {
+    ingress["metadata"]["annotations"]["nginx.ingress.kubernetes.io/canary-weight"].clone()
+}
+
+async fn services(client: &kube::Client) {
+    for name in ["web-stable", "web-canary"] {
+        create(
+            client,
+            json!({"apiVersion": "v1", "kind": "Service",
+            "metadata": {"name": name, "namespace": "default"},
+            "spec": {"selector": {"app": "web"}, "ports": [{"port": 80}]}}),
+        )
+        .await;
+    }
+}
+
+fn stable_ingress(service: &str) -> Value {
+    json!({"apiVersion": "networking.k8s.io/v1", "kind": "Ingress",
+        "metadata": {"name": "edge", "namespace": "default",
+            "annotations": {"kubernetes.io/ingress.class": "nginx"}},
+        "spec": {"rules": [{"host": "shop.example", "http": {"paths": [{"path": "/", "pathType": "Prefix",
+            "backend": {"service": {"name": service, "port": {"number": 80}}}}]}}]}})
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nginx_canary_ingress_weight_follows_the_steps_and_set_canary_scale_sizes_the_canary() {
+    bounded(120, async {
+        let (_simulator, client, _controllers) = start();
+        crds(&client).await;
+        services(&client).await;
+        create(&client, stable_ingress("web-stable")).await;
+        let mut object = rollout("nginx:1.27");
+        object["spec"]["strategy"]["canary"] = json!({"stableService": "web-stable", "canaryService": "web-canary",
+            "trafficRouting": {"nginx": {"stableIngress": "edge",
+                "additionalIngressAnnotations": {"canary-by-header": "X-Canary"}}},
+            "steps": [{"setCanaryScale": {"replicas": 2}}, {"setWeight": 25}, {"pause": {}},
+                {"setCanaryScale": {"matchTrafficWeight": true}}, {"pause": {}}]});
+        create(&client, object).await;
+        until(&client, |o| o.phase == "Healthy").await;
+        let first = rollout_object(&client).await["status"]["stableRS"].as_str().unwrap().to_string();
+        // The canary Ingress exists from the first deploy on, with no traffic.
+        let ingress = canary_ingress(&client).await;
+        assert_eq!(canary_weight(&ingress), "0", "{ingress}");
+        let uid = rollout_object(&client).await["metadata"]["uid"].clone();
+        assert_eq!(ingress["metadata"]["ownerReferences"][0]["uid"], uid, "{ingress}");
+        assert_eq!(ingress["metadata"]["annotations"]["nginx.ingress.kubernetes.io/canary"], "true");
+        assert_eq!(ingress["metadata"]["annotations"]["nginx.ingress.kubernetes.io/canary-by-header"], "X-Canary");
+        assert_eq!(ingress["metadata"]["annotations"]["kubernetes.io/ingress.class"], "nginx");
+        assert_eq!(
+            ingress["spec"]["rules"][0]["http"]["paths"][0]["backend"]["service"]["name"],
+            "web-canary"
+        );
+
+        // setCanaryScale {replicas: 2}, then 25 % of the traffic: two canary pods (not one),
+        // stable keeps all four.
+        set_image(&client, "nginx:1.28").await;
+        until(&client, |o| o.phase == "Paused" && o.step.0 == 2).await;
+        let second = rollout_object(&client).await["status"]["currentPodHash"].as_str().unwrap().to_string();
+        let mut expected = vec![(first.clone(), 4), (second.clone(), 2)];
+        expected.sort();
+        assert_eq!(sets(&client).await, expected);
+        let ingress = canary_ingress(&client).await;
+        assert_eq!(canary_weight(&ingress), "25");
+        // At the same weight a reconcile leaves the canary Ingress alone.
+        until(&client, |_| true).await;
+        assert_eq!(
+            canary_ingress(&client).await["metadata"]["resourceVersion"],
+            ingress["metadata"]["resourceVersion"]
+        );
+        let status = rollout_object(&client).await["status"].clone();
+        assert_eq!(status["canary"]["weights"]["canary"]["weight"], 25, "{status}");
+        assert_eq!(status["canary"]["weights"]["stable"]["weight"], 75, "{status}");
+        assert_eq!(status["canary"]["weights"]["canary"]["podTemplateHash"], second.as_str(), "{status}");
+
+        // matchTrafficWeight: back to ceil(25 % of 4) = 1 canary pod, the weight unchanged.
+        patch_status(&client, json!({"status": {"pauseConditions": null}})).await;
+        until(&client, |o| o.phase == "Paused" && o.step.0 == 4).await;
+        let mut expected = vec![(first.clone(), 4), (second.clone(), 1)];
+        expected.sort();
+        assert_eq!(sets(&client).await, expected);
+        assert_eq!(canary_weight(&canary_ingress(&client).await), "25");
+
+        // Promoted: the weight back to 0 and every pod on the new version.
+        patch_status(&client, json!({"status": {"pauseConditions": null}})).await;
+        until(&client, |o| o.phase == "Healthy").await;
+        assert_eq!(canary_weight(&canary_ingress(&client).await), "0");
+        assert_eq!(selector_of(&client, "web-stable").await, second);
+        let mut expected = vec![(first.clone(), 0), (second.clone(), 4)];
+        expected.sort();
+        assert_eq!(sets(&client).await, expected);
+
+        // An abort mid-canary: the weight back to 0 at once.
+        set_image(&client, "nginx:1.29").await;
+        until(&client, |o| o.phase == "Paused" && o.step.0 == 2).await;
+        assert_eq!(canary_weight(&canary_ingress(&client).await), "25");
+        patch_status(&client, json!({"status": {"abort": true}})).await;
+        until(&client, |o| o.phase == "Degraded").await;
+        assert_eq!(canary_weight(&canary_ingress(&client).await), "0");
+        assert!(sets(&client).await.contains(&(second.clone(), 4)));
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_missing_stable_ingress_or_one_without_the_stable_service_is_an_invalid_spec() {
+    bounded(60, async {
+        let (_simulator, client, _controllers) = start();
+        crds(&client).await;
+        services(&client).await;
+        let mut object = rollout("nginx:1.27");
+        object["spec"]["strategy"]["canary"] = json!({"stableService": "web-stable", "canaryService": "web-canary",
+            "trafficRouting": {"nginx": {"stableIngress": "edge"}}, "steps": [{"setWeight": 25}]});
+        create(&client, object).await;
+        let error = controller::reconcile(&client, "default", "web", now()).await.unwrap_err();
+        assert!(error.to_string().contains("stable Ingress `default/edge` not found"), "{error}");
+        let status = rollout_object(&client).await["status"].clone();
+        assert_eq!(status["phase"], "Degraded", "{status}");
+        assert!(status["message"].as_str().unwrap().starts_with("InvalidSpec: "), "{status}");
+        assert!(status["message"].as_str().unwrap().contains("`default/edge`"), "{status}");
+        assert!(sets(&client).await.is_empty(), "nothing is created before the spec is valid");
+
+        create(&client, stable_ingress("elsewhere")).await;
+        let error = controller::reconcile(&client, "default", "web", now()).await.unwrap_err();
+        assert!(
+            error.to_string().contains("no rule with a backend on the stable Service `web-stable`"),
+            "{error}"
+        );
+        let status = rollout_object(&client).await["status"].clone();
+        assert_eq!(status["conditions"][0]["type"], "InvalidSpec", "{status}");
+    })
+    .await;
+}
+
+fn deployment(image: &str) -> Value {
+    json!({"apiVersion": "apps/v1", "kind": "Deployment",
+        "metadata": {"name": "web", "namespace": "default"},
+        "spec": {"replicas": 4, "selector": {"matchLabels": {"app": "web"}},
+            "template": {"metadata": {"labels": {"app": "web"}},
+                "spec": {"containers": [{"name": "web", "image": image}]}}}})
+}
+
+async fn set_deployment_image(client: &kube::Client, image: &str) {
+    let api: Api<DynamicObject> = Api::namespaced_with(
+        client.clone(),
+        "default",
+        &resource("apps/v1", "Deployment", "deployments"),
+    );
+    let patch =
+        json!({"spec": {"template": {"spec": {"containers": [{"name": "web", "image": image}]}}}});
+    api.patch("web", &PatchParams::default(), &Patch::Merge(&patch))
+        .await
+        .unwrap();
+}
+
+async fn rollout_images(client: &kube::Client) -> Vec<String> {
+    let api: Api<DynamicObject> = Api::namespaced_with(
+        client.clone(),
+        "default",
+        &resource("apps/v1", "ReplicaSet", "replicasets"),
+    );
+    let mut images: Vec<String> = api
+        .list(&kube::api::ListParams::default().labels(HASH_LABEL))
+        .await
+        .unwrap()
+        .items
+        .iter()
+        .map(|rs| {
+            let rs = serde_json::to_value(rs).unwrap();
+            rs.pointer("/spec/template/spec/containers/0/image")
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_string()
+        })
+        .collect();
+    images.sort();
+    images
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_workload_ref_takes_the_deployments_template_and_scales_it_down_on_success() {
+    bounded(120, async {
+        let (_simulator, client, _controllers) = start();
+        crds(&client).await;
+        services(&client).await;
+        let mut object = rollout("unused");
+        let spec = object["spec"].as_object_mut().unwrap();
+        spec.remove("template");
+        spec.remove("selector");
+        spec.insert(
+            "workloadRef".into(),
+            json!({"apiVersion": "apps/v1", "kind": "Deployment",
+            "name": "web", "scaleDown": "onsuccess"}),
+        );
+        object["spec"]["strategy"]["canary"]["steps"] = json!([{"setWeight": 25}, {"pause": {}}]);
+        create(&client, object).await;
+
+        // No Deployment yet: an InvalidSpec naming it.
+        let error = controller::reconcile(&client, "default", "web", now())
+            .await
+            .unwrap_err();
+        assert!(
+            error
+                .to_string()
+                .contains("Deployment `default/web` not found"),
+            "{error}"
+        );
+        let status = rollout_object(&client).await["status"].clone();
+        assert_eq!(status["phase"], "Degraded", "{status}");
+        assert!(
+            status["message"]
+                .as_str()
+                .unwrap()
+                .contains("`default/web`"),
+            "{status}"
+        );
+
+        // The Deployment's template and selector: the first revision, then the Deployment to 0.
+        create(&client, deployment("nginx:1.27")).await;
+        until(&client, |o| o.phase == "Healthy").await;
+        assert_eq!(rollout_images(&client).await, ["nginx:1.27"]);
+        let status = rollout_object(&client).await["status"].clone();
+        assert_eq!(status["workloadObservedGeneration"], "1", "{status}");
+        assert_eq!(status["selector"], "app=web", "{status}");
+        assert_eq!(status["phase"], "Healthy", "{status}");
+        assert!(
+            !status["conditions"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .any(|c| c["type"] == "InvalidSpec"),
+            "the InvalidSpec condition goes once the Deployment is there: {status}"
+        );
+        let first = status["stableRS"].as_str().unwrap().to_string();
+        let replicas = |d: Option<Value>| d.unwrap()["spec"]["replicas"].clone();
+        let scaled = until(&client, |_| true).await;
+        assert_eq!(scaled.phase, "Healthy");
+        assert_eq!(
+            replicas(get(&client, "apps/v1", "Deployment", "deployments", "web").await),
+            0,
+            "scaleDown: onsuccess"
+        );
+
+        // A new template in the Deployment is a new canary.
+        set_deployment_image(&client, "nginx:1.28").await;
+        until(&client, |o| o.phase == "Paused" && o.step.0 == 1).await;
+        let status = rollout_object(&client).await["status"].clone();
+        let second = status["currentPodHash"].as_str().unwrap().to_string();
+        assert_ne!(first, second);
+        let generation = get(&client, "apps/v1", "Deployment", "deployments", "web")
+            .await
+            .unwrap()["metadata"]["generation"]
+            .to_string();
+        assert_eq!(
+            status["workloadObservedGeneration"],
+            generation.as_str(),
+            "{status}"
+        );
+        let mut expected = vec![(first.clone(), 3), (second.clone(), 1)];
+        expected.sort();
+        let ours: Vec<(String, u64)> = sets(&client)
+            .await
+            .into_iter()
+            .filter(|(h, _)| !h.is_empty())
+            .collect();
+        assert_eq!(ours, expected);
+        assert_eq!(rollout_images(&client).await, ["nginx:1.27", "nginx:1.28"]);
+        assert_eq!(
+            replicas(get(&client, "apps/v1", "Deployment", "deployments", "web").await),
+            0
+        );
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_workload_ref_with_progressive_scale_down_hands_the_pods_over_to_the_rollout() {
+    bounded(60, async {
+        let (_simulator, client, _controllers) = start();
+        crds(&client).await;
+        create(&client, deployment("nginx:1.27")).await;
+        let mut object = rollout("unused");
+        let spec = object["spec"].as_object_mut().unwrap();
+        spec.remove("template");
+        spec.insert(
+            "workloadRef".into(),
+            json!({"apiVersion": "apps/v1", "kind": "Deployment",
+            "name": "web", "scaleDown": "progressively"}),
+        );
+        object["spec"]["strategy"]["canary"] = json!({"steps": [{"setWeight": 25}]});
+        create(&client, object).await;
+        let deployment_replicas = || async {
+            get(&client, "apps/v1", "Deployment", "deployments", "web")
+                .await
+                .unwrap()["spec"]["replicas"]
+                .as_u64()
+                .unwrap()
+        };
+        // Nothing of the Rollout is ready yet: the Deployment keeps its pods.
+        let first = controller::reconcile(&client, "default", "web", now())
+            .await
+            .unwrap();
+        assert_ne!(first.phase, "Healthy");
+        assert_eq!(deployment_replicas().await, 4);
+        // Then it shrinks as the Rollout's pods become ready (never growing), and is 0 once
+        // the Rollout is Healthy.
+        let mut seen = vec![4];
+        loop {
+            let outcome = controller::reconcile(&client, "default", "web", now())
+                .await
+                .unwrap();
+            seen.push(deployment_replicas().await);
+            if outcome.phase == "Healthy" {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        assert!(seen.windows(2).all(|w| w[1] <= w[0]), "{seen:?}");
+        assert_eq!(seen.last(), Some(&0), "{seen:?}");
+    })
+    .await;
+}

@@ -55,6 +55,7 @@ pub(crate) async fn create(client: &kube::Client, object: Value) {
     let kind = object["kind"].as_str().unwrap().to_string();
     let plural = match kind.as_str() {
         "CustomResourceDefinition" => "customresourcedefinitions".to_string(),
+        "Ingress" => "ingresses".to_string(),
         other => format!("{}s", other.to_lowercase()),
     };
     let resource = resource(&api_version, &kind, &plural);
