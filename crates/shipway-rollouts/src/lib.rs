@@ -6,9 +6,13 @@
 //! so each rule is tested on its own against the upstream examples.
 
 pub mod analysis;
+pub mod background;
 pub mod canary;
 pub mod controller;
+pub mod exposition;
 pub mod expr;
+pub mod jobs;
+pub mod pod_metrics;
 pub mod providers;
 pub mod replicas;
 pub mod rollout;
