@@ -784,3 +784,76 @@ async fn a_background_analysis_runs_through_the_steps_ends_at_promotion_and_abor
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_inconclusive_background_analysis_pauses_and_a_promote_or_retry_measures_again() {
+    Box::pin(bounded(120, async {
+        let (_simulator, client, _controllers) = start();
+        crds(&client).await;
+        // Half the requests failing is neither a success (< 1%) nor a failure (> 90%).
+        let mut template = error_rate_template(&json!({"interval": "1s", "count": 1,
+            "initialDelay": "1s", "failureCondition": "result > 0.9", "successCondition": "result < 0.01"}));
+        create(&client, template.clone()).await;
+        create(&client, serving_rollout(json!({
+            "analysis": {"templates": [{"templateName": "error-rate"}],
+                "args": [{"name": "hash", "valueFrom": {"podTemplateHashValue": "Latest"}}]},
+            // Long pauses, so each promote below moves one pause on and never to the end.
+            "steps": [{"setWeight": 25}, {"pause": {"duration": 600}}, {"setWeight": 50},
+                {"pause": {"duration": 600}}, {"setWeight": 75}, {"pause": {"duration": 600}}]}))).await;
+        until(&client, |o| o.phase == "Healthy").await;
+
+        patch_rollout(&client, set_serving_image("nginx:1.28-bad")).await;
+        let inconclusive =
+            |o: &Outcome| o.phase == "Paused" && o.message.contains("InconclusiveAnalysisRun");
+        let paused = until(&client, inconclusive).await;
+        assert!(paused.waiting_for_promote, "{paused:?}");
+        assert!(paused.message.contains("InconclusiveAnalysisRun") && paused.message.contains("background analysis"), "{}", paused.message);
+        let hash = paused.current.clone();
+        let status = rollout_object(&client).await["status"].clone();
+        let reasons: Vec<&Value> = status["pauseConditions"].as_array().unwrap().iter().map(|p| &p["reason"]).collect();
+        assert!(reasons.contains(&&json!("InconclusiveAnalysisRun")), "{status}");
+        // Held where it stands: a later reconcile does not move on.
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let held = until(&client, |_| true).await;
+        assert_eq!((held.phase.as_str(), held.step), ("Paused", paused.step));
+        let name = format!("web-{hash}");
+        let first = run_object(&client, &name).await.unwrap();
+        assert_eq!(first["status"]["phase"], "Inconclusive", "{first}");
+
+        // A promote: a new run measures again (and pauses again, the pods being the same).
+        patch_status(&client, json!({"status": {"pauseConditions": null}})).await;
+        let again = loop {
+            until(&client, |_| true).await;
+            if let Some(run) = run_object(&client, &name).await
+                && run["metadata"]["uid"] != first["metadata"]["uid"]
+            {
+                break run;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        };
+        assert_eq!(again["metadata"]["labels"]["rollout-type"], "Background", "{again}");
+        let paused_again = until(&client, inconclusive).await;
+        assert_eq!(paused_again.step.0, 3, "the promote moved one pause on: {paused_again:?}");
+
+        // Now a failure: the rollout aborts; a retry measures again in a new run.
+        template["spec"]["metrics"][0]["failureCondition"] = "result > 0.4".into();
+        patch_template(&client, "error-rate", json!({"spec": template["spec"].clone()})).await;
+        patch_status(&client, json!({"status": {"pauseConditions": null}})).await;
+        let aborted = until(&client, |o| o.phase == "Degraded").await;
+        assert!(aborted.message.contains("background analysis"), "{}", aborted.message);
+        let failed = run_object(&client, &name).await.unwrap();
+        assert_eq!(failed["status"]["phase"], "Failed", "{failed}");
+        patch_status(&client, json!({"status": {"abort": false}})).await;
+        loop {
+            until(&client, |_| true).await;
+            if let Some(run) = run_object(&client, &name).await
+                && run["metadata"]["uid"] != failed["metadata"]["uid"]
+            {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        until(&client, |o| o.phase == "Degraded").await;
+    }))
+    .await;
+}
