@@ -119,7 +119,9 @@ pub async fn before(
             }
             Some(state)
         }
-        Phase::Inconclusive if reaction.as_deref() == Some("Paused") && !paused => {
+        Phase::Inconclusive
+            if reaction.as_deref() == Some("Paused") && !paused && !status.abort =>
+        {
             // Promoted past the pause this run caused: measure again.
             delete(&runs_api, &name).await?;
             None
@@ -138,6 +140,18 @@ pub async fn before(
         _ => Some(state),
     };
     Ok(Some(Background { name, state }))
+}
+
+/// `status.canary.currentBackgroundAnalysisRunStatus` as Argo Rollouts writes it
+/// (`{name, status, message}`), or null when no run stands for the current template.
+pub fn status_of(background: Option<&Background>) -> Value {
+    match background {
+        Some(Background {
+            name,
+            state: Some(state),
+        }) => json!({"name": name, "status": state.phase.as_str(), "message": state.message}),
+        _ => Value::Null,
+    }
 }
 
 async fn delete(runs: &Api<DynamicObject>, name: &str) -> Result<(), kube::Error> {

@@ -394,6 +394,8 @@ pub async fn reconcile(
     // With a router, traffic moves only once the canary's pods for it are available (and
     // back at once on an abort or after promotion, when the stable Service holds them).
     let mut status = status_patch(&rollout, &decision, &new, &owned, now);
+    status["status"]["canary"]["currentBackgroundAnalysisRunStatus"] =
+        crate::background::status_of(background.as_ref());
     if let Some((route_namespace, routes)) = &rollout.canary.http_routes {
         let canary_size = decision
             .sizes

@@ -25,8 +25,9 @@
 //! pods, or no values, is "no data" (`NaN`, or `[]` for `list`), which the conditions
 //! judge Inconclusive unless they test for it. Values are read as the page has them:
 //! counters count since the pod started, so for a canary's new pods they cover its whole
-//! life. A pod is reached at `status.podIP:port`, or where `sim.shipway.dev/endpoint`
-//! says (the simulator's pods listen on loopback).
+//! life. A pod is reached at `status.podIP:port`, which needs shipway to run where pod IPs
+//! are routable (in the cluster, as `serve` can), or where `sim.shipway.dev/endpoint` says
+//! (shipway's simulator gives each serving pod a loopback listener).
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;

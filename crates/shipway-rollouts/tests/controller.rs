@@ -751,9 +751,31 @@ async fn a_background_analysis_runs_through_the_steps_ends_at_promotion_and_abor
             "{run}"
         );
         assert_eq!(run["status"]["phase"], "Running", "{run}");
+        until(&client, |_| true).await;
+        let status = rollout_object(&client).await["status"].clone();
+        assert_eq!(
+            status["canary"]["currentBackgroundAnalysisRunStatus"],
+            json!({"name": name, "status": "Running", "message": ""}),
+            "{status}"
+        );
         patch_status(&client, json!({"status": {"pauseConditions": null}})).await;
         until(&client, |o| o.phase == "Healthy").await;
         let run = run_object(&client, &name).await.unwrap();
+        assert_eq!(run["spec"]["terminate"], true, "{run}");
+        assert_eq!(run["status"]["phase"], "Successful", "{run}");
+        assert_eq!(run["status"]["message"], "Run Terminated", "{run}");
+
+        // A user's abort terminates the run of the canary it abandons.
+        patch_rollout(&client, set_serving_image("nginx:1.285")).await;
+        let at_step = until(&client, |o| o.step.0 >= 1).await;
+        let abandoned = format!("web-{}", at_step.current);
+        while run_object(&client, &abandoned).await.is_none() {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            until(&client, |_| true).await;
+        }
+        patch_status(&client, json!({"status": {"abort": true}})).await;
+        until(&client, |o| o.phase == "Degraded").await;
+        let run = run_object(&client, &abandoned).await.unwrap();
         assert_eq!(run["spec"]["terminate"], true, "{run}");
         assert_eq!(run["status"]["phase"], "Successful", "{run}");
         assert_eq!(run["status"]["message"], "Run Terminated", "{run}");
@@ -854,6 +876,53 @@ async fn an_inconclusive_background_analysis_pauses_and_a_promote_or_retry_measu
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
         until(&client, |o| o.phase == "Degraded").await;
+    }))
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_background_job_still_running_is_deleted_when_the_rollout_is_promoted() {
+    Box::pin(bounded(120, async {
+        let (_simulator, client, _controllers) = start();
+        crds(&client).await;
+        create(&client, json!({"apiVersion": "argoproj.io/v1alpha1", "kind": "AnalysisTemplate",
+            "metadata": {"name": "soak", "namespace": "default"},
+            "spec": {"metrics": [{"name": "soak", "provider": {"job": {"spec": {"backoffLimit": 0, "template": {
+                "metadata": {"annotations": {"sim.shipway.dev/run-seconds": "600"}},
+                "spec": {"restartPolicy": "Never", "containers": [{"name": "soak", "image": "k6:1"}]}}}}}}]}})).await;
+        let mut object = rollout("nginx:1.27");
+        object["spec"]["strategy"]["canary"] = json!({
+            "analysis": {"templates": [{"templateName": "soak"}]},
+            "steps": [{"setWeight": 50}, {"pause": {}}]});
+        create(&client, object).await;
+        until(&client, |o| o.phase == "Healthy").await;
+
+        set_image(&client, "nginx:1.28").await;
+        let paused = until(&client, |o| o.phase == "Paused").await;
+        let name = format!("web-{}", paused.current);
+        let job = loop {
+            until(&client, |_| true).await;
+            let run = run_object(&client, &name).await;
+            let measurement = run.as_ref().map(|r| r["status"]["metricResults"][0]["measurements"][0].clone());
+            if let Some(m) = measurement.filter(|m| m["phase"] == "Running") {
+                break m["metadata"]["job-name"].as_str().unwrap().to_string();
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        };
+        assert!(job_object(&client, &job).await.is_some());
+
+        patch_status(&client, json!({"status": {"pauseConditions": null}})).await;
+        until(&client, |o| o.phase == "Healthy").await;
+        let run = run_object(&client, &name).await.unwrap();
+        assert_eq!(run["status"]["phase"], "Successful", "{run}");
+        assert_eq!(run["status"]["message"], "Run Terminated", "{run}");
+        let measurement = &run["status"]["metricResults"][0]["measurements"][0];
+        assert_eq!(measurement["phase"], "Successful", "{run}");
+        assert!(measurement["finishedAt"].is_string(), "{run}");
+        let gone = job_object(&client, &job)
+            .await
+            .is_none_or(|j| j["metadata"]["deletionTimestamp"].is_string());
+        assert!(gone, "the Job of the measurement in flight is deleted");
     }))
     .await;
 }
