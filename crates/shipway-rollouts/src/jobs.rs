@@ -4,7 +4,9 @@
 //! `Complete` (Successful) or `Failed` (Failed); the conditions of the metric are not
 //! evaluated. Measurements are asynchronous: the run records the Job's name in the
 //! measurement's `metadata["job-name"]`, and later advances resume that measurement instead
-//! of starting another. Terminating a measurement deletes its Job.
+//! of starting another. Terminating a measurement deletes its Job, and, as Argo's
+//! `GarbageCollect` does, only the newest Jobs of a metric are kept (as many as the
+//! measurements the run keeps), so an indefinite metric does not pile them up.
 //!
 //! Argo names the Job `<runUID>.<metric>.<n>`; a dot is valid in a Job name but the name
 //! also becomes the pods' `job-name` label, so shipway uses `<run>-<metric>-<n>`, made a
@@ -12,7 +14,7 @@
 
 use std::fmt::Write as _;
 
-use kube::api::{Api, DeleteParams, DynamicObject, PostParams, PropagationPolicy};
+use kube::api::{Api, DeleteParams, DynamicObject, ListParams, PostParams, PropagationPolicy};
 use serde_json::{Map, Value, json};
 use sha2::{Digest as _, Sha256};
 
@@ -216,6 +218,42 @@ pub async fn terminate(client: &kube::Client, namespace: &str, name: &str) -> Re
         Err(kube::Error::Api(e)) if e.code == 404 => Ok(()),
         Err(e) => Err(format!("deleting Job {namespace}/{name}: {e}")),
     }
+}
+
+/// Deletes the Jobs of `run`'s `metric` but the newest `keep` (by measurement number).
+pub async fn garbage_collect(
+    client: &kube::Client,
+    run: Run<'_>,
+    metric: &str,
+    keep: usize,
+) -> Result<(), String> {
+    let listed = jobs(client, run.namespace)
+        .list(&ListParams::default().labels(&format!("{RUN_UID_LABEL}={}", run.uid)))
+        .await
+        .map_err(|e| format!("listing the Jobs of AnalysisRun {}: {e}", run.name))?;
+    let mut mine: Vec<(u64, String)> = listed
+        .items
+        .iter()
+        .filter(|job| job.metadata.deletion_timestamp.is_none())
+        .filter(|job| {
+            job.metadata
+                .annotations
+                .as_ref()
+                .and_then(|a| a.get(METRIC_NAME_ANNOTATION))
+                .is_some_and(|m| m == metric)
+        })
+        .filter_map(|job| {
+            let name = job.metadata.name.clone()?;
+            let n = name.rsplit('-').next()?.parse().ok()?;
+            Some((n, name))
+        })
+        .collect();
+    mine.sort();
+    let excess = mine.len().saturating_sub(keep);
+    for (_, name) in &mine[..excess] {
+        terminate(client, run.namespace, name).await?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]

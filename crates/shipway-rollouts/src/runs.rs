@@ -566,7 +566,7 @@ async fn take(
             }
         };
         let metadata = Some(json!({crate::jobs::JOB_NAME_KEY: name}));
-        return match crate::jobs::resume(target.client, namespace, &name).await {
+        let mut taken = match crate::jobs::resume(target.client, namespace, &name).await {
             Ok(None) => Taken {
                 phase: Phase::Running,
                 value: String::new(),
@@ -586,6 +586,26 @@ async fn take(
                 ..Taken::error(message)
             },
         };
+        if taken.phase != Phase::Running
+            && let Err(why) = crate::jobs::garbage_collect(
+                target.client,
+                target.run,
+                metric_name,
+                KEEP_MEASUREMENTS,
+            )
+            .await
+        {
+            // The measurement stands; the failed clean-up is said where users look.
+            taken.message = [
+                taken.message.as_str(),
+                &format!("old Jobs not deleted: {why}"),
+            ]
+            .into_iter()
+            .filter(|m| !m.is_empty())
+            .collect::<Vec<_>>()
+            .join("; ");
+        }
+        return taken;
     }
     let conditions = match Conditions::new(
         metric.get("successCondition").and_then(Value::as_str),

@@ -926,3 +926,47 @@ async fn a_background_job_still_running_is_deleted_when_the_rollout_is_promoted(
     }))
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_job_metric_keeps_only_its_newest_jobs() {
+    Box::pin(bounded(120, async {
+        let (_simulator, client, _controllers) = start();
+        crds(&client).await;
+        // A run of its own, advanced directly: 11 measurements, a second apart.
+        create(&client, json!({"apiVersion": "argoproj.io/v1alpha1", "kind": "AnalysisRun",
+            "metadata": {"name": "checks", "namespace": "default"},
+            "spec": {"metrics": [{"name": "probe", "count": 11, "interval": "1s", "provider": {"job": {"spec": {
+                "backoffLimit": 0, "template": {"metadata": {"annotations": {"sim.shipway.dev/run-seconds": "0"}},
+                    "spec": {"restartPolicy": "Never", "containers": [{"name": "probe", "image": "curl:8"}]}}}}}}]}})).await;
+        let http = shipway_rollouts::providers::Http::new();
+        let state = loop {
+            let state = shipway_rollouts::runs::advance(&client, &http, "default", "checks", now())
+                .await
+                .unwrap();
+            if state.phase != shipway_rollouts::analysis::Phase::Running
+                && state.phase != shipway_rollouts::analysis::Phase::Pending
+            {
+                break state;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        };
+        assert_eq!(state.phase, shipway_rollouts::analysis::Phase::Successful, "{state:?}");
+        let run = run_object(&client, "checks").await.unwrap();
+        assert_eq!(run["status"]["metricResults"][0]["count"], 11, "{run}");
+        let api: Api<DynamicObject> =
+            Api::namespaced_with(client.clone(), "default", &resource("batch/v1", "Job", "jobs"));
+        let mut kept: Vec<String> = api
+            .list(&kube::api::ListParams::default())
+            .await
+            .unwrap()
+            .items
+            .into_iter()
+            .filter(|j| j.metadata.deletion_timestamp.is_none())
+            .filter_map(|j| j.metadata.name)
+            .collect();
+        kept.sort_by_key(|n| n.rsplit('-').next().unwrap().parse::<u32>().unwrap());
+        let expected: Vec<String> = (2..=11).map(|n| format!("checks-probe-{n}")).collect();
+        assert_eq!(kept, expected, "the oldest Job is deleted, ten are kept");
+    }))
+    .await;
+}
