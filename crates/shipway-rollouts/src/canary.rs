@@ -292,6 +292,17 @@ pub fn decide(
                 .iter()
                 .filter(|rs| rs.hash != new && rs.hash != stable)
                 .all(|rs| rs.available == 0);
+        // An inconclusive background analysis holds the rollout wherever it stands, until
+        // a promote clears the pause.
+        if next
+            .pauses
+            .iter()
+            .any(|p| p.reason == "InconclusiveAnalysisRun")
+        {
+            phase = "Paused";
+            message = "InconclusiveAnalysisRun".into();
+            break;
+        }
         match &spec.steps[next.step as usize] {
             Step::SetWeight(_) => {
                 if !settled {
@@ -606,6 +617,35 @@ mod tests {
         let d = decide(&s, &d.status, "c", &observed, StepAnalysis::Running, 2);
         assert!(!d.status.abort, "a new revision starts over");
         assert_eq!(d.status.step, 0);
+    }
+
+    #[test]
+    fn an_inconclusive_pause_holds_any_step_until_promoted() {
+        // A background analysis' pause: the settled weight step would otherwise complete.
+        let s = spec(vec![Step::SetWeight(50), Step::SetWeight(75)]);
+        let status = Status {
+            stable: Some("a".into()),
+            current: Some("b".into()),
+            step: 0,
+            pauses: vec![PauseCondition {
+                reason: "InconclusiveAnalysisRun".into(),
+                start: 5,
+            }],
+            controller_pause: true,
+            ..Status::default()
+        };
+        let observed = sets(&[("a", 2, 2), ("b", 2, 2)]);
+        let d = decide(&s, &status, "b", &observed, StepAnalysis::Running, 10);
+        assert_eq!((d.phase, d.status.step), ("Paused", 0));
+        assert_eq!(d.message, "InconclusiveAnalysisRun");
+        // A promote (the pause cleared) lets it go on.
+        let promoted = Status {
+            pauses: Vec::new(),
+            ..status
+        };
+        let d = decide(&s, &promoted, "b", &observed, StepAnalysis::Running, 11);
+        assert_eq!(d.status.step, 1);
+        assert_ne!(d.phase, "Paused");
     }
 
     #[test]

@@ -315,7 +315,13 @@ pub async fn reconcile(
         paused: rollout.paused,
         routed: rollout.canary.routed(),
     };
-    let status = read_status(&object);
+    let mut status = read_status(&object);
+    // Background analysis (`strategy.canary.analysis`): its verdict aborts or pauses before
+    // the step decision; see `crate::background`.
+    let background = crate::background::before(client, http(), &rollout, &mut status, &new, now)
+        .await
+        .map_err(|error| run_error(&rollout, error))?;
+    let status = status;
     let stable = status.stable.clone().unwrap_or_else(|| new.clone());
     // The current step's analysis run, when the rollout stands at one.
     let analysis_at = |step: u32| {
@@ -405,6 +411,30 @@ pub async fn reconcile(
             return Err(error);
         }
     }
+    if let Err(error) = Box::pin(crate::background::after(
+        client,
+        http(),
+        &rollout,
+        background.as_ref(),
+        &mut decision,
+        &new,
+        now,
+    ))
+    .await
+    {
+        let error = run_error(&rollout, error);
+        if let ControllerError::Analysis(message) = &error {
+            let status = json!({"status": {
+                "phase": "Degraded",
+                "message": format!("InvalidSpec: {message}"),
+                "observedGeneration": rollout.generation.to_string(),
+            }});
+            write_status(&rollouts, name, &status)
+                .await
+                .map_err(api_error)?;
+        }
+        return Err(error);
+    }
     apply_sizes(&sets_api, &rollout, &new, &owned, &decision.sizes)
         .await
         .map_err(api_error)?;
@@ -415,6 +445,8 @@ pub async fn reconcile(
         .await
         .map_err(api_error)?;
     let mut status = status_patch(&rollout, &decision, &new, &owned, now);
+    status["status"]["canary"]["currentBackgroundAnalysisRunStatus"] =
+        crate::background::status_of(background.as_ref());
     // A spec that was invalid (a missing Deployment or Ingress) and is no longer.
     if let Some(conditions) = object
         .pointer("/status/conditions")

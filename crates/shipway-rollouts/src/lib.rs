@@ -10,10 +10,14 @@
 pub mod analysis;
 pub mod bluegreen;
 pub mod bluegreen_controller;
+pub mod background;
 pub mod canary;
 pub mod controller;
+pub mod exposition;
 pub mod expr;
 pub mod nginx;
+pub mod jobs;
+pub mod pod_metrics;
 pub mod providers;
 pub mod replicas;
 pub mod rollout;

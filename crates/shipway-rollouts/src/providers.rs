@@ -1,7 +1,9 @@
 //! Metric providers of `AnalysisTemplate` metrics: `prometheus` (an instant query against
-//! the HTTP API) and `web` (a GET whose JSON answer is picked by a kubectl-style
-//! `jsonPath`). Each returns the [`Value`] the conditions see, and the resolved query for
-//! messages.
+//! the HTTP API), `web` (a GET whose JSON answer is picked by a kubectl-style
+//! `jsonPath`) and the plugin `shipway.dev/pod-metrics` (the pods' own `/metrics`:
+//! [`crate::pod_metrics`]). Each returns the [`Value`] the conditions see, and the
+//! resolved query for messages. The `job` provider is asynchronous and judged without
+//! conditions: [`crate::jobs`].
 
 use std::fmt::Write as _;
 use std::time::Duration;
@@ -63,7 +65,31 @@ pub struct Measured {
     pub query: String,
 }
 
-/// Measures a metric's `provider` (its JSON, arguments already substituted).
+/// Measures a metric's `provider` (its JSON, arguments already substituted) for a run in
+/// `namespace`: the providers that read the cluster use `client`.
+pub async fn measure_in(
+    client: &kube::Client,
+    http: &Http,
+    namespace: &str,
+    provider: &Json,
+) -> Result<Measured, String> {
+    if let Some(plugins) = provider.get("plugin") {
+        let Some((name, config)) = plugins.as_object().and_then(|p| p.iter().next()) else {
+            return Err("the plugin provider names no plugin".into());
+        };
+        if name != crate::pod_metrics::PLUGIN {
+            return Err(format!(
+                "the metric plugin `{name}` is not supported by shipway (it has `{}`)",
+                crate::pod_metrics::PLUGIN
+            ));
+        }
+        return crate::pod_metrics::measure(client, http, namespace, config).await;
+    }
+    measure(http, provider).await
+}
+
+/// Measures a metric's `provider` (its JSON, arguments already substituted) with the
+/// providers that need nothing of the cluster.
 pub async fn measure(http: &Http, provider: &Json) -> Result<Measured, String> {
     if let Some(prometheus) = provider.get("prometheus") {
         let address = prometheus
@@ -129,7 +155,8 @@ pub async fn measure(http: &Http, provider: &Json) -> Result<Measured, String> {
         .and_then(|p| p.keys().next().cloned())
         .unwrap_or_else(|| "none".into());
     Err(format!(
-        "the `{kind}` metric provider is not supported by shipway (it supports prometheus and web)"
+        "the `{kind}` metric provider is not supported by shipway (it supports prometheus, web, job and the plugin {})",
+        crate::pod_metrics::PLUGIN
     ))
 }
 

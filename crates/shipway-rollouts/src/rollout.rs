@@ -31,6 +31,16 @@ pub struct AnalysisRef {
     pub args: Vec<(String, String)>,
 }
 
+/// `strategy.canary.analysis`: a background analysis, run from `startingStep` until the
+/// rollout is promoted or aborted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BackgroundAnalysis {
+    /// `templates` and `args`.
+    pub analysis: AnalysisRef,
+    /// `startingStep` (default 0): the step index from which it runs.
+    pub starting_step: u32,
+}
+
 /// The canary strategy.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Canary {
@@ -51,6 +61,8 @@ pub struct Canary {
     pub http_routes: Option<Routes>,
     /// `trafficRouting.nginx`: the NGINX Ingress router.
     pub nginx: Option<crate::nginx::Nginx>,
+    /// `analysis`: the background analysis.
+    pub background: Option<BackgroundAnalysis>,
 }
 
 impl Canary {
@@ -131,6 +143,7 @@ const CANARY_FIELDS: &[&str] = &[
     "maxSurge",
     "maxUnavailable",
     "trafficRouting",
+    "analysis",
 ];
 
 const BLUE_GREEN_FIELDS: &[&str] = &[
@@ -305,6 +318,7 @@ impl Rollout {
                 .map(str::to_string)
         };
         let http_routes = http_routes(canary.get("trafficRouting"), &error, &unsupported)?;
+        let background = background_analysis(canary.get("analysis"), steps.len(), &error)?;
         let nginx = match canary
             .get("trafficRouting")
             .and_then(|routing| routing.get("nginx"))
@@ -358,6 +372,7 @@ impl Rollout {
                 max_unavailable: fencepost("maxUnavailable")?,
                 http_routes,
                 nginx,
+                background,
             },
             blue_green,
             name,
@@ -450,6 +465,41 @@ fn http_routes(
             .map(str::to_string),
         routes,
     )))
+}
+
+/// `strategy.canary.analysis`: `templates`, `args` and `startingStep` (within the steps).
+fn background_analysis(
+    value: Option<&Value>,
+    steps: usize,
+    error: &dyn Fn(&str, &str) -> SpecError,
+) -> Result<Option<BackgroundAnalysis>, SpecError> {
+    let at = "spec.strategy.canary";
+    let Some(value) = value.filter(|v| !v.is_null()) else {
+        return Ok(None);
+    };
+    let Some(map) = value.as_object() else {
+        return Err(error(&format!("{at}.analysis"), "must be a mapping"));
+    };
+    let starting_step = match map.get("startingStep") {
+        None | Some(Value::Null) => 0,
+        Some(step) => step
+            .as_u64()
+            .and_then(|s| u32::try_from(s).ok())
+            .filter(|s| (*s as usize) < steps.max(1))
+            .ok_or_else(|| {
+                error(
+                    &format!("{at}.analysis.startingStep"),
+                    &format!("must be a step index, 0 to {}", steps.saturating_sub(1)),
+                )
+            })?,
+    };
+    let mut rest = map.clone();
+    rest.remove("startingStep");
+    let analysis = analysis_ref(&Value::Object(rest), at, error)?;
+    Ok(Some(BackgroundAnalysis {
+        analysis,
+        starting_step,
+    }))
 }
 
 /// A `setCanaryScale` step. As Argo Rollouts: `replicas` wins over `weight`, and neither
@@ -827,6 +877,38 @@ mod tests {
             Rollout::from_json(&plain).unwrap_err().field,
             "spec.selector"
         );
+    }
+
+    #[test]
+        fn a_background_analysis_is_read_with_its_starting_step() {
+        let r = Rollout::from_json(&rollout(json!({"canary": {
+            "analysis": {"templates": [{"templateName": "error-rate"}], "startingStep": 1,
+                "args": [{"name": "hash", "valueFrom": {"podTemplateHashValue": "Latest"}}]},
+            "steps": [{"setWeight": 20}, {"pause": {}}]}})))
+        .unwrap();
+        let background = r.canary.background.unwrap();
+        assert_eq!(background.starting_step, 1);
+        assert_eq!(
+            background.analysis.templates,
+            vec![("error-rate".into(), false)]
+        );
+        assert_eq!(
+            background.analysis.args,
+            vec![("hash".into(), "@Latest".into())]
+        );
+        let error = Rollout::from_json(&rollout(json!({"canary": {
+            "analysis": {"templates": [{"templateName": "t"}], "startingStep": 2},
+            "steps": [{"setWeight": 20}]}})))
+        .unwrap_err();
+        assert_eq!(error.field, "spec.strategy.canary.analysis.startingStep");
+        let error =
+            Rollout::from_json(&rollout(json!({"canary": {"analysis": {"templates": []}}})))
+                .unwrap_err();
+        assert_eq!(error.field, "spec.strategy.canary.analysis.templates");
+        let error = Rollout::from_json(&rollout(json!({"canary": {
+            "analysis": {"templates": [{"templateName": "t"}], "dryRun": [{"metricName": ".*"}]}}})))
+        .unwrap_err();
+        assert_eq!(error.field, "spec.strategy.canary.analysis.dryRun");
     }
 
     #[test]

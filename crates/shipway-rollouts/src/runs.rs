@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 
 use crate::analysis::{self, Conditions, Limits, Phase, Tally};
 use crate::controller::{seconds_of, timestamp};
-use crate::providers::{Http, measure};
+use crate::providers::{Http, measure_in};
 use crate::rollout::{AnalysisRef, Rollout};
 
 /// How many measurements of a metric the status keeps (Argo Rollouts' default).
@@ -60,6 +60,54 @@ pub async fn ensure(
     new: &str,
     stable: &str,
     kind: RunKind,
+) -> Result<(), RunError> {
+    let labels = match kind {
+        RunKind::Step(step) => json!({
+            crate::controller::HASH_LABEL: new,
+            "rollout-type": "Step",
+            "step-index": step.to_string(),
+        }),
+        RunKind::PrePromotion => {
+            json!({crate::controller::HASH_LABEL: new, "rollout-type": "PrePromotion"})
+        }
+        RunKind::PostPromotion => {
+            json!({crate::controller::HASH_LABEL: new, "rollout-type": "PostPromotion"})
+        }
+    };
+    create(client, rollout, analysis, name, new, stable, labels).await
+}
+
+/// The background run (`strategy.canary.analysis`) of the template hash `new`:
+/// `<rollout>-<hash>`.
+pub fn background_run_name(rollout: &str, new: &str) -> String {
+    format!("{rollout}-{new}")
+}
+
+/// Creates the background run when it does not exist yet.
+pub async fn ensure_background(
+    client: &kube::Client,
+    rollout: &Rollout,
+    analysis: &AnalysisRef,
+    name: &str,
+    new: &str,
+    stable: &str,
+) -> Result<(), RunError> {
+    let labels = json!({
+        crate::controller::HASH_LABEL: new,
+        "rollout-type": "Background",
+    });
+    create(client, rollout, analysis, name, new, stable, labels).await
+}
+
+/// Creates the run `name` from `analysis`'s templates, labelled `labels`, unless it exists.
+async fn create(
+    client: &kube::Client,
+    rollout: &Rollout,
+    analysis: &AnalysisRef,
+    name: &str,
+    new: &str,
+    stable: &str,
+    labels: Value,
 ) -> Result<(), RunError> {
     let runs: Api<DynamicObject> = Api::namespaced_with(
         client.clone(),
@@ -157,15 +205,7 @@ pub async fn ensure(
         "metadata": {
             "name": name,
             "namespace": rollout.namespace,
-            "labels": match kind {
-                RunKind::Step(step) => json!({
-                    crate::controller::HASH_LABEL: new,
-                    "rollout-type": "Step",
-                    "step-index": step.to_string(),
-                }),
-                RunKind::PrePromotion => json!({crate::controller::HASH_LABEL: new, "rollout-type": "PrePromotion"}),
-                RunKind::PostPromotion => json!({crate::controller::HASH_LABEL: new, "rollout-type": "PostPromotion"}),
-            },
+            "labels": labels,
             "ownerReferences": [crate::controller::owner_reference(rollout)],
         },
         "spec": {
@@ -253,6 +293,39 @@ pub struct RunState {
     pub message: String,
 }
 
+/// Terminates the run `name` (`spec.terminate: true`, as Argo Rollouts cancels a run it no
+/// longer needs) and advances it once, so it completes now: measurements in flight stop,
+/// and it is Successful ("Run Terminated") unless a metric already failed. A run already
+/// complete is left as it is.
+pub async fn terminate(
+    client: &kube::Client,
+    http: &Http,
+    namespace: &str,
+    name: &str,
+    now: u64,
+) -> Result<RunState, RunError> {
+    let runs: Api<DynamicObject> = Api::namespaced_with(
+        client.clone(),
+        namespace,
+        &resource("AnalysisRun", "analysisruns"),
+    );
+    let run = serde_json::to_value(runs.get(name).await?).unwrap_or(Value::Null);
+    let complete = run
+        .pointer("/status/phase")
+        .and_then(Value::as_str)
+        .and_then(phase_of)
+        .is_some_and(Phase::is_complete);
+    if !complete && run.pointer("/spec/terminate") != Some(&Value::Bool(true)) {
+        runs.patch(
+            name,
+            &PatchParams::default(),
+            &Patch::Merge(json!({"spec": {"terminate": true}})),
+        )
+        .await?;
+    }
+    advance(client, http, namespace, name, now).await
+}
+
 /// Takes the measurements that are due and writes the run's status.
 pub async fn advance(
     client: &kube::Client,
@@ -276,6 +349,12 @@ pub async fn advance(
             message: status["message"].as_str().unwrap_or("").into(),
         });
     }
+    let terminating = run.pointer("/spec/terminate").and_then(Value::as_bool) == Some(true);
+    let uid = run
+        .pointer("/metadata/uid")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_string();
     let started = status
         .get("startedAt")
         .and_then(Value::as_str)
@@ -314,52 +393,79 @@ pub async fn advance(
             consecutive_success: result["consecutiveSuccess"].as_u64().unwrap_or(0) as u32,
         };
         let (mut phase, mut message) = analysis::metric_phase(&metric_name, &tally, &limits);
-        if !phase.is_complete() && due(metric, &result, started, now) {
-            let conditions = Conditions::new(
-                metric.get("successCondition").and_then(Value::as_str),
-                metric.get("failureCondition").and_then(Value::as_str),
-            );
-            let (verdict_phase, value, verdict_message, query) = match conditions {
-                Err(error) => (
-                    Phase::Error,
-                    String::new(),
-                    error.to_string(),
-                    String::new(),
-                ),
-                Ok(conditions) => match measure(http, &metric["provider"]).await {
-                    Err(error) => (Phase::Error, String::new(), error, String::new()),
-                    Ok(measured) => {
-                        let verdict =
-                            analysis::verdict(&conditions, &measured.result, &measured.query);
-                        (
-                            verdict.phase,
-                            measured.result.to_string(),
-                            verdict.message,
-                            measured.query,
-                        )
-                    }
+        let in_flight = result["measurements"]
+            .as_array()
+            .and_then(|m| m.last())
+            .filter(|m| m["phase"] == "Running")
+            .cloned();
+        let measuring = !phase.is_complete()
+            && (in_flight.is_some() || (!terminating && due(metric, &result, started, now)));
+        if measuring {
+            let target = Target {
+                client,
+                http,
+                run: crate::jobs::Run {
+                    namespace,
+                    name,
+                    uid: &uid,
                 },
             };
-            tally.record(verdict_phase);
-            let measurements = result["measurements"]
+            // Boxed: the providers' futures are large, and every caller of `advance` (the
+            // controller's reconcile) would carry them.
+            let taken = if terminating {
+                // `spec.terminate`: the measurement in flight is stopped (its Job deleted)
+                // and, as Argo Rollouts does, counts as Successful.
+                Box::pin(terminate_measurement(client, namespace, in_flight.as_ref())).await
+            } else {
+                Box::pin(take(
+                    &target,
+                    metric,
+                    &metric_name,
+                    &tally,
+                    in_flight.as_ref(),
+                ))
+                .await
+            };
+            let mut measurements: Vec<Value> = result["measurements"]
                 .as_array_mut()
                 .map(std::mem::take)
                 .unwrap_or_default();
-            let mut measurements: Vec<Value> = measurements;
-            measurements.push(json!({
-                "phase": verdict_phase.as_str(),
-                "value": value,
-                "message": verdict_message,
-                "startedAt": timestamp(now),
-                "finishedAt": timestamp(now),
-            }));
+            // A resumed measurement replaces its Running record, keeping when it started.
+            let started_at = match &in_flight {
+                Some(running) => {
+                    measurements.pop();
+                    running["startedAt"].clone()
+                }
+                None => timestamp(now).into(),
+            };
+            let mut record = json!({
+                "phase": taken.phase.as_str(),
+                "value": taken.value,
+                "message": taken.message,
+                "startedAt": started_at,
+            });
+            if taken.phase != Phase::Running {
+                record["finishedAt"] = timestamp(now).into();
+                tally.record(taken.phase);
+            }
+            if let Some(metadata) = taken.metadata {
+                record["metadata"] = metadata;
+            }
+            measurements.push(record);
             let keep = measurements.len().saturating_sub(KEEP_MEASUREMENTS);
             measurements.drain(..keep);
             result["measurements"] = Value::Array(measurements);
-            if !query.is_empty() {
-                result["metadata"] = json!({"ResolvedPrometheusQuery": query});
+            if !taken.query.is_empty() {
+                result["metadata"] = json!({"ResolvedPrometheusQuery": taken.query});
             }
             (phase, message) = analysis::metric_phase(&metric_name, &tally, &limits);
+            if taken.phase == Phase::Running {
+                phase = Phase::Running;
+            }
+        }
+        if terminating && !phase.is_complete() {
+            // Unmeasured and indefinite metrics of a terminated run count as Successful.
+            phase = Phase::Successful;
         }
         result["phase"] = phase.as_str().into();
         result["count"] = tally.count.into();
@@ -390,9 +496,17 @@ pub async fn advance(
     let phase = analysis::run_phase(&phases);
     let message = if phase.is_complete() && phase != Phase::Successful {
         deciding
+    } else if terminating && phase == Phase::Successful {
+        "Run Terminated".to_string()
     } else {
         String::new()
     };
+    if phase.is_complete() {
+        // A run decided by one metric stops the others' measurements in flight.
+        for result in &mut results {
+            Box::pin(stop_in_flight(client, namespace, result, now)).await;
+        }
+    }
     let patch = json!({"status": {
         "phase": phase.as_str(),
         "message": message,
@@ -413,6 +527,182 @@ pub async fn advance(
         }
     }
     Ok(RunState { phase, message })
+}
+
+/// Where a measurement is taken: the cluster, the HTTP client, and the run.
+struct Target<'a> {
+    client: &'a kube::Client,
+    http: &'a Http,
+    run: crate::jobs::Run<'a>,
+}
+
+/// One measurement's record before it is written.
+struct Taken {
+    phase: Phase,
+    value: String,
+    message: String,
+    query: String,
+    metadata: Option<Value>,
+}
+
+impl Taken {
+    fn error(message: String) -> Taken {
+        Taken {
+            phase: Phase::Error,
+            value: String::new(),
+            message,
+            query: String::new(),
+            metadata: None,
+        }
+    }
+}
+
+/// Takes a new measurement of `metric`, or resumes the one `in_flight` (a Job's).
+async fn take(
+    target: &Target<'_>,
+    metric: &Value,
+    metric_name: &str,
+    tally: &Tally,
+    in_flight: Option<&Value>,
+) -> Taken {
+    let provider = &metric["provider"];
+    if let Some(job) = provider.get("job") {
+        let namespace = target.run.namespace;
+        let name = if let Some(running) = in_flight {
+            match running
+                .pointer(&format!("/metadata/{}", crate::jobs::JOB_NAME_KEY))
+                .and_then(Value::as_str)
+            {
+                Some(name) => name.to_string(),
+                None => return Taken::error("job metadata reference missing".into()),
+            }
+        } else {
+            // Argo's numbering: every measurement taken so far, errors included, + 1.
+            let n = u64::from(tally.count) + u64::from(tally.error) + 1;
+            match crate::jobs::start(target.client, target.run, metric_name, n, job).await {
+                Ok(name) => name,
+                Err(message) => return Taken::error(message),
+            }
+        };
+        let metadata = Some(json!({crate::jobs::JOB_NAME_KEY: name}));
+        let mut taken = match crate::jobs::resume(target.client, namespace, &name).await {
+            Ok(None) => Taken {
+                phase: Phase::Running,
+                value: String::new(),
+                message: String::new(),
+                query: String::new(),
+                metadata,
+            },
+            Ok(Some((phase, message))) => Taken {
+                phase,
+                value: String::new(),
+                message,
+                query: String::new(),
+                metadata,
+            },
+            Err(message) => Taken {
+                metadata,
+                ..Taken::error(message)
+            },
+        };
+        if taken.phase != Phase::Running
+            && let Err(why) = crate::jobs::garbage_collect(
+                target.client,
+                target.run,
+                metric_name,
+                KEEP_MEASUREMENTS,
+            )
+            .await
+        {
+            // The measurement stands; the failed clean-up is said where users look.
+            taken.message = [
+                taken.message.as_str(),
+                &format!("old Jobs not deleted: {why}"),
+            ]
+            .into_iter()
+            .filter(|m| !m.is_empty())
+            .collect::<Vec<_>>()
+            .join("; ");
+        }
+        return taken;
+    }
+    let conditions = match Conditions::new(
+        metric.get("successCondition").and_then(Value::as_str),
+        metric.get("failureCondition").and_then(Value::as_str),
+    ) {
+        Ok(conditions) => conditions,
+        Err(error) => return Taken::error(error.to_string()),
+    };
+    match measure_in(target.client, target.http, target.run.namespace, provider).await {
+        Err(error) => Taken::error(error),
+        Ok(measured) => {
+            let verdict = analysis::verdict(&conditions, &measured.result, &measured.query);
+            Taken {
+                phase: verdict.phase,
+                value: measured.result.to_string(),
+                message: verdict.message,
+                query: measured.query,
+                metadata: None,
+            }
+        }
+    }
+}
+
+/// Stops the measurement `in_flight` of a terminated run: its Job is deleted, and it is
+/// Successful (as Argo Rollouts' job provider terminates).
+async fn terminate_measurement(
+    client: &kube::Client,
+    namespace: &str,
+    in_flight: Option<&Value>,
+) -> Taken {
+    let job = in_flight
+        .and_then(|m| m.pointer(&format!("/metadata/{}", crate::jobs::JOB_NAME_KEY)))
+        .and_then(Value::as_str);
+    if let Some(job) = job
+        && let Err(message) = crate::jobs::terminate(client, namespace, job).await
+    {
+        return Taken::error(message);
+    }
+    Taken {
+        phase: Phase::Successful,
+        value: String::new(),
+        message: "terminated: the run was terminated".into(),
+        query: String::new(),
+        metadata: in_flight.and_then(|m| m.get("metadata")).cloned(),
+    }
+}
+
+/// Ends `result`'s measurement in flight, if any, once the run is decided (its Job deleted).
+async fn stop_in_flight(client: &kube::Client, namespace: &str, result: &mut Value, now: u64) {
+    let Some(last) = result["measurements"]
+        .as_array_mut()
+        .and_then(|m| m.last_mut())
+        .filter(|m| m["phase"] == "Running")
+    else {
+        return;
+    };
+    let job = last
+        .pointer(&format!("/metadata/{}", crate::jobs::JOB_NAME_KEY))
+        .and_then(Value::as_str)
+        .map(str::to_string);
+    let outcome = match job {
+        Some(job) => crate::jobs::terminate(client, namespace, &job).await,
+        None => Ok(()),
+    };
+    last["finishedAt"] = timestamp(now).into();
+    match outcome {
+        Ok(()) => {
+            last["phase"] = "Successful".into();
+            last["message"] = "terminated: the run was decided by another metric".into();
+        }
+        Err(message) => {
+            last["phase"] = "Error".into();
+            last["message"] = message.into();
+        }
+    }
+    if result["phase"] == "Running" {
+        result["phase"] = "Successful".into();
+    }
 }
 
 /// Whether the metric's next measurement is due at `now`.

@@ -897,3 +897,474 @@ async fn a_workload_ref_with_progressive_scale_down_hands_the_pods_over_to_the_r
     })
     .await;
 }
+
+async fn patch_template(client: &kube::Client, name: &str, patch: Value) {
+    let api: Api<DynamicObject> = Api::namespaced_with(
+        client.clone(),
+        "default",
+        &resource(
+            "argoproj.io/v1alpha1",
+            "AnalysisTemplate",
+            "analysistemplates",
+        ),
+    );
+    api.patch(name, &PatchParams::default(), &Patch::Merge(&patch))
+        .await
+        .unwrap();
+}
+
+async fn job_object(client: &kube::Client, name: &str) -> Option<Value> {
+    let api: Api<DynamicObject> = Api::namespaced_with(
+        client.clone(),
+        "default",
+        &resource("batch/v1", "Job", "jobs"),
+    );
+    api.get_opt(name)
+        .await
+        .unwrap()
+        .map(|o| serde_json::to_value(o).unwrap())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_job_metric_passes_when_its_job_completes_and_fails_when_it_fails() {
+    bounded(120, async {
+        let (_simulator, client, _controllers) = start();
+        crds(&client).await;
+        create(&client, json!({"apiVersion": "argoproj.io/v1alpha1", "kind": "AnalysisTemplate",
+            "metadata": {"name": "smoke", "namespace": "default"},
+            "spec": {"args": [{"name": "hash"}],
+                "metrics": [{"name": "smoke", "provider": {"job": {
+                    "metadata": {"labels": {"team": "web"}, "annotations": {"hash": "{{args.hash}}"}},
+                    "spec": {"backoffLimit": 0, "template": {
+                        "metadata": {"annotations": {}},
+                        "spec": {"restartPolicy": "Never",
+                            "containers": [{"name": "smoke", "image": "curl:8", "command": ["curl", "web-canary"]}]}}}}}}]}})).await;
+        let mut object = rollout("nginx:1.27");
+        object["spec"]["strategy"]["canary"] = json!({"steps": [
+            {"setWeight": 50},
+            {"analysis": {"templates": [{"templateName": "smoke"}],
+                "args": [{"name": "hash", "valueFrom": {"podTemplateHashValue": "Latest"}}]}}]});
+        create(&client, object).await;
+        until(&client, |o| o.phase == "Healthy").await;
+
+        // A Job that completes: the measurement runs while the Job does, then passes.
+        set_image(&client, "nginx:1.28").await;
+        until(&client, |o| o.step.0 >= 1).await;
+        let good = rollout_object(&client).await["status"]["currentPodHash"].as_str().unwrap().to_string();
+        let mut saw_running = false;
+        let outcome = loop {
+            let outcome = until(&client, |_| true).await;
+            if let Some(run) = run_object(&client, &format!("web-{good}-1")).await {
+                saw_running |= run["status"]["metricResults"][0]["measurements"][0]["phase"] == "Running";
+            }
+            if outcome.phase == "Healthy" || outcome.phase == "Degraded" {
+                break outcome;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        };
+        assert_eq!(outcome.phase, "Healthy", "{outcome:?}");
+        assert!(saw_running, "the measurement is Running while its Job runs");
+        assert_eq!(rollout_object(&client).await["status"]["stableRS"], good.as_str());
+        let run_name = format!("web-{good}-1");
+        let run = run_object(&client, &run_name).await.expect("the step's AnalysisRun");
+        assert_eq!(run["status"]["phase"], "Successful", "{run}");
+        let measurements = run["status"]["metricResults"][0]["measurements"].as_array().unwrap().clone();
+        assert_eq!(measurements.len(), 1, "resumed, not measured again: {run}");
+        assert_eq!(measurements[0]["phase"], "Successful", "{run}");
+        let job_name = format!("{run_name}-smoke-1");
+        assert_eq!(measurements[0]["metadata"]["job-name"], job_name.as_str(), "{run}");
+        let job = job_object(&client, &job_name).await.expect("the measurement's Job");
+        assert_eq!(job["metadata"]["labels"]["analysisrun.argoproj.io/uid"], run["metadata"]["uid"]);
+        assert_eq!(job["metadata"]["labels"]["team"], "web");
+        assert_eq!(job["metadata"]["annotations"]["analysisrun.argoproj.io/name"], run_name.as_str());
+        assert_eq!(job["metadata"]["annotations"]["analysisrun.argoproj.io/metric-name"], "smoke");
+        assert_eq!(job["metadata"]["annotations"]["hash"], good.as_str(), "args are substituted");
+        assert_eq!(job["metadata"]["ownerReferences"][0]["kind"], "AnalysisRun");
+        assert_eq!(job["metadata"]["ownerReferences"][0]["uid"], run["metadata"]["uid"]);
+
+        // A Job whose pod fails: the metric fails and the rollout aborts to stable.
+        patch_template(&client, "smoke", json!({"spec": {"metrics": [{"name": "smoke", "provider": {"job": {
+            "spec": {"backoffLimit": 0, "template": {
+                "metadata": {"annotations": {"sim.shipway.dev/fault": "fail"}},
+                "spec": {"restartPolicy": "Never",
+                    "containers": [{"name": "smoke", "image": "curl:8", "command": ["curl", "web-canary"]}]}}}}}}]}})).await;
+        set_image(&client, "nginx:1.29").await;
+        let aborted = until(&client, |o| o.phase == "Degraded").await;
+        assert!(aborted.message.contains("smoke") && aborted.message.contains("failed"), "{}", aborted.message);
+        let bad = rollout_object(&client).await["status"]["currentPodHash"].as_str().unwrap().to_string();
+        let run = run_object(&client, &format!("web-{bad}-1")).await.unwrap();
+        assert_eq!(run["status"]["phase"], "Failed", "{run}");
+        assert!(run["status"]["metricResults"][0]["measurements"][0]["message"].as_str().unwrap().contains("BackoffLimitExceeded"), "{run}");
+        let sizes = sets(&client).await;
+        assert!(sizes.contains(&(good.clone(), 4)), "{sizes:?}");
+    })
+    .await;
+}
+
+/// The `shipway.dev/pod-metrics` template of the tests: the canary pods' share of 500s.
+fn error_rate_template(extra: &Value) -> Value {
+    let mut metric = json!({"name": "error-rate", "initialDelay": "2s", "successCondition": "result < 0.05",
+        "provider": {"plugin": {"shipway.dev/pod-metrics": {
+            "selector": {"app": "web", "rollouts-pod-template-hash": "{{args.hash}}"},
+            "metric": "http_requests_total", "labels": {"code": "500"}, "over": {}, "aggregate": "max"}}}});
+    for (key, value) in extra.as_object().unwrap() {
+        metric[key] = value.clone();
+    }
+    json!({"apiVersion": "argoproj.io/v1alpha1", "kind": "AnalysisTemplate",
+        "metadata": {"name": "error-rate", "namespace": "default"},
+        "spec": {"args": [{"name": "hash"}], "metrics": [metric]}})
+}
+
+/// A Rollout whose pods serve `/metrics` (a container port), with `canary` as its strategy.
+fn serving_rollout(canary: Value) -> Value {
+    let mut object = rollout("nginx:1.27");
+    object["spec"]["template"]["spec"]["containers"][0]["ports"] = json!([{"containerPort": 8080}]);
+    object["spec"]["strategy"]["canary"] = canary;
+    object
+}
+
+fn set_serving_image(image: &str) -> Value {
+    json!({"spec": {"template": {"spec": {"containers": [{"name": "web", "image": image, "ports": [{"containerPort": 8080}]}]}}}})
+}
+
+async fn patch_rollout(client: &kube::Client, patch: Value) {
+    let api: Api<DynamicObject> =
+        Api::namespaced_with(client.clone(), "default", &controller::rollout_resource());
+    api.patch("web", &PatchParams::default(), &Patch::Merge(&patch))
+        .await
+        .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pod_metrics_pass_a_good_canary_and_fail_a_bad_ones_error_rate() {
+    bounded(120, async {
+        let (_simulator, client, _controllers) = start();
+        crds(&client).await;
+        create(&client, error_rate_template(&json!({}))).await;
+        create(
+            &client,
+            serving_rollout(json!({"steps": [
+            {"setWeight": 50},
+            {"analysis": {"templates": [{"templateName": "error-rate"}],
+                "args": [{"name": "hash", "valueFrom": {"podTemplateHashValue": "Latest"}}]}}]})),
+        )
+        .await;
+        until(&client, |o| o.phase == "Healthy").await;
+
+        patch_rollout(&client, set_serving_image("nginx:1.28")).await;
+        let outcome = until(&client, |o| o.phase == "Healthy" || o.phase == "Degraded").await;
+        assert_eq!(outcome.phase, "Healthy", "{outcome:?}");
+        let good = rollout_object(&client).await["status"]["stableRS"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let run = run_object(&client, &format!("web-{good}-1")).await.unwrap();
+        assert_eq!(run["status"]["phase"], "Successful", "{run}");
+        let measured = &run["status"]["metricResults"][0];
+        assert_eq!(measured["measurements"][0]["value"], "0", "{run}");
+        let query = measured["metadata"]["ResolvedPrometheusQuery"]
+            .as_str()
+            .unwrap();
+        assert!(
+            query.contains(&good) && query.contains("over 2 pods"),
+            "{query}"
+        );
+
+        // `-bad`: the simulator answers half of the canary pods' requests with 500.
+        patch_rollout(&client, set_serving_image("nginx:1.29-bad")).await;
+        let aborted = until(&client, |o| o.phase == "Degraded").await;
+        assert!(
+            aborted.message.contains("error-rate") && aborted.message.contains("returned 0.5"),
+            "{}",
+            aborted.message
+        );
+        assert!(
+            aborted
+                .message
+                .contains("http_requests_total{code=\"500\"}"),
+            "{}",
+            aborted.message
+        );
+        let sizes = sets(&client).await;
+        assert!(sizes.contains(&(good.clone(), 4)), "{sizes:?}");
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_background_analysis_runs_through_the_steps_ends_at_promotion_and_aborts_a_bad_canary() {
+    bounded(120, async {
+        let (_simulator, client, _controllers) = start();
+        crds(&client).await;
+        create(&client, error_rate_template(&json!({"interval": "1s"}))).await;
+        create(
+            &client,
+            serving_rollout(json!({
+            "analysis": {"templates": [{"templateName": "error-rate"}], "startingStep": 1,
+                "args": [{"name": "hash", "valueFrom": {"podTemplateHashValue": "Latest"}}]},
+            "steps": [{"setWeight": 25}, {"setWeight": 50}, {"pause": {}}]})),
+        )
+        .await;
+        until(&client, |o| o.phase == "Healthy").await;
+        let first = rollout_object(&client).await["status"]["stableRS"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        assert!(
+            run_object(&client, &format!("web-{first}")).await.is_none(),
+            "none at the first deploy"
+        );
+
+        // A good canary: the run starts at step 1, keeps measuring through the pause, and
+        // is terminated (Successful) by the promote.
+        patch_rollout(&client, set_serving_image("nginx:1.28")).await;
+        until(&client, |o| o.step.0 >= 1).await;
+        let good = rollout_object(&client).await["status"]["currentPodHash"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let paused = until(&client, |o| o.phase == "Paused" && o.step.0 == 2).await;
+        assert!(paused.waiting_for_promote, "{paused:?}");
+        let name = format!("web-{good}");
+        let run = loop {
+            let run = run_object(&client, &name)
+                .await
+                .expect("the background run");
+            if run["status"]["metricResults"][0]["count"]
+                .as_u64()
+                .unwrap_or(0)
+                >= 2
+            {
+                break run;
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            until(&client, |_| true).await;
+        };
+        assert_eq!(
+            run["metadata"]["labels"]["rollout-type"], "Background",
+            "{run}"
+        );
+        assert!(
+            run["metadata"]["labels"].get("step-index").is_none(),
+            "{run}"
+        );
+        assert_eq!(run["status"]["phase"], "Running", "{run}");
+        until(&client, |_| true).await;
+        let status = rollout_object(&client).await["status"].clone();
+        assert_eq!(
+            status["canary"]["currentBackgroundAnalysisRunStatus"],
+            json!({"name": name, "status": "Running", "message": ""}),
+            "{status}"
+        );
+        patch_status(&client, json!({"status": {"pauseConditions": null}})).await;
+        until(&client, |o| o.phase == "Healthy").await;
+        let run = run_object(&client, &name).await.unwrap();
+        assert_eq!(run["spec"]["terminate"], true, "{run}");
+        assert_eq!(run["status"]["phase"], "Successful", "{run}");
+        assert_eq!(run["status"]["message"], "Run Terminated", "{run}");
+
+        // A user's abort terminates the run of the canary it abandons.
+        patch_rollout(&client, set_serving_image("nginx:1.285")).await;
+        let at_step = until(&client, |o| o.step.0 >= 1).await;
+        let abandoned = format!("web-{}", at_step.current);
+        while run_object(&client, &abandoned).await.is_none() {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            until(&client, |_| true).await;
+        }
+        patch_status(&client, json!({"status": {"abort": true}})).await;
+        until(&client, |o| o.phase == "Degraded").await;
+        let run = run_object(&client, &abandoned).await.unwrap();
+        assert_eq!(run["spec"]["terminate"], true, "{run}");
+        assert_eq!(run["status"]["phase"], "Successful", "{run}");
+        assert_eq!(run["status"]["message"], "Run Terminated", "{run}");
+
+        // A bad canary: the background run fails and the rollout aborts, naming it.
+        patch_rollout(&client, set_serving_image("nginx:1.29-bad")).await;
+        let aborted = until(&client, |o| o.phase == "Degraded").await;
+        assert!(
+            aborted.message.contains("RolloutAborted")
+                && aborted.message.contains("background analysis"),
+            "{}",
+            aborted.message
+        );
+        assert!(
+            aborted.message.contains("error-rate") && aborted.message.contains("returned 0.5"),
+            "{}",
+            aborted.message
+        );
+        let bad = rollout_object(&client).await["status"]["currentPodHash"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let run = run_object(&client, &format!("web-{bad}")).await.unwrap();
+        assert_eq!(run["status"]["phase"], "Failed", "{run}");
+        let sizes = sets(&client).await;
+        assert!(sizes.contains(&(good.clone(), 4)), "{sizes:?}");
+        assert!(sizes.contains(&(bad.clone(), 0)), "{sizes:?}");
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_inconclusive_background_analysis_pauses_and_a_promote_or_retry_measures_again() {
+    Box::pin(bounded(120, async {
+        let (_simulator, client, _controllers) = start();
+        crds(&client).await;
+        // Half the requests failing is neither a success (< 1%) nor a failure (> 90%).
+        let mut template = error_rate_template(&json!({"interval": "1s", "count": 1,
+            "initialDelay": "1s", "failureCondition": "result > 0.9", "successCondition": "result < 0.01"}));
+        create(&client, template.clone()).await;
+        create(&client, serving_rollout(json!({
+            "analysis": {"templates": [{"templateName": "error-rate"}],
+                "args": [{"name": "hash", "valueFrom": {"podTemplateHashValue": "Latest"}}]},
+            // Long pauses, so each promote below moves one pause on and never to the end.
+            "steps": [{"setWeight": 25}, {"pause": {"duration": 600}}, {"setWeight": 50},
+                {"pause": {"duration": 600}}, {"setWeight": 75}, {"pause": {"duration": 600}}]}))).await;
+        until(&client, |o| o.phase == "Healthy").await;
+
+        patch_rollout(&client, set_serving_image("nginx:1.28-bad")).await;
+        let inconclusive =
+            |o: &Outcome| o.phase == "Paused" && o.message.contains("InconclusiveAnalysisRun");
+        let paused = until(&client, inconclusive).await;
+        assert!(paused.waiting_for_promote, "{paused:?}");
+        assert!(paused.message.contains("InconclusiveAnalysisRun") && paused.message.contains("background analysis"), "{}", paused.message);
+        let hash = paused.current.clone();
+        let status = rollout_object(&client).await["status"].clone();
+        let reasons: Vec<&Value> = status["pauseConditions"].as_array().unwrap().iter().map(|p| &p["reason"]).collect();
+        assert!(reasons.contains(&&json!("InconclusiveAnalysisRun")), "{status}");
+        // Held where it stands: a later reconcile does not move on.
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let held = until(&client, |_| true).await;
+        assert_eq!((held.phase.as_str(), held.step), ("Paused", paused.step));
+        let name = format!("web-{hash}");
+        let first = run_object(&client, &name).await.unwrap();
+        assert_eq!(first["status"]["phase"], "Inconclusive", "{first}");
+
+        // A promote: a new run measures again (and pauses again, the pods being the same).
+        patch_status(&client, json!({"status": {"pauseConditions": null}})).await;
+        let again = loop {
+            until(&client, |_| true).await;
+            if let Some(run) = run_object(&client, &name).await
+                && run["metadata"]["uid"] != first["metadata"]["uid"]
+            {
+                break run;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        };
+        assert_eq!(again["metadata"]["labels"]["rollout-type"], "Background", "{again}");
+        let paused_again = until(&client, inconclusive).await;
+        assert_eq!(paused_again.step.0, 3, "the promote moved one pause on: {paused_again:?}");
+
+        // Now a failure: the rollout aborts; a retry measures again in a new run.
+        template["spec"]["metrics"][0]["failureCondition"] = "result > 0.4".into();
+        patch_template(&client, "error-rate", json!({"spec": template["spec"].clone()})).await;
+        patch_status(&client, json!({"status": {"pauseConditions": null}})).await;
+        let aborted = until(&client, |o| o.phase == "Degraded").await;
+        assert!(aborted.message.contains("background analysis"), "{}", aborted.message);
+        let failed = run_object(&client, &name).await.unwrap();
+        assert_eq!(failed["status"]["phase"], "Failed", "{failed}");
+        patch_status(&client, json!({"status": {"abort": false}})).await;
+        loop {
+            until(&client, |_| true).await;
+            if let Some(run) = run_object(&client, &name).await
+                && run["metadata"]["uid"] != failed["metadata"]["uid"]
+            {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        until(&client, |o| o.phase == "Degraded").await;
+    }))
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_background_job_still_running_is_deleted_when_the_rollout_is_promoted() {
+    Box::pin(bounded(120, async {
+        let (_simulator, client, _controllers) = start();
+        crds(&client).await;
+        create(&client, json!({"apiVersion": "argoproj.io/v1alpha1", "kind": "AnalysisTemplate",
+            "metadata": {"name": "soak", "namespace": "default"},
+            "spec": {"metrics": [{"name": "soak", "provider": {"job": {"spec": {"backoffLimit": 0, "template": {
+                "metadata": {"annotations": {"sim.shipway.dev/run-seconds": "600"}},
+                "spec": {"restartPolicy": "Never", "containers": [{"name": "soak", "image": "k6:1"}]}}}}}}]}})).await;
+        let mut object = rollout("nginx:1.27");
+        object["spec"]["strategy"]["canary"] = json!({
+            "analysis": {"templates": [{"templateName": "soak"}]},
+            "steps": [{"setWeight": 50}, {"pause": {}}]});
+        create(&client, object).await;
+        until(&client, |o| o.phase == "Healthy").await;
+
+        set_image(&client, "nginx:1.28").await;
+        let paused = until(&client, |o| o.phase == "Paused").await;
+        let name = format!("web-{}", paused.current);
+        let job = loop {
+            until(&client, |_| true).await;
+            let run = run_object(&client, &name).await;
+            let measurement = run.as_ref().map(|r| r["status"]["metricResults"][0]["measurements"][0].clone());
+            if let Some(m) = measurement.filter(|m| m["phase"] == "Running") {
+                break m["metadata"]["job-name"].as_str().unwrap().to_string();
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        };
+        assert!(job_object(&client, &job).await.is_some());
+
+        patch_status(&client, json!({"status": {"pauseConditions": null}})).await;
+        until(&client, |o| o.phase == "Healthy").await;
+        let run = run_object(&client, &name).await.unwrap();
+        assert_eq!(run["status"]["phase"], "Successful", "{run}");
+        assert_eq!(run["status"]["message"], "Run Terminated", "{run}");
+        let measurement = &run["status"]["metricResults"][0]["measurements"][0];
+        assert_eq!(measurement["phase"], "Successful", "{run}");
+        assert!(measurement["finishedAt"].is_string(), "{run}");
+        let gone = job_object(&client, &job)
+            .await
+            .is_none_or(|j| j["metadata"]["deletionTimestamp"].is_string());
+        assert!(gone, "the Job of the measurement in flight is deleted");
+    }))
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_job_metric_keeps_only_its_newest_jobs() {
+    Box::pin(bounded(120, async {
+        let (_simulator, client, _controllers) = start();
+        crds(&client).await;
+        // A run of its own, advanced directly: 11 measurements, a second apart.
+        create(&client, json!({"apiVersion": "argoproj.io/v1alpha1", "kind": "AnalysisRun",
+            "metadata": {"name": "checks", "namespace": "default"},
+            "spec": {"metrics": [{"name": "probe", "count": 11, "interval": "1s", "provider": {"job": {"spec": {
+                "backoffLimit": 0, "template": {"metadata": {"annotations": {"sim.shipway.dev/run-seconds": "0"}},
+                    "spec": {"restartPolicy": "Never", "containers": [{"name": "probe", "image": "curl:8"}]}}}}}}]}})).await;
+        let http = shipway_rollouts::providers::Http::new();
+        let state = loop {
+            let state = shipway_rollouts::runs::advance(&client, &http, "default", "checks", now())
+                .await
+                .unwrap();
+            if state.phase != shipway_rollouts::analysis::Phase::Running
+                && state.phase != shipway_rollouts::analysis::Phase::Pending
+            {
+                break state;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        };
+        assert_eq!(state.phase, shipway_rollouts::analysis::Phase::Successful, "{state:?}");
+        let run = run_object(&client, "checks").await.unwrap();
+        assert_eq!(run["status"]["metricResults"][0]["count"], 11, "{run}");
+        let api: Api<DynamicObject> =
+            Api::namespaced_with(client.clone(), "default", &resource("batch/v1", "Job", "jobs"));
+        let mut kept: Vec<String> = api
+            .list(&kube::api::ListParams::default())
+            .await
+            .unwrap()
+            .items
+            .into_iter()
+            .filter(|j| j.metadata.deletion_timestamp.is_none())
+            .filter_map(|j| j.metadata.name)
+            .collect();
+        kept.sort_by_key(|n| n.rsplit('-').next().unwrap().parse::<u32>().unwrap());
+        let expected: Vec<String> = (2..=11).map(|n| format!("checks-probe-{n}")).collect();
+        assert_eq!(kept, expected, "the oldest Job is deleted, ten are kept");
+    }))
+    .await;
+}
