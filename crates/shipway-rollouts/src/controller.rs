@@ -285,9 +285,10 @@ pub async fn reconcile(
         })
         .collect();
     if rollout.blue_green.is_some() {
-        return crate::bluegreen_controller::reconcile(
+        // Boxed: the blue-green reconcile's state would double every caller's future.
+        return Box::pin(crate::bluegreen_controller::reconcile(
             client, &rollouts, &sets_api, &rollout, &object, &owned, &new, now,
-        )
+        ))
         .await;
     }
     let sets: Vec<ReplicaSet> = owned

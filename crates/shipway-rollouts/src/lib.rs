@@ -8,15 +8,15 @@
 //! ([`nginx`]) and `workloadRef` ([`workload`]) beside it.
 
 pub mod analysis;
+pub mod background;
 pub mod bluegreen;
 pub mod bluegreen_controller;
-pub mod background;
 pub mod canary;
 pub mod controller;
 pub mod exposition;
 pub mod expr;
-pub mod nginx;
 pub mod jobs;
+pub mod nginx;
 pub mod pod_metrics;
 pub mod providers;
 pub mod replicas;

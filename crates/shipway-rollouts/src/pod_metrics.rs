@@ -25,9 +25,8 @@
 //! pods, or no values, is "no data" (`NaN`, or `[]` for `list`), which the conditions
 //! judge Inconclusive unless they test for it. Values are read as the page has them:
 //! counters count since the pod started, so for a canary's new pods they cover its whole
-//! life. A pod is reached at `status.podIP:port`, which needs shipway to run where pod IPs
-//! are routable (in the cluster, as `serve` can), or where `sim.shipway.dev/endpoint` says
-//! (shipway's simulator gives each serving pod a loopback listener).
+//! life. A pod is reached through the API server's proxy (`pods/{name}:{port}/proxy/…`),
+//! so shipway needs no route to pod IPs, only the `pods/proxy` permission.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -38,13 +37,10 @@ use serde_json::Value as Json;
 
 use crate::exposition::{self, Sample};
 use crate::expr::Value;
-use crate::providers::{Http, Measured};
+use crate::providers::Measured;
 
 /// The plugin's key under `provider.plugin`.
 pub const PLUGIN: &str = "shipway.dev/pod-metrics";
-
-/// Where shipway-sim writes the loopback address of a pod's listener.
-const SIM_ENDPOINT: &str = "sim.shipway.dev/endpoint";
 
 /// The largest `/metrics` page read.
 const MAX_PAGE: usize = 4 * 1024 * 1024;
@@ -287,57 +283,9 @@ impl Query {
     }
 }
 
-/// The address a pod's metrics are read at: the simulator's loopback listener when the
-/// pod has one, else its IP and the port (`port`, or its first container port).
-fn address_of(pod: &Json, port: Option<u16>) -> Result<String, String> {
-    let name = pod
-        .pointer("/metadata/name")
-        .and_then(Json::as_str)
-        .unwrap_or("");
-    if let Some(endpoint) = pod
-        .pointer("/metadata/annotations")
-        .and_then(|a| a.get(SIM_ENDPOINT))
-        .and_then(Json::as_str)
-        .filter(|e| !e.is_empty())
-    {
-        return Ok(endpoint.to_string());
-    }
-    let ip = pod
-        .pointer("/status/podIP")
-        .and_then(Json::as_str)
-        .filter(|ip| !ip.is_empty())
-        .ok_or_else(|| format!("pod {name} has no IP yet"))?;
-    let port = match port {
-        Some(port) => port,
-        None => pod
-            .pointer("/spec/containers")
-            .and_then(Json::as_array)
-            .into_iter()
-            .flatten()
-            .flat_map(|c| {
-                c.get("ports")
-                    .and_then(Json::as_array)
-                    .cloned()
-                    .unwrap_or_default()
-            })
-            .find_map(|p| p.get("containerPort").and_then(Json::as_u64))
-            .and_then(|p| u16::try_from(p).ok())
-            .ok_or_else(|| {
-                format!("pod {name} declares no containerPort: give the provider a `port`")
-            })?,
-    };
-    // An IPv6 address needs brackets in a URL.
-    Ok(if ip.contains(':') {
-        format!("[{ip}]:{port}")
-    } else {
-        format!("{ip}:{port}")
-    })
-}
-
 /// Measures the pods `config` selects in `namespace`.
 pub async fn measure(
     client: &kube::Client,
-    http: &Http,
     namespace: &str,
     config: &Json,
 ) -> Result<Measured, String> {
@@ -382,23 +330,20 @@ pub async fn measure(
             .pointer("/metadata/name")
             .and_then(Json::as_str)
             .unwrap_or("");
-        let url = format!("http://{}{}", address_of(pod, query.port)?, query.path);
-        let answer = http
-            .send("GET", &url, &[], Vec::new(), query.timeout, MAX_PAGE)
+        // Through the API server's proxy: reachable from wherever shipway runs, with its
+        // credentials, as the smoke checks reach pods.
+        let port = query.port.map(|p| p.to_string());
+        let url = format!(
+            "{}{}",
+            crate::smoke::pod_proxy(namespace, pod, port.as_deref()),
+            query.path
+        );
+        let (status, page) = crate::smoke::get_raw(client, &url, query.timeout, MAX_PAGE)
             .await
-            .map_err(|e| match e {
-                shipway_http::Error::Unreachable(why) => {
-                    format!("pod {name}: cannot reach {url} ({why})")
-                }
-                shipway_http::Error::Timeout(secs) => {
-                    format!("pod {name}: {url} did not answer within {secs}s")
-                }
-                shipway_http::Error::Invalid(why) => format!("pod {name}: `{url}`: {why}"),
-            })?;
-        if !answer.is_success() {
-            return Err(format!("pod {name}: {url} answered HTTP {}", answer.status));
+            .map_err(|why| format!("pod {name}: GET {url}: {why}"))?;
+        if !(200..300).contains(&status) {
+            return Err(format!("pod {name}: GET {url} answered HTTP {status}"));
         }
-        let page = String::from_utf8_lossy(&answer.body);
         let samples =
             exposition::parse(&page).map_err(|why| format!("pod {name}: {url}: {why}"))?;
         if let Some(value) = query.value_of(&samples) {
@@ -500,21 +445,25 @@ mod tests {
     }
 
     #[test]
-    fn pods_are_reached_at_the_simulators_endpoint_or_their_ip_and_port() {
-        let sim = json!({"metadata": {"name": "p", "annotations": {SIM_ENDPOINT: "127.0.0.1:4100"}},
-            "status": {"podIP": "10.244.0.3"}});
-        assert_eq!(address_of(&sim, None).unwrap(), "127.0.0.1:4100");
-        let pod = json!({"metadata": {"name": "p"}, "status": {"podIP": "10.244.0.3"},
-            "spec": {"containers": [{"name": "a"}, {"name": "b", "ports": [{"containerPort": 8080}]}]}});
-        assert_eq!(address_of(&pod, None).unwrap(), "10.244.0.3:8080");
-        assert_eq!(address_of(&pod, Some(9090)).unwrap(), "10.244.0.3:9090");
-        let v6 = json!({"metadata": {"name": "p"}, "status": {"podIP": "fd00::3"}});
-        assert_eq!(address_of(&v6, Some(80)).unwrap(), "[fd00::3]:80");
-        let portless = json!({"metadata": {"name": "p"}, "status": {"podIP": "10.0.0.1"}, "spec": {"containers": [{"name": "a"}]}});
-        assert!(
-            address_of(&portless, None)
-                .unwrap_err()
-                .contains("no containerPort")
+    fn pods_are_reached_through_the_api_servers_proxy_at_their_port() {
+        let pod = json!({"metadata": {"name": "p"},
+            "spec": {"containers": [{"name": "a"}, {"name": "b", "ports": [{"containerPort": 8080, "name": "http"}]}]}});
+        assert_eq!(
+            crate::smoke::pod_proxy("shop", &pod, None),
+            "/api/v1/namespaces/shop/pods/p:8080/proxy"
+        );
+        assert_eq!(
+            crate::smoke::pod_proxy("shop", &pod, Some("9090")),
+            "/api/v1/namespaces/shop/pods/p:9090/proxy"
+        );
+        assert_eq!(
+            crate::smoke::pod_proxy("shop", &pod, Some("http")),
+            "/api/v1/namespaces/shop/pods/p:8080/proxy"
+        );
+        let portless = json!({"metadata": {"name": "p"}, "spec": {"containers": [{"name": "a"}]}});
+        assert_eq!(
+            crate::smoke::pod_proxy("shop", &portless, None),
+            "/api/v1/namespaces/shop/pods/p/proxy"
         );
     }
 }

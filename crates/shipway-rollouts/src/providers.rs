@@ -83,7 +83,7 @@ pub async fn measure_in(
                 crate::pod_metrics::PLUGIN
             ));
         }
-        return crate::pod_metrics::measure(client, http, namespace, config).await;
+        return crate::pod_metrics::measure(client, namespace, config).await;
     }
     measure(http, provider).await
 }

@@ -880,7 +880,7 @@ mod tests {
     }
 
     #[test]
-        fn a_background_analysis_is_read_with_its_starting_step() {
+    fn a_background_analysis_is_read_with_its_starting_step() {
         let r = Rollout::from_json(&rollout(json!({"canary": {
             "analysis": {"templates": [{"templateName": "error-rate"}], "startingStep": 1,
                 "args": [{"name": "hash", "valueFrom": {"podTemplateHashValue": "Latest"}}]},

@@ -122,82 +122,62 @@ pub fn parse(text: &str) -> Result<Vec<Check>, String> {
     Ok(checks)
 }
 
-/// Whether `text` is Prometheus text exposition: every line a comment, blank, or
-/// `name{labels} value [timestamp]` with a number for the value, and at least one sample.
+/// Whether `text` is Prometheus text exposition with at least one sample.
 pub fn parses_as_metrics(text: &str) -> Result<(), String> {
-    let mut samples = 0;
-    for (number, line) in text.lines().enumerate() {
-        let line = line.trim();
-        if line.is_empty() || line.starts_with('#') {
-            continue;
-        }
-        let bad = || format!("line {}: not a sample: `{line}`", number + 1);
-        let (name, rest) = match line.find(['{', ' ']) {
-            Some(i) => line.split_at(i),
-            None => return Err(bad()),
-        };
-        let valid_name = !name.is_empty()
-            && name
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == ':')
-            && !name.starts_with(|c: char| c.is_ascii_digit());
-        if !valid_name {
-            return Err(bad());
-        }
-        let rest = if rest.starts_with('{') {
-            // Label values are quoted and may hold `}`: find the closing brace outside quotes.
-            let mut quoted = false;
-            let mut escaped = false;
-            let mut end = None;
-            for (i, c) in rest.char_indices() {
-                match c {
-                    _ if escaped => escaped = false,
-                    '\\' if quoted => escaped = true,
-                    '"' => quoted = !quoted,
-                    '}' if !quoted => {
-                        end = Some(i);
-                        break;
-                    }
-                    _ => {}
-                }
-            }
-            &rest[end.ok_or_else(bad)? + 1..]
-        } else {
-            rest
-        };
-        let mut fields = rest.split_whitespace();
-        let value = fields.next().ok_or_else(bad)?;
-        let number = matches!(value, "NaN" | "+Inf" | "-Inf") || value.parse::<f64>().is_ok();
-        if !number || fields.next().is_some_and(|t| t.parse::<i64>().is_err()) {
-            return Err(bad());
-        }
-        samples += 1;
+    match crate::exposition::parse(text)?.len() {
+        0 => Err("no samples".into()),
+        _ => Ok(()),
     }
-    if samples == 0 {
-        return Err("no samples".into());
-    }
-    Ok(())
 }
 
-/// GETs `path` through the API server and judges the answer; `Err` says what failed.
-async fn probe(client: &kube::Client, proxy: &str, check: &Check) -> Result<(), String> {
-    let request = http::Request::get(format!("{proxy}{}", check.path))
+/// GETs `path` (an API server path such as `/api/v1/namespaces/web/pods/p:8080/proxy/metrics`)
+/// with kube's raw `send`, within `timeout`: the status and the body, at most `limit`
+/// bytes of it.
+pub(crate) async fn get_raw(
+    client: &kube::Client,
+    path: &str,
+    timeout: std::time::Duration,
+    limit: usize,
+) -> Result<(u16, String), String> {
+    let request = http::Request::get(path)
         .body(kube::client::Body::empty())
         .map_err(|e| e.to_string())?;
     let exchange = async {
         let response = client.send(request).await.map_err(|e| e.to_string())?;
         let status = response.status().as_u16();
-        let body = response
-            .into_body()
+        let body = http_body_util::Limited::new(response.into_body(), limit)
             .collect()
             .await
             .map_err(|e| e.to_string())?
             .to_bytes();
         Ok::<_, String>((status, String::from_utf8_lossy(&body).into_owned()))
     };
-    let (status, body) = tokio::time::timeout(TIMEOUT, exchange)
+    tokio::time::timeout(timeout, exchange)
         .await
-        .map_err(|_| format!("no answer in {}s", TIMEOUT.as_secs()))??;
+        .map_err(|_| format!("no answer in {}s", timeout.as_secs()))?
+}
+
+/// The proxy path prefix of `pod`'s `port` (a number or name; `None`: its first container
+/// port): `/api/v1/namespaces/{ns}/pods/{name}[:port]/proxy`.
+pub(crate) fn pod_proxy(namespace: &str, pod: &Value, port: Option<&str>) -> String {
+    let name = pod
+        .pointer("/metadata/name")
+        .and_then(Value::as_str)
+        .unwrap_or("");
+    let port = port_of_pod(pod, port)
+        .map(|p| format!(":{p}"))
+        .unwrap_or_default();
+    format!("/api/v1/namespaces/{namespace}/pods/{name}{port}/proxy")
+}
+
+async fn probe(client: &kube::Client, proxy: &str, check: &Check) -> Result<(), String> {
+    let (status, body) = get_raw(
+        client,
+        &format!("{proxy}{}", check.path),
+        TIMEOUT,
+        4 * 1024 * 1024,
+    )
+    .await?;
     let excerpt = || {
         // An answer of the API server itself (no pod to reach) is a Status: its message.
         let status: Option<Value> = serde_json::from_str(&body).ok();
@@ -302,10 +282,7 @@ pub async fn run_pods(
             .and_then(Value::as_str)
             .unwrap_or("");
         for check in checks {
-            let port = port_of_pod(pod, check.port.as_deref())
-                .map(|p| format!(":{p}"))
-                .unwrap_or_default();
-            let proxy = format!("/api/v1/namespaces/{namespace}/pods/{name}{port}/proxy");
+            let proxy = pod_proxy(namespace, pod, check.port.as_deref());
             if let Err(why) = probe(client, &proxy, check).await {
                 failures.push(format!("pod {name}: GET {}: {why}", check.path));
             }
