@@ -12,8 +12,9 @@ use crate::analysis::Phase;
 use crate::bluegreen::{self, Analyses, Promotion, ReplicaSet};
 use crate::canary::StepAnalysis;
 use crate::controller::{
-    ControllerError, HASH_LABEL, Outcome, apply_sizes, http, int, read_status, resource, run_error,
-    seconds_of, smoke_gate, timestamp, write_status,
+    ControllerError, HASH_LABEL, Outcome, apply_sizes, common_status, extend, http, int,
+    read_status, resource, run_error, seconds_of, selector_text, smoke_gate, timestamp,
+    write_status,
 };
 use crate::rollout::Rollout;
 use crate::runs::RunKind;
@@ -270,41 +271,31 @@ fn status_patch(
             .sum()
     };
     let total: u32 = owned.iter().map(|rs| int(rs, "/status/replicas")).sum();
-    let status = &decision.status;
-    let mut selector: Vec<String> = rollout
-        .selector
-        .iter()
-        .map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or("")))
-        .collect();
-    selector.push(format!("{HASH_LABEL}={}", decision.active));
-    selector.sort();
     let active = decision.active.as_str();
-    json!({"status": {
-        "observedGeneration": rollout.generation.to_string(),
-        "phase": decision.phase,
-        "message": decision.message,
-        "currentPodHash": new,
-        "stableRS": status.stable,
-        "currentStepIndex": Value::Null,
-        "pauseConditions": if status.pauses.is_empty() {
-            Value::Null
-        } else {
-            status.pauses.iter().map(|p| json!({"reason": p.reason, "startTime": timestamp(p.start)})).collect()
-        },
-        "controllerPause": status.controller_pause,
-        "abort": status.abort,
-        "abortedAt": if status.abort { Value::from(timestamp(now)) } else { Value::Null },
-        "promoteFull": status.promote_full,
-        "replicas": total,
-        "updatedReplicas": of(new, "/status/replicas"),
-        // As Argo Rollouts counts them for blue-green: the active ReplicaSet's.
-        "readyReplicas": of(active, "/status/readyReplicas"),
-        "availableReplicas": of(active, "/status/availableReplicas"),
-        "HPAReplicas": of(active, "/status/replicas"),
-        "selector": selector.join(","),
-        "blueGreen": {
-            "activeSelector": active,
-            "previewSelector": if rollout.blue_green.as_ref().is_some_and(|b| b.preview_service.is_some()) { Value::from(new) } else { Value::Null },
-        },
-    }})
+    let mut patch = common_status(
+        rollout,
+        decision.phase,
+        &decision.message,
+        &decision.status,
+        new,
+        now,
+    );
+    extend(
+        &mut patch,
+        json!({
+            "currentStepIndex": Value::Null,
+            "replicas": total,
+            "updatedReplicas": of(new, "/status/replicas"),
+            // As Argo Rollouts counts them for blue-green: the active ReplicaSet's.
+            "readyReplicas": of(active, "/status/readyReplicas"),
+            "availableReplicas": of(active, "/status/availableReplicas"),
+            "HPAReplicas": of(active, "/status/replicas"),
+            "selector": selector_text(rollout, Some(active)),
+            "blueGreen": {
+                "activeSelector": active,
+                "previewSelector": if rollout.blue_green.as_ref().is_some_and(|b| b.preview_service.is_some()) { Value::from(new) } else { Value::Null },
+            },
+        }),
+    );
+    patch
 }

@@ -835,21 +835,38 @@ fn status_patch(
             .sum()
     };
     let status = &decision.status;
-    let mut selector: Vec<String> = rollout
-        .selector
-        .iter()
-        .map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or("")))
-        .collect();
-    selector.sort();
+    let mut patch = common_status(rollout, decision.phase, &decision.message, status, new, now);
     let steps_hash = template_hash(&Value::String(format!("{:?}", rollout.canary.steps)));
-    json!({"status": {
-        "observedGeneration": rollout.generation.to_string(),
-        "phase": decision.phase,
-        "message": decision.message,
-        "currentPodHash": new,
-        "stableRS": status.stable,
+    let fields = json!({
         "currentStepIndex": if rollout.canary.steps.is_empty() { Value::Null } else { status.step.into() },
         "currentStepHash": steps_hash,
+        "replicas": sum("/status/replicas", false),
+        "updatedReplicas": sum("/status/replicas", true),
+        "readyReplicas": sum("/status/readyReplicas", false),
+        "availableReplicas": sum("/status/availableReplicas", false),
+        "HPAReplicas": sum("/status/replicas", false),
+        "selector": selector_text(rollout, None),
+        "canary": {"weights": Value::Null},
+    });
+    extend(&mut patch, fields);
+    patch
+}
+
+/// The `status` fields both strategies write the same way.
+pub(crate) fn common_status(
+    rollout: &Rollout,
+    phase: &str,
+    message: &str,
+    status: &canary::Status,
+    new: &str,
+    now: u64,
+) -> Value {
+    json!({"status": {
+        "observedGeneration": rollout.generation.to_string(),
+        "phase": phase,
+        "message": message,
+        "currentPodHash": new,
+        "stableRS": status.stable,
         "pauseConditions": if status.pauses.is_empty() {
             Value::Null
         } else {
@@ -859,14 +876,27 @@ fn status_patch(
         "abort": status.abort,
         "abortedAt": if status.abort { Value::from(timestamp(now)) } else { Value::Null },
         "promoteFull": status.promote_full,
-        "replicas": sum("/status/replicas", false),
-        "updatedReplicas": sum("/status/replicas", true),
-        "readyReplicas": sum("/status/readyReplicas", false),
-        "availableReplicas": sum("/status/availableReplicas", false),
-        "HPAReplicas": sum("/status/replicas", false),
-        "selector": selector.join(","),
-        "canary": {"weights": Value::Null},
     }})
+}
+
+/// Adds the strategy's own `fields` to a [`common_status`] patch.
+pub(crate) fn extend(patch: &mut Value, fields: Value) {
+    if let (Some(status), Value::Object(fields)) = (patch["status"].as_object_mut(), fields) {
+        status.extend(fields);
+    }
+}
+
+/// `status.selector`: the Rollout's selector (with the hash label of `active` for
+/// blue-green), sorted, as `k=v,…`.
+pub(crate) fn selector_text(rollout: &Rollout, active: Option<&str>) -> String {
+    let mut selector: Vec<String> = rollout
+        .selector
+        .iter()
+        .map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or("")))
+        .chain(active.map(|hash| format!("{HASH_LABEL}={hash}")))
+        .collect();
+    selector.sort();
+    selector.join(",")
 }
 
 pub(crate) async fn write_status(
