@@ -11,7 +11,8 @@ use shipway_rollouts::controller::{self, HASH_LABEL, Outcome};
 
 mod common;
 use common::{
-    FakePrometheus, crds, create, resource, rollout, rollout_object, selector_of, set_image, start,
+    FakePrometheus, crds, create, get, resource, rollout, rollout_object, selector_of, set_image,
+    start,
 };
 
 async fn bounded<T>(seconds: u64, body: impl Future<Output = T>) -> T {
@@ -197,15 +198,14 @@ async fn an_unsupported_field_is_an_invalid_spec_in_the_status() {
 }
 
 async fn run_object(client: &kube::Client, name: &str) -> Option<Value> {
-    let api: Api<DynamicObject> = Api::namespaced_with(
-        client.clone(),
-        "default",
-        &resource("argoproj.io/v1alpha1", "AnalysisRun", "analysisruns"),
-    );
-    api.get_opt(name)
-        .await
-        .unwrap()
-        .map(|o| serde_json::to_value(o).unwrap())
+    get(
+        client,
+        "argoproj.io/v1alpha1",
+        "AnalysisRun",
+        "analysisruns",
+        name,
+    )
+    .await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -544,24 +544,6 @@ async fn a_step_completes_only_when_the_new_pods_pass_their_smoke_checks() {
         assert!(sizes.contains(&(good.clone(), 4)), "{sizes:?}");
     })
     .await;
-}
-
-async fn get(
-    client: &kube::Client,
-    api_version: &str,
-    kind: &str,
-    plural: &str,
-    name: &str,
-) -> Option<Value> {
-    let api: Api<DynamicObject> = Api::namespaced_with(
-        client.clone(),
-        "default",
-        &resource(api_version, kind, plural),
-    );
-    api.get_opt(name)
-        .await
-        .unwrap()
-        .map(|o| serde_json::to_value(o).unwrap())
 }
 
 async fn canary_ingress(client: &kube::Client) -> Value {
@@ -914,15 +896,7 @@ async fn patch_template(client: &kube::Client, name: &str, patch: Value) {
 }
 
 async fn job_object(client: &kube::Client, name: &str) -> Option<Value> {
-    let api: Api<DynamicObject> = Api::namespaced_with(
-        client.clone(),
-        "default",
-        &resource("batch/v1", "Job", "jobs"),
-    );
-    api.get_opt(name)
-        .await
-        .unwrap()
-        .map(|o| serde_json::to_value(o).unwrap())
+    get(client, "batch/v1", "Job", "jobs", name).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

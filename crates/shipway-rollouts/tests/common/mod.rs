@@ -199,3 +199,22 @@ impl FakePrometheus {
         *self.answer.lock().unwrap() = value;
     }
 }
+
+/// The object `name` in `default`, if it exists.
+pub(crate) async fn get(
+    client: &kube::Client,
+    api_version: &str,
+    kind: &str,
+    plural: &str,
+    name: &str,
+) -> Option<Value> {
+    let api: Api<DynamicObject> = Api::namespaced_with(
+        client.clone(),
+        "default",
+        &resource(api_version, kind, plural),
+    );
+    api.get_opt(name)
+        .await
+        .unwrap()
+        .map(|o| serde_json::to_value(o).unwrap())
+}

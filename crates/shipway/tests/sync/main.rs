@@ -481,6 +481,16 @@ fn environments_of_shipway_yaml_are_apps_and_name_renames_one() {
     assert_eq!(bad.status.code(), Some(1), "{}", text(&bad));
 }
 
+/// The Rollout `shop/web` as `kubectl get -o json` shows it.
+fn rollout_json(sandbox: &Sandbox, dir: &Path) -> Value {
+    let rollout = kubectl(
+        sandbox,
+        dir,
+        &["-n", "shop", "get", "rollout", "web", "-o", "json"],
+    );
+    serde_json::from_slice(&rollout.stdout).unwrap()
+}
+
 fn write_rollout(dir: &Path, image: &str, steps: &str) {
     std::fs::create_dir_all(dir).unwrap();
     std::fs::write(
@@ -561,12 +571,7 @@ fn sync_wait_runs_a_canary_rollout_to_its_end_and_stops_at_a_pause_for_promote()
     write_rollout(&app, "nginx:1.28", steps);
     let synced = shipway(&sandbox, &["sync", &app_arg, "--wait", "--timeout", "60s"]);
     assert!(synced.status.success(), "{}", text(&synced));
-    let rollout = kubectl(
-        &sandbox,
-        dir.path(),
-        &["-n", "shop", "get", "rollout", "web", "-o", "json"],
-    );
-    let rollout: Value = serde_json::from_slice(&rollout.stdout).unwrap();
+    let rollout = rollout_json(&sandbox, dir.path());
     assert_eq!(rollout["status"]["phase"], "Healthy", "{rollout}");
     assert_eq!(
         rollout["status"]["stableRS"], rollout["status"]["currentPodHash"],
@@ -890,12 +895,7 @@ spec:
     write("registry.example/web:2.0");
     let synced = shipway(&sandbox, &["sync", &app_arg, "--wait", "--timeout", "90s"]);
     assert!(synced.status.success(), "{}", text(&synced));
-    let rollout = kubectl(
-        &sandbox,
-        dir.path(),
-        &["-n", "shop", "get", "rollout", "web", "-o", "json"],
-    );
-    let rollout: Value = serde_json::from_slice(&rollout.stdout).unwrap();
+    let rollout = rollout_json(&sandbox, dir.path());
     let good = rollout["status"]["stableRS"].as_str().unwrap().to_string();
     assert_eq!(
         rollout["status"]["currentPodHash"],
@@ -933,12 +933,7 @@ spec:
         "{}",
         text(&synced)
     );
-    let rollout = kubectl(
-        &sandbox,
-        dir.path(),
-        &["-n", "shop", "get", "rollout", "web", "-o", "json"],
-    );
-    let rollout: Value = serde_json::from_slice(&rollout.stdout).unwrap();
+    let rollout = rollout_json(&sandbox, dir.path());
     assert_eq!(
         rollout["status"]["stableRS"],
         good.as_str(),
@@ -970,12 +965,7 @@ spec:
         "{}",
         text(&synced)
     );
-    let rollout = kubectl(
-        &sandbox,
-        dir.path(),
-        &["-n", "shop", "get", "rollout", "web", "-o", "json"],
-    );
-    let rollout: Value = serde_json::from_slice(&rollout.stdout).unwrap();
+    let rollout = rollout_json(&sandbox, dir.path());
     assert_eq!(rollout["status"]["stableRS"], good.as_str(), "{rollout}");
 }
 
