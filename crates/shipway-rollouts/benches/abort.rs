@@ -133,15 +133,7 @@ async fn pods(client: &kube::Client, stable: &str) -> (usize, usize) {
     let mut counts = (0, 0);
     for pod in listed.items {
         let pod = serde_json::to_value(pod).unwrap();
-        let ready = pod.pointer("/metadata/deletionTimestamp").is_none()
-            && pod
-                .pointer("/status/conditions")
-                .and_then(Value::as_array)
-                .is_some_and(|c| {
-                    c.iter()
-                        .any(|c| c["type"] == "Ready" && c["status"] == "True")
-                });
-        if !ready {
+        if !shipway_rollouts::smoke::is_ready(&pod) {
             continue;
         }
         if pod

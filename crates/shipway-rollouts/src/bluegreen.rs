@@ -110,13 +110,7 @@ pub fn decide(
     let mut next = status.clone();
     let r = spec.replicas;
     let available = |hash: &str| observed(sets, hash).map_or(0, |rs| rs.available);
-    if next.current.as_deref() != Some(new) {
-        next.current = Some(new.to_string());
-        next.pauses.clear();
-        next.controller_pause = false;
-        next.abort = false;
-        next.promote_full = false;
-    }
+    next.start_over_for(new);
     next.step = 0;
     let stable = next.stable.get_or_insert_with(|| new.to_string()).clone();
     let mut active = active.unwrap_or(&stable).to_string();

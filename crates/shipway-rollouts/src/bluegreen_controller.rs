@@ -13,8 +13,8 @@ use crate::bluegreen::{self, Analyses, Promotion, ReplicaSet};
 use crate::canary::StepAnalysis;
 use crate::controller::{
     ControllerError, HASH_LABEL, Outcome, apply_sizes, common_status, extend, http, int,
-    read_status, resource, run_error, seconds_of, selector_text, smoke_gate, timestamp,
-    write_status,
+    point_service, read_status, resource, run_error, seconds_of, selector_text, smoke_gate,
+    timestamp, write_status,
 };
 use crate::rollout::Rollout;
 use crate::runs::RunKind;
@@ -235,23 +235,11 @@ async fn point_services(
     );
     let preview = bg.preview_service.as_ref().map(|s| (s, new));
     for (service, hash) in std::iter::once((&bg.active_service, active)).chain(preview) {
-        let live = services.get_opt(service).await?;
-        let current = live
-            .as_ref()
-            .and_then(|s| s.data.pointer(&format!("/spec/selector/{HASH_LABEL}")))
-            .and_then(Value::as_str);
-        if live.is_none() || current == Some(hash) {
-            // A Service that does not exist yet is pointed at on a later reconcile (the
-            // sync applies it); one already right is left alone.
-            continue;
+        // A Service that does not exist yet is pointed at on a later reconcile (the sync
+        // applies it).
+        if services.get_opt(service).await?.is_some() {
+            point_service(&services, &rollout.name, service, hash).await?;
         }
-        let patch = json!({
-            "metadata": {"annotations": {"argo-rollouts.argoproj.io/managed-by-rollouts": rollout.name}},
-            "spec": {"selector": {HASH_LABEL: hash}},
-        });
-        services
-            .patch(service, &PatchParams::default(), &Patch::Merge(&patch))
-            .await?;
     }
     Ok(())
 }

@@ -119,6 +119,21 @@ pub struct Status {
     pub promote_full: bool,
 }
 
+impl Status {
+    /// A template other than the one worked on: back to the first step, with no pause,
+    /// abort or full promotion left over (Argo Rollouts' `resetRolloutStatus`).
+    pub fn start_over_for(&mut self, new: &str) {
+        if self.current.as_deref() != Some(new) {
+            self.current = Some(new.to_string());
+            self.step = 0;
+            self.pauses.clear();
+            self.controller_pause = false;
+            self.abort = false;
+            self.promote_full = false;
+        }
+    }
+}
+
 /// A `ReplicaSet` of the Rollout, as observed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ReplicaSet {
@@ -197,14 +212,7 @@ pub fn decide(
     let r = spec.replicas;
     let available = |hash: &str| observed(sets, hash).map_or(0, |rs| rs.available);
     // A new template: start again from the first step.
-    if next.current.as_deref() != Some(new) {
-        next.current = Some(new.to_string());
-        next.step = 0;
-        next.pauses.clear();
-        next.controller_pause = false;
-        next.abort = false;
-        next.promote_full = false;
-    }
+    next.start_over_for(new);
     let steps = spec.steps.len() as u32;
     // The first deploy, and a template equal to the stable one, skip the steps.
     let stable = match &next.stable {

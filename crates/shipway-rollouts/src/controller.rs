@@ -802,15 +802,43 @@ async fn point_services(
         (&rollout.canary.stable_service, &stable),
         (&rollout.canary.canary_service, &canary),
     ] {
-        let Some(service) = service else { continue };
-        let patch = json!({
-            "metadata": {"annotations": {"argo-rollouts.argoproj.io/managed-by-rollouts": rollout.name}},
-            "spec": {"selector": {HASH_LABEL: hash}},
-        });
-        services
-            .patch(service, &PatchParams::default(), &Patch::Merge(&patch))
-            .await?;
+        if let Some(service) = service {
+            point_service(&services, &rollout.name, service, hash).await?;
+        }
     }
+    Ok(())
+}
+
+/// Points `service`'s selector at the pods of `hash`, marking it managed by the Rollout,
+/// as Argo Rollouts does; one already pointed there is not written again (the controller
+/// looks every second).
+pub(crate) async fn point_service(
+    services: &Api<DynamicObject>,
+    rollout: &str,
+    service: &str,
+    hash: &str,
+) -> Result<(), kube::Error> {
+    let live = services.get(service).await?;
+    let current = live
+        .data
+        .pointer(&format!("/spec/selector/{HASH_LABEL}"))
+        .and_then(Value::as_str);
+    let managed = live
+        .metadata
+        .annotations
+        .as_ref()
+        .and_then(|a| a.get("argo-rollouts.argoproj.io/managed-by-rollouts"))
+        .map(String::as_str);
+    if current == Some(hash) && managed == Some(rollout) {
+        return Ok(());
+    }
+    let patch = json!({
+        "metadata": {"annotations": {"argo-rollouts.argoproj.io/managed-by-rollouts": rollout}},
+        "spec": {"selector": {HASH_LABEL: hash}},
+    });
+    services
+        .patch(service, &PatchParams::default(), &Patch::Merge(&patch))
+        .await?;
     Ok(())
 }
 

@@ -235,6 +235,18 @@ fn port_of_pod(pod: &Value, wanted: Option<&str>) -> Option<String> {
     }
 }
 
+/// Whether `pod` is Ready and not being deleted.
+pub fn is_ready(pod: &Value) -> bool {
+    pod.pointer("/metadata/deletionTimestamp").is_none()
+        && pod
+            .pointer("/status/conditions")
+            .and_then(Value::as_array)
+            .is_some_and(|c| {
+                c.iter()
+                    .any(|c| c["type"] == "Ready" && c["status"] == "True")
+            })
+}
+
 /// Runs `checks` against every Ready pod in `namespace` matching `labels`; returns one
 /// line per failure (`pod web-1: GET /health: 503 (expected 200): not ready`). No Ready
 /// pod is a failure too.
@@ -261,16 +273,7 @@ pub async fn run_pods(
         .items
         .into_iter()
         .map(|pod| serde_json::to_value(pod).unwrap_or(Value::Null))
-        .filter(|pod| {
-            pod.pointer("/metadata/deletionTimestamp").is_none()
-                && pod
-                    .pointer("/status/conditions")
-                    .and_then(Value::as_array)
-                    .is_some_and(|c| {
-                        c.iter()
-                            .any(|c| c["type"] == "Ready" && c["status"] == "True")
-                    })
-        })
+        .filter(is_ready)
         .collect();
     if ready.is_empty() {
         return vec![format!("no Ready pod matches {}", selector.join(","))];
