@@ -194,6 +194,9 @@ struct Builder<'l> {
     input_len: usize,
     docs: Vec<Node>,
     root: Option<Node>,
+    /// The input's length in characters when its last line holds text and has no line
+    /// break: a block scalar that ends there lost its final break (see `run`).
+    unterminated_end: Option<usize>,
 }
 
 impl<'l> Builder<'l> {
@@ -208,6 +211,7 @@ impl<'l> Builder<'l> {
             input_len,
             docs: Vec::new(),
             root: None,
+            unterminated_end: None,
         }
     }
 
@@ -220,6 +224,7 @@ impl<'l> Builder<'l> {
     }
 
     fn run(mut self, text: &str) -> Result<Vec<Node>, YamlError> {
+        self.unterminated_end = unterminated_end(text);
         let parser = Parser::new_from_str(text);
         for event in parser {
             let (event, span) = event.map_err(|e| YamlError {
@@ -257,7 +262,19 @@ impl<'l> Builder<'l> {
                         self.set_key(String::from(&*text), pos, style == ScalarStyle::Plain)?;
                         continue;
                     }
-                    let value = resolve_scalar(&text, style, tag.as_deref())
+                    // go-yaml keeps a block scalar's final line break only when the input
+                    // has one: `|` on the last line of a file without a newline reads as
+                    // `|-`, where saphyr adds the break.
+                    let at_unterminated_end = self
+                        .unterminated_end
+                        .is_some_and(|end| span.end.index() >= end);
+                    let text = match style {
+                        ScalarStyle::Literal | ScalarStyle::Folded if at_unterminated_end => {
+                            text.strip_suffix('\n').unwrap_or(&text)
+                        }
+                        _ => &text,
+                    };
+                    let value = resolve_scalar(text, style, tag.as_deref())
                         .map_err(|m| YamlError::at(pos, m))?;
                     let node = Node::at(value, pos);
                     self.remember(anchor, &node);
@@ -489,6 +506,16 @@ fn apply_merges(map: &mut Mapping, merges: Vec<Node>, pos: Pos) -> Result<(), Ya
     Ok(())
 }
 
+/// The input's length in characters when its last line holds more than blanks and ends
+/// without a line break; `None` otherwise (the common case, decided without counting).
+fn unterminated_end(text: &str) -> Option<usize> {
+    let last_line = text.rsplit(['\n', '\r']).next()?;
+    if last_line.trim_matches([' ', '\t']).is_empty() {
+        return None;
+    }
+    Some(text.chars().count())
+}
+
 fn resolve_scalar(text: &str, style: ScalarStyle, tag: Option<&Tag>) -> Result<Value, String> {
     if let Some(tag) = tag {
         let core = tag.is_yaml_core_schema() || tag.handle == "!!";
@@ -540,6 +567,31 @@ mod tests {
         assert_eq!(c.pos.line, 3);
         assert_eq!(c.pos.file, FileId(3));
         assert_eq!(docs[1].as_seq().unwrap()[0].value, Value::Int(420));
+    }
+
+    /// go-yaml reads `|` and `>` on a file's last, unterminated line as if stripped; a
+    /// final newline keeps the break, and `|-` is unchanged.
+    #[test]
+    fn a_block_scalar_at_an_unterminated_end_has_no_final_break() {
+        let value = |text: &str| {
+            parse_one(text)
+                .unwrap()
+                .get_path(&["s"])
+                .unwrap()
+                .value
+                .clone()
+        };
+        let s = |v: &str| Value::Str(v.to_string());
+        assert_eq!(value("s: |\n  a\n  b"), s("a\nb"));
+        assert_eq!(value("s: >\n  a\n  b"), s("a b"));
+        assert_eq!(value("s: |+\n  a"), s("a"));
+        assert_eq!(value("s: |-\n  a"), s("a"));
+        assert_eq!(value("s: |\n  a\n"), s("a\n"));
+        assert_eq!(value("s: |\n  a\nt: x"), s("a\n"));
+        let docs = parse_stream("s: |\n  a\n---\nu: |\n  b", FileId(0), &Limits::default());
+        let docs = docs.unwrap();
+        assert_eq!(docs[0].get_path(&["s"]).unwrap().value, s("a\n"));
+        assert_eq!(docs[1].get_path(&["u"]).unwrap().value, s("b"));
     }
 
     #[test]
