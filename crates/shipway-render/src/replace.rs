@@ -340,6 +340,11 @@ fn parse_path(path: &str) -> Result<Vec<Segment>, String> {
                     pattern: Pattern::new(value)?,
                 });
             }
+            // `[cert-manager.io/inject-ca-from]`, brackets without `=`, quotes a mapping key
+            // that holds dots; kubectl reads it as that key.
+            if let Some(key) = part.strip_prefix('[').and_then(|p| p.strip_suffix(']')) {
+                return Ok(Segment::Field(key.to_string()));
+            }
             if part == "*" {
                 return Ok(Segment::Every);
             }
@@ -725,6 +730,31 @@ mod tests {
             split_path("spec.containers.[name=a.b].image"),
             vec!["spec", "containers", "[name=a.b]", "image"]
         );
+    }
+
+    /// `[a.b/c]` without `=` names the key `a.b/c`, as kubectl reads it.
+    #[test]
+    fn brackets_without_equals_name_a_dotted_key() {
+        let mut node = Node::map();
+        copy_to_target(
+            &mut node,
+            &Node::string("ns/cert"),
+            "metadata.annotations.[cert-manager.io/inject-ca-from]",
+            &FieldOptions {
+                create: true,
+                ..FieldOptions::default()
+            },
+        )
+        .unwrap();
+        let annotations = node.get_path(&["metadata", "annotations"]).unwrap();
+        let keys: Vec<&str> = annotations
+            .as_map()
+            .unwrap()
+            .entries
+            .iter()
+            .map(|e| e.key.as_str())
+            .collect();
+        assert_eq!(keys, ["cert-manager.io/inject-ca-from"]);
     }
 
     #[test]
