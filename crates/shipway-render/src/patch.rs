@@ -568,16 +568,24 @@ impl LabelSelector {
         if let Some((key, value)) = part.split_once("==").or_else(|| part.split_once('=')) {
             return Some(Requirement::Equals(key.trim().into(), value.trim().into()));
         }
-        let words: Vec<&str> = part.splitn(3, ' ').collect();
-        if words.len() == 3 && (words[1] == "in" || words[1] == "notin") {
-            let list = words[2].trim().strip_prefix('(')?.strip_suffix(')')?;
-            let values = list.split(',').map(|v| v.trim().to_string()).collect();
-            let key = words[0].to_string();
-            return Some(if words[1] == "in" {
-                Requirement::In(key, values)
-            } else {
-                Requirement::NotIn(key, values)
-            });
+        // apimachinery's lexer ends an identifier at whitespace or `(`, so `tier in (a)`,
+        // `tier in(a)` and `tier\tin  ( a )` are the same requirement.
+        if let Some((key, rest)) = part.split_once(char::is_whitespace) {
+            let rest = rest.trim_start();
+            let op_end = rest
+                .find(|c: char| c.is_whitespace() || c == '(')
+                .unwrap_or(rest.len());
+            let (op, list) = rest.split_at(op_end);
+            if op == "in" || op == "notin" {
+                let list = list.trim().strip_prefix('(')?.strip_suffix(')')?;
+                let values = list.split(',').map(|v| v.trim().to_string()).collect();
+                let key = key.to_string();
+                return Some(if op == "in" {
+                    Requirement::In(key, values)
+                } else {
+                    Requirement::NotIn(key, values)
+                });
+            }
         }
         if part
             .chars()
@@ -605,5 +613,43 @@ impl LabelSelector {
             Requirement::Exists(k) => get(k).is_some(),
             Requirement::NotExists(k) => get(k).is_none(),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::LabelSelector;
+
+    fn labels(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_string(), (*v).to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn set_requirements_take_apimachinery_spacing() {
+        let fe = labels(&[("tier", "fe")]);
+        let db = labels(&[("tier", "db")]);
+        for text in [
+            "tier in (a,fe)",
+            "tier in(fe)",
+            "tier   in   ( fe , a )",
+            "tier\tin (fe)",
+        ] {
+            let selector = LabelSelector::parse(text).unwrap();
+            assert!(selector.matches(&fe), "{text:?} should select tier=fe");
+            assert!(!selector.matches(&db), "{text:?} should not select tier=db");
+        }
+        let notin = LabelSelector::parse("tier notin(fe),!app").unwrap();
+        assert!(notin.matches(&db));
+        assert!(!notin.matches(&fe));
+    }
+
+    #[test]
+    fn malformed_selectors_are_refused() {
+        for text in ["tier in fe", "tier in (fe", "a b", "tier on (fe)"] {
+            assert!(LabelSelector::parse(text).is_err(), "{text:?} parsed");
+        }
     }
 }
